@@ -1,0 +1,456 @@
+"""Archetypes: named bundles of components that a view knows how to draw (Rerun 0.41 names).
+
+Each archetype validates its input and holds one flat Arrow array per component field; a
+RecordingStream row stores each as a list (one row = one list per component). Units follow ROS
+(REP 103): metres, radians, seconds; quaternions are (x, y, z, w). Colours are (N, 3|4) uint8
+RGB(A) or packed uint32 0xRRGGBBAA.
+"""
+from __future__ import annotations
+
+from typing import ClassVar, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from . import components as C
+from .components import ComponentDescriptor
+
+__all__ = [
+    "Archetype", "Points3D", "Points2D", "LineStrips3D", "Boxes3D", "Arrows3D", "Ellipsoids3D",
+    "Transform3D", "CoordinateFrame", "Pinhole", "Image", "DepthImage", "SegmentationImage",
+    "EncodedImage", "Scalars", "TextLog", "TextDocument", "ViewCoordinates", "Clear", "GeoPoints",
+    "AnyValues",
+]
+
+
+class Archetype:
+    """Base class. Subclasses set ``NAME`` and ``FIELDS`` (field → component type)."""
+
+    NAME: ClassVar[str] = ""
+    FIELDS: ClassVar[dict[str, str]] = {}
+
+    def __init__(self) -> None:
+        self._batches: dict[str, pa.Array] = {}
+
+    def _set(self, field: str, arr: pa.Array | None) -> None:
+        if arr is not None:
+            self._batches[field] = arr
+
+    def _name(self, field: str) -> str:
+        return f"{self.NAME}:{field}"
+
+    def descriptor(self, field: str) -> ComponentDescriptor:
+        return ComponentDescriptor(self.NAME, field, self.FIELDS[field])
+
+    def component_batches(self) -> list[tuple[ComponentDescriptor, pa.Array]]:
+        """The (descriptor, flat instances array) pairs of this archetype, in field order."""
+        return [(self.descriptor(f), a) for f, a in self._batches.items()]
+
+    def __getitem__(self, field: str) -> pa.Array:
+        return self._batches[field]
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{f}[{len(a)}]" for f, a in self._batches.items())
+        return f"{self.NAME}({inner})"
+
+
+def _opt(fn, value, *args):
+    return None if value is None else fn(value, *args)
+
+
+class Points3D(Archetype):
+    """3D points. ``positions`` (N, 3) float32 metres; optional ``colors``, ``radii`` (N,) or (1,)
+    float32 metres (one value clamps to all points), ``labels``, ``class_ids`` (N,) uint16."""
+
+    NAME = "Points3D"
+    FIELDS = {"positions": "Position3D", "radii": "Radius", "colors": "Color", "labels": "Text",
+              "class_ids": "ClassId"}
+
+    def __init__(self, positions, *, radii=None, colors=None, labels=None, class_ids=None):
+        super().__init__()
+        self._set("positions", C.fixed_vectors(positions, 3, np.float32, self._name("positions")))
+        self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+        self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+        self._set("class_ids", _opt(C.scalars_array, class_ids, np.uint16, self._name("class_ids")))
+
+
+class Points2D(Archetype):
+    """2D points in pixels: ``positions`` (N, 2) float32; optional colours, radii, labels."""
+
+    NAME = "Points2D"
+    FIELDS = {"positions": "Position2D", "radii": "Radius", "colors": "Color", "labels": "Text",
+              "class_ids": "ClassId"}
+
+    def __init__(self, positions, *, radii=None, colors=None, labels=None, class_ids=None):
+        super().__init__()
+        self._set("positions", C.fixed_vectors(positions, 2, np.float32, self._name("positions")))
+        self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+        self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+        self._set("class_ids", _opt(C.scalars_array, class_ids, np.uint16, self._name("class_ids")))
+
+
+class LineStrips3D(Archetype):
+    """3D polylines: ``strips`` a sequence of (K_i, 3) arrays in metres; optional colours, radii."""
+
+    NAME = "LineStrips3D"
+    FIELDS = {"strips": "LineStrip3D", "radii": "Radius", "colors": "Color", "labels": "Text"}
+
+    def __init__(self, strips: Sequence, *, radii=None, colors=None, labels=None):
+        super().__init__()
+        self._set("strips", C.line_strips_array(strips, self._name("strips")))
+        self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+        self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+
+
+class Boxes3D(Archetype):
+    """Oriented boxes: ``half_sizes`` (N, 3) metres, ``centers`` (N, 3), ``quaternions`` (N, 4) xyzw."""
+
+    NAME = "Boxes3D"
+    FIELDS = {"half_sizes": "HalfSize3D", "centers": "Translation3D", "quaternions": "RotationQuat",
+              "colors": "Color", "radii": "Radius", "fill_mode": "FillMode", "labels": "Text",
+              "class_ids": "ClassId"}
+
+    def __init__(self, half_sizes, *, centers=None, quaternions=None, colors=None, radii=None,
+                 fill_mode: str | None = None, labels=None, class_ids=None):
+        super().__init__()
+        self._set("half_sizes", C.fixed_vectors(half_sizes, 3, np.float32, self._name("half_sizes"), finite=True))
+        self._set("centers", _opt(C.fixed_vectors, centers, 3, np.float32, self._name("centers")))
+        self._set("quaternions", _opt(C.fixed_vectors, quaternions, 4, np.float32, self._name("quaternions")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+        self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
+        if fill_mode is not None:
+            self._set("fill_mode", pa.array([C.FILL_MODE[fill_mode]], pa.uint8()))
+        self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+        self._set("class_ids", _opt(C.scalars_array, class_ids, np.uint16, self._name("class_ids")))
+
+
+class Ellipsoids3D(Archetype):
+    """Ellipsoids (e.g. covariance): ``half_sizes`` (N, 3) metres, ``centers``, ``quaternions`` xyzw."""
+
+    NAME = "Ellipsoids3D"
+    FIELDS = {"half_sizes": "HalfSize3D", "centers": "Translation3D", "quaternions": "RotationQuat",
+              "colors": "Color", "line_radii": "Radius", "labels": "Text"}
+
+    def __init__(self, half_sizes, *, centers=None, quaternions=None, colors=None, labels=None):
+        super().__init__()
+        self._set("half_sizes", C.fixed_vectors(half_sizes, 3, np.float32, self._name("half_sizes")))
+        self._set("centers", _opt(C.fixed_vectors, centers, 3, np.float32, self._name("centers")))
+        self._set("quaternions", _opt(C.fixed_vectors, quaternions, 4, np.float32, self._name("quaternions")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+        self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+
+
+class Arrows3D(Archetype):
+    """Arrows: ``vectors`` (N, 3) metres from ``origins`` (N, 3); optional colours, radii, labels."""
+
+    NAME = "Arrows3D"
+    FIELDS = {"vectors": "Vector3D", "origins": "Position3D", "radii": "Radius", "colors": "Color",
+              "labels": "Text"}
+
+    def __init__(self, vectors, *, origins=None, radii=None, colors=None, labels=None):
+        super().__init__()
+        self._set("vectors", C.fixed_vectors(vectors, 3, np.float32, self._name("vectors")))
+        self._set("origins", _opt(C.fixed_vectors, origins, 3, np.float32, self._name("origins")))
+        self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+        self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+
+
+class Transform3D(Archetype):
+    """A rigid (or affine) transform between two frames.
+
+    ``translation`` (3,) metres; ``quaternion`` (4,) xyzw, must be finite and non-zero (it is
+    normalised); ``mat3x3`` (3, 3) row-major input, stored column-major as Rerun does; ``scale``
+    (3,); ``parent_frame``/``child_frame`` frame ids (ROS tf2 names). ``relation`` is
+    ``"ParentFromChild"`` (the default, as a ROS TransformStamped) or ``"ChildFromParent"``.
+
+    Raises:
+        ValueError: non-finite translation or rotation, a zero quaternion.
+    """
+
+    NAME = "Transform3D"
+    FIELDS = {"translation": "Translation3D", "quaternion": "RotationQuat", "mat3x3": "TransformMat3x3",
+              "scale": "Scale3D", "relation": "TransformRelation", "parent_frame": "TransformFrameId",
+              "child_frame": "TransformFrameId"}
+
+    def __init__(self, *, translation=None, quaternion=None, mat3x3=None, scale=None,
+                 relation: str | None = None, parent_frame: str | None = None,
+                 child_frame: str | None = None):
+        super().__init__()
+        self._set("translation", _opt(C.fixed_vectors, translation, 3, np.float32,
+                                      self._name("translation"), True))
+        if quaternion is not None:
+            q = np.asarray(quaternion, dtype=np.float64).reshape(-1, 4)
+            if not np.isfinite(q).all():
+                raise ValueError(f"{self._name('quaternion')}: values must be finite")
+            norm = np.linalg.norm(q, axis=1, keepdims=True)
+            if (norm == 0).any():
+                raise ValueError(f"{self._name('quaternion')}: zero quaternion is not a rotation")
+            self._set("quaternion", C.fixed_vectors(q / norm, 4, np.float32, self._name("quaternion")))
+        if mat3x3 is not None:
+            m = np.asarray(mat3x3, dtype=np.float32)
+            if m.shape != (3, 3):
+                raise ValueError(f"{self._name('mat3x3')}: expected shape (3, 3), got {m.shape}")
+            self._set("mat3x3", C.fixed_vectors(m.T.reshape(1, 9), 9, np.float32, self._name("mat3x3"), True))
+        self._set("scale", _opt(C.fixed_vectors, scale, 3, np.float32, self._name("scale"), True))
+        if relation is not None:
+            self._set("relation", pa.array([C.TRANSFORM_RELATION[relation]], pa.uint8()))
+        self._set("parent_frame", _opt(C.strings_array, parent_frame, self._name("parent_frame")))
+        self._set("child_frame", _opt(C.strings_array, child_frame, self._name("child_frame")))
+
+
+class CoordinateFrame(Archetype):
+    """The transform frame (ROS ``header.frame_id``) that an entity's data is expressed in."""
+
+    NAME = "CoordinateFrame"
+    FIELDS = {"frame": "TransformFrameId"}
+
+    def __init__(self, frame: str):
+        super().__init__()
+        self._set("frame", C.strings_array(frame, self._name("frame")))
+
+
+class Pinhole(Archetype):
+    """A pinhole camera: ``image_from_camera`` (3, 3) intrinsics K (row-major input, pixels),
+    ``resolution`` (width, height) pixels, ``camera_xyz`` (default RDF, the ROS optical frame)."""
+
+    NAME = "Pinhole"
+    FIELDS = {"image_from_camera": "PinholeProjection", "resolution": "Resolution",
+              "camera_xyz": "ViewCoordinates", "image_plane_distance": "ImagePlaneDistance"}
+
+    def __init__(self, image_from_camera, *, resolution=None, camera_xyz: str | None = None,
+                 image_plane_distance: float | None = None):
+        super().__init__()
+        k = np.asarray(image_from_camera, dtype=np.float32)
+        if k.shape != (3, 3):
+            raise ValueError(f"{self._name('image_from_camera')}: expected (3, 3), got {k.shape}")
+        self._set("image_from_camera", C.fixed_vectors(k.T.reshape(1, 9), 9, np.float32,
+                                                       self._name("image_from_camera"), True))
+        self._set("resolution", _opt(C.fixed_vectors, resolution, 2, np.float32, self._name("resolution")))
+        if camera_xyz is not None:
+            self._set("camera_xyz", C.fixed_vectors([C.VIEW_COORDINATES[camera_xyz]], 3, np.uint8,
+                                                    self._name("camera_xyz")))
+        if image_plane_distance is not None:
+            self._set("image_plane_distance", pa.array([image_plane_distance], pa.float32()))
+
+
+def _image_batches(arch: Archetype, buffer, width: int, height: int, *, color_model, channel_datatype,
+                   pixel_format=None):
+    if width <= 0 or height <= 0:
+        raise ValueError(f"{arch.NAME}: width and height must be positive, got {width}x{height}")
+    arch._set("buffer", C.blob_array(buffer, arch._name("buffer")))
+    arch._set("format", C.image_format_array(width, height, color_model=color_model,
+                                             channel_datatype=channel_datatype, pixel_format=pixel_format))
+
+
+def _check_size(name: str, buffer, width: int, height: int, bytes_per_pixel: float) -> None:
+    n = buffer.nbytes if hasattr(buffer, "nbytes") else len(buffer)
+    need = int(width * height * bytes_per_pixel)
+    if n != need:
+        raise ValueError(f"{name}: buffer has {n} bytes, expected {need} for {width}x{height}")
+
+
+class Image(Archetype):
+    """A raw image. ``buffer`` holds tightly packed rows (bytes or numpy); ``width``/``height`` in
+    pixels; ``color_model`` one of L, RGB, RGBA, BGR, BGRA; ``datatype`` a numpy dtype per
+    channel. Or ``pixel_format`` (e.g. ``YUY2``, ``BayerRGGB8``) for chroma-subsampled/Bayer data.
+
+    Raises:
+        ValueError: the buffer size does not match width × height × channels × itemsize.
+    """
+
+    NAME = "Image"
+    FIELDS = {"buffer": "ImageBuffer", "format": "ImageFormat", "opacity": "Opacity", "draw_order": "DrawOrder"}
+
+    def __init__(self, buffer, width: int, height: int, *, color_model: str | None = "RGB",
+                 datatype=np.uint8, pixel_format: str | None = None):
+        super().__init__()
+        if pixel_format is not None:
+            _image_batches(self, buffer, width, height, color_model=None, channel_datatype=None,
+                           pixel_format=C.PIXEL_FORMAT[pixel_format])
+            return
+        channels = {"L": 1, "RGB": 3, "BGR": 3, "RGBA": 4, "BGRA": 4}[color_model]
+        dt = np.dtype(datatype)
+        _check_size(self.NAME, buffer, width, height, channels * dt.itemsize)
+        code = C.CHANNEL_DATATYPE[_dtype_code(dt)]
+        _image_batches(self, buffer, width, height, color_model=C.COLOR_MODEL[color_model],
+                       channel_datatype=code)
+
+    @classmethod
+    def from_array(cls, image: np.ndarray, color_model: str | None = None) -> "Image":
+        """From an (H, W), (H, W, 3) or (H, W, 4) array; colour model inferred if not given."""
+        a = np.ascontiguousarray(image)
+        if a.ndim == 2:
+            cm = color_model or "L"
+        elif a.ndim == 3 and a.shape[2] in (3, 4):
+            cm = color_model or ("RGB" if a.shape[2] == 3 else "RGBA")
+        else:
+            raise ValueError(f"Image: expected (H, W[, 3|4]), got {a.shape}")
+        return cls(a, a.shape[1], a.shape[0], color_model=cm, datatype=a.dtype)
+
+
+def _dtype_code(dt: np.dtype) -> str:
+    dt = np.dtype(dt).newbyteorder("=")
+    table = {np.dtype(np.uint8): "U8", np.dtype(np.int8): "I8", np.dtype(np.uint16): "U16",
+             np.dtype(np.int16): "I16", np.dtype(np.uint32): "U32", np.dtype(np.int32): "I32",
+             np.dtype(np.uint64): "U64", np.dtype(np.int64): "I64", np.dtype(np.float16): "F16",
+             np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
+    if dt not in table:
+        raise TypeError(f"unsupported image channel dtype {dt}")
+    return table[dt]
+
+
+class DepthImage(Archetype):
+    """A depth image: one channel of ``datatype`` (uint16 millimetres → ``meter=1000``; float32
+    metres → ``meter=1``). ``buffer`` little-endian, tightly packed."""
+
+    NAME = "DepthImage"
+    FIELDS = {"buffer": "ImageBuffer", "format": "ImageFormat", "meter": "DepthMeter",
+              "colormap": "Colormap", "depth_range": "ValueRange", "point_fill_ratio": "FillRatio"}
+
+    def __init__(self, buffer, width: int, height: int, *, datatype=np.uint16, meter: float | None = None,
+                 colormap: str | None = None):
+        super().__init__()
+        dt = np.dtype(datatype)
+        _check_size(self.NAME, buffer, width, height, dt.itemsize)
+        _image_batches(self, buffer, width, height, color_model=None,
+                       channel_datatype=C.CHANNEL_DATATYPE[_dtype_code(dt)])
+        if meter is not None:
+            self._set("meter", pa.array([meter], pa.float32()))
+        if colormap is not None:
+            self._set("colormap", pa.array([C.COLORMAP[colormap]], pa.uint8()))
+
+
+class SegmentationImage(Archetype):
+    """A class-id image: one integer channel of ``datatype`` (uint8/uint16)."""
+
+    NAME = "SegmentationImage"
+    FIELDS = {"buffer": "ImageBuffer", "format": "ImageFormat", "opacity": "Opacity"}
+
+    def __init__(self, buffer, width: int, height: int, *, datatype=np.uint8):
+        super().__init__()
+        dt = np.dtype(datatype)
+        _check_size(self.NAME, buffer, width, height, dt.itemsize)
+        _image_batches(self, buffer, width, height, color_model=None,
+                       channel_datatype=C.CHANNEL_DATATYPE[_dtype_code(dt)])
+
+
+class EncodedImage(Archetype):
+    """A compressed image kept compressed: ``blob`` bytes and ``media_type`` (``image/jpeg``,
+    ``image/png``); decoded only when a view shows it."""
+
+    NAME = "EncodedImage"
+    FIELDS = {"blob": "Blob", "media_type": "MediaType", "opacity": "Opacity", "draw_order": "DrawOrder"}
+
+    def __init__(self, blob, *, media_type: str | None = None):
+        super().__init__()
+        self._set("blob", C.blob_array(blob, self._name("blob")))
+        self._set("media_type", _opt(C.strings_array, media_type, self._name("media_type")))
+
+
+class Scalars(Archetype):
+    """One or more float64 scalars (one series each) at this time: ``scalars`` (N,)."""
+
+    NAME = "Scalars"
+    FIELDS = {"scalars": "Scalar"}
+
+    def __init__(self, scalars):
+        super().__init__()
+        self._set("scalars", C.scalars_array(scalars, np.float64, self._name("scalars")))
+
+
+class TextLog(Archetype):
+    """A log line: ``text`` and ``level`` (CRITICAL, ERROR, WARN, INFO, DEBUG, TRACE)."""
+
+    NAME = "TextLog"
+    FIELDS = {"text": "Text", "level": "TextLogLevel", "color": "Color"}
+
+    def __init__(self, text: str, *, level: str | None = None, color=None):
+        super().__init__()
+        self._set("text", C.strings_array(text, self._name("text")))
+        self._set("level", _opt(C.strings_array, level, self._name("level")))
+        self._set("color", _opt(C.colors_array, color, self._name("color")))
+
+
+class TextDocument(Archetype):
+    """A text document (``media_type`` ``text/plain`` or ``text/markdown``)."""
+
+    NAME = "TextDocument"
+    FIELDS = {"text": "Text", "media_type": "MediaType"}
+
+    def __init__(self, text: str, *, media_type: str | None = None):
+        super().__init__()
+        self._set("text", C.strings_array(text, self._name("text")))
+        self._set("media_type", _opt(C.strings_array, media_type, self._name("media_type")))
+
+
+class ViewCoordinates(Archetype):
+    """Axis semantics of an entity's space, e.g. ``FLU`` (ROS body, REP 103) or ``RDF`` (optical)."""
+
+    NAME = "ViewCoordinates"
+    FIELDS = {"xyz": "ViewCoordinates"}
+
+    def __init__(self, xyz: str):
+        super().__init__()
+        if xyz not in C.VIEW_COORDINATES:
+            raise ValueError(f"ViewCoordinates: unknown code {xyz!r}; known: {sorted(C.VIEW_COORDINATES)}")
+        self._set("xyz", C.fixed_vectors([C.VIEW_COORDINATES[xyz]], 3, np.uint8, self._name("xyz")))
+
+
+class Clear(Archetype):
+    """Clears an entity (and, if ``recursive``, its children) from this time on."""
+
+    NAME = "Clear"
+    FIELDS = {"is_recursive": "ClearIsRecursive"}
+
+    def __init__(self, *, recursive: bool = False):
+        super().__init__()
+        self._set("is_recursive", pa.array([bool(recursive)], pa.bool_()))
+
+
+class GeoPoints(Archetype):
+    """Geographic points: ``lat_lon`` (N, 2) float64 degrees (WGS-84)."""
+
+    NAME = "GeoPoints"
+    FIELDS = {"positions": "LatLon", "radii": "Radius", "colors": "Color"}
+
+    def __init__(self, lat_lon, *, radii=None, colors=None):
+        super().__init__()
+        self._set("positions", C.fixed_vectors(lat_lon, 2, np.float64, self._name("positions")))
+        self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+
+
+class AnyValues(Archetype):
+    """Arbitrary named columns without a view (e.g. ROS channel metadata): ``name=value`` where a
+    value is a string, a number, or a sequence of them. Stored under the archetype name ``NAME``."""
+
+    FIELDS: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, archetype: str = "AnyValues", **values):
+        super().__init__()
+        self.NAME = archetype
+        self._types: dict[str, str] = {}
+        for k, v in values.items():
+            if v is None:
+                continue
+            if isinstance(v, pa.Array):
+                arr = v
+            elif isinstance(v, (str, bytes)):
+                arr = C.strings_array(v, f"{archetype}:{k}")
+            elif isinstance(v, (bool, np.bool_)):
+                arr = pa.array([bool(v)])
+            elif isinstance(v, (int, np.integer)):
+                arr = pa.array([int(v)], pa.int64())
+            elif isinstance(v, (float, np.floating)):
+                arr = pa.array([float(v)], pa.float64())
+            else:
+                arr = pa.array(list(v))
+            self._batches[k] = arr
+            self._types[k] = ""
+
+    def descriptor(self, field: str) -> ComponentDescriptor:
+        return ComponentDescriptor(self.NAME, field, self._types.get(field, ""))

@@ -1,0 +1,317 @@
+"""Chunks: the unit of transport and storage (Rerun's chunk, "sorbet" schema 0.1.4).
+
+A chunk holds rows of one entity: a row-id column (TUIDs), one index column per timeline
+(``int64`` for sequences, ``timestamp[ns]`` for timestamps, ``duration[ns]`` for durations),
+and one list column per component (one list of instances per row, null where the row does not
+set the component). Chunks are immutable. Layout and metadata keys are as written by Rerun 0.41
+(see ``docs/rrd-format.md``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from . import tuid
+from .components import ComponentDescriptor
+
+__all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
+
+SORBET_VERSION = "0.1.4"
+ROW_ID_COLUMN = "rerun.controls.RowId"
+ROW_ID_TYPE = pa.binary(16)
+
+_TIMELINE_ARROW = {"timestamp": pa.timestamp("ns"), "sequence": pa.int64(), "duration": pa.duration("ns")}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A named index: ``kind`` is ``"timestamp"`` (ns since the Unix epoch), ``"duration"`` (ns)
+    or ``"sequence"`` (an int64 counter)."""
+
+    name: str
+    kind: str = "timestamp"
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        return _TIMELINE_ARROW[self.kind]
+
+    @staticmethod
+    def kind_of(dtype: pa.DataType) -> str:
+        if pa.types.is_timestamp(dtype):
+            return "timestamp"
+        if pa.types.is_duration(dtype):
+            return "duration"
+        return "sequence"
+
+
+@dataclass
+class PendingRow:
+    """One logged row before batching: ids, time of each timeline (int64 ns or sequence), and
+    the (descriptor, flat instances) pairs of its components."""
+
+    row_id: tuple[int, int]
+    timepoints: dict[Timeline, int]
+    components: list[tuple[ComponentDescriptor, pa.Array]]
+
+    def nbytes(self) -> int:
+        return sum(a.nbytes for _, a in self.components) + 64
+
+
+def _list_column(parts: Sequence[pa.Array | None], inner: pa.DataType) -> pa.Array:
+    """One list per row from per-row flat arrays (None = null), copying values once."""
+    lengths = np.fromiter((0 if p is None else len(p) for p in parts), dtype=np.int64, count=len(parts))
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    present = [p for p in parts if p is not None]
+    values = pa.concat_arrays(present) if len(present) > 1 else present[0]
+    if values.type != inner:
+        values = values.cast(inner)
+    use_large = offsets[-1] >= 2**31 - 1
+    off_type = np.int64 if use_large else np.int32
+    mask = None
+    if len(present) != len(parts):
+        mask = pa.array(np.fromiter((p is None for p in parts), dtype=bool, count=len(parts)))
+    off = pa.array(offsets.astype(off_type))
+    cls = pa.LargeListArray if use_large else pa.ListArray
+    lt = (pa.large_list if use_large else pa.list_)(pa.field("item", inner, nullable=True))
+    return cls.from_arrays(off, values, type=lt, mask=mask)
+
+
+class Chunk:
+    """An immutable batch of rows of one entity.
+
+    Attributes:
+        entity_path: printed entity path, e.g. ``/camera/image``.
+        id: the chunk id as a TUID ``(time_ns, inc)``.
+        is_static: static chunks have no timelines; their data holds at every time.
+        row_ids: (n, 16) uint8 big-endian TUIDs, sorted.
+        timelines: name → (Timeline, int64 array (n,)) — ns or sequence values.
+        components: descriptor → list array of n rows.
+    """
+
+    __slots__ = ("entity_path", "id", "is_static", "row_ids", "timelines", "components", "_sorted",
+                 "_nbytes")
+
+    def __init__(self, entity_path: str, chunk_id: tuple[int, int], row_ids: np.ndarray,
+                 timelines: dict[str, tuple[Timeline, np.ndarray]],
+                 components: dict[ComponentDescriptor, pa.Array], is_static: bool = False):
+        n = len(row_ids)
+        for name, (_, times) in timelines.items():
+            if len(times) != n:
+                raise ValueError(f"chunk {entity_path}: timeline {name} has {len(times)} values for {n} rows")
+        for d, col in components.items():
+            if len(col) != n:
+                raise ValueError(f"chunk {entity_path}: column {d.column} has {len(col)} rows, expected {n}")
+        if is_static and timelines:
+            raise ValueError(f"chunk {entity_path}: a static chunk cannot have timelines")
+        self.entity_path = entity_path
+        self.id = chunk_id
+        self.is_static = is_static
+        self.row_ids = row_ids
+        self.timelines = timelines
+        self.components = components
+        self._sorted: dict[str, bool] = {}
+        self._nbytes: int | None = None
+
+    # -- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_rows(cls, entity_path: str, rows: Sequence[PendingRow], is_static: bool = False) -> "Chunk":
+        """Build one chunk from pending rows that share the same set of timelines.
+
+        Raises:
+            ValueError: rows with different timeline sets, or one component logged with two
+                different Arrow types.
+        """
+        if not rows:
+            raise ValueError("cannot build a chunk from no rows")
+        tl_keys = list(rows[0].timepoints.keys())
+        timelines: dict[str, tuple[Timeline, np.ndarray]] = {}
+        for tl in tl_keys:
+            try:
+                vals = np.fromiter((r.timepoints[tl] for r in rows), dtype=np.int64, count=len(rows))
+            except KeyError:
+                raise ValueError(f"{entity_path}: rows of one chunk must share timelines") from None
+            timelines[tl.name] = (tl, vals)
+        times = np.fromiter((r.row_id[0] for r in rows), dtype=np.uint64, count=len(rows))
+        incs = np.fromiter((r.row_id[1] & 0xFFFFFFFFFFFFFFFF for r in rows), dtype=np.uint64, count=len(rows))
+        row_ids = tuid.tuids_to_fixed16(times, incs)
+        order: list[ComponentDescriptor] = []
+        per_desc: dict[ComponentDescriptor, list] = {}
+        for i, r in enumerate(rows):
+            for d, arr in r.components:
+                lst = per_desc.get(d)
+                if lst is None:
+                    lst = per_desc[d] = [None] * len(rows)
+                    order.append(d)
+                lst[i] = arr
+        comps: dict[ComponentDescriptor, pa.Array] = {}
+        for d in sorted(order, key=lambda d: d.column):
+            parts = per_desc[d]
+            inner = next(p for p in parts if p is not None).type
+            for p in parts:
+                if p is not None and p.type != inner:
+                    raise ValueError(f"{entity_path}: component {d.column} logged as {inner} and {p.type}")
+            comps[d] = _list_column(parts, inner)
+        return cls(entity_path, tuid.new_tuid(), row_ids, timelines, comps, is_static=is_static)
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_ids)
+
+    def __len__(self) -> int:
+        return len(self.row_ids)
+
+    @property
+    def id_hex(self) -> str:
+        """``chunk_`` + 32 hex digits, as in the ``rerun:id`` schema metadata."""
+        return "chunk_" + tuid.tuid_bytes(*self.id).hex().upper()[:16] + tuid.tuid_bytes(*self.id).hex()[16:]
+
+    def is_sorted(self, timeline: str) -> bool:
+        s = self._sorted.get(timeline)
+        if s is None:
+            t = self.timelines[timeline][1]
+            s = bool(len(t) < 2 or (t[1:] >= t[:-1]).all())
+            self._sorted[timeline] = s
+        return s
+
+    def time_range(self, timeline: str) -> tuple[int, int] | None:
+        """(min, max) of a timeline in this chunk, or None if the chunk lacks it or is empty."""
+        if timeline not in self.timelines or not len(self):
+            return None
+        t = self.timelines[timeline][1]
+        if self.is_sorted(timeline):
+            return int(t[0]), int(t[-1])
+        return int(t.min()), int(t.max())
+
+    @property
+    def nbytes(self) -> int:
+        if self._nbytes is None:
+            self._nbytes = (self.row_ids.nbytes + sum(t.nbytes for _, t in self.timelines.values())
+                            + sum(c.nbytes for c in self.components.values()))
+        return self._nbytes
+
+    def component(self, column: str) -> tuple[ComponentDescriptor, pa.Array] | None:
+        """The column named ``Archetype:field``, or None."""
+        for d, c in self.components.items():
+            if d.column == column:
+                return d, c
+        return None
+
+    # -- transforms -------------------------------------------------------------------------
+
+    def take(self, indices: np.ndarray) -> "Chunk":
+        """A new chunk (new id) with the rows at ``indices`` (int array) in that order."""
+        idx = np.asarray(indices, dtype=np.int64)
+        pidx = pa.array(idx)
+        tls = {n: (tl, t[idx]) for n, (tl, t) in self.timelines.items()}
+        comps = {d: c.take(pidx) for d, c in self.components.items()}
+        return Chunk(self.entity_path, tuid.new_tuid(), self.row_ids[idx], tls, comps, self.is_static)
+
+    @staticmethod
+    def concat(chunks: Sequence["Chunk"]) -> "Chunk":
+        """Concatenate chunks of one entity with the same timelines and static flag (new id),
+        keeping rows sorted by row id."""
+        first = chunks[0]
+        row_ids = np.concatenate([c.row_ids for c in chunks])
+        tls = {n: (tl, np.concatenate([c.timelines[n][1] for c in chunks])) for n, (tl, _) in first.timelines.items()}
+        descs: list[ComponentDescriptor] = []
+        for c in chunks:
+            for d in c.components:
+                if d not in descs:
+                    descs.append(d)
+        comps = {}
+        for d in descs:
+            parts = []
+            typ = next(c.components[d].type for c in chunks if d in c.components)
+            for c in chunks:
+                if d in c.components:
+                    col = c.components[d]
+                    parts.append(col.cast(typ) if col.type != typ else col)
+                else:
+                    parts.append(pa.nulls(len(c), typ))
+            comps[d] = pa.concat_arrays(parts)
+        out = Chunk(first.entity_path, tuid.new_tuid(), row_ids, tls, comps, first.is_static)
+        order = np.lexsort((np.ascontiguousarray(row_ids).view(">u8").reshape(-1, 2)[:, 1],
+                            np.ascontiguousarray(row_ids).view(">u8").reshape(-1, 2)[:, 0]))
+        if (order != np.arange(len(order))).any():
+            out = out.take(order)
+        return out
+
+    # -- Arrow ------------------------------------------------------------------------------
+
+    def to_record_batch(self) -> pa.RecordBatch:
+        """The chunk as an Arrow record batch with Rerun's sorbet schema and metadata."""
+        fields = [pa.field(ROW_ID_COLUMN, ROW_ID_TYPE, nullable=False, metadata={
+            "ARROW:extension:metadata": '{"namespace":"row"}',
+            "ARROW:extension:name": "rerun.datatypes.TUID",
+            "rerun:is_sorted": "true", "rerun:kind": "control"})]
+        arrays = [pa.FixedSizeBinaryArray.from_buffers(ROW_ID_TYPE, len(self), [None, pa.py_buffer(
+            np.ascontiguousarray(self.row_ids))])]
+        for name in sorted(self.timelines):
+            tl, t = self.timelines[name]
+            md = {"rerun:index_name": name, "rerun:kind": "index"}
+            if self.is_sorted(name):
+                md["rerun:is_sorted"] = "true"
+            fields.append(pa.field(name, tl.arrow_type, nullable=True, metadata=md))
+            arrays.append(pa.array(t, type=pa.int64()).view(tl.arrow_type))
+        for d, col in self.components.items():
+            md = {"rerun:component": d.column, "rerun:kind": "data"}
+            if d.archetype:
+                md["rerun:archetype"] = d.archetype_full
+            if d.component_type:
+                md["rerun:component_type"] = d.component_type_full
+            if d.archetype == "Clear":
+                md["rerun:is_tombstone"] = "true"
+            fields.append(pa.field(d.column, col.type, nullable=True, metadata=md))
+            arrays.append(col)
+        schema = pa.schema(fields, metadata={"rerun:entity_path": self.entity_path,
+                                             "rerun:id": self.id_hex, "sorbet:version": SORBET_VERSION})
+        return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    @classmethod
+    def from_record_batch(cls, batch: pa.RecordBatch, is_static: bool | None = None) -> "Chunk":
+        """Parse a record batch with Rerun's chunk schema (ours or the official SDK's).
+
+        Raises:
+            ValueError: no ``rerun:entity_path`` metadata or no row-id column.
+        """
+        md = batch.schema.metadata or {}
+        ep = md.get(b"rerun:entity_path")
+        if ep is None:
+            raise ValueError("record batch is not a Rerun chunk: no rerun:entity_path metadata")
+        chunk_id = (0, 0)
+        cid = md.get(b"rerun:id", b"").decode()
+        if cid.startswith("chunk_") and len(cid) == 38:
+            raw = bytes.fromhex(cid[6:])
+            chunk_id = (int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:], "big"))
+        row_ids = None
+        timelines: dict[str, tuple[Timeline, np.ndarray]] = {}
+        comps: dict[ComponentDescriptor, pa.Array] = {}
+        for f, col in zip(batch.schema, batch.columns):
+            fmd = f.metadata or {}
+            kind = fmd.get(b"rerun:kind", b"").decode()
+            if kind == "control" or f.name in (ROW_ID_COLUMN, "rerun_row_id"):
+                if isinstance(col, pa.ExtensionArray):
+                    col = col.storage
+                buf = col.buffers()[1]
+                row_ids = np.frombuffer(buf, dtype=np.uint8, count=16 * (len(col) + col.offset))[16 * col.offset:].reshape(-1, 16)
+            elif kind == "index":
+                name = fmd.get(b"rerun:index_name", f.name.encode()).decode()
+                tl = Timeline(name, Timeline.kind_of(f.type))
+                timelines[name] = (tl, col.cast(pa.int64()).to_numpy(zero_copy_only=False))
+            else:
+                comps[ComponentDescriptor.from_metadata(f.name, fmd)] = col
+        if row_ids is None:
+            raise ValueError(f"chunk {ep.decode()}: no row-id column")
+        static = (not timelines) if is_static is None else is_static
+        return cls(ep.decode(), chunk_id, row_ids, timelines, comps, is_static=static)
+
+    def __repr__(self) -> str:
+        kind = "static" if self.is_static else ",".join(sorted(self.timelines))
+        return f"Chunk({self.entity_path}, {len(self)} rows, [{kind}], {[d.column for d in self.components]})"

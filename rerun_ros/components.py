@@ -1,0 +1,216 @@
+"""Components: named Arrow datatypes, with Rerun 0.41's names and layouts.
+
+A :class:`ComponentDescriptor` names one field of one archetype (``Points3D:positions``) and
+its component type (``rerun.components.Position3D``). The layouts below are those the official
+SDK writes (see ``docs/rrd-format.md``); every column of a chunk is a list of these per row.
+
+The ``to_*`` helpers turn numpy/Python input into the flat Arrow array of one row's instances,
+validating shape, dtype and finiteness. They raise ``ValueError``/``TypeError`` with a message
+that names the component and what was expected.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+__all__ = ["ComponentDescriptor"]
+
+
+@dataclass(frozen=True)
+class ComponentDescriptor:
+    """One archetype field: ``archetype`` (``Points3D``), ``field`` (``positions``),
+    ``component_type`` (``Position3D``). All short names; ``column`` is ``Points3D:positions``."""
+
+    archetype: str
+    field: str
+    component_type: str
+
+    @property
+    def column(self) -> str:
+        return f"{self.archetype}:{self.field}"
+
+    @property
+    def archetype_full(self) -> str:
+        return self.archetype if "." in self.archetype else f"rerun.archetypes.{self.archetype}"
+
+    @property
+    def component_type_full(self) -> str:
+        t = self.component_type
+        return t if "." in t else f"rerun.components.{t}"
+
+    @staticmethod
+    def from_metadata(name: str, md: dict[bytes, bytes] | None) -> "ComponentDescriptor":
+        """Rebuild from an Arrow field's ``rerun:*`` metadata (names without prefixes)."""
+        md = md or {}
+        arch = md.get(b"rerun:archetype", b"").decode()
+        comp = md.get(b"rerun:component", name.encode()).decode()
+        ctype = md.get(b"rerun:component_type", b"").decode()
+        arch_short = arch.rsplit(".", 1)[-1] if arch else (comp.split(":", 1)[0] if ":" in comp else "")
+        field = comp.split(":", 1)[1] if ":" in comp else comp
+        ctype_short = ctype[len("rerun.components."):] if ctype.startswith("rerun.components.") else ctype
+        return ComponentDescriptor(arch_short, field, ctype_short)
+
+
+# ---- Arrow datatypes (Rerun 0.41 layouts) ------------------------------------------------------
+
+def _fsl(item: pa.DataType, n: int) -> pa.DataType:
+    return pa.list_(pa.field("item", item, nullable=False), n)
+
+
+F32x2 = _fsl(pa.float32(), 2)
+F32x3 = _fsl(pa.float32(), 3)
+F32x4 = _fsl(pa.float32(), 4)
+F32x9 = _fsl(pa.float32(), 9)
+F64x2 = _fsl(pa.float64(), 2)
+U8x3 = _fsl(pa.uint8(), 3)
+BLOB = pa.list_(pa.field("item", pa.uint8(), nullable=False))
+LINE_STRIP3D = pa.list_(pa.field("item", F32x3, nullable=False))
+IMAGE_FORMAT = pa.struct([
+    pa.field("width", pa.uint32(), nullable=False),
+    pa.field("height", pa.uint32(), nullable=False),
+    pa.field("pixel_format", pa.uint8()),
+    pa.field("color_model", pa.uint8()),
+    pa.field("channel_datatype", pa.uint8()),
+])
+
+# Rerun enums (values as the SDK writes them).
+COLOR_MODEL = {"L": 1, "RGB": 2, "RGBA": 3, "BGR": 4, "BGRA": 5}
+CHANNEL_DATATYPE = {"U8": 6, "I8": 7, "U16": 8, "I16": 9, "U32": 10, "I32": 11, "U64": 12,
+                    "I64": 13, "F16": 33, "F32": 34, "F64": 35}
+CHANNEL_DATATYPE_NUMPY = {6: np.uint8, 7: np.int8, 8: np.uint16, 9: np.int16, 10: np.uint32,
+                          11: np.int32, 12: np.uint64, 13: np.int64, 33: np.float16,
+                          34: np.float32, 35: np.float64}
+PIXEL_FORMAT = {"Y_U_V12_LimitedRange": 20, "NV12": 26, "YUY2": 27, "Y8_FullRange": 30,
+                "Y_U_V24_LimitedRange": 39, "Y_U_V24_FullRange": 40, "Y8_LimitedRange": 41,
+                "Y_U_V12_FullRange": 44, "Y_U_V16_LimitedRange": 49, "Y_U_V16_FullRange": 50,
+                "BayerRGGB8": 128, "BayerBGGR8": 129, "BayerGBRG8": 130, "BayerGRBG8": 131}
+TRANSFORM_RELATION = {"ParentFromChild": 1, "ChildFromParent": 2}
+COLORMAP = {"Grayscale": 1, "Inferno": 2, "Magma": 3, "Plasma": 4, "Turbo": 5, "Viridis": 6,
+            "CyanToYellow": 7, "Spectral": 8, "Twilight": 9, "RvizMap": 10, "RvizCostmap": 11,
+            "Costmap": 12}
+FILL_MODE = {"MajorWireframe": 1, "DenseWireframe": 2, "Solid": 3}
+TEXT_LOG_LEVELS = ("CRITICAL", "ERROR", "WARN", "INFO", "DEBUG", "TRACE")
+# View coordinates: axis codes Up=1 Down=2 Right=3 Left=4 Forward=5 Back=6 (x, y, z order).
+VIEW_COORDINATES = {"RDF": (3, 2, 5), "FLU": (5, 4, 1), "RUB": (3, 1, 6), "RFU": (3, 5, 1),
+                    "LUF": (4, 1, 5), "RDB": (3, 2, 6), "FRD": (5, 3, 2)}
+
+
+# ---- converters --------------------------------------------------------------------------------
+
+def _where(desc: str) -> str:
+    return f"{desc}: "
+
+
+def fixed_vectors(data, n: int, dtype, name: str, finite: bool = False) -> pa.Array:
+    """An (m, n) array (or anything numpy reads as one; one vector is accepted as (n,)) as a
+    ``fixed_size_list<dtype not null>[n]`` array of m instances.
+
+    Raises:
+        ValueError: wrong shape, or non-finite values where ``finite`` is required.
+        TypeError: values that are not numeric.
+    """
+    a = np.asarray(data)
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{_where(name)}expected numbers, got dtype {a.dtype}")
+    if a.ndim == 1 and a.shape[0] == n:
+        a = a.reshape(1, n)
+    if a.ndim != 2 or a.shape[1] != n:
+        raise ValueError(f"{_where(name)}expected shape (N, {n}), got {a.shape}")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if finite and a.size and not np.isfinite(a).all():
+        raise ValueError(f"{_where(name)}values must be finite (found NaN or inf)")
+    values = pa.array(a.reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(values, type=_fsl(pa.from_numpy_dtype(dtype), n))
+
+
+def scalars_array(data, dtype, name: str) -> pa.Array:
+    """A 1-D array of instances of a primitive dtype (scalars, radii, class ids)."""
+    a = np.asarray(data)
+    if a.ndim == 0:
+        a = a.reshape(1)
+    if a.ndim != 1:
+        raise ValueError(f"{_where(name)}expected a 1-D batch, got shape {a.shape}")
+    if a.dtype.kind not in "fiub":
+        raise TypeError(f"{_where(name)}expected numbers, got dtype {a.dtype}")
+    return pa.array(np.ascontiguousarray(a, dtype=dtype))
+
+
+def colors_array(data, name: str) -> pa.Array:
+    """Colours as Rerun's packed ``uint32`` 0xRRGGBBAA.
+
+    Accepts (m, 3) or (m, 4) uint8 RGB(A), (m, 3|4) floats in [0, 1], or (m,) uint32 already
+    packed. A single colour may be given as (3,) or (4,).
+    """
+    a = np.asarray(data)
+    if a.ndim == 1 and a.shape[0] in (3, 4) and a.dtype != np.uint32:
+        a = a.reshape(1, -1)
+    if a.ndim == 1:
+        if a.dtype.kind not in "ui":
+            raise TypeError(f"{_where(name)}packed colours must be integers (0xRRGGBBAA)")
+        return pa.array(a.astype(np.uint32))
+    if a.ndim != 2 or a.shape[1] not in (3, 4):
+        raise ValueError(f"{_where(name)}expected shape (N, 3) or (N, 4), got {a.shape}")
+    if a.dtype.kind == "f":
+        a = np.clip(np.round(a * 255.0), 0, 255)
+    a = a.astype(np.uint32)
+    alpha = a[:, 3] if a.shape[1] == 4 else np.uint32(255)
+    packed = (a[:, 0] << 24) | (a[:, 1] << 16) | (a[:, 2] << 8) | alpha
+    return pa.array(packed.astype(np.uint32))
+
+
+def unpack_colors(packed: np.ndarray) -> np.ndarray:
+    """(m,) uint32 0xRRGGBBAA → (m, 4) uint8 RGBA."""
+    p = np.asarray(packed, dtype=np.uint32)
+    return np.stack([(p >> 24) & 255, (p >> 16) & 255, (p >> 8) & 255, p & 255], axis=1).astype(np.uint8)
+
+
+def strings_array(data: str | Iterable[str], name: str) -> pa.Array:
+    """A batch of UTF-8 strings; a single ``str`` is one instance."""
+    if isinstance(data, (str, bytes)):
+        data = [data]
+    items = [d.decode("utf-8", "replace") if isinstance(d, bytes) else d for d in data]
+    for s in items:
+        if not isinstance(s, str):
+            raise TypeError(f"{_where(name)}expected strings, got {type(s).__name__}")
+    return pa.array(items, type=pa.utf8())
+
+
+def blob_array(data, name: str) -> pa.Array:
+    """One blob (bytes, memoryview or a numpy array viewed as bytes) as ``list<uint8>``.
+
+    The bytes are not copied: the Arrow buffer wraps the given memory.
+    """
+    if isinstance(data, np.ndarray):
+        data = np.ascontiguousarray(data).view(np.uint8).reshape(-1)
+        buf = pa.py_buffer(data)
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        buf = pa.py_buffer(data)
+    else:
+        raise TypeError(f"{_where(name)}expected bytes or a numpy array, got {type(data).__name__}")
+    n = buf.size
+    values = pa.Array.from_buffers(pa.uint8(), n, [None, buf])
+    offsets = pa.array(np.array([0, n], dtype=np.int32))
+    return pa.ListArray.from_arrays(offsets, values, type=BLOB)
+
+
+def image_format_array(width: int, height: int, *, color_model: int | None = None,
+                       channel_datatype: int | None = None, pixel_format: int | None = None) -> pa.Array:
+    """One ``ImageFormat`` struct instance (width, height in pixels, Rerun enum codes)."""
+    return pa.array([{"width": int(width), "height": int(height), "pixel_format": pixel_format,
+                      "color_model": color_model, "channel_datatype": channel_datatype}],
+                    type=IMAGE_FORMAT)
+
+
+def line_strips_array(strips: Sequence, name: str) -> pa.Array:
+    """A batch of 3D line strips, each an (k, 3) array, as ``list<fixed_size_list<f32>[3]>``."""
+    arrs = [np.asarray(s, dtype=np.float32).reshape(-1, 3) if len(s) else np.zeros((0, 3), np.float32)
+            for s in strips]
+    lengths = np.array([len(a) for a in arrs], dtype=np.int64)
+    offsets = np.zeros(len(arrs) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    flat = np.concatenate(arrs) if arrs else np.zeros((0, 3), np.float32)
+    pts = fixed_vectors(flat, 3, np.float32, name)
+    return pa.ListArray.from_arrays(pa.array(offsets), pts, type=LINE_STRIP3D)

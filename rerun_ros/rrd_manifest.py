@@ -1,0 +1,146 @@
+"""The RRD footer's chunk manifest: one row per chunk with its byte range and, per timeline and
+component, the time range and row count — what lets a reader load chunks lazily.
+
+Columns, names, types and metadata follow what Rerun 0.41 writes (``docs/rrd-format.md``):
+``chunk_entity_path``, ``chunk_id``, ``chunk_is_static``, ``chunk_num_rows``,
+``chunk_byte_offset``, ``chunk_byte_size``, ``chunk_byte_size_uncompressed``, then
+``<Comp>:has_static_data``, ``<tl>:start|end``, ``<tl>:<Comp>:start|end|num_rows``.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from .chunk import Chunk, Timeline
+from .components import ComponentDescriptor
+
+__all__ = ["ManifestEntry", "ManifestBuilder"]
+
+
+@dataclass
+class ManifestEntry:
+    """What the manifest knows of one chunk (byte_offset is that of the ArrowMsg protobuf body)."""
+
+    entity_path: str
+    chunk_id: bytes
+    is_static: bool
+    num_rows: int
+    byte_offset: int
+    byte_size: int
+    byte_size_uncompressed: int
+    static_components: set = field(default_factory=set)
+    # timeline name -> (start, end)
+    time_ranges: dict = field(default_factory=dict)
+    # (timeline name, component column) -> (start, end, num_rows)
+    component_ranges: dict = field(default_factory=dict)
+
+
+class ManifestBuilder:
+    """Collects manifest entries while chunks are written; ``to_table()`` makes the Arrow table."""
+
+    def __init__(self) -> None:
+        self.entries: list[ManifestEntry] = []
+        self.descriptors: dict[str, ComponentDescriptor] = {}
+        self.timelines: dict[str, Timeline] = {}
+        # entity -> {column: (descriptor, arrow type)} for the sorbet schema
+        self.entity_columns: dict[str, dict[str, tuple[ComponentDescriptor, pa.DataType]]] = {}
+
+    def add(self, chunk: Chunk, byte_offset: int, byte_size: int, byte_size_uncompressed: int,
+            chunk_id: bytes) -> None:
+        e = ManifestEntry(chunk.entity_path, chunk_id, chunk.is_static, len(chunk), byte_offset,
+                          byte_size, byte_size_uncompressed)
+        cols = self.entity_columns.setdefault(chunk.entity_path, {})
+        for d, col in chunk.components.items():
+            self.descriptors.setdefault(d.column, d)
+            cols.setdefault(d.column, (d, col.type))
+            if chunk.is_static:
+                e.static_components.add(d.column)
+        for name, (tl, times) in chunk.timelines.items():
+            self.timelines.setdefault(name, tl)
+            if not len(times):
+                continue
+            e.time_ranges[name] = (int(times.min()), int(times.max()))
+            for d, col in chunk.components.items():
+                if col.null_count:
+                    valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+                    t = times[valid]
+                else:
+                    t = times
+                if len(t):
+                    e.component_ranges[(name, d.column)] = (int(t.min()), int(t.max()), len(t))
+        self.entries.append(e)
+
+    def to_table(self) -> pa.Table:
+        n = len(self.entries)
+        E = self.entries
+        cols: list[pa.Array] = []
+        fields: list[pa.Field] = []
+
+        def add(f: pa.Field, arr):
+            fields.append(f)
+            cols.append(arr if isinstance(arr, pa.Array) else pa.array(arr, type=f.type))
+
+        add(pa.field("chunk_entity_path", pa.utf8(), False), [e.entity_path for e in E])
+        add(pa.field("chunk_id", pa.binary(16), False), [e.chunk_id for e in E])
+        add(pa.field("chunk_is_static", pa.bool_(), False), [e.is_static for e in E])
+        for key in ("num_rows", "byte_offset", "byte_size", "byte_size_uncompressed"):
+            add(pa.field(f"chunk_{key}", pa.uint64(), False), [getattr(e, key) for e in E])
+        comps = sorted(self.descriptors)
+
+        def cmd(d: ComponentDescriptor, index: str) -> dict:
+            md = {"rerun:component": d.column, "rerun:index": index}
+            if d.archetype:
+                md["rerun:archetype"] = d.archetype_full
+            if d.component_type:
+                md["rerun:component_type"] = d.component_type_full
+            return md
+
+        for c in comps:
+            d = self.descriptors[c]
+            add(pa.field(f"{c}:has_static_data", pa.bool_(), False, metadata=cmd(d, "rerun:static")),
+                [c in e.static_components for e in E])
+        tls = sorted(self.timelines)
+        for name in tls:
+            typ = self.timelines[name].arrow_type
+            for j, which in enumerate(("start", "end")):
+                vals = [e.time_ranges.get(name, (None, None))[j] for e in E]
+                add(pa.field(f"{name}:{which}", typ, True, metadata={"rerun:index": name}),
+                    pa.array(vals, pa.int64()).view(typ) if n else pa.array([], typ))
+        for name in tls:
+            typ = self.timelines[name].arrow_type
+            for c in comps:
+                d = self.descriptors[c]
+                md = cmd(d, name)
+                rng = [e.component_ranges.get((name, c)) for e in E]
+                for j, which in enumerate(("start", "end")):
+                    vals = [None if r is None else r[j] for r in rng]
+                    add(pa.field(f"{name}:{c}:{which}", typ, True, metadata=md),
+                        pa.array(vals, pa.int64()).view(typ) if n else pa.array([], typ))
+                add(pa.field(f"{name}:{c}:num_rows", pa.uint64(), True, metadata=md),
+                    [0 if r is None else r[2] for r in rng])
+        return pa.Table.from_arrays(cols, schema=pa.schema(fields))
+
+    def sorbet_schema(self) -> pa.Schema:
+        """The recording's overall schema: index columns, then ``entity:Archetype:field`` columns."""
+        fields = []
+        for name in sorted(self.timelines):
+            fields.append(pa.field(name, self.timelines[name].arrow_type, True,
+                                   metadata={"rerun:index_name": name, "rerun:kind": "index"}))
+        for ep in sorted(self.entity_columns):
+            for col, (d, typ) in sorted(self.entity_columns[ep].items()):
+                md = {"rerun:component": d.column, "rerun:entity_path": ep, "rerun:kind": "data"}
+                if d.archetype:
+                    md["rerun:archetype"] = d.archetype_full
+                if d.component_type:
+                    md["rerun:component_type"] = d.component_type_full
+                fields.append(pa.field(f"{ep}:{col}", typ, True, metadata=md))
+        return pa.schema(fields)
+
+    @staticmethod
+    def schema_bytes(schema: pa.Schema) -> tuple[bytes, bytes]:
+        """(Arrow IPC schema message, its sha256)."""
+        raw = schema.serialize().to_pybytes()
+        return raw, hashlib.sha256(raw).digest()

@@ -1,0 +1,248 @@
+"""Writing Rerun ``.rrd`` files (format as read by Rerun 0.41; see ``docs/rrd-format.md``).
+
+Layout: a 12-byte stream header (``RRF2``, version 0.41.0, LZ4 + protobuf options), a
+SetStoreInfo message, one ArrowMsg per chunk (an Arrow IPC stream, LZ4 block-compressed), and on
+:meth:`RrdWriter.close` an End message holding the footer (chunk manifest) followed by a 32-byte
+trailer. Written append-only and flushed chunk by chunk, so a writer that dies leaves a file that
+loads up to its last whole chunk (``rerun-ros`` and the official viewer read files without footer;
+``rerun rrd optimize`` or :func:`rerun_ros.rrd_reader.rebuild_footer` adds one).
+"""
+from __future__ import annotations
+
+import os
+import struct
+import sys
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import BinaryIO
+
+import lz4.block
+import pyarrow as pa
+import xxhash
+
+from . import rrd_proto as P
+from . import tuid
+from .chunk import Chunk
+from .rrd_manifest import ManifestBuilder
+
+__all__ = ["RrdWriter", "RRD_VERSION", "encode_chunk_payload"]
+
+RRD_VERSION = (0, 41, 0, 0)
+MAGIC = b"RRF2"
+FOOTER_MAGIC = b"RRF2FOOT"
+FOOTER_XXH32_SEED = 7850921
+MSG_HEADER = struct.Struct("<QQ")
+TRAILER = struct.Struct("<QQI8sI")
+
+
+def _version_bits() -> int:
+    return int.from_bytes(bytes(RRD_VERSION), "little")
+
+
+def stream_header(compress: bool) -> bytes:
+    return MAGIC + bytes(RRD_VERSION) + bytes([1 if compress else 0, 2, 0, 0])
+
+
+def encode_chunk_payload(chunk: Chunk, compress: bool) -> tuple[bytes | pa.Buffer, int]:
+    """Serialize a chunk to an Arrow IPC stream, LZ4-block-compressed if asked.
+
+    Returns (payload, uncompressed size in bytes). Releases the GIL for the heavy parts, so
+    several chunks can be encoded in parallel threads.
+    """
+    batch = chunk.to_record_batch()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema) as w:
+        w.write_batch(batch)
+    buf = sink.getvalue()
+    if compress:
+        return lz4.block.compress(buf, store_size=False), buf.size
+    return buf, buf.size
+
+
+class RrdWriter:
+    """Append-only writer of one recording store to an ``.rrd`` file (or a binary stream).
+
+    Args:
+        path: output file (``str``/``Path``) or an open binary file object.
+        application_id: Rerun application id (shown in the viewer).
+        recording_id: recording id; a random one if None.
+        compress: LZ4-compress chunk payloads (default True).
+        threads: encode chunks in this many worker threads (0 = in the caller's thread). Output
+            order always equals the order of :meth:`write_chunk` calls.
+
+    Raises:
+        FileNotFoundError / PermissionError: the output cannot be created (message names it).
+    """
+
+    def __init__(self, path: str | os.PathLike | BinaryIO, *, application_id: str = "rerun_ros",
+                 recording_id: str | None = None, compress: bool = True, threads: int = 0,
+                 store_kind: int = P.STORE_KIND_RECORDING):
+        if isinstance(path, (str, os.PathLike)):
+            p = Path(path)
+            if not p.parent.exists():
+                raise FileNotFoundError(f"{p}: output directory {p.parent} does not exist")
+            self._f: BinaryIO = open(p, "wb")
+            self._own = True
+            self.path: Path | None = p
+        else:
+            self._f = path
+            self._own = False
+            self.path = None
+        self.compress = compress
+        self.store_id = P.StoreId(kind=store_kind,
+                                  recording_id=recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex(),
+                                  application_id=P.ApplicationId(id=application_id))
+        self._store_id_bytes = self.store_id.SerializeToString()
+        self.manifest = ManifestBuilder()
+        self._offset = 0
+        self._lock = threading.Lock()
+        self._closed = False
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rrd-encode") if threads > 0 else None
+        self._pending: list[tuple[Chunk, Future]] = []
+        self._max_pending = max(2, 2 * threads)
+        self.num_chunks = 0
+        self.bytes_written = 0
+        self._write(stream_header(compress))
+        info = P.SetStoreInfo()
+        t, i = tuid.new_tuid()
+        info.row_id.time_ns, info.row_id.inc = t, i
+        info.info.store_id.CopyFrom(self.store_id)
+        info.info.store_source.kind = P.STORE_SOURCE_OTHER
+        info.info.store_source.extra.payload = b"rerun_ros"
+        info.info.store_version.crate_version_bits = _version_bits()
+        self._write_msg(P.KIND_SET_STORE_INFO, info.SerializeToString())
+        self._f.flush()
+
+    # -- low level --------------------------------------------------------------------------
+
+    def _write(self, data) -> None:
+        self._f.write(data)
+        n = len(data) if not isinstance(data, pa.Buffer) else data.size
+        self._offset += n
+        self.bytes_written = self._offset
+
+    def _write_msg(self, kind: int, body) -> int:
+        """Write a message; returns the offset of its body."""
+        size = body.size if isinstance(body, pa.Buffer) else len(body)
+        self._write(MSG_HEADER.pack(kind, size))
+        off = self._offset
+        self._write(body)
+        return off
+
+    # -- chunks -----------------------------------------------------------------------------
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        """Append one chunk (encoded now, or in a worker thread when ``threads`` > 0).
+
+        Raises:
+            ValueError: the writer is closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
+            if self._pool is None:
+                payload, raw = encode_chunk_payload(chunk, self.compress)
+                self._emit(chunk, payload, raw)
+                self._f.flush()
+                return
+            self._pending.append((chunk, self._pool.submit(encode_chunk_payload, chunk, self.compress)))
+            while len(self._pending) > self._max_pending or (self._pending and self._pending[0][1].done()):
+                c, fut = self._pending.pop(0)
+                self._emit(c, *fut.result())
+            self._f.flush()
+
+    def _emit(self, chunk: Chunk, payload, raw_size: int) -> None:
+        cid = tuid.tuid_bytes(*chunk.id)
+        msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if self.compress else P.COMPRESSION_NONE,
+                         uncompressed_size=raw_size, encoding=P.ENCODING_ARROW_IPC,
+                         is_static=chunk.is_static)
+        msg.store_id.ParseFromString(self._store_id_bytes)
+        msg.chunk_id.time_ns, msg.chunk_id.inc = chunk.id
+        # The payload is the largest field: encode the rest, then append field 5 by hand so the
+        # payload bytes are written once, not copied into a protobuf string.
+        head = msg.SerializeToString()
+        size = payload.size if isinstance(payload, pa.Buffer) else len(payload)
+        field5 = b"\x2a" + _varint(size)
+        body_len = len(head) + len(field5) + size
+        self._write(MSG_HEADER.pack(P.KIND_ARROW_MSG, body_len))
+        off = self._offset
+        self._write(head)
+        self._write(field5)
+        self._write(payload)
+        self.manifest.add(chunk, off, body_len, raw_size, cid)
+        self.num_chunks += 1
+
+    def flush(self) -> None:
+        """Write every chunk still being encoded and flush the file."""
+        with self._lock:
+            self._drain()
+            self._f.flush()
+
+    def _drain(self) -> None:
+        while self._pending:
+            c, fut = self._pending.pop(0)
+            self._emit(c, *fut.result())
+
+    # -- close ------------------------------------------------------------------------------
+
+    def close(self, write_footer: bool = True) -> None:
+        """Write pending chunks, then (by default) the footer with the chunk manifest; close.
+
+        Calling it twice is harmless.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._drain()
+            self._closed = True
+            if self._pool is not None:
+                self._pool.shutdown()
+            if write_footer:
+                self._write_footer()
+            self._f.flush()
+            if self._own:
+                self._f.close()
+
+    def _write_footer(self) -> None:
+        table = self.manifest.to_table()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        raw = sink.getvalue().to_pybytes()
+        schema_raw, sha = ManifestBuilder.schema_bytes(self.manifest.sorbet_schema())
+        footer = P.RrdFooter()
+        m = footer.manifests.add()
+        m.store_id.CopyFrom(self.store_id)
+        m.sorbet_schema.arrow_schema = schema_raw
+        m.sorbet_schema_sha256 = sha
+        m.data.encoder_version = 1
+        if self.compress:
+            m.data.payload = lz4.block.compress(raw, store_size=False)
+            m.data.compression = P.COMPRESSION_LZ4
+        else:
+            m.data.payload = raw
+            m.data.compression = P.COMPRESSION_NONE
+        m.data.uncompressed_size = len(raw)
+        body = footer.SerializeToString()
+        off = self._write_msg(P.KIND_END, body)
+        self._write(TRAILER.pack(off, len(body), xxhash.xxh32_intdigest(body, seed=FOOTER_XXH32_SEED),
+                                 FOOTER_MAGIC, 1))
+
+    def __enter__(self) -> "RrdWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)

@@ -1,0 +1,46 @@
+"""rerun_ros: Rerun-style, time-aware visual debugging for ROS 2 (ament_python package)."""
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = "rerun_ros"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(include=["rerun_ros", "rerun_ros.*", "viewer", "viewer.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+        ("share/" + package_name + "/launch", glob("launch/*.py")),
+        ("share/" + package_name + "/config", glob("config/*.yaml")),
+    ],
+    package_data={"rerun_ros": ["data/*.mcap", "data/LICENSE*"]},
+    include_package_data=True,
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.23",
+        "pyarrow>=14",
+        "lz4>=4",
+        "protobuf>=4.21",
+        "xxhash>=3",
+        "mcap>=1.1",
+        "mcap-ros2-support>=0.5",
+        "rich>=13",
+        "PyYAML>=6",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "rerun-sdk==0.41.0", "datafusion==54.*"],
+    },
+    zip_safe=False,
+    maintainer="rerun_ros developers",
+    maintainer_email="rerun-ros@example.invalid",
+    description="Rerun data model, RRD files, MCAP conversion and a viewer for ROS 2",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "rerun-ros = rerun_ros.cli:main",
+        ],
+    },
+)
