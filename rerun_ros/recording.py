@@ -1,0 +1,277 @@
+"""RecordingStream: ``set_time`` + ``log(entity, archetype)``; a batcher groups rows into chunks
+and hands each chunk to every sink (RRD file, ChunkStore, network stream...).
+
+Batching follows Rerun's batcher: rows are grouped per entity (and per set of timelines and
+static flag) and a group is flushed as one chunk when it reaches ``max_rows`` rows or
+``max_bytes`` bytes, or when its oldest row is older than ``max_age`` seconds (checked by a
+background ticker thread). Thread-safe: any thread may log; sinks are called under one lock in
+the order chunks were made.
+
+Under pressure (``max_pending_bytes`` of rows waiting, e.g. a slow sink), rows logged with
+``droppable=True`` are dropped and counted in :attr:`RecordingStream.stats`, never blocking the
+caller; other rows always get in.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence
+
+from . import entity_path as ep
+from . import tuid
+from .archetypes import Archetype
+from .chunk import Chunk, PendingRow, Timeline
+from .components import ComponentDescriptor
+
+__all__ = ["RecordingStream", "BatcherConfig", "ChunkSink", "CallbackSink"]
+
+
+class ChunkSink(Protocol):
+    """Anything that consumes chunks: ``write_chunk(chunk)``, ``flush()``, ``close()``."""
+
+    def write_chunk(self, chunk: Chunk) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class CallbackSink:
+    """A sink that calls ``fn(chunk)`` for each chunk (e.g. to feed a ChunkStore)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        self.fn(chunk)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class BatcherConfig:
+    """When a pending group becomes a chunk: ``max_rows`` rows, ``max_bytes`` bytes, or
+    ``max_age`` seconds since its first row (0 disables the ticker). ``max_pending_bytes``
+    bounds what waits in the batcher before droppable rows are dropped."""
+
+    max_rows: int = 4096
+    max_bytes: int = 1 << 20
+    max_age: float = 0.05
+    max_pending_bytes: int = 512 << 20
+
+
+@dataclass
+class _Group:
+    rows: list = field(default_factory=list)
+    nbytes: int = 0
+    first_time: float = 0.0
+
+
+@dataclass
+class StreamStats:
+    rows_logged: int = 0
+    rows_dropped: int = 0
+    chunks_flushed: int = 0
+    bytes_flushed: int = 0
+    sink_errors: int = 0
+
+
+class RecordingStream:
+    """A stream of logged rows turned into chunks for one recording.
+
+    Args:
+        application_id: the Rerun application id (viewer title).
+        recording_id: the recording id (random if None).
+        batcher: batching thresholds.
+        sinks: initial sinks (more with :meth:`add_sink`).
+    """
+
+    def __init__(self, application_id: str = "rerun_ros", recording_id: str | None = None,
+                 batcher: BatcherConfig | None = None, sinks: Sequence[ChunkSink] = ()):
+        self.application_id = application_id
+        self.recording_id = recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex()
+        self.config = batcher or BatcherConfig()
+        self.sinks: list[ChunkSink] = list(sinks)
+        self.stats = StreamStats()
+        self._groups: dict[tuple, _Group] = {}
+        self._pending_bytes = 0
+        self._lock = threading.RLock()
+        self._sink_lock = threading.Lock()
+        self._local = threading.local()
+        self._closed = False
+        self._stop = threading.Event()
+        self._ticker = None
+        self.errors: list[str] = []
+        if self.config.max_age > 0:
+            self._ticker = threading.Thread(target=self._tick, name="rerun_ros-batcher", daemon=True)
+            self._ticker.start()
+
+    # -- time -------------------------------------------------------------------------------
+
+    def _times(self) -> dict[Timeline, int]:
+        t = getattr(self._local, "times", None)
+        if t is None:
+            t = self._local.times = {}
+        return t
+
+    def set_time(self, timeline: str, *, timestamp: float | int | None = None, timestamp_ns: int | None = None,
+                 sequence: int | None = None, duration_ns: int | None = None) -> None:
+        """Set this thread's current time on a timeline: ``timestamp`` seconds since the epoch,
+        ``timestamp_ns`` ns since the epoch, ``sequence`` an int, ``duration_ns`` ns."""
+        times = self._times()
+        for k in [k for k in times if k.name == timeline]:
+            del times[k]
+        if timestamp is not None:
+            times[Timeline(timeline, "timestamp")] = int(round(timestamp * 1e9))
+        elif timestamp_ns is not None:
+            times[Timeline(timeline, "timestamp")] = int(timestamp_ns)
+        elif sequence is not None:
+            times[Timeline(timeline, "sequence")] = int(sequence)
+        elif duration_ns is not None:
+            times[Timeline(timeline, "duration")] = int(duration_ns)
+        else:
+            raise ValueError("set_time: give one of timestamp, timestamp_ns, sequence, duration_ns")
+
+    def disable_timeline(self, timeline: str) -> None:
+        times = self._times()
+        for k in [k for k in times if k.name == timeline]:
+            del times[k]
+
+    def reset_time(self) -> None:
+        self._times().clear()
+
+    # -- logging ----------------------------------------------------------------------------
+
+    def log(self, entity_path: str, *archetypes: Archetype, static: bool = False,
+            timepoints: dict[Timeline, int] | None = None, droppable: bool = False) -> bool:
+        """Log one row: the components of ``archetypes`` on ``entity_path`` at the current time
+        (or at ``timepoints``). ``static`` rows have no time and hold at every time.
+
+        Returns False when the row was dropped (only ``droppable`` rows under pressure).
+
+        Raises:
+            ValueError: the stream is closed, or the entity path is malformed.
+        """
+        comps: list[tuple[ComponentDescriptor, object]] = []
+        for a in archetypes:
+            comps.extend(a.component_batches())
+        return self.log_components(entity_path, comps, static=static, timepoints=timepoints,
+                                   droppable=droppable)
+
+    def log_components(self, entity_path: str, components: list, *, static: bool = False,
+                       timepoints: dict[Timeline, int] | None = None, droppable: bool = False,
+                       row_id: tuple[int, int] | None = None) -> bool:
+        """Like :meth:`log` with (descriptor, flat Arrow array) pairs."""
+        if self._closed:
+            raise ValueError("RecordingStream is closed")
+        tp = {} if static else dict(self._times() if timepoints is None else timepoints)
+        row = PendingRow(row_id or tuid.new_tuid(), tp, components)
+        size = row.nbytes()
+        key = (entity_path, static, tuple(sorted((t.name, t.kind) for t in tp)))
+        flush: list[tuple[tuple, _Group]] = []
+        with self._lock:
+            if droppable and self._pending_bytes + size > self.config.max_pending_bytes:
+                self.stats.rows_dropped += 1
+                return False
+            g = self._groups.get(key)
+            if g is None:
+                g = self._groups[key] = _Group(first_time=time.monotonic())
+            g.rows.append(row)
+            g.nbytes += size
+            self._pending_bytes += size
+            self.stats.rows_logged += 1
+            if len(g.rows) >= self.config.max_rows or g.nbytes >= self.config.max_bytes:
+                flush.append((key, self._groups.pop(key)))
+                self._pending_bytes -= g.nbytes
+        for k, grp in flush:
+            self._emit(k, grp)
+        return True
+
+    # -- flushing ---------------------------------------------------------------------------
+
+    def _emit(self, key: tuple, group: _Group) -> None:
+        entity, static, _ = key
+        try:
+            chunk = Chunk.from_rows(entity, group.rows, is_static=static)
+        except Exception as e:  # a bad row must not take the stream down
+            self.stats.sink_errors += 1
+            self.errors.append(f"{entity}: could not build a chunk: {e}")
+            return
+        self._send(chunk)
+
+    def _send(self, chunk: Chunk) -> None:
+        with self._sink_lock:
+            self.stats.chunks_flushed += 1
+            self.stats.bytes_flushed += chunk.nbytes
+            for s in self.sinks:
+                try:
+                    s.write_chunk(chunk)
+                except Exception as e:
+                    self.stats.sink_errors += 1
+                    msg = f"sink {type(s).__name__}: {e}"
+                    if msg not in self.errors:
+                        self.errors.append(msg)
+
+    def send_chunk(self, chunk: Chunk) -> None:
+        """Hand an already built chunk to the sinks (e.g. when copying a recording)."""
+        self._send(chunk)
+
+    def flush(self, *, older_than: float | None = None) -> None:
+        """Turn pending rows into chunks now (only groups older than ``older_than`` s if given),
+        then flush the sinks."""
+        now = time.monotonic()
+        with self._lock:
+            keys = [k for k, g in self._groups.items()
+                    if older_than is None or now - g.first_time >= older_than]
+            out = [(k, self._groups.pop(k)) for k in keys]
+            for _, g in out:
+                self._pending_bytes -= g.nbytes
+        out.sort(key=lambda kg: kg[1].rows[0].row_id)
+        for k, g in out:
+            self._emit(k, g)
+        if older_than is None:
+            with self._sink_lock:
+                for s in self.sinks:
+                    try:
+                        s.flush()
+                    except Exception as e:
+                        self.errors.append(f"sink {type(s).__name__}: flush failed: {e}")
+
+    def _tick(self) -> None:
+        period = max(0.005, self.config.max_age / 2)
+        while not self._stop.wait(period):
+            try:
+                self.flush(older_than=self.config.max_age)
+            except Exception as e:  # pragma: no cover - keep the ticker alive
+                self.errors.append(f"batcher: {e}")
+
+    def add_sink(self, sink: ChunkSink) -> None:
+        with self._sink_lock:
+            self.sinks.append(sink)
+
+    def close(self) -> None:
+        """Flush everything and close every sink. Idempotent."""
+        if self._closed:
+            return
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2)
+        self.flush()
+        self._closed = True
+        with self._sink_lock:
+            for s in self.sinks:
+                try:
+                    s.close()
+                except Exception as e:
+                    self.errors.append(f"sink {type(s).__name__}: close failed: {e}")
+
+    def __enter__(self) -> "RecordingStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

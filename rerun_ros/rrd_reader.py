@@ -1,0 +1,260 @@
+"""Reading Rerun ``.rrd`` files: ours and the official SDK's (Rerun 0.41, ``docs/rrd-format.md``).
+
+Two ways in:
+- streaming (:meth:`RrdReader.iter_chunks`): message by message from the start, which also
+  works on files without footer and on truncated files (a file cut mid-chunk loads up to its
+  last whole chunk and records a warning);
+- random access through the footer's chunk manifest (:attr:`RrdReader.manifest`,
+  :meth:`RrdReader.read_chunk`), so a large file can be opened lazily.
+
+Errors: :class:`RrdError` (a ``ValueError``) names the file and byte offset for a file that is
+not RRD at all; damage after the header becomes a warning in :attr:`RrdReader.warnings`.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import lz4.block
+import pyarrow as pa
+import xxhash
+
+from . import rrd_proto as P
+from .chunk import Chunk
+from .rrd_writer import FOOTER_MAGIC, FOOTER_XXH32_SEED, MAGIC, MSG_HEADER, TRAILER
+
+__all__ = ["RrdReader", "RrdError", "StoreEntry", "read_chunks"]
+
+
+class RrdError(ValueError):
+    """The file is not a readable RRD file (message names the file and the problem)."""
+
+
+@dataclass
+class StoreEntry:
+    """A store found in the file: kind ``recording``/``blueprint``, ids, and its source."""
+
+    kind: str
+    recording_id: str
+    application_id: str
+    version: tuple[int, int, int] | None = None
+    source: str = ""
+
+
+@dataclass
+class _Msg:
+    kind: int
+    offset: int  # body offset
+    length: int
+
+
+def _store_key(sid) -> tuple[int, str, str]:
+    return (sid.kind, sid.recording_id, sid.application_id.id)
+
+
+class RrdReader:
+    """Reader of one ``.rrd`` file.
+
+    Args:
+        path: the file.
+
+    Raises:
+        FileNotFoundError: no such file. PermissionError: unreadable.
+        RrdError: the file does not start with an RRD stream header.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no such file")
+        if self.path.is_dir():
+            raise RrdError(f"{self.path}: is a directory, not an .rrd file")
+        self._file = open(self.path, "rb")
+        size = os.fstat(self._file.fileno()).st_size
+        if size == 0:
+            raise RrdError(f"{self.path}: empty file")
+        self._buf = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        self.size = size
+        head = self._buf[:4]
+        if head != MAGIC:
+            if head in (b"RRF0", b"RRF1", b"RRIS"):
+                raise RrdError(f"{self.path}: RRD from an older Rerun version ({head!r}); "
+                               "convert it with `rerun rrd migrate`")
+            raise RrdError(f"{self.path}: not an .rrd file (starts with {bytes(head)!r}, expected b'RRF2')")
+        self.warnings: list[str] = []
+        self.stores: dict[tuple[int, str, str], StoreEntry] = {}
+        self._manifest: pa.Table | None = None
+        self._manifest_store: tuple | None = None
+        self._read_footer()
+
+    # -- footer -----------------------------------------------------------------------------
+
+    @property
+    def has_footer(self) -> bool:
+        return self._manifest is not None
+
+    @property
+    def manifest(self) -> pa.Table | None:
+        """The footer's chunk manifest (one row per chunk; columns as in ``rrd_manifest``), or
+        None for a file without (a valid) footer."""
+        return self._manifest
+
+    def _read_footer(self) -> None:
+        if self.size < 12 + TRAILER.size:
+            return
+        off, length, crc, magic, _n = TRAILER.unpack_from(self._buf, self.size - TRAILER.size)
+        if magic != FOOTER_MAGIC:
+            return
+        if off + length > self.size - TRAILER.size:
+            self.warnings.append(f"{self.path}: footer points outside the file; ignored")
+            return
+        body = self._buf[off:off + length]
+        if xxhash.xxh32_intdigest(body, seed=FOOTER_XXH32_SEED) != crc:
+            self.warnings.append(f"{self.path}: footer checksum mismatch; ignored (streaming instead)")
+            return
+        try:
+            footer = P.RrdFooter.FromString(body)
+            for m in footer.manifests:
+                if m.store_id.kind != P.STORE_KIND_RECORDING and self._manifest is not None:
+                    continue
+                payload = m.data.payload
+                if m.data.compression == P.COMPRESSION_LZ4:
+                    payload = lz4.block.decompress(payload, uncompressed_size=m.data.uncompressed_size)
+                table = pa.ipc.open_stream(payload).read_all()
+                if m.store_id.kind == P.STORE_KIND_RECORDING:
+                    self._manifest = table
+                    self._manifest_store = _store_key(m.store_id)
+        except Exception as e:  # damaged footer: the stream is still readable
+            self.warnings.append(f"{self.path}: unreadable footer ({e}); ignored")
+            self._manifest = None
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _messages(self) -> Iterator[_Msg]:
+        buf, size, pos = self._buf, self.size, 0
+        while pos < size:
+            if buf[pos:pos + 4] != MAGIC:
+                if buf[pos:pos + 8] == FOOTER_MAGIC:
+                    pos += 12
+                    continue
+                self.warnings.append(f"{self.path}: unexpected bytes at offset {pos}; stopped there")
+                return
+            if pos + 12 > size:
+                self.warnings.append(f"{self.path}: truncated stream header at offset {pos}")
+                return
+            pos += 12
+            while True:
+                if pos + MSG_HEADER.size > size:
+                    if pos < size:
+                        self.warnings.append(f"{self.path}: truncated at offset {pos} (incomplete message "
+                                             f"header); everything before it was read")
+                    else:
+                        self.warnings.append(f"{self.path}: no end-of-stream message (the writer did not "
+                                             "close the file); all whole chunks were read")
+                    return
+                kind, length = MSG_HEADER.unpack_from(buf, pos)
+                body = pos + MSG_HEADER.size
+                if kind > 3 or body + length > size:
+                    self.warnings.append(
+                        f"{self.path}: truncated or corrupt message at offset {pos} (kind {kind}, "
+                        f"{length} bytes, {size - body} left); everything before it was read")
+                    return
+                yield _Msg(kind, body, length)
+                pos = body + length
+                if kind == P.KIND_END:
+                    if length and pos + TRAILER.size <= size and \
+                            buf[pos + TRAILER.size - 12:pos + TRAILER.size - 4] == FOOTER_MAGIC:
+                        pos += TRAILER.size
+                    break
+
+    def _decode_arrow(self, msg_offset: int, length: int) -> tuple[P.ArrowMsg, Chunk]:
+        m = P.ArrowMsg.FromString(self._buf[msg_offset:msg_offset + length])
+        payload = m.payload
+        if m.compression == P.COMPRESSION_LZ4:
+            payload = lz4.block.decompress(payload, uncompressed_size=m.uncompressed_size)
+        reader = pa.ipc.open_stream(payload)
+        batches = [b for b in reader]
+        if len(batches) != 1:
+            batch = pa.Table.from_batches(batches, schema=reader.schema).combine_chunks().to_batches()[0]
+        else:
+            batch = batches[0]
+        chunk = Chunk.from_record_batch(batch, is_static=m.is_static)
+        if m.HasField("chunk_id"):
+            chunk.id = (m.chunk_id.time_ns, m.chunk_id.inc)
+        return m, chunk
+
+    def iter_chunks(self, *, store: str | None = None, blueprints: bool = False) -> Iterator[Chunk]:
+        """Stream every chunk of the recording store (first recording unless ``store`` names a
+        recording id); ``blueprints=True`` streams blueprint stores instead.
+
+        Damaged chunks are skipped with a warning in :attr:`warnings`; a truncated file ends
+        the iteration after its last whole chunk.
+        """
+        chosen = None
+        for msg in self._messages():
+            if msg.kind == P.KIND_SET_STORE_INFO:
+                try:
+                    info = P.SetStoreInfo.FromString(self._buf[msg.offset:msg.offset + msg.length]).info
+                except Exception as e:
+                    self.warnings.append(f"{self.path}: unreadable store info at offset {msg.offset}: {e}")
+                    continue
+                key = _store_key(info.store_id)
+                bits = info.store_version.crate_version_bits
+                ver = tuple(bits.to_bytes(4, "little")[:3]) if bits else None
+                kind = "blueprint" if info.store_id.kind == P.STORE_KIND_BLUEPRINT else "recording"
+                src = info.store_source.extra.payload.decode("utf-8", "replace") if info.store_source.HasField("extra") else ""
+                self.stores.setdefault(key, StoreEntry(kind, key[1], key[2], ver, src))
+            elif msg.kind == P.KIND_ARROW_MSG:
+                try:
+                    m, chunk = self._decode_arrow(msg.offset, msg.length)
+                except Exception as e:
+                    self.warnings.append(f"{self.path}: damaged chunk at offset {msg.offset} skipped: {e}")
+                    continue
+                key = _store_key(m.store_id)
+                want = P.STORE_KIND_BLUEPRINT if blueprints else P.STORE_KIND_RECORDING
+                if key[0] != want:
+                    continue
+                if store is not None and key[1] != store:
+                    continue
+                if chosen is None:
+                    chosen = key
+                elif key != chosen and store is None:
+                    continue
+                yield chunk
+
+    def read_chunk(self, byte_offset: int, byte_size: int) -> Chunk:
+        """Random access: decode the chunk whose ArrowMsg body is at ``byte_offset`` (from the
+        manifest's ``chunk_byte_offset``/``chunk_byte_size``).
+
+        Raises:
+            RrdError: the range is outside the file or does not hold a chunk.
+        """
+        if byte_offset < 0 or byte_offset + byte_size > self.size:
+            raise RrdError(f"{self.path}: chunk range {byte_offset}+{byte_size} outside the file")
+        try:
+            return self._decode_arrow(byte_offset, byte_size)[1]
+        except Exception as e:
+            raise RrdError(f"{self.path}: no chunk at offset {byte_offset}: {e}") from e
+
+    def close(self) -> None:
+        try:
+            self._buf.close()
+        finally:
+            self._file.close()
+
+    def __enter__(self) -> "RrdReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def read_chunks(path: str | os.PathLike) -> tuple[list[Chunk], list[str]]:
+    """All chunks of the first recording in ``path`` and the reader's warnings."""
+    with RrdReader(path) as r:
+        chunks = list(r.iter_chunks())
+        return chunks, list(r.warnings)
