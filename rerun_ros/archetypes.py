@@ -19,7 +19,7 @@ __all__ = [
     "Archetype", "Points3D", "Points2D", "LineStrips3D", "Boxes3D", "Arrows3D", "Ellipsoids3D",
     "Transform3D", "CoordinateFrame", "Pinhole", "Image", "DepthImage", "SegmentationImage",
     "EncodedImage", "Scalars", "TextLog", "TextDocument", "ViewCoordinates", "Clear", "GeoPoints",
-    "AnyValues",
+    "AnyValues", "SeriesLines",
 ]
 
 
@@ -454,3 +454,15 @@ class AnyValues(Archetype):
 
     def descriptor(self, field: str) -> ComponentDescriptor:
         return ComponentDescriptor(self.NAME, field, self._types.get(field, ""))
+
+
+class SeriesLines(Archetype):
+    """Styling of the series of a Scalars entity: ``names`` (one per scalar), optional colours."""
+
+    NAME = "SeriesLines"
+    FIELDS = {"colors": "Color", "widths": "StrokeWidth", "names": "Name"}
+
+    def __init__(self, *, names=None, colors=None):
+        super().__init__()
+        self._set("names", _opt(C.strings_array, names, self._name("names")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))

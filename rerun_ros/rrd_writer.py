@@ -10,6 +10,7 @@ loads up to its last whole chunk (``rerun-ros`` and the official viewer read fil
 from __future__ import annotations
 
 import os
+import re
 import struct
 import sys
 import threading
@@ -90,6 +91,7 @@ class RrdWriter:
             self._own = False
             self.path = None
         self.compress = compress
+        application_id = sanitize_application_id(application_id)
         self.store_id = P.StoreId(kind=store_kind,
                                   recording_id=recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex(),
                                   application_id=P.ApplicationId(id=application_id))
@@ -208,7 +210,10 @@ class RrdWriter:
         table = self.manifest.to_table()
         sink = pa.BufferOutputStream()
         with pa.ipc.new_stream(sink, table.schema) as w:
-            w.write_table(table)
+            # always one record batch, even with no chunks (the 0.41 reader needs one)
+            w.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
+                          pa.RecordBatch.from_arrays([pa.array([], f.type) for f in table.schema],
+                                                     schema=table.schema))
         raw = sink.getvalue().to_pybytes()
         schema_raw, sha = ManifestBuilder.schema_bytes(self.manifest.sorbet_schema())
         footer = P.RrdFooter()
@@ -234,6 +239,11 @@ class RrdWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def sanitize_application_id(name: str) -> str:
+    """Rerun 0.41 application ids are entry names: letters, digits, ``_`` and ``-`` only."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name) or "rerun_ros"
 
 
 def _varint(n: int) -> bytes:

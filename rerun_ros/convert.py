@@ -1,0 +1,169 @@
+"""Bag → ``.rrd`` conversion: MCAP/rosbag2 in, an RRD file the official Rerun viewer opens out.
+
+Streams: messages are decoded one chunk of the bag at a time, mapped, batched into chunks and
+written (encoded and LZ4-compressed in a worker thread) as they come, so memory stays bounded
+whatever the size of the bag.
+
+Exit status of ``rerun-ros convert`` (see :func:`exit_code`): 0 everything supported was
+converted; 3 something was skipped (a damaged chunk or file tail, messages that did not decode
+or map, or, with ``--strict``, topics of unsupported types); 1 nothing could be converted or the
+input/output could not be opened; 2 usage error.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .ingest import Ingestor, TopicStats
+from .mcap_source import McapSource
+from .recording import BatcherConfig, RecordingStream
+from .rrd_writer import RrdWriter
+
+__all__ = ["convert", "ConvertReport", "exit_code", "parse_time"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+@dataclass
+class ConvertReport:
+    """What a conversion did: per-topic stats, warnings, output size, wall time."""
+
+    input: str
+    output: str
+    topics: list[TopicStats] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    damaged: bool = False
+    messages: int = 0
+    converted: int = 0
+    chunks: int = 0
+    bytes_written: int = 0
+    seconds: float = 0.0
+
+    @property
+    def skipped_errors(self) -> int:
+        """Messages skipped because they failed (not counting unsupported types)."""
+        return sum(t.skipped for t in self.topics if not t.unsupported)
+
+    @property
+    def unsupported(self) -> list[TopicStats]:
+        return [t for t in self.topics if t.unsupported]
+
+    def to_dict(self) -> dict:
+        return {"input": self.input, "output": self.output, "messages": self.messages,
+                "converted": self.converted, "chunks": self.chunks, "bytes_written": self.bytes_written,
+                "seconds": round(self.seconds, 3), "damaged": self.damaged,
+                "warnings": self.warnings, "topics": [t.to_dict() for t in self.topics]}
+
+
+def exit_code(report: ConvertReport, strict: bool = False) -> int:
+    if report.converted == 0:
+        return EXIT_FAILED
+    if report.damaged or report.skipped_errors or (strict and report.unsupported):
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
+def parse_time(text: str | None, bag_start: int | None) -> int | None:
+    """A ``--start``/``--end`` value → ns since the epoch.
+
+    Accepts seconds from the start of the bag (``2.5``, ``2.5s``, ``+2.5``), or an absolute
+    time as ns since the epoch (an integer ≥ 1e15) or seconds since the epoch with ``@``
+    (``@1757502238.48``).
+
+    Raises:
+        ValueError: an unreadable value.
+    """
+    if text is None:
+        return None
+    t = text.strip()
+    try:
+        if t.startswith("@"):
+            return int(round(float(t[1:]) * 1e9))
+        if re.fullmatch(r"\d{15,}", t):
+            return int(t)
+        v = float(t.lstrip("+").rstrip("s"))
+    except ValueError:
+        raise ValueError(f"cannot read time {text!r}: use seconds from the bag start (2.5), "
+                         "@<seconds since epoch>, or integer ns since epoch") from None
+    return (bag_start or 0) + int(round(v * 1e9))
+
+
+def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
+            include: Sequence[str] = (), exclude: Sequence[str] = (), start: str | None = None,
+            end: str | None = None, warn: Callable[[str], None] | None = None,
+            progress: Callable[[int, int | None], None] | None = None,
+            application_id: str | None = None, compress: bool = True) -> ConvertReport:
+    """Convert a bag to ``.rrd``.
+
+    Args:
+        input_path: MCAP file or rosbag2 directory.
+        output_path: the ``.rrd`` to write (its directory must exist).
+        include / exclude: regular expressions on topic names (``re.search``); a topic is kept
+            if it matches any include (or there are none) and no exclude.
+        start / end: time window on log time (see :func:`parse_time`).
+        warn: called with each one-line warning as it happens.
+        progress: called as ``progress(messages_done, total_or_None)``.
+
+    Raises:
+        FileNotFoundError, BagError: unreadable input. FileNotFoundError/PermissionError:
+        output directory missing or not writable. ValueError: a bad regex or time.
+    """
+    t0 = time.perf_counter()
+    warnings: list[str] = []
+
+    def _warn(s: str) -> None:
+        warnings.append(s)
+        if warn:
+            warn(s)
+
+    try:
+        inc = [re.compile(p) for p in include]
+        exc = [re.compile(p) for p in exclude]
+    except re.error as e:
+        raise ValueError(f"bad topic regex: {e}") from None
+    src = McapSource(input_path, warn=_warn)
+    start_ns = parse_time(start, src.start_time)
+    end_ns = parse_time(end, src.start_time)
+
+    def keep(topic: str) -> bool:
+        if inc and not any(p.search(topic) for p in inc):
+            return False
+        return not any(p.search(topic) for p in exc)
+
+    writer = RrdWriter(output_path, application_id=application_id or Path(input_path).stem,
+                       compress=compress, threads=1)
+    rec = RecordingStream(application_id=application_id or Path(input_path).stem,
+                          batcher=BatcherConfig(max_rows=4096, max_bytes=4 << 20, max_age=0),
+                          sinks=[writer])
+    ing = Ingestor(rec, warn=_warn, source=str(input_path))
+    report = ConvertReport(str(input_path), str(output_path))
+    n = 0
+    total = src.total_messages
+    try:
+        for m in src.messages(topic_filter=keep if (inc or exc) else None, start_ns=start_ns, end_ns=end_ns):
+            n += 1
+            if m.error is not None:
+                ing.skip(m.topic, m.type_name, m.error, log_time=m.log_time)
+            else:
+                ing.ingest(m.topic, m.type_name, m.msg, m.log_time, m.publish_time)
+            if progress is not None and n % 256 == 0:
+                progress(n, total)
+    finally:
+        rec.close()
+    if progress is not None:
+        progress(n, total)
+    report.topics = ing.stats()
+    report.warnings = warnings
+    report.damaged = src.damaged
+    report.messages = n
+    report.converted = sum(t.converted for t in report.topics)
+    report.chunks = writer.num_chunks
+    report.bytes_written = writer.bytes_written
+    report.seconds = time.perf_counter() - t0
+    for e in rec.errors:
+        _warn(e)
+    return report

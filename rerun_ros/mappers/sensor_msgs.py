@@ -1,0 +1,187 @@
+"""sensor_msgs mappers: Image, CompressedImage, CameraInfo, PointCloud2, LaserScan, Imu,
+NavSatFix, JointState and the scalar sensors.
+
+Conventions: sensor_msgs/Image encodings as in ``sensor_msgs/image_encodings.hpp``; depth
+images ``16UC1`` are millimetres (DepthMeter 1000), ``32FC1`` metres (DepthMeter 1) per REP 118;
+camera optical frames are RDF (REP 103); LaserScan angles in radians, counter-clockwise from x.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import archetypes as A
+from ..pointcloud import colormap, xyz_and_colors
+from .base import MapContext, MappedRow, MappingError, xyz
+from .registry import register
+
+# encoding -> (kind, color model or pixel format, numpy dtype, channels)
+IMAGE_ENCODINGS: dict[str, tuple[str, str | None, str, int]] = {
+    "rgb8": ("image", "RGB", "u1", 3), "bgr8": ("image", "BGR", "u1", 3),
+    "rgba8": ("image", "RGBA", "u1", 4), "bgra8": ("image", "BGRA", "u1", 4),
+    "rgb16": ("image", "RGB", "u2", 3), "bgr16": ("image", "BGR", "u2", 3),
+    "rgba16": ("image", "RGBA", "u2", 4), "bgra16": ("image", "BGRA", "u2", 4),
+    "mono8": ("image", "L", "u1", 1), "mono16": ("image", "L", "u2", 1),
+    "8uc1": ("image", "L", "u1", 1), "8uc3": ("image", "BGR", "u1", 3), "8uc4": ("image", "BGRA", "u1", 4),
+    "8sc1": ("image", "L", "i1", 1),
+    "16uc1": ("depth", None, "u2", 1), "32fc1": ("depth", None, "f4", 1),
+    "16sc1": ("image", "L", "i2", 1), "32sc1": ("image", "L", "i4", 1), "64fc1": ("depth", None, "f8", 1),
+    "bayer_rggb8": ("pixel", "BayerRGGB8", "u1", 1), "bayer_bggr8": ("pixel", "BayerBGGR8", "u1", 1),
+    "bayer_gbrg8": ("pixel", "BayerGBRG8", "u1", 1), "bayer_grbg8": ("pixel", "BayerGRBG8", "u1", 1),
+    "yuv422_yuy2": ("pixel", "YUY2", "u1", 2), "yuyv": ("pixel", "YUY2", "u1", 2),
+    "nv12": ("pixel", "NV12", "u1", 1),
+}
+
+
+def _packed_rows(data, height: int, step: int, row_bytes: int, what: str) -> np.ndarray | memoryview:
+    """The image bytes without row padding: a zero-copy view when ``step == row_bytes``."""
+    n = len(data)
+    if step < row_bytes:
+        raise MappingError(f"{what}: step {step} is less than width x bytes per pixel = {row_bytes}")
+    if n < step * (height - 1) + row_bytes:
+        raise MappingError(f"{what}: data has {n} bytes, expected step x height = {step * height}")
+    if step == row_bytes:
+        return memoryview(data)[: row_bytes * height] if not isinstance(data, np.ndarray) else data[: row_bytes * height]
+    raw = np.frombuffer(data, dtype=np.uint8)
+    rows = np.lib.stride_tricks.as_strided(raw, shape=(height, row_bytes), strides=(step, 1))
+    return np.ascontiguousarray(rows)
+
+
+@register("sensor_msgs/msg/Image", archetypes="Image / DepthImage")
+def image(msg, ctx: MapContext) -> list[MappedRow]:
+    enc = str(msg.encoding).lower()
+    spec = IMAGE_ENCODINGS.get(enc)
+    if spec is None:
+        raise MappingError(f"Image: unsupported encoding {msg.encoding!r}")
+    kind, model, code, channels = spec
+    w, h, step = int(msg.width), int(msg.height), int(msg.step)
+    if w <= 0 or h <= 0:
+        raise MappingError(f"Image: empty image {w}x{h}")
+    dt = np.dtype(code)
+    if kind == "pixel":
+        row_bytes = w * channels if model != "NV12" else w
+        rows = h if model != "NV12" else h * 3 // 2
+        buf = _packed_rows(msg.data, rows, step, row_bytes, "Image")
+        return [MappedRow(ctx.entity, [A.Image(buf, w, h, pixel_format=model)])]
+    row_bytes = w * channels * dt.itemsize
+    buf = _packed_rows(msg.data, h, step, row_bytes, "Image")
+    if dt.itemsize > 1 and bool(msg.is_bigendian) != (np.little_endian is False):
+        buf = np.frombuffer(buf, dtype=dt.newbyteorder(">" if msg.is_bigendian else "<")).astype(dt)
+    if kind == "depth":
+        meter = 1000.0 if enc == "16uc1" else 1.0
+        return [MappedRow(ctx.entity, [A.DepthImage(buf, w, h, datatype=dt, meter=meter)])]
+    return [MappedRow(ctx.entity, [A.Image(buf, w, h, color_model=model, datatype=dt)])]
+
+
+@register("sensor_msgs/msg/CompressedImage", archetypes="EncodedImage")
+def compressed_image(msg, ctx: MapContext) -> list[MappedRow]:
+    fmt = str(msg.format).lower()
+    data = msg.data
+    if "compresseddepth" in fmt:
+        raise MappingError(f"CompressedImage: format {msg.format!r} (compressedDepth) is not supported yet")
+    head = bytes(data[:8])
+    if head.startswith(b"\xff\xd8"):
+        media = "image/jpeg"
+    elif head.startswith(b"\x89PNG"):
+        media = "image/png"
+    elif "jpeg" in fmt or "jpg" in fmt:
+        media = "image/jpeg"
+    elif "png" in fmt:
+        media = "image/png"
+    else:
+        raise MappingError(f"CompressedImage: unknown format {msg.format!r}")
+    if len(data) == 0:
+        raise MappingError("CompressedImage: empty data")
+    return [MappedRow(ctx.entity, [A.EncodedImage(data, media_type=media)])]
+
+
+@register("sensor_msgs/msg/CameraInfo", archetypes="Pinhole")
+def camera_info(msg, ctx: MapContext) -> list[MappedRow]:
+    k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
+    w, h = int(msg.width), int(msg.height)
+    if not np.isfinite(k).all() or k[0, 0] == 0 or k[1, 1] == 0:
+        raise MappingError(f"CameraInfo: invalid intrinsics K={k.reshape(-1).tolist()}")
+    return [MappedRow(ctx.entity, [A.Pinhole(k, resolution=[w, h], camera_xyz="RDF")])]
+
+
+@register("sensor_msgs/msg/PointCloud2", archetypes="Points3D")
+def point_cloud2(msg, ctx: MapContext) -> list[MappedRow]:
+    pos, colors = xyz_and_colors(msg)
+    return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
+
+
+@register("sensor_msgs/msg/LaserScan", archetypes="Points3D")
+def laser_scan(msg, ctx: MapContext) -> list[MappedRow]:
+    r = np.asarray(msg.ranges, dtype=np.float32)
+    ang = np.float32(msg.angle_min) + np.arange(len(r), dtype=np.float32) * np.float32(msg.angle_increment)
+    ok = np.isfinite(r) & (r >= msg.range_min) & (r <= msg.range_max)
+    pos = np.zeros((int(ok.sum()), 3), np.float32)
+    pos[:, 0] = r[ok] * np.cos(ang[ok])
+    pos[:, 1] = r[ok] * np.sin(ang[ok])
+    colors = None
+    inten = np.asarray(msg.intensities, dtype=np.float32)
+    if len(inten) == len(r) and len(r):
+        colors = colormap(inten[ok])
+    return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
+
+
+def _series_names(ctx: MapContext, names: list[str]) -> list[MappedRow]:
+    """A static SeriesLines with the series names, logged again only when they change."""
+    if ctx.state.get("series_names") == names:
+        return []
+    ctx.state["series_names"] = names
+    return [MappedRow(ctx.entity, [A.SeriesLines(names=names)], static=True)]
+
+
+@register("sensor_msgs/msg/Imu", archetypes="Scalars")
+def imu(msg, ctx: MapContext) -> list[MappedRow]:
+    a, g = msg.linear_acceleration, msg.angular_velocity
+    values = [a.x, a.y, a.z, g.x, g.y, g.z]
+    names = ["accel x [m/s²]", "accel y [m/s²]", "accel z [m/s²]", "gyro x [rad/s]", "gyro y [rad/s]", "gyro z [rad/s]"]
+    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(values)])]
+
+
+def _scalar(field: str, label: str):
+    def fn(msg, ctx: MapContext) -> list[MappedRow]:
+        return _series_names(ctx, [label]) + [MappedRow(ctx.entity, [A.Scalars([float(getattr(msg, field))])])]
+    return fn
+
+
+register("sensor_msgs/msg/Temperature", archetypes="Scalars")(_scalar("temperature", "temperature [°C]"))
+register("sensor_msgs/msg/FluidPressure", archetypes="Scalars")(_scalar("fluid_pressure", "pressure [Pa]"))
+register("sensor_msgs/msg/RelativeHumidity", archetypes="Scalars")(_scalar("relative_humidity", "relative humidity [0-1]"))
+register("sensor_msgs/msg/Illuminance", archetypes="Scalars")(_scalar("illuminance", "illuminance [lx]"))
+register("sensor_msgs/msg/Range", archetypes="Scalars")(_scalar("range", "range [m]"))
+
+
+@register("sensor_msgs/msg/MagneticField", archetypes="Scalars")
+def magnetic_field(msg, ctx: MapContext) -> list[MappedRow]:
+    return _series_names(ctx, ["x [T]", "y [T]", "z [T]"]) + [
+        MappedRow(ctx.entity, [A.Scalars(xyz(msg.magnetic_field))])]
+
+
+@register("sensor_msgs/msg/BatteryState", archetypes="Scalars")
+def battery_state(msg, ctx: MapContext) -> list[MappedRow]:
+    names = ["voltage [V]", "current [A]", "charge [Ah]", "percentage [0-1]"]
+    vals = [msg.voltage, msg.current, msg.charge, msg.percentage]
+    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(np.asarray(vals, np.float64))])]
+
+
+@register("sensor_msgs/msg/JointState", archetypes="Scalars")
+def joint_state(msg, ctx: MapContext) -> list[MappedRow]:
+    pos = np.asarray(msg.position, dtype=np.float64)
+    names = [str(n) for n in msg.name][: len(pos)]
+    if len(pos) == 0:
+        return []
+    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(pos)])]
+
+
+@register("sensor_msgs/msg/NavSatFix", archetypes="GeoPoints")
+def nav_sat_fix(msg, ctx: MapContext) -> list[MappedRow]:
+    lat, lon = float(msg.latitude), float(msg.longitude)
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return []  # no fix (status NO_FIX reports NaN): nothing to show, not an error
+    if abs(lat) > 90 or abs(lon) > 180:
+        raise MappingError(f"NavSatFix: invalid position lat={lat} lon={lon}")
+    return [MappedRow(ctx.entity, [A.GeoPoints([[lat, lon]], radii=[-5.0])])]
