@@ -40,7 +40,7 @@ setup(
     tests_require=["pytest"],
     entry_points={
         "console_scripts": [
-            "rerun-ros = rerun_ros.cli:main",
+            "rerun-ros = rerun_ros.cli:console_main",
         ],
     },
 )

@@ -1,1 +1,159 @@
-def main():\n    pass
+"""The ``rerun-ros`` command line: ``convert`` and ``info`` (more subcommands as they land).
+
+Errors a user can cause (missing files, bad arguments, unreadable input) print one line
+``rerun-ros: error: ...`` and exit 1 (2 for usage errors); never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+__all__ = ["main"]
+
+DEMO_BAG = Path(__file__).parent / "data" / "demo_sensors.mcap"
+
+
+def _fmt_time(ns: int, kind: str) -> str:
+    if kind == "timestamp":
+        return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+    return str(ns)
+
+
+def _human(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def cmd_convert(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from .convert import convert, exit_code
+
+    inp = Path(args.input) if args.input else DEMO_BAG
+    out = Path(args.output) if args.output else Path.cwd() / (inp.stem + ".rrd")
+    err = Console(stderr=True, highlight=False)
+    con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    if args.input is None:
+        err.print(f"No INPUT given: converting the bundled demo bag {inp}")
+    progress = Progress(TextColumn("converting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=err, transient=True, disable=not err.is_terminal or args.quiet)
+    task = progress.add_task("convert", total=None)
+
+    def on_progress(done, total):
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
+                         end=args.end, warn=lambda s: err.print(f"[yellow]warning:[/] {s}", markup=True,
+                                                                 soft_wrap=True),
+                         progress=on_progress, compress=not args.no_compression)
+    code = exit_code(report, strict=args.strict)
+    if args.json:
+        print(json.dumps({**report.to_dict(), "exit_code": code}, indent=2))
+        return code
+    if not args.quiet:
+        table = Table(title=f"{inp.name} → {out}", show_lines=False)
+        for col, just in (("topic", "left"), ("type", "left"), ("messages", "right"), ("archetype", "left"),
+                          ("entity", "left"), ("skipped", "right")):
+            table.add_column(col, justify=just)
+        for t in report.topics:
+            skipped = "" if not t.skipped else (f"{t.skipped} (unsupported type)" if t.unsupported else
+                                                f"{t.skipped}: {next(iter(t.reasons))[:60]}")
+            table.add_row(t.topic, t.type_name, str(t.messages), t.archetypes or "-", t.entity if not t.unsupported else "-",
+                          skipped)
+        con.print(table)
+        unsup = report.unsupported
+        con.print(f"{report.converted} of {report.messages} messages converted from {len(report.topics)} topics "
+                  f"into {report.chunks} chunks, {_human(report.bytes_written)} in {report.seconds:.2f} s")
+        if unsup:
+            con.print(f"{len(unsup)} topics of unsupported types skipped: "
+                      + ", ".join(sorted({t.type_name for t in unsup})))
+        if report.skipped_errors:
+            con.print(f"{report.skipped_errors} messages skipped because of errors (see warnings)")
+        if report.damaged:
+            con.print("the input is damaged: everything readable was converted")
+        con.print(f"wrote {out}  (open it with `rerun {out}` or inspect with `rerun-ros info {out}`)")
+    return code
+
+
+def cmd_info(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from .info import rrd_info
+
+    info = rrd_info(args.file)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    con.print(f"{info['file']}: {_human(info['bytes'])}, {info['chunks']} chunks ({info['static_chunks']} static), "
+              f"{info['rows']} rows, footer: {'yes' if info['has_footer'] else 'no'}, "
+              f"application {info['application_id']}, Rerun {info['rerun_version']}")
+    for name, tl in info["timelines"].items():
+        con.print(f"timeline {name} ({tl['kind']}): {_fmt_time(tl['min'], tl['kind'])} .. {_fmt_time(tl['max'], tl['kind'])}")
+    table = Table()
+    for col in ("entity", "archetypes", "components", "rows", "chunks", "static"):
+        table.add_column(col)
+    for path, e in info["entities"].items():
+        table.add_row(path, ", ".join(e["archetypes"]), "\n".join(e["components"]), str(e["rows"]), str(e["chunks"]),
+                      "yes" if e["static_rows"] == e["rows"] else ("partly" if e["static_rows"] else ""))
+    con.print(table)
+    for w in info["warnings"]:
+        con.print(f"warning: {w}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rerun-ros", description="Rerun data model, RRD files and MCAP conversion for ROS 2.")
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert", help="convert an MCAP file or rosbag2 directory to .rrd",
+                       description="Convert a ROS 2 bag (MCAP file or rosbag2 directory) to a Rerun .rrd file. "
+                                   "Exit status: 0 all converted, 3 something skipped (damaged input, messages "
+                                   "that did not decode/map; unsupported types only with --strict), 1 failure.")
+    c.add_argument("input", nargs="?", help="MCAP file or rosbag2 directory (default: the bundled demo bag)")
+    c.add_argument("-o", "--output", help="output .rrd (default: ./<input name>.rrd)")
+    c.add_argument("--include-topic", action="append", default=[], metavar="RE", help="keep topics matching RE (repeatable)")
+    c.add_argument("--exclude-topic", action="append", default=[], metavar="RE", help="drop topics matching RE (repeatable)")
+    c.add_argument("--start", metavar="T", help="start time: seconds from the bag start, @epoch-seconds, or epoch ns")
+    c.add_argument("--end", metavar="T", help="end time (same forms as --start)")
+    c.add_argument("--strict", action="store_true", help="unsupported message types make the exit status 3")
+    c.add_argument("--no-compression", action="store_true", help="write chunks without LZ4")
+    c.add_argument("--json", action="store_true", help="print the report as JSON")
+    c.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
+    c.set_defaults(fn=cmd_convert)
+    i = sub.add_parser("info", help="summarise an .rrd file")
+    i.add_argument("file")
+    i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")
+    i.set_defaults(fn=cmd_info)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        print("rerun-ros: interrupted", file=sys.stderr)
+        return 130
+    except (FileNotFoundError, PermissionError, IsADirectoryError, ValueError, OSError) as e:
+        print(f"rerun-ros: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def console_main() -> None:
+    """Entry point of the ``rerun-ros`` console script."""
+    sys.exit(main())
