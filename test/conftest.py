@@ -1,0 +1,101 @@
+"""Shared test helpers: real bags from ../shared/data, the official Rerun 0.41 reader as the
+oracle for RRD files, and an MCAP writer using the message definitions embedded in real bags."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mcap.reader import make_reader
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("RERUN_ROS_TEST_DATA", ROOT.parent / "shared" / "data"))
+SENSORS = DATA / "sensors" / "rosbag2_2025_09_10-13_03_56_0.mcap"
+FIELD = DATA / "field" / "SO_bag_0.mcap"
+LIDAR = DATA / "lidar" / "default_conf.mcap_0.mcap"
+MARKERS = DATA / "markers" / "test_bag_file_0.mcap"
+BAD = DATA / "bad"
+BIN = Path(sys.executable).parent
+RERUN = str(BIN / "rerun")
+RERUN_ROS = str(BIN / "rerun-ros")
+
+os.environ.setdefault("RERUN_ANALYTICS", "0")
+
+
+def pytest_configure(config):
+    if not SENSORS.exists():
+        raise pytest.UsageError(f"test data not found at {DATA} (set RERUN_ROS_TEST_DATA)")
+
+
+def rerun_verify(path) -> subprocess.CompletedProcess:
+    """Run the official `rerun rrd verify` on a file."""
+    return subprocess.run([RERUN, "rrd", "verify", str(path)], capture_output=True, text=True, timeout=120)
+
+
+def official_table(path, entity: str, index: str | None = "ros_time"):
+    """Rows of one entity as read by the official reader (rerun-sdk 0.41), as a pyarrow Table."""
+    from rerun.chunk import RrdReader
+
+    store = RrdReader(str(path)).store().stream().collect()
+    return store.reader(index=index, contents=entity).to_arrow_table()
+
+
+def schemas_from(path) -> dict[str, tuple[str, bytes]]:
+    """{type name: (schema encoding, definition text)} of the schemas embedded in a real bag."""
+    out = {}
+    with open(path, "rb") as f:
+        s = make_reader(f).get_summary()
+        for sc in s.schemas.values():
+            out[sc.name] = (sc.encoding, sc.data)
+    return out
+
+
+class BagBuilder:
+    """Writes a ROS 2 MCAP with mcap-ros2-support, using real definitions from the shared bags."""
+
+    def __init__(self, path, chunk_size: int = 1 << 20, compression: str = "zstd"):
+        from mcap_ros2.writer import Writer
+
+        self._f = open(path, "wb")
+        self.w = Writer(self._f, chunk_size=chunk_size,
+                        compression=__import__("mcap.writer", fromlist=["CompressionType"]).CompressionType[compression.upper()])
+        self.defs = {**schemas_from(FIELD), **schemas_from(SENSORS)}
+        self.schemas = {}
+        self.path = path
+
+    def schema(self, type_name: str, text: str | None = None):
+        if type_name not in self.schemas:
+            data = text if text is not None else self.defs[type_name][1].decode()
+            self.schemas[type_name] = self.w.register_msgdef(type_name, data)
+        return self.schemas[type_name]
+
+    def write(self, topic: str, type_name: str, msg: dict, t_ns: int, publish_ns: int | None = None):
+        self.w.write_message(topic, self.schema(type_name), msg, log_time=t_ns,
+                             publish_time=publish_ns if publish_ns is not None else t_ns)
+
+    def close(self):
+        self.w.finish()
+        self._f.close()
+
+
+def header(t_ns: int, frame: str = "base_link") -> dict:
+    return {"stamp": {"sec": t_ns // 10**9, "nanosec": t_ns % 10**9}, "frame_id": frame}
+
+
+@pytest.fixture
+def bag_builder(tmp_path):
+    made = []
+
+    def make(name="test.mcap", **kw):
+        b = BagBuilder(tmp_path / name, **kw)
+        made.append(b)
+        return b
+
+    yield make
+
+
+def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run([RERUN_ROS, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)

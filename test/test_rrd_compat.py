@@ -1,0 +1,176 @@
+"""Our .rrd files against the official Rerun 0.41 tools, and official files through our reader."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import official_table, rerun_verify
+from rerun_ros import archetypes as A
+from rerun_ros.chunk import Timeline
+from rerun_ros.recording import BatcherConfig, RecordingStream
+from rerun_ros.rrd_reader import RrdError, RrdReader, read_chunks
+from rerun_ros.rrd_writer import RrdWriter
+from rerun_ros.store import ChunkStore
+
+T0 = 1_700_000_000_000_000_000
+
+
+def write_sample(path, footer=True):
+    """Log one of everything; return what was logged for comparison."""
+    w = RrdWriter(path, application_id="compat")
+    rec = RecordingStream("compat", batcher=BatcherConfig(max_age=0), sinks=[w])
+    rng = np.random.default_rng(7)
+    pos = rng.normal(size=(100, 3)).astype(np.float32)
+    colors = rng.integers(0, 255, size=(100, 4), dtype=np.uint8)
+    img = rng.integers(0, 255, size=(4, 5, 3), dtype=np.uint8)
+    for i in range(5):
+        rec.set_time("ros_time", timestamp_ns=T0 + i * 10**8)
+        rec.set_time("frame", sequence=i)
+        rec.log("/points", A.Points3D(pos + i, colors=colors, radii=0.05))
+        rec.log("/scalar", A.Scalars([i * 0.5]))
+        rec.log("/tf", A.Transform3D(translation=[i, 2, 3], quaternion=[0, 0, np.sin(i / 4), np.cos(i / 4)],
+                                     parent_frame="map", child_frame="base_link"))
+        rec.log("/rosout", A.TextLog(f"line {i}", level="WARN"))
+    rec.log("/camera/image", A.Image.from_array(img))
+    rec.log("/camera/info", A.Pinhole([[500, 0, 320], [0, 500, 240], [0, 0, 1]], resolution=[640, 480]),
+            static=True)
+    rec.log("/doc", A.TextDocument("hello"), static=True)
+    rec.flush()
+    w.close(write_footer=footer)
+    rec.close()
+    return {"pos": pos, "colors": colors, "img": img}
+
+
+def test_official_verify_and_values(tmp_path):
+    p = tmp_path / "ours.rrd"
+    logged = write_sample(p)
+    r = rerun_verify(p)
+    assert r.returncode == 0, r.stderr
+    pts = official_table(p, "/points")
+    got = pts.column("/points:Points3D:positions").to_pylist()
+    assert len(got) == 5
+    np.testing.assert_array_equal(np.array(got[2], np.float32), logged["pos"] + 2)
+    col = np.array(pts.column("/points:Points3D:colors").to_pylist()[0], dtype=np.uint32)
+    c = logged["colors"].astype(np.uint32)
+    np.testing.assert_array_equal(col, (c[:, 0] << 24) | (c[:, 1] << 16) | (c[:, 2] << 8) | c[:, 3])
+    assert pts.column("/points:Points3D:radii").to_pylist()[0] == [pytest.approx(0.05)]
+
+    sc = official_table(p, "/scalar")
+    assert [v[0] for v in sc.column("/scalar:Scalars:scalars").to_pylist()] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    times = sc.column("ros_time").cast("int64").to_pylist()
+    assert times == [T0 + i * 10**8 for i in range(5)]
+
+    tf = official_table(p, "/tf")
+    assert tf.column("/tf:Transform3D:parent_frame").to_pylist()[0] == ["map"]
+    assert tf.column("/tf:Transform3D:child_frame").to_pylist()[4] == ["base_link"]
+    assert tf.column("/tf:Transform3D:translation").to_pylist()[3] == [[3.0, 2.0, 3.0]]
+    q = np.array(tf.column("/tf:Transform3D:quaternion").to_pylist()[4][0])
+    np.testing.assert_allclose(q, [0, 0, np.sin(1), np.cos(1)], atol=1e-6)
+
+    log = official_table(p, "/rosout")
+    assert log.column("/rosout:TextLog:text").to_pylist()[1] == ["line 1"]
+    assert log.column("/rosout:TextLog:level").to_pylist()[1] == ["WARN"]
+
+    im = official_table(p, "/camera/image")
+    assert bytes(im.column("/camera/image:Image:buffer").to_pylist()[0][0]) == logged["img"].tobytes()
+    fmt = im.column("/camera/image:Image:format").to_pylist()[0][0]
+    assert (fmt["width"], fmt["height"], fmt["color_model"], fmt["channel_datatype"]) == (5, 4, 2, 6)
+
+    doc = official_table(p, "/doc", index=None)
+    assert doc.column("/doc:TextDocument:text").to_pylist() == [["hello"]]
+
+
+def test_official_reads_file_without_footer(tmp_path):
+    p = tmp_path / "nofooter.rrd"
+    write_sample(p, footer=False)
+    assert rerun_verify(p).returncode != 0  # verify needs the footer, as documented
+    from rerun.chunk import RrdReader as Official
+    chunks = Official(str(p)).stream().to_chunks()
+    assert {c.entity_path for c in chunks} >= {"/points", "/scalar", "/tf", "/doc"}
+    ours, warnings = read_chunks(p)
+    assert sum(len(c) for c in ours if c.entity_path == "/points") == 5
+    assert not RrdReader(p).has_footer
+
+
+def test_our_reader_reads_official_sdk_file(tmp_path):
+    p = tmp_path / "sdk.rrd"
+    code = f"""
+import rerun as rr, numpy as np
+rr.init("sdk_app", recording_id="r1")
+rr.save({str(p)!r})
+for i in range(3):
+    rr.set_time("ros_time", timestamp=1.0 + i)
+    rr.log("/pts", rr.Points3D([[i, 2, 3], [4, 5, 6]], colors=[[255, 0, 0]]))
+    rr.log("/s", rr.Scalars([i * 2.0]))
+rr.log("/img", rr.Image(np.arange(24, dtype=np.uint8).reshape(2, 4, 3)))
+rr.log("/tf", rr.Transform3D(translation=[1, 2, 3], parent_frame="a", child_frame="b"))
+rr.log("/doc", rr.TextDocument("static!"), static=True)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    r = RrdReader(p)
+    assert r.has_footer
+    chunks = list(r.iter_chunks())
+    assert not r.warnings
+    store = ChunkStore.from_chunks(chunks)
+    t = 3 * 10**9
+    la = store.latest_at("/pts", "ros_time", t)
+    np.testing.assert_array_equal(la["Points3D:positions"].values.flatten().to_numpy(), [2, 2, 3, 4, 5, 6])
+    assert la["Points3D:colors"].to_numpy().tolist() == [0xFF0000FF]
+    rng = store.range("/s", "ros_time", 0, 10**10, "Scalars:scalars")
+    assert [v[0] for v in rng.values.to_pylist()] == [0.0, 2.0, 4.0]
+    img = store.latest_at("/img", "ros_time", t)["Image:buffer"].values[0].values.to_numpy()
+    np.testing.assert_array_equal(img, np.arange(24, dtype=np.uint8))
+    assert store.latest_at("/doc", "ros_time", 0)["TextDocument:text"].to_numpy().tolist() == ["static!"]
+    tf = store.latest_at("/tf", "ros_time", t)
+    assert tf["Transform3D:parent_frame"].to_numpy().tolist() == ["a"]
+    # random access through the manifest gives the same chunks
+    man = r.manifest
+    assert man.num_rows == len(chunks)
+    for off, size, eid in zip(man.column("chunk_byte_offset").to_pylist(), man.column("chunk_byte_size").to_pylist(),
+                              man.column("chunk_entity_path").to_pylist()):
+        assert r.read_chunk(off, size).entity_path == eid
+
+
+def test_truncated_file_loads_up_to_last_whole_chunk(tmp_path):
+    p = tmp_path / "full.rrd"
+    write_sample(p)
+    data = p.read_bytes()
+    man = RrdReader(p).manifest
+    offs = man.column("chunk_byte_offset").to_pylist()
+    cut = offs[3] + 10  # in the middle of the 4th chunk
+    t = tmp_path / "cut.rrd"
+    t.write_bytes(data[:cut])
+    chunks, warnings = read_chunks(t)
+    assert len(chunks) == 3
+    assert any("truncated" in w and "cut.rrd" in w for w in warnings)
+
+
+def test_not_an_rrd(tmp_path):
+    p = tmp_path / "x.rrd"
+    p.write_bytes(b"hello world, not rrd")
+    with pytest.raises(RrdError, match="not an .rrd file"):
+        RrdReader(p)
+    with pytest.raises(FileNotFoundError):
+        RrdReader(tmp_path / "missing.rrd")
+
+
+def test_empty_recording_verifies(tmp_path):
+    p = tmp_path / "empty.rrd"
+    RrdWriter(p).close()
+    assert rerun_verify(p).returncode == 0
+
+
+def test_writer_threads_keep_order(tmp_path):
+    p = tmp_path / "threads.rrd"
+    w = RrdWriter(p, threads=2)
+    rec = RecordingStream(batcher=BatcherConfig(max_rows=10, max_age=0), sinks=[w])
+    for i in range(1000):
+        rec.log("/s", A.Scalars([float(i)]), timepoints={Timeline("frame", "sequence"): i})
+    rec.close()
+    assert rerun_verify(p).returncode == 0
+    chunks, _ = read_chunks(p)
+    vals = [v[0] for c in chunks for v in c.component("Scalars:scalars")[1].to_pylist()]
+    assert vals == [float(i) for i in range(1000)]
