@@ -84,6 +84,7 @@ class Ingestor:
     def skip(self, topic: str, type_name: str, reason: str, *, log_time: int | None = None, count: int = 1) -> None:
         """Count ``count`` messages of a topic as skipped for ``reason`` (warned once)."""
         t = self.topic(topic, type_name)
+        t.stats.unsupported = False  # it failed: an error, whatever its type
         t.stats.messages += count
         t.stats.skipped += count
         first = reason not in t.stats.reasons

@@ -1,0 +1,311 @@
+"""Bag → .rrd conversion on real recordings, checked with the official Rerun 0.41 reader."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
+
+from conftest import BAD, FIELD, LIDAR, MARKERS, SENSORS, header, official_table, rerun_verify, run_cli
+from rerun_ros.convert import convert, exit_code
+from rerun_ros.rrd_reader import read_chunks
+from rerun_ros.store import ChunkStore
+
+
+def decoded(path, topic):
+    with open(path, "rb") as f:
+        for _, ch, m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages(topics=[topic]):
+            yield m, msg
+
+
+def ns(stamp):
+    return stamp.sec * 10**9 + stamp.nanosec
+
+
+@pytest.fixture(scope="module")
+def sensors_rrd(tmp_path_factory):
+    out = tmp_path_factory.mktemp("conv") / "sensors.rrd"
+    report = convert(SENSORS, out)
+    return out, report
+
+
+def test_sensors_bag_verifies_and_reports(sensors_rrd):
+    out, report = sensors_rrd
+    assert rerun_verify(out).returncode == 0
+    assert report.messages == 194 and exit_code(report) == 0
+    by_topic = {t.topic: t for t in report.topics}
+    assert by_topic["/rosout"].converted == 117
+    assert by_topic["/joy"].unsupported and by_topic["/joy"].skipped == 1
+    assert by_topic["/image"].archetypes.startswith("Image")
+
+
+def test_image_bytes_and_format_equal_source(sensors_rrd):
+    out, _ = sensors_rrd
+    m, msg = next(decoded(SENSORS, "/image"))
+    t = official_table(out, "/image")
+    assert bytes(t.column("/image:Image:buffer").to_pylist()[0][0]) == bytes(msg.data)
+    fmt = t.column("/image:Image:format").to_pylist()[0][0]
+    assert (fmt["width"], fmt["height"], fmt["color_model"], fmt["channel_datatype"]) == (640, 480, 2, 6)
+    assert t.column("/image:CoordinateFrame:frame").to_pylist()[0] == [msg.header.frame_id]
+    assert t.column("ros_time").cast("int64").to_pylist()[0] == ns(msg.header.stamp)
+    lt = official_table(out, "/image", index="log_time")
+    assert lt.column("log_time").cast("int64").to_pylist()[0] == m.log_time
+
+
+def test_pointcloud_laserscan_compressed_camera_info(sensors_rrd):
+    out, _ = sensors_rrd
+    _, msg = next(decoded(SENSORS, "/point_cloud2"))
+    raw = np.frombuffer(msg.data, dtype=np.float32).reshape(-1, 4)
+    pts = np.array(official_table(out, "/point_cloud2").column("/point_cloud2:Points3D:positions").to_pylist()[0])
+    np.testing.assert_array_equal(pts, raw[:, :3])
+    _, scan = next(decoded(SENSORS, "/laser_scan"))
+    got = np.array(official_table(out, "/laser_scan").column("/laser_scan:Points3D:positions").to_pylist()[0])
+    r = np.array(scan.ranges, np.float32)
+    ang = scan.angle_min + np.arange(len(r)) * scan.angle_increment
+    np.testing.assert_allclose(got[:, 0], r * np.cos(ang), atol=1e-5)
+    np.testing.assert_allclose(got[:, 1], r * np.sin(ang), atol=1e-5)
+    _, ci = next(decoded(SENSORS, "/compressed_image"))
+    t = official_table(out, "/compressed_image")
+    assert bytes(t.column("/compressed_image:EncodedImage:blob").to_pylist()[0][0]) == bytes(ci.data)
+    assert t.column("/compressed_image:EncodedImage:media_type").to_pylist()[0] == ["image/jpeg"]
+    _, cam = next(decoded(SENSORS, "/camera_info"))
+    k = official_table(out, "/camera_info").column("/camera_info:Pinhole:image_from_camera").to_pylist()[0][0]
+    np.testing.assert_allclose(np.array(k).reshape(3, 3).T, np.array(cam.k).reshape(3, 3))
+
+
+def test_rosout_levels_and_scalars(sensors_rrd):
+    out, _ = sensors_rrd
+    msgs = [msg for _, msg in decoded(SENSORS, "/rosout")]
+    t = official_table(out, "/rosout")
+    assert len(t) == len(msgs) == 117
+    levels = {10: "DEBUG", 20: "INFO", 30: "WARN", 40: "ERROR", 50: "CRITICAL"}
+    got = sorted(zip(t.column("ros_time").cast("int64").to_pylist(), t.column("/rosout:TextLog:level").to_pylist()))
+    want = sorted((ns(m.stamp), [levels[m.level]]) for m in msgs)
+    assert got == want
+    bat = [msg for _, msg in decoded(SENSORS, "/battery_state")]
+    # all ten share one header.stamp (a dataframe row per index value), so index by log_time
+    vals = official_table(out, "/battery_state", index="log_time").column("/battery_state:Scalars:scalars").to_pylist()
+    assert [v[0] for v in vals] == pytest.approx([b.voltage for b in bat])
+
+
+def test_field_bag_tf_static_and_dynamic(tmp_path):
+    out = tmp_path / "field.rrd"
+    report = convert(FIELD, out)
+    assert rerun_verify(out).returncode == 0
+    assert exit_code(report) == 0, report.warnings
+    chunks, _ = read_chunks(out)
+    store = ChunkStore.from_chunks(chunks)
+    tfs = [msg for _, msg in decoded(FIELD, "/tf_static")][0].transforms
+    st = [c for c in store.chunks("/tf_static") if c.is_static]
+    assert sum(len(c) for c in st) == len(tfs)
+    dyn = [msg for _, msg in decoded(FIELD, "/tf")]
+    n_rows = sum(len(c) for c in store.chunks("/tf"))
+    assert n_rows == sum(len(m.transforms) for m in dyn)
+    last = dyn[-1].transforms[-1]
+    la = store.latest_at("/tf", "ros_time", ns(last.header.stamp))
+    tr = la["Transform3D:translation"].values.flatten().to_numpy()
+    np.testing.assert_allclose(tr, [last.transform.translation.x, last.transform.translation.y,
+                                    last.transform.translation.z], rtol=1e-6)
+    assert la["Transform3D:child_frame"].to_numpy().tolist() == [last.child_frame_id]
+    # custom message types with embedded schemas are listed as unsupported, not errors
+    assert any(t.type_name.startswith("dvl_msgs") and t.unsupported for t in report.topics)
+
+
+def test_lidar_bag_relative_topics_and_zero_log_time(tmp_path):
+    out = tmp_path / "lidar.rrd"
+    report = convert(LIDAR, out)
+    assert exit_code(report) == 0 and rerun_verify(out).returncode == 0
+    chunks, _ = read_chunks(out)
+    assert {c.entity_path for c in chunks} == {"/cloud_1", "/cloud_2", "/cloud_3"}
+    c = next(c for c in chunks if c.entity_path == "/cloud_1")
+    assert len(c.component("Points3D:positions")[1][0].values) == 80256
+
+
+def test_include_exclude_and_time_window(tmp_path):
+    out = tmp_path / "f.rrd"
+    r = convert(SENSORS, out, include=["^/rosout$", "battery"], exclude=["battery"])
+    assert {t.topic for t in r.topics} == {"/rosout"}
+    r2 = convert(SENSORS, tmp_path / "w.rrd", include=["^/rosout$"], start="1", end="2")
+    assert 0 < r2.converted < 117
+    with open(SENSORS, "rb") as f:
+        start = make_reader(f).get_summary().statistics.message_start_time
+    for c in read_chunks(tmp_path / "w.rrd")[0]:
+        if "log_time" in c.timelines:
+            t = c.timelines["log_time"][1]
+            assert t.min() >= start + 10**9 and t.max() <= start + 2 * 10**9
+
+
+def test_malformed_messages_are_skipped_with_reasons(bag_builder, tmp_path):
+    b = bag_builder()
+    t0 = 1_757_502_238_000_000_000
+    good = {"header": header(t0), "height": 2, "width": 3, "encoding": "rgb8", "is_bigendian": 0, "step": 9,
+            "data": bytes(range(18))}
+    b.write("/cam", "sensor_msgs/msg/Image", good, t0)
+    b.write("/cam", "sensor_msgs/msg/Image", {**good, "data": bytes(10)}, t0 + 1)  # shorter than step*height
+    b.write("/cam", "sensor_msgs/msg/Image", {**good, "encoding": "weird42"}, t0 + 2)
+    # padded rows: step 12 for 9 bytes of pixels per row
+    padded = b"".join(bytes(range(r * 9, r * 9 + 9)) + b"\xee\xee\xee" for r in range(2))
+    b.write("/cam", "sensor_msgs/msg/Image", {**good, "step": 12, "data": padded}, t0 + 3)
+    fields = [{"name": n, "offset": o, "datatype": 7, "count": 1} for n, o in (("x", 0), ("y", 4), ("z", 8))]
+    cloud = {"header": header(t0), "height": 1, "width": 2, "fields": fields, "is_bigendian": False,
+             "point_step": 12, "row_step": 24, "data": np.array([[1, 2, 3], [4, 5, 6]], np.float32).tobytes(),
+             "is_dense": True}
+    b.write("/pc", "sensor_msgs/msg/PointCloud2", cloud, t0)
+    b.write("/pc", "sensor_msgs/msg/PointCloud2", {**cloud, "point_step": 10, "row_step": 20, "data": bytes(20)}, t0 + 1)
+    nan = np.array([[1, 2, 3], [np.nan, 0, 0]], np.float32).tobytes()
+    b.write("/pc", "sensor_msgs/msg/PointCloud2", {**cloud, "data": nan, "is_dense": False}, t0 + 2)
+    b.close()
+    warnings = []
+    out = tmp_path / "m.rrd"
+    r = convert(b.path, out, warn=warnings.append)
+    assert exit_code(r) == 3
+    cam = next(t for t in r.topics if t.topic == "/cam")
+    assert (cam.converted, cam.skipped) == (2, 2)
+    assert any("data has 10 bytes, expected step x height = 18" in w and "/cam" in w for w in warnings)
+    assert any("unsupported encoding 'weird42'" in w for w in warnings)
+    assert any("overflows point_step 10" in w and "/pc" in w for w in warnings)
+    chunks, _ = read_chunks(out)
+    store = ChunkStore.from_chunks(chunks)
+    img = store.latest_at("/cam", "log_time", t0 + 3)["Image:buffer"].values[0].values.to_numpy()
+    assert bytes(img) == bytes(range(18))  # padding removed
+    pts = store.latest_at("/pc", "log_time", t0 + 2)["Points3D:positions"].values.flatten().to_numpy()
+    assert pts.tolist() == [1, 2, 3]  # the NaN point of the non-dense cloud dropped
+    assert rerun_verify(out).returncode == 0
+
+
+@pytest.mark.parametrize("name, expect", [
+    ("test_bad_schema.mcap", "cannot parse schema 'broken_msgs/Garbage'"),
+    ("test_unsupported_encoding.mcap", "message encoding 'protobuf' is not ROS 2 CDR"),
+    ("test_embedded_timestamp.mcap", "message does not decode"),
+    ("wrong_rmw_test_0.mcap", "message encoding 'wrong_format'"),
+    ("only_services.mcap", "cannot parse schema 'example_interfaces/srv/AddTwoInts_Event'"),
+    ("test.mcap", "ros1"),
+])
+def test_bad_bags_fail_cleanly(tmp_path, name, expect):
+    out = tmp_path / "o.rrd"
+    p = run_cli("convert", BAD / name, "-o", out)
+    assert "Traceback" not in p.stderr
+    assert expect in p.stderr, p.stderr
+    assert str(BAD / name) in p.stderr  # the warning names the file
+    assert p.returncode in (1, 3)
+    assert rerun_verify(out).returncode == 0  # what was convertible is kept, file is valid
+
+
+def test_good_part_of_bad_schema_bag_is_kept(tmp_path):
+    out = tmp_path / "o.rrd"
+    r = convert(BAD / "test_bad_schema.mcap", out)
+    good = next(t for t in r.topics if t.topic == "/good/data")
+    assert good.converted == 10 and exit_code(r) == 3
+    assert len(official_table(out, "/good/data", index="log_time")) == 10
+
+
+def test_publish_time_timeline_and_empty_channel(tmp_path):
+    out = tmp_path / "p.rrd"
+    r = convert(BAD / "test_publish_vs_log_time.mcap", out)
+    assert exit_code(r) == 0
+    with open(BAD / "test_publish_vs_log_time.mcap", "rb") as f:
+        msgs = list(make_reader(f).iter_messages())
+    t = official_table(out, "/sensor/value", index="publish_time")
+    assert sorted(t.column("publish_time").cast("int64").to_pylist()) == sorted(m.publish_time for _, _, m in msgs)
+    assert any(m.publish_time != m.log_time for _, _, m in msgs)
+    r2 = convert(BAD / "test_empty_channel.mcap", tmp_path / "e.rrd")
+    assert exit_code(r2) == 0 and r2.converted == 100
+
+
+def test_truncated_mcap_keeps_whole_chunks(bag_builder, tmp_path):
+    b = bag_builder(chunk_size=4096)
+    t0 = 1_757_502_238_000_000_000
+    for i in range(400):
+        b.write("/n", "std_msgs/msg/Int32", {"data": i}, t0 + i * 10**7)
+    b.close()
+    data = b.path.read_bytes()
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "cut.rrd"
+    p = run_cli("convert", cut, "-o", out, "--json")
+    assert p.returncode == 3, p.stderr
+    assert "truncated or corrupt" in p.stderr and "cut.mcap" in p.stderr and "Traceback" not in p.stderr
+    rep = json.loads(p.stdout)
+    n = rep["converted"]
+    assert 0 < n < 400
+    vals = [v[0] for v in official_table(out, "/n", index="log_time").column("/n:Scalars:scalars").to_pylist()]
+    assert vals == [float(i) for i in range(n)]
+
+
+def test_bad_crc_chunk_skipped_rest_converted(bag_builder, tmp_path):
+    b = bag_builder(chunk_size=2048, compression="none")
+    t0 = 1_757_502_238_000_000_000
+    for i in range(300):
+        b.write("/n", "std_msgs/msg/Int32", {"data": i}, t0 + i * 10**7)
+    b.close()
+    with open(b.path, "rb") as f:
+        idx = make_reader(f).get_summary().chunk_indexes
+    assert len(idx) > 3
+    data = bytearray(b.path.read_bytes())
+    second = sorted(idx, key=lambda c: c.chunk_start_offset)[1]
+    data[second.chunk_start_offset + second.chunk_length - 20] ^= 0xFF  # corrupt a record in chunk 2
+    bad = tmp_path / "crc.mcap"
+    bad.write_bytes(bytes(data))
+    warnings = []
+    r = convert(bad, tmp_path / "crc.rrd", warn=warnings.append)
+    assert exit_code(r) == 3 and r.damaged
+    assert any("unreadable" in w and f"byte {second.chunk_start_offset}" in w for w in warnings)
+    assert 200 < r.converted < 300
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    p = run_cli("convert", tmp_path / "nope.mcap", "-o", tmp_path / "x.rrd")
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1].startswith("rerun-ros: error:") and "nope.mcap" in p.stderr
+    p = run_cli("convert", SENSORS, "-o", tmp_path / "missing_dir" / "x.rrd")
+    assert p.returncode == 1 and "does not exist" in p.stderr and "Traceback" not in p.stderr
+    notmcap = tmp_path / "x.mcap"
+    notmcap.write_text("hello")
+    p = run_cli("convert", notmcap)
+    assert p.returncode == 1 and "not an MCAP file" in p.stderr
+    p = run_cli("info", tmp_path / "none.rrd")
+    assert p.returncode == 1 and "no such file" in p.stderr and "Traceback" not in p.stderr
+    p = run_cli("convert", SENSORS, "-o", tmp_path / "y.rrd", "--start", "yesterday")
+    assert p.returncode == 1 and "cannot read time" in p.stderr
+
+
+def test_cli_convert_and_info_json(tmp_path):
+    out = tmp_path / "s.rrd"
+    p = run_cli("convert", SENSORS, "-o", out)
+    assert p.returncode == 0, p.stderr
+    assert "/point_cloud2" in p.stdout and "183 of 194 messages converted" in p.stdout
+    p = run_cli("convert", SENSORS, "-o", tmp_path / "strict.rrd", "--strict", "-q")
+    assert p.returncode == 3
+    info = json.loads(run_cli("info", out, "--json").stdout)
+    assert info["info_version"] == 1 and info["has_footer"] and info["rerun_version"] == "0.41.0"
+    assert info["entities"]["/image"]["archetypes"] == ["CoordinateFrame", "Image"]
+    assert info["entities"]["/image"]["components"]["Image:buffer"]["component_type"] == "rerun.components.ImageBuffer"
+    assert set(info["timelines"]) == {"ros_time", "log_time", "publish_time"}
+    assert info["timelines"]["ros_time"]["kind"] == "timestamp"
+    assert info["rows"] == sum(e["rows"] for e in info["entities"].values())
+
+
+def test_demo_default_input(tmp_path):
+    p = run_cli("convert", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "demo_sensors.rrd").exists() and "bundled demo bag" in p.stderr
+    assert rerun_verify(tmp_path / "demo_sensors.rrd").returncode == 0
+
+
+def test_rosbag2_directory(tmp_path):
+    d = tmp_path / "bag"
+    d.mkdir()
+    (d / "part_0.mcap").write_bytes(SENSORS.read_bytes())
+    (d / "metadata.yaml").write_text("rosbag2_bagfile_information:\n  version: 5\n  storage_identifier: mcap\n"
+                                     "  relative_file_paths: [part_0.mcap]\n")
+    r = convert(d, tmp_path / "dir.rrd")
+    assert r.messages == 194 and exit_code(r) == 0
+
+
+def test_markers_bag_unsupported_type_listed(tmp_path):
+    r = convert(MARKERS, tmp_path / "m.rrd")
+    (t,) = r.topics
+    assert t.unsupported and t.messages == 118
+    assert exit_code(r) == 1  # nothing convertible in it
