@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Benchmark: `rerun-ros convert` against `rerun mcap convert` (rerun-sdk 0.41) on one bag.
+
+Builds a synthetic ROS 2 bag (300 PointCloud2 of 30k points x,y,z,intensity; 300 rgb8 640x480
+images; 3000 TFMessage with 2 transforms; one /tf_static), runs both converters on it in the
+same run (each as its own process, `--repeat` times, best wall time kept), and prints wall time,
+peak RSS and output size of each, with our/their ratios. Targets: wall ≤ 1.0, RSS ≤ 0.5,
+size ≤ 1.0.
+
+Usage: .venv/bin/python bench/convert.py [--workdir DIR] [--repeat N] [--scale F]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+BIN = Path(sys.executable).parent
+
+# Message definitions (ROS 2 interface text, concatenated as rosbag2 stores them).
+_SEP = "\n" + "=" * 80 + "\n"
+_HEADER = "MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id" + _SEP + \
+          "MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec"
+DEFS = {
+    "sensor_msgs/msg/PointCloud2": "std_msgs/Header header\nuint32 height\nuint32 width\nsensor_msgs/PointField[] fields\n"
+        "bool is_bigendian\nuint32 point_step\nuint32 row_step\nuint8[] data\nbool is_dense" + _SEP + _HEADER + _SEP +
+        "MSG: sensor_msgs/PointField\nuint8 INT8=1\nuint8 UINT8=2\nuint8 INT16=3\nuint8 UINT16=4\nuint8 INT32=5\n"
+        "uint8 UINT32=6\nuint8 FLOAT32=7\nuint8 FLOAT64=8\nstring name\nuint32 offset\nuint8 datatype\nuint32 count",
+    "sensor_msgs/msg/Image": "std_msgs/Header header\nuint32 height\nuint32 width\nstring encoding\nuint8 is_bigendian\n"
+        "uint32 step\nuint8[] data" + _SEP + _HEADER,
+    "tf2_msgs/msg/TFMessage": "geometry_msgs/TransformStamped[] transforms" + _SEP +
+        "MSG: geometry_msgs/TransformStamped\nstd_msgs/Header header\nstring child_frame_id\ngeometry_msgs/Transform transform"
+        + _SEP + _HEADER + _SEP + "MSG: geometry_msgs/Transform\ngeometry_msgs/Vector3 translation\n"
+        "geometry_msgs/Quaternion rotation" + _SEP + "MSG: geometry_msgs/Vector3\nfloat64 x\nfloat64 y\nfloat64 z" + _SEP +
+        "MSG: geometry_msgs/Quaternion\nfloat64 x 0\nfloat64 y 0\nfloat64 z 0\nfloat64 w 1",
+}
+
+
+def build_bag(path: Path, scale: float = 1.0) -> None:
+    from mcap.writer import CompressionType
+    from mcap_ros2.writer import Writer
+
+    n_cloud, n_img, n_tf = int(300 * scale), int(300 * scale), int(3000 * scale)
+    rng = np.random.default_rng(1)
+    t0 = 1_700_000_000_000_000_000
+    with open(path, "wb") as f:
+        w = Writer(f, chunk_size=4 << 20, compression=CompressionType.NONE)
+        sch = {k: w.register_msgdef(k, v) for k, v in DEFS.items()}
+
+        def hdr(t, frame):
+            return {"stamp": {"sec": t // 10**9, "nanosec": t % 10**9}, "frame_id": frame}
+
+        fields = [{"name": n, "offset": 4 * i, "datatype": 7, "count": 1} for i, n in enumerate("xyz") ] + \
+                 [{"name": "intensity", "offset": 12, "datatype": 7, "count": 1}]
+        events = []
+        for i in range(n_cloud):
+            events.append((t0 + i * 100_000_000, "cloud", i))
+        for i in range(n_img):
+            events.append((t0 + i * 100_000_000 + 50_000_000, "image", i))
+        for i in range(n_tf):
+            events.append((t0 + i * 10_000_000 + 1_000_000, "tf", i))
+        events.sort()
+        tf_static = {"transforms": [{"header": hdr(t0, "base_link"), "child_frame_id": "lidar",
+                                     "transform": {"translation": {"x": 0.1, "y": 0.0, "z": 0.5},
+                                                   "rotation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}}}]}
+        w.write_message("/tf_static", sch["tf2_msgs/msg/TFMessage"], tf_static, log_time=t0, publish_time=t0)
+        base_cloud = rng.normal(size=(30000, 4)).astype(np.float32)
+        base_img = rng.integers(0, 255, size=(480, 640, 3), dtype=np.uint8)
+        for t, kind, i in events:
+            if kind == "cloud":
+                pts = base_cloud + np.float32(i * 0.01)
+                msg = {"header": hdr(t, "lidar"), "height": 1, "width": 30000, "fields": fields, "is_bigendian": False,
+                       "point_step": 16, "row_step": 16 * 30000, "data": pts.tobytes(), "is_dense": True}
+                w.write_message("/lidar/points", sch["sensor_msgs/msg/PointCloud2"], msg, log_time=t, publish_time=t)
+            elif kind == "image":
+                img = np.roll(base_img, i, axis=1)
+                msg = {"header": hdr(t, "camera"), "height": 480, "width": 640, "encoding": "rgb8", "is_bigendian": 0,
+                       "step": 1920, "data": img.tobytes()}
+                w.write_message("/camera/image_raw", sch["sensor_msgs/msg/Image"], msg, log_time=t, publish_time=t)
+            else:
+                a = i * 0.01
+                tfs = [{"header": hdr(t, "odom"), "child_frame_id": "base_link",
+                        "transform": {"translation": {"x": a, "y": 0.0, "z": 0.0},
+                                      "rotation": {"x": 0.0, "y": 0.0, "z": float(np.sin(a / 2)), "w": float(np.cos(a / 2))}}},
+                       {"header": hdr(t, "map"), "child_frame_id": "odom",
+                        "transform": {"translation": {"x": 0.0, "y": 0.0, "z": 0.0},
+                                      "rotation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}}}]
+                w.write_message("/tf", sch["tf2_msgs/msg/TFMessage"], {"transforms": tfs}, log_time=t, publish_time=t)
+        w.finish()
+
+
+def run(cmd: list[str]) -> tuple[float, float, int]:
+    """Run a command; return (wall s, peak RSS MiB, exit status)."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    err = p.stderr.read().decode(errors="replace")
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0,):
+        print(f"{cmd[0]} exited {code}: {err[-500:]}", file=sys.stderr)
+    return wall, ru.ru_maxrss / 1024.0, code
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workdir", default=None, help="where to put the bag and outputs (default: a temp dir)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--scale", type=float, default=1.0, help="scale the message counts (1.0 = the issue's bag)")
+    ap.add_argument("--keep", action="store_true")
+    a = ap.parse_args()
+    work = Path(a.workdir or tempfile.mkdtemp(prefix="rerun_ros_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    bag = work / "bench.mcap"
+    if not bag.exists():
+        t = time.perf_counter()
+        build_bag(bag, a.scale)
+        print(f"built {bag} ({bag.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
+    ours_out, theirs_out = work / "ours.rrd", work / "theirs.rrd"
+    ours_cmd = [str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(ours_out), "-q"]
+    theirs_cmd = [str(BIN / "rerun"), "mcap", "convert", str(bag), "-o", str(theirs_out)]
+    res = {"ours": [], "theirs": []}
+    for _ in range(a.repeat):  # interleaved so both see the same machine state
+        res["theirs"].append(run(theirs_cmd))
+        res["ours"].append(run(ours_cmd))
+    best = {k: (min(r[0] for r in v), max(r[1] for r in v)) for k, v in res.items()}
+    size = {"ours": ours_out.stat().st_size / 2**20, "theirs": theirs_out.stat().st_size / 2**20}
+    print(f"\nbag: {bag.stat().st_size / 2**20:.0f} MiB, {a.repeat} runs each (best wall, worst peak RSS)\n")
+    print(f"| {'converter':<22} | {'wall s':>7} | {'peak RSS MiB':>12} | {'output MiB':>10} |")
+    print(f"|{'-' * 24}|{'-' * 9}|{'-' * 14}|{'-' * 12}|")
+    print(f"| {'rerun-ros convert':<22} | {best['ours'][0]:7.2f} | {best['ours'][1]:12.0f} | {size['ours']:10.0f} |")
+    print(f"| {'rerun mcap convert':<22} | {best['theirs'][0]:7.2f} | {best['theirs'][1]:12.0f} | {size['theirs']:10.0f} |")
+    rw = best["ours"][0] / best["theirs"][0]
+    rr = best["ours"][1] / best["theirs"][1]
+    rs = size["ours"] / size["theirs"]
+    print(f"| {'ratio ours/theirs':<22} | {rw:7.2f} | {rr:12.2f} | {rs:10.2f} |")
+    print(f"\ntargets: wall <= 1.0 ({'met' if rw <= 1.0 else 'NOT met'}), RSS <= 0.5 "
+          f"({'met' if rr <= 0.5 else 'NOT met'}), size <= 1.0 ({'met' if rs <= 1.0 else 'NOT met'})")
+    if not a.keep and a.workdir is None:
+        shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
