@@ -7,6 +7,7 @@ RGB(A) or packed uint32 0xRRGGBBAA.
 """
 from __future__ import annotations
 
+import math
 from typing import ClassVar, Sequence
 
 import numpy as np
@@ -183,13 +184,7 @@ class Transform3D(Archetype):
         self._set("translation", _opt(C.fixed_vectors, translation, 3, np.float32,
                                       self._name("translation"), True))
         if quaternion is not None:
-            q = np.asarray(quaternion, dtype=np.float64).reshape(-1, 4)
-            if not np.isfinite(q).all():
-                raise ValueError(f"{self._name('quaternion')}: values must be finite")
-            norm = np.linalg.norm(q, axis=1, keepdims=True)
-            if (norm == 0).any():
-                raise ValueError(f"{self._name('quaternion')}: zero quaternion is not a rotation")
-            self._set("quaternion", C.fixed_vectors(q / norm, 4, np.float32, self._name("quaternion")))
+            self._set("quaternion", _unit_quaternions(quaternion, self._name("quaternion")))
         if mat3x3 is not None:
             m = np.asarray(mat3x3, dtype=np.float32)
             if m.shape != (3, 3):
@@ -200,6 +195,25 @@ class Transform3D(Archetype):
             self._set("relation", pa.array([C.TRANSFORM_RELATION[relation]], pa.uint8()))
         self._set("parent_frame", _opt(C.strings_array, parent_frame, self._name("parent_frame")))
         self._set("child_frame", _opt(C.strings_array, child_frame, self._name("child_frame")))
+
+
+def _unit_quaternions(quaternion, name: str):
+    """Validate and normalise xyzw quaternions ((4,) or (n, 4)); a fast path for one quaternion."""
+    if len(quaternion) == 4 and all(isinstance(v, (float, int)) for v in quaternion):
+        x, y, z, w = (float(v) for v in quaternion)
+        if not all(math.isfinite(v) for v in (x, y, z, w)):
+            raise ValueError(f"{name}: values must be finite")
+        n = math.sqrt(x * x + y * y + z * z + w * w)
+        if n == 0:
+            raise ValueError(f"{name}: zero quaternion is not a rotation")
+        return C.fixed_vectors([x / n, y / n, z / n, w / n], 4, np.float32, name)
+    q = np.asarray(quaternion, dtype=np.float64).reshape(-1, 4)
+    if not np.isfinite(q).all():
+        raise ValueError(f"{name}: values must be finite")
+    norm = np.linalg.norm(q, axis=1, keepdims=True)
+    if (norm == 0).any():
+        raise ValueError(f"{name}: zero quaternion is not a rotation")
+    return C.fixed_vectors(q / norm, 4, np.float32, name)
 
 
 class CoordinateFrame(Archetype):

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import tuid
-from .components import ComponentDescriptor
+from .components import ComponentDescriptor, concat_batches
 
 __all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
 
@@ -60,13 +60,13 @@ class PendingRow:
         return sum(a.nbytes for _, a in self.components) + 64
 
 
-def _list_column(parts: Sequence[pa.Array | None], inner: pa.DataType) -> pa.Array:
-    """One list per row from per-row flat arrays (None = null), copying values once."""
+def _list_column(parts: Sequence, inner: pa.DataType) -> pa.Array:
+    """One list per row from per-row flat batches (None = null), copying values once."""
     lengths = np.fromiter((0 if p is None else len(p) for p in parts), dtype=np.int64, count=len(parts))
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     present = [p for p in parts if p is not None]
-    values = pa.concat_arrays(present) if len(present) > 1 else present[0]
+    values = concat_batches(present)
     if values.type != inner:
         values = values.cast(inner)
     use_large = offsets[-1] >= 2**31 - 1

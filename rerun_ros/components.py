@@ -10,6 +10,7 @@ that names the component and what was expected.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -98,13 +99,96 @@ VIEW_COORDINATES = {"RDF": (3, 2, 5), "FLU": (5, 4, 1), "RUB": (3, 1, 6), "RFU":
                     "LUF": (4, 1, 5), "RDB": (3, 2, 6), "FRD": (5, 3, 2)}
 
 
+# ---- deferred batches ---------------------------------------------------------------------------
+
+class NumpyBatch:
+    """One row's instances as a numpy array (shape (m,) or (m, n)) with its Arrow type.
+
+    Kept as numpy until a chunk is built, where all rows of a column are concatenated and
+    converted to Arrow at once (much cheaper than one Arrow array per row for small rows).
+    """
+
+    __slots__ = ("array", "type")
+
+    def __init__(self, array: np.ndarray, arrow_type: pa.DataType):
+        self.array = array
+        self.type = arrow_type
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @property
+    def nbytes(self) -> int:
+        return self.array.nbytes
+
+    def to_arrow(self) -> pa.Array:
+        return _numpy_to_arrow(self.array, self.type)
+
+    def to_pylist(self) -> list:
+        return self.to_arrow().to_pylist()
+
+
+class ListBatch:
+    """One row's instances as a Python list (strings) with its Arrow type (deferred like
+    :class:`NumpyBatch`)."""
+
+    __slots__ = ("items", "type")
+
+    def __init__(self, items: list, arrow_type: pa.DataType):
+        self.items = items
+        self.type = arrow_type
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(s) for s in self.items) + 8 * len(self.items)
+
+    def to_arrow(self) -> pa.Array:
+        return pa.array(self.items, type=self.type)
+
+    def to_pylist(self) -> list:
+        return list(self.items)
+
+
+def _numpy_to_arrow(a: np.ndarray, typ: pa.DataType) -> pa.Array:
+    if pa.types.is_fixed_size_list(typ):
+        return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(a).reshape(-1)), type=typ)
+    return pa.array(a, type=typ)
+
+
+def to_arrow(batch) -> pa.Array:
+    """A component batch (Arrow array, NumpyBatch or ListBatch) as an Arrow array."""
+    return batch if isinstance(batch, pa.Array) else batch.to_arrow()
+
+
+def concat_batches(parts: list) -> pa.Array:
+    """Concatenate the present (non-None) batches of one column into one flat Arrow array."""
+    first = parts[0]
+    if isinstance(first, NumpyBatch) and all(
+            isinstance(p, NumpyBatch) and p.type == first.type and p.array.dtype == first.array.dtype
+            and p.array.shape[1:] == first.array.shape[1:] for p in parts):
+        arr = np.concatenate([p.array for p in parts]) if len(parts) > 1 else first.array
+        return _numpy_to_arrow(arr, first.type)
+    if isinstance(first, ListBatch) and all(isinstance(p, ListBatch) and p.type == first.type for p in parts):
+        items: list = []
+        for p in parts:
+            items.extend(p.items)
+        return pa.array(items, type=first.type)
+    arrays = [to_arrow(p) for p in parts]
+    typ = arrays[0].type
+    arrays = [a if a.type == typ else a.cast(typ) for a in arrays]
+    return pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
+
+
 # ---- converters --------------------------------------------------------------------------------
 
 def _where(desc: str) -> str:
     return f"{desc}: "
 
 
-def fixed_vectors(data, n: int, dtype, name: str, finite: bool = False) -> pa.Array:
+def fixed_vectors(data, n: int, dtype, name: str, finite: bool = False) -> NumpyBatch:
     """An (m, n) array (or anything numpy reads as one; one vector is accepted as (n,)) as a
     ``fixed_size_list<dtype not null>[n]`` array of m instances.
 
@@ -112,6 +196,11 @@ def fixed_vectors(data, n: int, dtype, name: str, finite: bool = False) -> pa.Ar
         ValueError: wrong shape, or non-finite values where ``finite`` is required.
         TypeError: values that are not numeric.
     """
+    if type(data) is list and len(data) == n and all(type(v) is float for v in data):
+        # fast path for one small vector given as floats (e.g. a ROS Vector3/Quaternion)
+        if finite and not all(math.isfinite(v) for v in data):
+            raise ValueError(f"{_where(name)}values must be finite (found NaN or inf)")
+        return NumpyBatch(np.array(data, dtype=dtype).reshape(1, n), _fsl(pa.from_numpy_dtype(dtype), n))
     a = np.asarray(data)
     if a.dtype.kind not in "fiub":
         raise TypeError(f"{_where(name)}expected numbers, got dtype {a.dtype}")
@@ -122,11 +211,10 @@ def fixed_vectors(data, n: int, dtype, name: str, finite: bool = False) -> pa.Ar
     a = np.ascontiguousarray(a, dtype=dtype)
     if finite and a.size and not np.isfinite(a).all():
         raise ValueError(f"{_where(name)}values must be finite (found NaN or inf)")
-    values = pa.array(a.reshape(-1))
-    return pa.FixedSizeListArray.from_arrays(values, type=_fsl(pa.from_numpy_dtype(dtype), n))
+    return NumpyBatch(a, _fsl(pa.from_numpy_dtype(dtype), n))
 
 
-def scalars_array(data, dtype, name: str) -> pa.Array:
+def scalars_array(data, dtype, name: str) -> NumpyBatch:
     """A 1-D array of instances of a primitive dtype (scalars, radii, class ids)."""
     a = np.asarray(data)
     if a.ndim == 0:
@@ -135,7 +223,7 @@ def scalars_array(data, dtype, name: str) -> pa.Array:
         raise ValueError(f"{_where(name)}expected a 1-D batch, got shape {a.shape}")
     if a.dtype.kind not in "fiub":
         raise TypeError(f"{_where(name)}expected numbers, got dtype {a.dtype}")
-    return pa.array(np.ascontiguousarray(a, dtype=dtype))
+    return NumpyBatch(np.ascontiguousarray(a, dtype=dtype), pa.from_numpy_dtype(np.dtype(dtype)))
 
 
 def colors_array(data, name: str) -> pa.Array:
@@ -150,7 +238,7 @@ def colors_array(data, name: str) -> pa.Array:
     if a.ndim == 1:
         if a.dtype.kind not in "ui":
             raise TypeError(f"{_where(name)}packed colours must be integers (0xRRGGBBAA)")
-        return pa.array(a.astype(np.uint32))
+        return NumpyBatch(a.astype(np.uint32), pa.uint32())
     if a.ndim != 2 or a.shape[1] not in (3, 4):
         raise ValueError(f"{_where(name)}expected shape (N, 3) or (N, 4), got {a.shape}")
     if a.dtype.kind == "f":
@@ -158,7 +246,7 @@ def colors_array(data, name: str) -> pa.Array:
     a = a.astype(np.uint32)
     alpha = a[:, 3] if a.shape[1] == 4 else np.uint32(255)
     packed = (a[:, 0] << 24) | (a[:, 1] << 16) | (a[:, 2] << 8) | alpha
-    return pa.array(packed.astype(np.uint32))
+    return NumpyBatch(packed.astype(np.uint32), pa.uint32())
 
 
 def unpack_colors(packed: np.ndarray) -> np.ndarray:
@@ -167,7 +255,7 @@ def unpack_colors(packed: np.ndarray) -> np.ndarray:
     return np.stack([(p >> 24) & 255, (p >> 16) & 255, (p >> 8) & 255, p & 255], axis=1).astype(np.uint8)
 
 
-def strings_array(data: str | Iterable[str], name: str) -> pa.Array:
+def strings_array(data: str | Iterable[str], name: str) -> ListBatch:
     """A batch of UTF-8 strings; a single ``str`` is one instance."""
     if isinstance(data, (str, bytes)):
         data = [data]
@@ -175,7 +263,7 @@ def strings_array(data: str | Iterable[str], name: str) -> pa.Array:
     for s in items:
         if not isinstance(s, str):
             raise TypeError(f"{_where(name)}expected strings, got {type(s).__name__}")
-    return pa.array(items, type=pa.utf8())
+    return ListBatch(items, pa.utf8())
 
 
 def blob_array(data, name: str) -> pa.Array:
@@ -212,5 +300,5 @@ def line_strips_array(strips: Sequence, name: str) -> pa.Array:
     offsets = np.zeros(len(arrs) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     flat = np.concatenate(arrs) if arrs else np.zeros((0, 3), np.float32)
-    pts = fixed_vectors(flat, 3, np.float32, name)
+    pts = fixed_vectors(flat, 3, np.float32, name).to_arrow()
     return pa.ListArray.from_arrays(pa.array(offsets), pts, type=LINE_STRIP3D)

@@ -9,8 +9,11 @@ a stream up to the last whole record. Problems are reported per channel, once.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -21,6 +24,8 @@ from mcap.reader import SeekingReader
 from mcap.records import Channel, Chunk, Message, Schema
 from mcap.stream_reader import StreamReader, breakup_chunk
 from mcap_ros2.decoder import DecoderFactory
+
+from .cdr_fast import decode_tf_message, is_standard_tf_schema
 
 __all__ = ["McapSource", "SourceMessage", "BagError"]
 
@@ -142,6 +147,9 @@ class McapSource:
             try:
                 with contextlib.redirect_stderr(io.StringIO()):  # the parser prints its errors too
                     dec = self._factory.decoder_for(channel.message_encoding, schema)
+                if dec is not None and schema.name in ("tf2_msgs/msg/TFMessage", "tf2_msgs/TFMessage") \
+                        and is_standard_tf_schema(schema.data.decode("utf-8", "replace")):
+                    dec = _fast_tf(dec)
                 if dec is None:
                     err = f"no decoder for schema encoding {schema.encoding!r}"
             except Exception as e:
@@ -192,15 +200,14 @@ class McapSource:
             if summary is not None and summary.chunk_indexes:
                 schemas.update(summary.schemas)
                 channels.update(summary.channels)
-                for ci in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset):
-                    if start_ns is not None and ci.message_end_time < start_ns:
-                        continue
-                    if end_ns is not None and ci.message_start_time > end_ns:
-                        continue
+                wanted = [ci for ci in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
+                          if not (start_ns is not None and ci.message_end_time < start_ns)
+                          and not (end_ns is not None and ci.message_start_time > end_ns)]
+                for ci, loaded in _prefetch(fp, wanted):
                     try:
-                        f.seek(ci.chunk_start_offset + 1 + 8, io.SEEK_SET)
-                        chunk = Chunk.read(ReadDataStream(f))
-                        records = breakup_chunk(chunk, validate_crc=True)
+                        if isinstance(loaded, BaseException):
+                            raise loaded
+                        records = breakup_chunk(loaded, validate_crc=False)
                     except Exception as e:
                         self.damaged = True
                         self.warn(f"{fp}: chunk at byte {ci.chunk_start_offset} (log time "
@@ -233,6 +240,63 @@ class McapSource:
                 self.damaged = True
                 self.warn(f"{fp}: truncated or corrupt at byte {f.tell()} ({_short(e)}); "
                           "everything before it was converted")
+
+
+PREFETCH = 3  # chunks read ahead
+
+
+def _load_chunk(fp: Path, offset: int) -> Chunk:
+    """Read one chunk record, decompress it and check its CRC (runs in a helper thread: the
+    file read, decompression and CRC release the GIL). Returns an uncompressed Chunk.
+
+    Raises:
+        McapError and friends from the mcap library, or ValueError on a CRC mismatch.
+    """
+    with open(fp, "rb") as f:
+        f.seek(offset + 1 + 8, io.SEEK_SET)
+        chunk = Chunk.read(ReadDataStream(f))
+    if chunk.compression == "zstd":
+        import zstandard
+        data = zstandard.decompress(chunk.data, chunk.uncompressed_size)
+    elif chunk.compression == "lz4":
+        import lz4.frame
+        data = lz4.frame.decompress(chunk.data)
+    elif chunk.compression == "":
+        data = chunk.data
+    else:
+        raise ValueError(f"unsupported chunk compression {chunk.compression!r}")
+    if chunk.uncompressed_crc != 0:
+        crc = zlib.crc32(data)
+        if crc != chunk.uncompressed_crc:
+            raise ValueError(f"CRC mismatch (expected {chunk.uncompressed_crc:#010x}, got {crc:#010x})")
+    return dataclasses.replace(chunk, data=data, compression="", uncompressed_crc=0)
+
+
+def _prefetch(fp: Path, indexes: list) -> Iterator:
+    """(chunk index, loaded Chunk or the exception) in order, loading a few chunks ahead."""
+    if not indexes:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="mcap-read") as pool:
+        futures = [pool.submit(_load_chunk, fp, ci.chunk_start_offset) for ci in indexes[:PREFETCH]]
+        for i, ci in enumerate(indexes):
+            fut = futures[i]
+            futures[i] = None
+            if i + PREFETCH < len(indexes):
+                futures.append(pool.submit(_load_chunk, fp, indexes[i + PREFETCH].chunk_start_offset))
+            try:
+                yield ci, fut.result()
+            except Exception as e:
+                yield ci, e
+
+
+def _fast_tf(generic):
+    """TFMessage decoder: the fast path, the generic decoder for what it does not handle."""
+
+    def dec(data):
+        msg = decode_tf_message(data)
+        return generic(data) if msg is None else msg
+
+    return dec
 
 
 def _short(e: BaseException) -> str:

@@ -91,10 +91,17 @@ def colormap(values: np.ndarray, lo: float | None = None, hi: float | None = Non
     v = np.asarray(values, dtype=np.float32)
     if v.size == 0:
         return np.zeros(0, np.uint32)
-    lo = float(np.nanmin(v)) if lo is None else lo
-    hi = float(np.nanmax(v)) if hi is None else hi
+    if lo is None or hi is None:
+        vmin, vmax = float(v.min()), float(v.max())  # NaN-propagating but fast
+        if vmin != vmin or vmax != vmax:
+            vmin, vmax = float(np.nanmin(v)), float(np.nanmax(v))
+        lo = vmin if lo is None else lo
+        hi = vmax if hi is None else hi
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
-    idx = np.clip((np.nan_to_num(v, nan=lo) - lo) * scale, 0, 255).astype(np.uint8)
+    idx = np.clip((v - lo) * scale, 0, 255)
+    if np.isnan(idx.sum()):
+        idx = np.nan_to_num(idx, nan=0.0)
+    idx = idx.astype(np.uint8)
     return TURBO[idx]
 
 
@@ -112,10 +119,18 @@ def xyz_and_colors(msg) -> tuple[np.ndarray, np.ndarray | None]:
     for c in "xyz":
         if c not in names:
             raise MappingError(f"PointCloud2: no {c!r} field (fields: {', '.join(names) or 'none'})")
-    pos = np.empty((len(pts), 3), dtype=np.float32)
-    pos[:, 0] = pts["x"]
-    pos[:, 1] = pts["y"]
-    pos[:, 2] = pts["z"]
+    f = pts.dtype.fields
+    if (f["x"][0] == np.dtype("<f4") and f["y"][0] == f["x"][0] and f["z"][0] == f["x"][0]
+            and f["y"][1] == f["x"][1] + 4 and f["z"][1] == f["x"][1] + 8 and np.little_endian):
+        # x, y, z are three adjacent float32: one strided copy of a (n, 3) view
+        step = pts.dtype.itemsize
+        base = np.ndarray((len(pts), 3), dtype=np.float32, buffer=pts, offset=f["x"][1], strides=(step, 4))
+        pos = np.ascontiguousarray(base)
+    else:
+        pos = np.empty((len(pts), 3), dtype=np.float32)
+        pos[:, 0] = pts["x"]
+        pos[:, 1] = pts["y"]
+        pos[:, 2] = pts["z"]
     colors = None
     if "rgb" in names or "rgba" in names:
         name = "rgb" if "rgb" in names else "rgba"
@@ -131,8 +146,8 @@ def xyz_and_colors(msg) -> tuple[np.ndarray, np.ndarray | None]:
                 colors = ((raw & 0xFFFFFF) << 8) | np.uint32(255)
     elif "intensity" in names:
         colors = colormap(pts["intensity"])
-    finite = np.isfinite(pos).all(axis=1)
-    if not finite.all():
+    if not np.isfinite(pos.sum()):  # one pass; only then find which points are not finite
+        finite = np.isfinite(pos).all(axis=1)
         pos = pos[finite]
         if colors is not None:
             colors = colors[finite]

@@ -14,7 +14,7 @@ import re
 import struct
 import sys
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
 from pathlib import Path
 from typing import BinaryIO
 
@@ -56,9 +56,24 @@ def encode_chunk_payload(chunk: Chunk, compress: bool) -> tuple[bytes | pa.Buffe
     with pa.ipc.new_stream(sink, batch.schema) as w:
         w.write_batch(batch)
     buf = sink.getvalue()
-    if compress:
+    if compress and _worth_compressing(buf):
         return lz4.block.compress(buf, store_size=False), buf.size
     return buf, buf.size
+
+
+SAMPLE_BYTES = 64 << 10
+MIN_SAVING = 0.10
+
+
+def _worth_compressing(buf: pa.Buffer) -> bool:
+    """True unless a sample from the middle of the payload shrinks by less than 10% under LZ4
+    (raw sensor data such as camera images and float point clouds barely compresses; skipping
+    it halves conversion time and the file grows only by those few percent)."""
+    if buf.size <= 4 * SAMPLE_BYTES:
+        return True
+    mid = buf.size // 2
+    sample = memoryview(buf)[mid:mid + SAMPLE_BYTES]
+    return len(lz4.block.compress(sample, store_size=False)) < (1.0 - MIN_SAVING) * SAMPLE_BYTES
 
 
 class RrdWriter:
@@ -68,9 +83,13 @@ class RrdWriter:
         path: output file (``str``/``Path``) or an open binary file object.
         application_id: Rerun application id (shown in the viewer).
         recording_id: recording id; a random one if None.
-        compress: LZ4-compress chunk payloads (default True).
-        threads: encode chunks in this many worker threads (0 = in the caller's thread). Output
-            order always equals the order of :meth:`write_chunk` calls.
+        compress: LZ4-compress chunk payloads (default True), except those that would shrink by
+            less than 10% (see ``_worth_compressing``), which are stored uncompressed.
+        threads: 0 encodes and writes in the caller's thread; 1 hands chunks to a background
+            thread that encodes, compresses and writes them (those steps release the GIL, so
+            they overlap with the caller's work). Output order always equals the order of
+            :meth:`write_chunk` calls; at most ``queue_bytes`` of chunks wait (then
+            ``write_chunk`` blocks), so memory stays bounded.
 
     Raises:
         FileNotFoundError / PermissionError: the output cannot be created (message names it).
@@ -78,7 +97,7 @@ class RrdWriter:
 
     def __init__(self, path: str | os.PathLike | BinaryIO, *, application_id: str = "rerun_ros",
                  recording_id: str | None = None, compress: bool = True, threads: int = 0,
-                 store_kind: int = P.STORE_KIND_RECORDING):
+                 store_kind: int = P.STORE_KIND_RECORDING, queue_bytes: int = 64 << 20):
         if isinstance(path, (str, os.PathLike)):
             p = Path(path)
             if not p.parent.exists():
@@ -100,9 +119,12 @@ class RrdWriter:
         self._offset = 0
         self._lock = threading.Lock()
         self._closed = False
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rrd-encode") if threads > 0 else None
-        self._pending: list[tuple[Chunk, Future]] = []
-        self._max_pending = max(2, 2 * threads)
+        self._queue: queue.Queue | None = None
+        self._queued_bytes = 0
+        self._queue_bytes = queue_bytes
+        self._cv = threading.Condition()
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
         self.num_chunks = 0
         self.bytes_written = 0
         self._write(stream_header(compress))
@@ -115,6 +137,35 @@ class RrdWriter:
         info.info.store_version.crate_version_bits = _version_bits()
         self._write_msg(P.KIND_SET_STORE_INFO, info.SerializeToString())
         self._f.flush()
+        if threads > 0:
+            self._queue = queue.Queue()
+            self._thread = threading.Thread(target=self._run, name="rrd-writer", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            chunk = self._queue.get()
+            try:
+                if chunk is None:
+                    return
+                if self._error is None:
+                    payload, raw = encode_chunk_payload(chunk, self.compress)
+                    self._emit(chunk, payload, raw)
+                    self._f.flush()
+            except BaseException as e:  # reported to the caller on its next call
+                self._error = e
+            finally:
+                if chunk is not None:
+                    with self._cv:
+                        self._queued_bytes -= chunk.nbytes
+                        self._cv.notify_all()
+                self._queue.task_done()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            e, self._error = self._error, None
+            raise OSError(f"{self.path or 'rrd stream'}: writing failed: {e}") from e
 
     # -- low level --------------------------------------------------------------------------
 
@@ -143,20 +194,23 @@ class RrdWriter:
         with self._lock:
             if self._closed:
                 raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
-            if self._pool is None:
+            self._raise_error()
+            if self._queue is None:
                 payload, raw = encode_chunk_payload(chunk, self.compress)
                 self._emit(chunk, payload, raw)
                 self._f.flush()
                 return
-            self._pending.append((chunk, self._pool.submit(encode_chunk_payload, chunk, self.compress)))
-            while len(self._pending) > self._max_pending or (self._pending and self._pending[0][1].done()):
-                c, fut = self._pending.pop(0)
-                self._emit(c, *fut.result())
-            self._f.flush()
+            with self._cv:
+                while self._queued_bytes > self._queue_bytes and self._error is None:
+                    self._cv.wait(0.5)
+                self._queued_bytes += chunk.nbytes
+            self._queue.put(chunk)
 
     def _emit(self, chunk: Chunk, payload, raw_size: int) -> None:
         cid = tuid.tuid_bytes(*chunk.id)
-        msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if self.compress else P.COMPRESSION_NONE,
+        size = payload.size if isinstance(payload, pa.Buffer) else len(payload)
+        compressed = self.compress and not (isinstance(payload, pa.Buffer) and size == raw_size)
+        msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if compressed else P.COMPRESSION_NONE,
                          uncompressed_size=raw_size, encoding=P.ENCODING_ARROW_IPC,
                          is_static=chunk.is_static)
         msg.store_id.ParseFromString(self._store_id_bytes)
@@ -164,7 +218,6 @@ class RrdWriter:
         # The payload is the largest field: encode the rest, then append field 5 by hand so the
         # payload bytes are written once, not copied into a protobuf string.
         head = msg.SerializeToString()
-        size = payload.size if isinstance(payload, pa.Buffer) else len(payload)
         field5 = b"\x2a" + _varint(size)
         body_len = len(head) + len(field5) + size
         self._write(MSG_HEADER.pack(P.KIND_ARROW_MSG, body_len))
@@ -176,15 +229,19 @@ class RrdWriter:
         self.num_chunks += 1
 
     def flush(self) -> None:
-        """Write every chunk still being encoded and flush the file."""
+        """Write every chunk still queued and flush the file.
+
+        Raises:
+            OSError: an earlier background write failed (e.g. disk full).
+        """
         with self._lock:
             self._drain()
             self._f.flush()
+            self._raise_error()
 
     def _drain(self) -> None:
-        while self._pending:
-            c, fut = self._pending.pop(0)
-            self._emit(c, *fut.result())
+        if self._queue is not None:
+            self._queue.join()
 
     # -- close ------------------------------------------------------------------------------
 
@@ -198,8 +255,9 @@ class RrdWriter:
                 return
             self._drain()
             self._closed = True
-            if self._pool is not None:
-                self._pool.shutdown()
+            if self._queue is not None:
+                self._queue.put(None)
+                self._thread.join()
             if write_footer:
                 self._write_footer()
             self._f.flush()
