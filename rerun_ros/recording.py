@@ -13,6 +13,7 @@ caller; other rows always get in.
 """
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ class BatcherConfig:
     max_bytes: int = 1 << 20
     max_age: float = 0.05
     max_pending_bytes: int = 512 << 20
+    #: build chunks and call sinks on a batcher thread (the logging thread only queues rows)
+    threaded: bool = False
 
 
 @dataclass
@@ -107,6 +110,12 @@ class RecordingStream:
         self._stop = threading.Event()
         self._ticker = None
         self.errors: list[str] = []
+        self._chunk_queue: queue.Queue | None = None
+        self._chunker = None
+        if self.config.threaded:
+            self._chunk_queue = queue.Queue()
+            self._chunker = threading.Thread(target=self._chunk_loop, name="rerun_ros-chunker", daemon=True)
+            self._chunker.start()
         if self.config.max_age > 0:
             self._ticker = threading.Thread(target=self._tick, name="rerun_ros-batcher", daemon=True)
             self._ticker.start()
@@ -189,10 +198,27 @@ class RecordingStream:
                 flush.append((key, self._groups.pop(key)))
                 self._pending_bytes -= g.nbytes
         for k, grp in flush:
-            self._emit(k, grp)
+            self._submit(k, grp)
         return True
 
     # -- flushing ---------------------------------------------------------------------------
+
+    def _submit(self, key: tuple, group: _Group) -> None:
+        if self._chunk_queue is None:
+            self._emit(key, group)
+        else:
+            self._chunk_queue.put((key, group))
+
+    def _chunk_loop(self) -> None:
+        assert self._chunk_queue is not None
+        while True:
+            item = self._chunk_queue.get()
+            try:
+                if item is None:
+                    return
+                self._emit(*item)
+            finally:
+                self._chunk_queue.task_done()
 
     def _emit(self, key: tuple, group: _Group) -> None:
         entity, static, _ = key
@@ -233,8 +259,10 @@ class RecordingStream:
                 self._pending_bytes -= g.nbytes
         out.sort(key=lambda kg: kg[1].rows[0].row_id)
         for k, g in out:
-            self._emit(k, g)
+            self._submit(k, g)
         if older_than is None:
+            if self._chunk_queue is not None:
+                self._chunk_queue.join()
             with self._sink_lock:
                 for s in self.sinks:
                     try:
@@ -263,6 +291,9 @@ class RecordingStream:
             self._ticker.join(timeout=2)
         self.flush()
         self._closed = True
+        if self._chunker is not None:
+            self._chunk_queue.put(None)
+            self._chunker.join()
         with self._sink_lock:
             for s in self.sinks:
                 try:
