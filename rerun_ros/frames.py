@@ -1,0 +1,326 @@
+"""The TF frame graph, resolved like tf2: ``lookup(target_frame, source_frame, t)``.
+
+Edges come from Transform3D rows (parent_frame, child_frame, translation, quaternion) — the
+rows that ``/tf`` and ``/tf_static`` become. Semantics follow tf2 (``tf2::BufferCore``):
+- an edge maps child-frame coordinates into the parent frame (``T_parent_child``);
+- static edges hold at every time; dynamic edges are interpolated between their two nearest
+  stamps (linear translation, slerp rotation); a time outside an edge's data by more than the
+  tolerance is an :class:`ExtrapolationError`, not a guess;
+- ``t = 0`` asks for the latest time common to every dynamic edge of the chain;
+- the result of ``lookup(target, source, t)`` maps points in ``source`` into ``target``
+  (``lookupTransform(target_frame, source_frame, time)``).
+Frames with two parents, cycles and unknown frames raise :class:`FrameGraphError` subclasses
+with messages naming the frames. Units: metres, ns; quaternions xyzw.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+
+__all__ = ["FrameGraph", "Transform", "FrameGraphError", "UnknownFrameError", "DisconnectedError",
+           "ExtrapolationError", "CycleError", "MultipleParentsError", "quat_multiply", "quat_slerp"]
+
+
+class FrameGraphError(LookupError):
+    """Base of frame-graph lookup errors."""
+
+
+class UnknownFrameError(FrameGraphError):
+    pass
+
+
+class DisconnectedError(FrameGraphError):
+    pass
+
+
+class ExtrapolationError(FrameGraphError):
+    pass
+
+
+class CycleError(FrameGraphError):
+    pass
+
+
+class MultipleParentsError(FrameGraphError):
+    pass
+
+
+def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product of xyzw quaternions (..., 4)."""
+    ax, ay, az, aw = np.moveaxis(np.asarray(a, float), -1, 0)
+    bx, by, bz, bw = np.moveaxis(np.asarray(b, float), -1, 0)
+    return np.stack([aw * bx + ax * bw + ay * bz - az * by,
+                     aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw,
+                     aw * bw - ax * bx - ay * by - az * bz], axis=-1)
+
+
+def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v (..., 3) by unit quaternions q (..., 4) (xyzw)."""
+    q = np.asarray(q, float)
+    v = np.asarray(v, float)
+    u, w = q[..., :3], q[..., 3:4]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def quat_slerp(q0: np.ndarray, q1: np.ndarray, a: np.ndarray | float) -> np.ndarray:
+    """Spherical interpolation of unit quaternions (..., 4) at fraction ``a`` in [0, 1]."""
+    q0 = np.asarray(q0, float)
+    q1 = np.asarray(q1, float)
+    a = np.asarray(a, float)[..., None]
+    dot = np.sum(q0 * q1, axis=-1, keepdims=True)
+    q1 = np.where(dot < 0, -q1, q1)
+    dot = np.abs(dot)
+    close = dot > 0.9995
+    theta = np.arccos(np.clip(dot, -1.0, 1.0))
+    s = np.sin(theta)
+    s = np.where(s == 0, 1.0, s)
+    w0 = np.where(close, 1.0 - a, np.sin((1.0 - a) * theta) / s)
+    w1 = np.where(close, a, np.sin(a * theta) / s)
+    out = w0 * q0 + w1 * q1
+    return out / np.linalg.norm(out, axis=-1, keepdims=True)
+
+
+@dataclass
+class Transform:
+    """A rigid transform: ``translation`` (3,) m and ``rotation`` (4,) xyzw; maps points
+    ``p`` to ``R p + t``."""
+
+    translation: np.ndarray
+    rotation: np.ndarray
+
+    @staticmethod
+    def identity() -> "Transform":
+        return Transform(np.zeros(3), np.array([0.0, 0.0, 0.0, 1.0]))
+
+    def __mul__(self, other: "Transform") -> "Transform":
+        return Transform(self.translation + quat_rotate(self.rotation, other.translation),
+                         quat_multiply(self.rotation, other.rotation))
+
+    def inverse(self) -> "Transform":
+        qi = self.rotation * np.array([-1.0, -1.0, -1.0, 1.0])
+        return Transform(-quat_rotate(qi, self.translation), qi)
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        """Transform points (n, 3) or (3,)."""
+        return quat_rotate(self.rotation, points) + self.translation
+
+    def matrix(self) -> np.ndarray:
+        """The 4x4 homogeneous matrix."""
+        m = np.eye(4)
+        m[:3, :3] = np.stack([quat_rotate(self.rotation, e) for e in np.eye(3)], axis=1)
+        m[:3, 3] = self.translation
+        return m
+
+
+@dataclass
+class _Edge:
+    parent: str
+    static: Transform | None = None
+    times: list = field(default_factory=list)
+    translations: list = field(default_factory=list)
+    rotations: list = field(default_factory=list)
+    _arrays: tuple | None = None
+
+    def arrays(self):
+        if self._arrays is None:
+            t = np.asarray(self.times, dtype=np.int64)
+            order = np.argsort(t, kind="stable")
+            self._arrays = (t[order], np.asarray(self.translations, float).reshape(-1, 3)[order],
+                            np.asarray(self.rotations, float).reshape(-1, 4)[order])
+        return self._arrays
+
+
+class FrameGraph:
+    """A tree of frames built from transforms; answers tf2-style lookups.
+
+    Args:
+        tolerance_ns: how far outside an edge's stamps a lookup may clamp to the nearest stamp
+            instead of raising :class:`ExtrapolationError` (default 0: exact, as tf2).
+    """
+
+    def __init__(self, tolerance_ns: int = 0):
+        self.tolerance_ns = tolerance_ns
+        self._edges: dict[str, _Edge] = {}
+        self.conflicts: dict[str, set[str]] = {}
+
+    # -- building ---------------------------------------------------------------------------
+
+    def add_transform(self, parent: str, child: str, time_ns: int | None, translation, rotation) -> None:
+        """Add one edge sample; ``time_ns`` None makes it static (valid at every time).
+
+        A child given a second, different parent is recorded as a conflict; lookups through
+        that frame raise :class:`MultipleParentsError`.
+
+        Raises:
+            ValueError: empty frame ids, parent == child, a non-finite or zero rotation.
+        """
+        if not parent or not child:
+            raise ValueError(f"transform with an empty frame id (parent {parent!r}, child {child!r})")
+        if parent == child:
+            raise ValueError(f"transform from frame {child!r} to itself")
+        q = np.asarray(rotation, float).reshape(4)
+        n = np.linalg.norm(q)
+        if not np.isfinite(q).all() or n == 0:
+            raise ValueError(f"transform {parent} -> {child}: invalid rotation {q.tolist()}")
+        tr = np.asarray(translation, float).reshape(3)
+        e = self._edges.get(child)
+        if e is None:
+            e = self._edges[child] = _Edge(parent)
+        elif e.parent != parent:
+            self.conflicts.setdefault(child, {e.parent}).add(parent)
+            return
+        if time_ns is None:
+            e.static = Transform(tr, q / n)
+        else:
+            e.times.append(int(time_ns))
+            e.translations.append(tr)
+            e.rotations.append(q / n)
+            e._arrays = None
+
+    def add_transforms(self, parents: Iterable[str], children: Iterable[str], times, translations, rotations) -> None:
+        """Add many samples at once (``times`` None or an iterable of ns or None for static)."""
+        times = [None] * len(translations) if times is None else times
+        for p, c, t, tr, q in zip(parents, children, times, translations, rotations):
+            self.add_transform(p, c, t, tr, q)
+
+    @classmethod
+    def from_chunks(cls, chunks, timeline: str = "ros_time", tolerance_ns: int = 0) -> "FrameGraph":
+        """Build from chunks holding ``Transform3D`` rows with parent and child frames (from an
+        ``.rrd`` or a ChunkStore). Rows with a translation or quaternion but no frames are
+        ignored (they are entity transforms, not TF)."""
+        g = cls(tolerance_ns)
+        for c in chunks:
+            par = c.component("Transform3D:parent_frame")
+            chi = c.component("Transform3D:child_frame")
+            if par is None or chi is None:
+                continue
+            if not c.is_static and timeline not in c.timelines:
+                continue
+            n = len(c)
+            tr = c.component("Transform3D:translation")
+            qt = c.component("Transform3D:quaternion")
+            parents = [v[0] if v else None for v in par[1].to_pylist()]
+            children = [v[0] if v else None for v in chi[1].to_pylist()]
+            trs = [v[0] if v else [0.0, 0.0, 0.0] for v in tr[1].to_pylist()] if tr else [[0.0] * 3] * n
+            qs = [v[0] if v else [0.0, 0.0, 0.0, 1.0] for v in qt[1].to_pylist()] if qt else [[0.0, 0.0, 0.0, 1.0]] * n
+            times = [None] * n if c.is_static else c.timelines[timeline][1].tolist()
+            for p, ch, t, a, q in zip(parents, children, times, trs, qs):
+                if p and ch:
+                    g.add_transform(p, ch, t, a, q)
+        return g
+
+    # -- queries ----------------------------------------------------------------------------
+
+    def frames(self) -> set[str]:
+        out = set(self._edges)
+        out.update(e.parent for e in self._edges.values())
+        return out
+
+    def parent(self, frame: str) -> str | None:
+        e = self._edges.get(frame)
+        return e.parent if e else None
+
+    def children(self, frame: str) -> list[str]:
+        return sorted(c for c, e in self._edges.items() if e.parent == frame)
+
+    def roots(self) -> list[str]:
+        return sorted(f for f in self.frames() if f not in self._edges)
+
+    def is_static(self, child: str) -> bool:
+        e = self._edges.get(child)
+        return bool(e and e.static is not None and not e.times)
+
+    def time_range(self, child: str) -> tuple[int, int] | None:
+        e = self._edges.get(child)
+        if e is None or not e.times:
+            return None
+        t = e.arrays()[0]
+        return int(t[0]), int(t[-1])
+
+    def _chain(self, frame: str) -> list[str]:
+        """frame, parent, grandparent, ... up to the root."""
+        chain = [frame]
+        seen = {frame}
+        while True:
+            if frame in self.conflicts:
+                raise MultipleParentsError(
+                    f"frame {frame!r} has more than one parent: {', '.join(sorted(self.conflicts[frame]))}")
+            e = self._edges.get(frame)
+            if e is None:
+                return chain
+            frame = e.parent
+            if frame in seen:
+                raise CycleError(f"frames form a cycle: {' -> '.join(chain + [frame])}")
+            seen.add(frame)
+            chain.append(frame)
+
+    def _edge_at(self, child: str, t: int, target: str, source: str) -> Transform:
+        e = self._edges[child]
+        if not e.times:
+            assert e.static is not None
+            return e.static
+        times, trs, qs = e.arrays()
+        if t < times[0] - self.tolerance_ns or t > times[-1] + self.tolerance_ns:
+            where = "past" if t < times[0] else "future"
+            edge_t = times[0] if t < times[0] else times[-1]
+            raise ExtrapolationError(
+                f"lookup would require extrapolation into the {where}: requested time {t} but the "
+                f"{'earliest' if where == 'past' else 'latest'} data of {e.parent} -> {child} is at {edge_t} "
+                f"(looking up {source} in {target})")
+        i = int(np.searchsorted(times, t, side="left"))
+        if i < len(times) and times[i] == t:
+            # several samples at one stamp: the last one added wins
+            j = int(np.searchsorted(times, t, side="right")) - 1
+            return Transform(trs[j], qs[j])
+        if i == 0:
+            return Transform(trs[0], qs[0])
+        if i >= len(times):
+            return Transform(trs[-1], qs[-1])
+        t0, t1 = times[i - 1], times[i]
+        a = (t - t0) / (t1 - t0)
+        return Transform(trs[i - 1] + a * (trs[i] - trs[i - 1]), quat_slerp(qs[i - 1], qs[i], a))
+
+    def lookup(self, target_frame: str, source_frame: str, time_ns: int = 0) -> Transform:
+        """The transform taking points in ``source_frame`` to ``target_frame`` at ``time_ns``
+        (0 = the latest time common to the chain, as tf2).
+
+        Raises:
+            UnknownFrameError, DisconnectedError, ExtrapolationError, CycleError,
+            MultipleParentsError.
+        """
+        frames = self.frames()
+        for f in (target_frame, source_frame):
+            if f not in frames:
+                known = ", ".join(sorted(frames)[:20]) or "none"
+                raise UnknownFrameError(f"frame {f!r} does not exist (known frames: {known})")
+        if target_frame == source_frame:
+            return Transform.identity()
+        src = self._chain(source_frame)
+        tgt = self._chain(target_frame)
+        common = next((f for f in src if f in set(tgt)), None)
+        if common is None:
+            raise DisconnectedError(f"frames {source_frame!r} and {target_frame!r} are not connected: "
+                                    f"their roots are {src[-1]!r} and {tgt[-1]!r}")
+        src_edges = src[:src.index(common)]
+        tgt_edges = tgt[:tgt.index(common)]
+        if time_ns == 0:
+            lasts = [self._edges[c].arrays()[0][-1] for c in src_edges + tgt_edges if self._edges[c].times]
+            time_ns = int(min(lasts)) if lasts else 0
+        t_common_src = Transform.identity()
+        for child in reversed(src_edges):  # from the common ancestor down to the source
+            t_common_src = t_common_src * self._edge_at(child, time_ns, target_frame, source_frame)
+        t_common_tgt = Transform.identity()
+        for child in reversed(tgt_edges):
+            t_common_tgt = t_common_tgt * self._edge_at(child, time_ns, target_frame, source_frame)
+        return t_common_tgt.inverse() * t_common_src
+
+    def can_transform(self, target_frame: str, source_frame: str, time_ns: int = 0) -> bool:
+        try:
+            self.lookup(target_frame, source_frame, time_ns)
+            return True
+        except FrameGraphError:
+            return False
