@@ -28,6 +28,10 @@ setup(
         "mcap-ros2-support>=0.5",
         "rich>=13",
         "PyYAML>=6",
+        "trimesh>=4",
+        "pycollada>=0.8",
+        "rosbags>=0.10",
+        "Pillow>=9",
     ],
     extras_require={
         "test": ["pytest>=7", "rerun-sdk==0.41.0", "datafusion==54.*"],

@@ -20,7 +20,7 @@ __all__ = [
     "Archetype", "Points3D", "Points2D", "LineStrips3D", "Boxes3D", "Arrows3D", "Ellipsoids3D",
     "Transform3D", "CoordinateFrame", "Pinhole", "Image", "DepthImage", "SegmentationImage",
     "EncodedImage", "Scalars", "TextLog", "TextDocument", "ViewCoordinates", "Clear", "GeoPoints",
-    "AnyValues", "SeriesLines",
+    "AnyValues", "SeriesLines", "Cylinders3D", "Mesh3D", "Asset3D",
 ]
 
 
@@ -65,11 +65,14 @@ class Points3D(Archetype):
 
     NAME = "Points3D"
     FIELDS = {"positions": "Position3D", "radii": "Radius", "colors": "Color", "labels": "Text",
-              "class_ids": "ClassId"}
+              "class_ids": "ClassId", "show_labels": "ShowLabels"}
 
-    def __init__(self, positions, *, radii=None, colors=None, labels=None, class_ids=None):
+    def __init__(self, positions, *, radii=None, colors=None, labels=None, class_ids=None,
+                 show_labels: bool | None = None):
         super().__init__()
         self._set("positions", C.fixed_vectors(positions, 3, np.float32, self._name("positions")))
+        if show_labels is not None:
+            self._set("show_labels", pa.array([bool(show_labels)], pa.bool_()))
         self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
         self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
@@ -142,6 +145,76 @@ class Ellipsoids3D(Archetype):
         self._set("quaternions", _opt(C.fixed_vectors, quaternions, 4, np.float32, self._name("quaternions")))
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
         self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+
+
+class Cylinders3D(Archetype):
+    """Cylinders along their local z axis: ``lengths`` (N,) m, ``radii`` (N,) m, ``centers``
+    (N, 3), ``quaternions`` (N, 4) xyzw."""
+
+    NAME = "Cylinders3D"
+    FIELDS = {"lengths": "Length", "radii": "Radius", "centers": "Translation3D",
+              "quaternions": "RotationQuat", "colors": "Color", "labels": "Text", "fill_mode": "FillMode"}
+
+    def __init__(self, lengths, radii, *, centers=None, quaternions=None, colors=None, labels=None,
+                 fill_mode: str | None = None):
+        super().__init__()
+        self._set("lengths", C.scalars_array(lengths, np.float32, self._name("lengths")))
+        self._set("radii", C.scalars_array(radii, np.float32, self._name("radii")))
+        self._set("centers", _opt(C.fixed_vectors, centers, 3, np.float32, self._name("centers")))
+        self._set("quaternions", _opt(C.fixed_vectors, quaternions, 4, np.float32, self._name("quaternions")))
+        self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
+        self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
+        if fill_mode is not None:
+            self._set("fill_mode", pa.array([C.FILL_MODE[fill_mode]], pa.uint8()))
+
+
+class Mesh3D(Archetype):
+    """A triangle mesh: ``vertex_positions`` (V, 3) m, ``triangle_indices`` (T, 3) uint32,
+    optional ``vertex_normals`` (V, 3), ``vertex_colors`` (V,) or ``albedo_factor`` (one colour)."""
+
+    NAME = "Mesh3D"
+    FIELDS = {"vertex_positions": "Position3D", "triangle_indices": "TriangleIndices",
+              "vertex_normals": "Vector3D", "vertex_colors": "Color", "vertex_texcoords": "Texcoord2D",
+              "albedo_factor": "AlbedoFactor", "albedo_texture_buffer": "ImageBuffer",
+              "albedo_texture_format": "ImageFormat", "class_ids": "ClassId"}
+
+    def __init__(self, vertex_positions, *, triangle_indices=None, vertex_normals=None, vertex_colors=None,
+                 vertex_texcoords=None, albedo_factor=None, albedo_texture: "np.ndarray | None" = None):
+        super().__init__()
+        v = C.fixed_vectors(vertex_positions, 3, np.float32, self._name("vertex_positions"))
+        self._set("vertex_positions", v)
+        if triangle_indices is not None:
+            tri = np.asarray(triangle_indices).reshape(-1, 3)
+            if tri.size and (tri.min() < 0 or tri.max() >= len(v)):
+                raise ValueError(f"{self._name('triangle_indices')}: indices must be in [0, {len(v)})")
+            self._set("triangle_indices", C.fixed_vectors(tri, 3, np.uint32, self._name("triangle_indices")))
+        self._set("vertex_normals", _opt(C.fixed_vectors, vertex_normals, 3, np.float32, self._name("vertex_normals")))
+        self._set("vertex_colors", _opt(C.colors_array, vertex_colors, self._name("vertex_colors")))
+        self._set("vertex_texcoords", _opt(C.fixed_vectors, vertex_texcoords, 2, np.float32,
+                                           self._name("vertex_texcoords")))
+        self._set("albedo_factor", _opt(C.colors_array, albedo_factor, self._name("albedo_factor")))
+        if albedo_texture is not None:
+            tex = np.ascontiguousarray(albedo_texture, dtype=np.uint8)
+            if tex.ndim != 3 or tex.shape[2] not in (3, 4):
+                raise ValueError(f"{self._name('albedo_texture')}: expected (H, W, 3|4) uint8, got {tex.shape}")
+            self._set("albedo_texture_buffer", C.blob_array(tex, self._name("albedo_texture_buffer")))
+            self._set("albedo_texture_format", C.image_format_array(
+                tex.shape[1], tex.shape[0], color_model=C.COLOR_MODEL["RGB" if tex.shape[2] == 3 else "RGBA"],
+                channel_datatype=C.CHANNEL_DATATYPE["U8"]))
+
+
+class Asset3D(Archetype):
+    """A mesh file kept as it is: ``blob`` bytes and ``media_type`` (``model/stl``,
+    ``model/obj``, ``model/gltf-binary``)."""
+
+    NAME = "Asset3D"
+    FIELDS = {"blob": "Blob", "media_type": "MediaType", "albedo_factor": "AlbedoFactor"}
+
+    def __init__(self, blob, *, media_type: str | None = None, albedo_factor=None):
+        super().__init__()
+        self._set("blob", C.blob_array(blob, self._name("blob")))
+        self._set("media_type", _opt(C.strings_array, media_type, self._name("media_type")))
+        self._set("albedo_factor", _opt(C.colors_array, albedo_factor, self._name("albedo_factor")))
 
 
 class Arrows3D(Archetype):

@@ -152,6 +152,7 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
                 ing.ingest(m.topic, m.type_name, m.msg, m.log_time, m.publish_time)
             if progress is not None and n % 256 == 0:
                 progress(n, total)
+        ing.finish()
     finally:
         rec.close()
     if progress is not None:

@@ -24,6 +24,7 @@ __all__ = ["Ingestor", "TopicStats", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME"]
 ROS_TIME = Timeline("ros_time", "timestamp")
 LOG_TIME = Timeline("log_time", "timestamp")
 PUBLISH_TIME = Timeline("publish_time", "timestamp")
+_TIMELINES = {tl.name: tl for tl in (ROS_TIME, LOG_TIME, PUBLISH_TIME)}
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Ingestor:
         self.entity_for = entity_for or entity_path.from_topic
         self.source = source
         self.topics: dict[str, _Topic] = {}
+        self.shared: dict = {}
 
     def topic(self, topic: str, type_name: str) -> _Topic:
         t = self.topics.get(topic)
@@ -78,7 +80,7 @@ class Ingestor:
             mapper = lookup(tn)
             ent = self.entity_for(topic)
             stats = TopicStats(topic, tn, ent, archetypes_of(tn), unsupported=mapper is None)
-            t = self.topics[topic] = _Topic(stats, mapper, MapContext(topic, ent, tn))
+            t = self.topics[topic] = _Topic(stats, mapper, MapContext(topic, ent, tn, shared=self.shared))
         return t
 
     def skip(self, topic: str, type_name: str, reason: str, *, log_time: int | None = None, count: int = 1) -> None:
@@ -102,6 +104,13 @@ class Ingestor:
             t.stats.skipped += 1
             t.stats.reasons["unsupported type"] += 1
             return False
+        header = getattr(msg, "header", None)
+        stamp = stamp_ns(getattr(header, "stamp", None) if header is not None else getattr(msg, "stamp", None))
+        ros_time = stamp or log_time
+        now = {"ros_time": ros_time, "log_time": log_time}
+        if publish_time is not None:
+            now["publish_time"] = publish_time
+        t.ctx.now = now
         try:
             rows = t.mapper(msg, t.ctx)
         except MappingError as e:
@@ -110,29 +119,52 @@ class Ingestor:
         except (AttributeError, TypeError, ValueError, IndexError, KeyError) as e:
             self.skip(topic, type_name, f"cannot map message: {type(e).__name__}: {e}", log_time=log_time)
             return False
-        header = getattr(msg, "header", None)
-        stamp = stamp_ns(getattr(header, "stamp", None) if header is not None else getattr(msg, "stamp", None))
-        ros_time = stamp or log_time
+        for note in t.ctx.state.pop("notes", ()):
+            if note not in t.stats.reasons:
+                t.stats.reasons[note] += 0  # remembered, not counted as a skip
+                where = f"{self.source}: " if self.source else ""
+                self.warn(f"{where}topic {topic} ({t.stats.type_name}) at log time {log_time}: {note}")
         frame = getattr(header, "frame_id", None) if header is not None else None
+        self._log_rows(t, rows, frame, ros_time, log_time, publish_time)
+        t.stats.messages += 1
+        t.stats.converted += 1
+        return True
+
+    def _log_rows(self, t: _Topic, rows, frame, ros_time, log_time, publish_time) -> None:
         added_frame = False
         for r in rows:
             comps = []
+            has_frame = False
             for a in r.archetypes:
+                has_frame = has_frame or a.NAME == "CoordinateFrame"
                 comps.extend(a.component_batches())
-            if frame and not added_frame and not r.static and r.entity == t.ctx.entity \
+            if frame and not added_frame and not has_frame and not r.static and r.entity == t.ctx.entity \
                     and t.ctx.type_name != "tf2_msgs/msg/TFMessage":
                 comps.extend(A.CoordinateFrame(frame).component_batches())
                 added_frame = True
             if r.static:
                 self.rec.log_components(r.entity, comps, static=True)
                 continue
-            tp = {ROS_TIME: r.time_ns if r.time_ns is not None else ros_time, LOG_TIME: log_time}
-            if publish_time is not None:
-                tp[PUBLISH_TIME] = publish_time
+            if r.times is not None:
+                tp = {_TIMELINES[k]: v for k, v in r.times.items() if k in _TIMELINES}
+            else:
+                tp = {ROS_TIME: r.time_ns if r.time_ns is not None else ros_time, LOG_TIME: log_time}
+                if publish_time is not None:
+                    tp[PUBLISH_TIME] = publish_time
             self.rec.log_components(r.entity, comps, timepoints=tp)
-        t.stats.messages += 1
-        t.stats.converted += 1
-        return True
+
+    def finish(self) -> None:
+        """End of the stream: let mappers log what they deferred (e.g. marker expiries)."""
+        for t in self.topics.values():
+            fin = getattr(t.mapper, "finish", None)
+            if fin is None:
+                continue
+            try:
+                rows = fin(t.ctx)
+            except Exception as e:  # never lose the recording over a deferred row
+                self.warn(f"topic {t.stats.topic}: could not finish: {e}")
+                continue
+            self._log_rows(t, rows, None, 0, 0, None)
 
     def stats(self) -> list[TopicStats]:
         return [t.stats for t in sorted(self.topics.values(), key=lambda t: t.stats.topic)]

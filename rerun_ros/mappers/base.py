@@ -29,6 +29,8 @@ class MappedRow:
     archetypes: list[Archetype]
     static: bool = False
     time_ns: int | None = None
+    #: explicit times of every timeline (name -> ns), e.g. a marker's expiry; overrides the rest
+    times: dict | None = None
 
 
 @dataclass
@@ -40,6 +42,10 @@ class MapContext:
     entity: str
     type_name: str = ""
     state: dict = field(default_factory=dict)
+    #: the current message's times (timeline name -> ns), set before each call
+    now: dict = field(default_factory=dict)
+    #: state shared by every topic of one ingest (e.g. the robot model for joint states)
+    shared: dict = field(default_factory=dict)
 
 
 Mapper = Callable[[Any, MapContext], list]
