@@ -8,7 +8,7 @@ import pytest
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
-from conftest import BAD, FIELD, LIDAR, MARKERS, SENSORS, header, official_table, rerun_verify, run_cli
+from conftest import BAD, FIELD, LIDAR, SENSORS, header, official_table, rerun_verify, run_cli
 from rerun_ros.convert import convert, exit_code
 from rerun_ros.rrd_reader import read_chunks
 from rerun_ros.store import ChunkStore
@@ -275,7 +275,9 @@ def test_cli_convert_and_info_json(tmp_path):
     out = tmp_path / "s.rrd"
     p = run_cli("convert", SENSORS, "-o", out)
     assert p.returncode == 0, p.stderr
-    assert "/point_cloud2" in p.stdout and "183 of 194 messages converted" in p.stdout
+    assert "/point_cloud2" in p.stdout
+    rep = json.loads(run_cli("convert", SENSORS, "-o", tmp_path / "j.rrd", "--json").stdout)
+    assert f"{rep['converted']} of 194 messages converted" in p.stdout
     p = run_cli("convert", SENSORS, "-o", tmp_path / "strict.rrd", "--strict", "-q")
     assert p.returncode == 3
     info = json.loads(run_cli("info", out, "--json").stdout)
@@ -304,8 +306,13 @@ def test_rosbag2_directory(tmp_path):
     assert r.messages == 194 and exit_code(r) == 0
 
 
-def test_markers_bag_unsupported_type_listed(tmp_path):
-    r = convert(MARKERS, tmp_path / "m.rrd")
+def test_only_unsupported_types_is_a_failure(bag_builder, tmp_path):
+    b = bag_builder()
+    b.schema("my_msgs/msg/Thing", "int32 value\nstring name")
+    for i in range(3):
+        b.write("/thing", "my_msgs/msg/Thing", {"value": i, "name": "x"}, 1_000 + i)
+    b.close()
+    r = convert(b.path, tmp_path / "t.rrd")
     (t,) = r.topics
-    assert t.unsupported and t.messages == 118
+    assert t.unsupported and t.messages == 3 and t.type_name == "my_msgs/msg/Thing"
     assert exit_code(r) == 1  # nothing convertible in it

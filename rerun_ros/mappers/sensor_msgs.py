@@ -7,9 +7,12 @@ camera optical frames are RDF (REP 103); LaserScan angles in radians, counter-cl
 """
 from __future__ import annotations
 
+import itertools
 import math
+import re
 
 import numpy as np
+import pyarrow as pa
 
 from .. import archetypes as A
 from ..pointcloud import colormap, xyz_and_colors
@@ -31,6 +34,9 @@ IMAGE_ENCODINGS: dict[str, tuple[str, str | None, str, int]] = {
     "bayer_gbrg8": ("pixel", "BayerGBRG8", "u1", 1), "bayer_grbg8": ("pixel", "BayerGRBG8", "u1", 1),
     "yuv422_yuy2": ("pixel", "YUY2", "u1", 2), "yuyv": ("pixel", "YUY2", "u1", 2),
     "nv12": ("pixel", "NV12", "u1", 1),
+    "yuv422": ("pixel", "UYVY", "u1", 2), "uyvy": ("pixel", "UYVY", "u1", 2),
+    "bayer_rggb16": ("pixel", "BayerRGGB16", "u2", 1), "bayer_bggr16": ("pixel", "BayerBGGR16", "u2", 1),
+    "bayer_gbrg16": ("pixel", "BayerGBRG16", "u2", 1), "bayer_grbg16": ("pixel", "BayerGRBG16", "u2", 1),
 }
 
 
@@ -48,10 +54,29 @@ def _packed_rows(data, height: int, step: int, row_bytes: int, what: str) -> np.
     return np.ascontiguousarray(rows)
 
 
+_TYPED = re.compile(r"(8|16|32|64)(u|s|f)c([1-4])")
+_TYPED_DTYPE = {("8", "u"): "u1", ("8", "s"): "i1", ("16", "u"): "u2", ("16", "s"): "i2", ("32", "s"): "i4",
+                ("32", "f"): "f4", ("64", "f"): "f8", ("32", "u"): "u4"}
+
+
+def _encoding_spec(enc: str):
+    """(kind, model, numpy code, channels) of an encoding; OpenCV-style ``<bits><U|S|F>C<n>``
+    types follow cv_bridge: 3 channels BGR, 4 BGRA, 2 shown as RGB with a zero blue channel."""
+    spec = IMAGE_ENCODINGS.get(enc)
+    if spec is not None:
+        return spec
+    m = _TYPED.fullmatch(enc)
+    if m and (m.group(1), m.group(2)) in _TYPED_DTYPE:
+        code = _TYPED_DTYPE[(m.group(1), m.group(2))]
+        n = int(m.group(3))
+        return ("image", {1: "L", 2: "RG", 3: "BGR", 4: "BGRA"}[n], code, n)
+    return None
+
+
 @register("sensor_msgs/msg/Image", archetypes="Image / DepthImage")
 def image(msg, ctx: MapContext) -> list[MappedRow]:
     enc = str(msg.encoding).lower()
-    spec = IMAGE_ENCODINGS.get(enc)
+    spec = _encoding_spec(enc)
     if spec is None:
         raise MappingError(f"Image: unsupported encoding {msg.encoding!r}")
     kind, model, code, channels = spec
@@ -60,14 +85,25 @@ def image(msg, ctx: MapContext) -> list[MappedRow]:
         raise MappingError(f"Image: empty image {w}x{h}")
     dt = np.dtype(code)
     if kind == "pixel":
-        row_bytes = w * channels if model != "NV12" else w
+        row_bytes = w * channels * dt.itemsize if model != "NV12" else w
         rows = h if model != "NV12" else h * 3 // 2
         buf = _packed_rows(msg.data, rows, step, row_bytes, "Image")
+        if model == "UYVY":  # Rerun has YUY2 (Y0 U Y1 V); UYVY (U Y0 V Y1) swaps each byte pair
+            buf = np.frombuffer(buf, np.uint8).reshape(-1, 2)[:, ::-1].copy()
+            model = "YUY2"
+        elif model.startswith("Bayer") and dt.itemsize == 2:  # Rerun's Bayer formats are 8-bit
+            v = np.frombuffer(buf, dtype=dt.newbyteorder(">" if msg.is_bigendian else "<"))
+            buf = (v >> 8).astype(np.uint8)
+            model = model[:-2] + "8"
         return [MappedRow(ctx.entity, [A.Image(buf, w, h, pixel_format=model)])]
     row_bytes = w * channels * dt.itemsize
     buf = _packed_rows(msg.data, h, step, row_bytes, "Image")
     if dt.itemsize > 1 and bool(msg.is_bigendian) != (np.little_endian is False):
         buf = np.frombuffer(buf, dtype=dt.newbyteorder(">" if msg.is_bigendian else "<")).astype(dt)
+    if model == "RG":  # two channels (e.g. optical flow): shown as RGB with zero blue
+        two = np.frombuffer(buf, dtype=dt).reshape(h, w, 2)
+        buf = np.concatenate([two, np.zeros((h, w, 1), dt)], axis=2)
+        model = "RGB"
     if kind == "depth":
         meter = 1000.0 if enc == "16uc1" else 1.0
         return [MappedRow(ctx.entity, [A.DepthImage(buf, w, h, datatype=dt, meter=meter)])]
@@ -79,7 +115,7 @@ def compressed_image(msg, ctx: MapContext) -> list[MappedRow]:
     fmt = str(msg.format).lower()
     data = msg.data
     if "compresseddepth" in fmt:
-        raise MappingError(f"CompressedImage: format {msg.format!r} (compressedDepth) is not supported yet")
+        return [MappedRow(ctx.entity, [compressed_depth(msg)])]
     head = bytes(data[:8])
     if head.startswith(b"\xff\xd8"):
         media = "image/jpeg"
@@ -96,19 +132,106 @@ def compressed_image(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [A.EncodedImage(data, media_type=media)])]
 
 
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def compressed_depth(msg) -> A.DepthImage:
+    """``compressedDepth`` images (compressed_depth_image_transport): a 12-byte header
+    (int32 format, float32 depthQuantA, depthQuantB) then a PNG. 16UC1 PNGs hold millimetres;
+    32FC1 PNGs hold quantised inverse depth: ``depth = A / (v - B)`` metres, 0 = no reading.
+
+    Raises:
+        MappingError: no PNG inside, or a PNG that does not decode.
+    """
+    import io
+    import struct
+
+    from PIL import Image as PILImage
+
+    data = bytes(msg.data)
+    at = data.find(PNG_MAGIC, 0, 64)
+    if at < 0:
+        raise MappingError(f"CompressedImage: compressedDepth data without a PNG (format {msg.format!r})")
+    try:
+        png = np.asarray(PILImage.open(io.BytesIO(data[at:])))
+    except Exception as e:
+        raise MappingError(f"CompressedImage: compressedDepth PNG does not decode: {e}") from None
+    if png.ndim != 2:
+        raise MappingError(f"CompressedImage: compressedDepth PNG has shape {png.shape}, expected one channel")
+    h, w = png.shape
+    if str(msg.format).lower().startswith("32fc1"):
+        if at < 12:
+            raise MappingError("CompressedImage: 32FC1 compressedDepth without its quantisation header")
+        qa, qb = struct.unpack_from("<ff", data, at - 8)
+        v = png.astype(np.float32)
+        with np.errstate(divide="ignore"):
+            depth = np.where(v > 0, qa / (v - qb), np.nan).astype(np.float32)
+        return A.DepthImage(depth, w, h, datatype=np.float32, meter=1.0)
+    return A.DepthImage(png.astype(np.uint16), w, h, datatype=np.uint16, meter=1000.0)
+
+
 @register("sensor_msgs/msg/CameraInfo", archetypes="Pinhole")
 def camera_info(msg, ctx: MapContext) -> list[MappedRow]:
+    """K and resolution as a Pinhole (RDF optical frame); distortion model and coefficients,
+    rectification and projection matrices kept as ``CameraInfo:*`` columns."""
     k = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
     w, h = int(msg.width), int(msg.height)
     if not np.isfinite(k).all() or k[0, 0] == 0 or k[1, 1] == 0:
         raise MappingError(f"CameraInfo: invalid intrinsics K={k.reshape(-1).tolist()}")
-    return [MappedRow(ctx.entity, [A.Pinhole(k, resolution=[w, h], camera_xyz="RDF")])]
+    extra = A.AnyValues("CameraInfo", distortion_model=str(msg.distortion_model),
+                        d=pa.array(np.asarray(msg.d, dtype=np.float64)),
+                        r=pa.array(np.asarray(msg.r, dtype=np.float64)),
+                        p=pa.array(np.asarray(msg.p, dtype=np.float64)))
+    return [MappedRow(ctx.entity, [A.Pinhole(k, resolution=[w, h], camera_xyz="RDF"), extra])]
 
 
 @register("sensor_msgs/msg/PointCloud2", archetypes="Points3D")
 def point_cloud2(msg, ctx: MapContext) -> list[MappedRow]:
     pos, colors = xyz_and_colors(msg)
     return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
+
+
+@register("sensor_msgs/msg/MultiEchoLaserScan", archetypes="Points3D")
+def multi_echo_laser_scan(msg, ctx: MapContext) -> list[MappedRow]:
+    """Every echo of every beam as a point in the scan frame (colours by intensity if given)."""
+    echoes = [list(e.echoes) for e in msg.ranges]
+    lengths = np.fromiter((len(e) for e in echoes), dtype=np.int64, count=len(echoes))
+    r = np.fromiter(itertools.chain.from_iterable(echoes), dtype=np.float32, count=int(lengths.sum()))
+    beam = np.repeat(np.arange(len(echoes)), lengths)
+    ang = np.float32(msg.angle_min) + beam.astype(np.float32) * np.float32(msg.angle_increment)
+    ok = np.isfinite(r) & (r >= msg.range_min) & (r <= msg.range_max)
+    pos = np.zeros((int(ok.sum()), 3), np.float32)
+    pos[:, 0] = r[ok] * np.cos(ang[ok])
+    pos[:, 1] = r[ok] * np.sin(ang[ok])
+    colors = None
+    inten = [list(e.echoes) for e in msg.intensities]
+    if len(inten) == len(echoes) and [len(e) for e in inten] == lengths.tolist() and len(r):
+        iv = np.fromiter(itertools.chain.from_iterable(inten), dtype=np.float32, count=len(r))
+        colors = colormap(iv[ok])
+    return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
+
+
+def range_cone(rng: float, fov: float, segments: int = 24) -> list[np.ndarray]:
+    """Line strips outlining a sensor cone along +x: the rim circle at ``rng`` m and four
+    edges from the apex (``fov`` the full opening angle in rad)."""
+    rad = rng * np.tan(fov / 2.0)
+    a = np.linspace(0, 2 * np.pi, segments + 1)
+    rim = np.stack([np.full_like(a, rng), rad * np.cos(a), rad * np.sin(a)], axis=1)
+    edges = [np.array([[0.0, 0.0, 0.0], rim[i]]) for i in range(0, segments, segments // 4)]
+    return [rim] + edges
+
+
+@register("sensor_msgs/msg/Range", archetypes="LineStrips3D + Scalars")
+def range_msg(msg, ctx: MapContext) -> list[MappedRow]:
+    """The measured range as a scalar and as a cone (opening ``field_of_view``, length the
+    range clamped to [min_range, max_range]) in the sensor frame."""
+    r = float(msg.range)
+    shown = min(max(r, float(msg.min_range)), float(msg.max_range)) if np.isfinite(r) else float(msg.max_range)
+    rows = _series_names(ctx, ["range [m]"])
+    archs = [A.Scalars([r])]
+    if shown > 0 and float(msg.field_of_view) > 0:
+        archs.append(A.LineStrips3D(range_cone(shown, float(msg.field_of_view))))
+    return rows + [MappedRow(ctx.entity, archs)]
 
 
 @register("sensor_msgs/msg/LaserScan", archetypes="Points3D")
@@ -152,7 +275,6 @@ register("sensor_msgs/msg/Temperature", archetypes="Scalars")(_scalar("temperatu
 register("sensor_msgs/msg/FluidPressure", archetypes="Scalars")(_scalar("fluid_pressure", "pressure [Pa]"))
 register("sensor_msgs/msg/RelativeHumidity", archetypes="Scalars")(_scalar("relative_humidity", "relative humidity [0-1]"))
 register("sensor_msgs/msg/Illuminance", archetypes="Scalars")(_scalar("illuminance", "illuminance [lx]"))
-register("sensor_msgs/msg/Range", archetypes="Scalars")(_scalar("range", "range [m]"))
 
 
 @register("sensor_msgs/msg/MagneticField", archetypes="Scalars")
@@ -184,4 +306,9 @@ def nav_sat_fix(msg, ctx: MapContext) -> list[MappedRow]:
         return []  # no fix (status NO_FIX reports NaN): nothing to show, not an error
     if abs(lat) > 90 or abs(lon) > 180:
         raise MappingError(f"NavSatFix: invalid position lat={lat} lon={lon}")
-    return [MappedRow(ctx.entity, [A.GeoPoints([[lat, lon]], radii=[-5.0])])]
+    cov = np.asarray(msg.position_covariance, dtype=np.float64)
+    names = ["altitude [m]", "status", "σ east [m]", "σ north [m]", "σ up [m]"]
+    sig = np.sqrt(np.clip(cov[[0, 4, 8]], 0, None)) if len(cov) == 9 else np.full(3, np.nan)
+    vals = [float(msg.altitude), float(msg.status.status), *sig.tolist()]
+    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.GeoPoints([[lat, lon]], radii=[-5.0]),
+                                                                A.Scalars(vals)])]
