@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .ingest import Ingestor, TopicStats
+from .db3_source import Db3Source, db3_files
 from .mcap_source import McapSource
 from .recording import BatcherConfig, RecordingStream
 from .rrd_writer import RrdWriter
@@ -92,6 +93,17 @@ def parse_time(text: str | None, bag_start: int | None) -> int | None:
     return (bag_start or 0) + int(round(v * 1e9))
 
 
+def open_bag(path: str | os.PathLike, warn: Callable[[str], None] | None = None):
+    """A message source for a bag: MCAP file / rosbag2 MCAP directory, or sqlite3 ``.db3``.
+
+    Raises:
+        FileNotFoundError, BagError: see :class:`McapSource` and :class:`Db3Source`.
+    """
+    if db3_files(path):
+        return Db3Source(path, warn=warn)
+    return McapSource(path, warn=warn)
+
+
 def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             include: Sequence[str] = (), exclude: Sequence[str] = (), start: str | None = None,
             end: str | None = None, warn: Callable[[str], None] | None = None,
@@ -125,7 +137,7 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         exc = [re.compile(p) for p in exclude]
     except re.error as e:
         raise ValueError(f"bad topic regex: {e}") from None
-    src = McapSource(input_path, warn=_warn)
+    src = open_bag(input_path, warn=_warn)
     start_ns = parse_time(start, src.start_time)
     end_ns = parse_time(end, src.start_time)
 

@@ -65,8 +65,8 @@ def bag_files(path: str | os.PathLike) -> list[Path]:
                 info = yaml.safe_load(meta.read_text()) or {}
                 bag = info.get("rosbag2_bagfile_information", info)
                 storage = bag.get("storage_identifier", "mcap")
-                if storage and storage != "mcap":
-                    raise BagError(f"{p}: rosbag2 storage {storage!r} is not supported (only mcap)")
+                if storage and storage not in ("mcap",):
+                    raise BagError(f"{p}: rosbag2 storage {storage!r} is not supported (mcap and sqlite3 are)")
                 files = [p / f for f in bag.get("relative_file_paths", [])]
             except yaml.YAMLError as e:
                 raise BagError(f"{meta}: unreadable metadata.yaml: {e}") from None
@@ -78,9 +78,6 @@ def bag_files(path: str | os.PathLike) -> list[Path]:
         if missing:
             raise BagError(f"{p}: metadata.yaml lists missing files: {', '.join(str(m.name) for m in missing)}")
         return files
-    if p.suffix == ".db3":
-        raise BagError(f"{p}: sqlite3 rosbag2 (.db3) bags are not supported by this command yet; "
-                       "convert it to MCAP with `ros2 bag convert`")
     with open(p, "rb") as f:
         magic = f.read(8)
     if magic[:5] != b"\x89MCAP":
