@@ -68,6 +68,10 @@ class BagBuilder:
 
     def schema(self, type_name: str, text: str | None = None):
         if type_name not in self.schemas:
+            if text is None and type_name not in self.defs:
+                # standard ROS 2 definitions as rosbags knows them (rosbag2's concatenated form)
+                from rosbags.typesys import Stores, get_typestore
+                text = get_typestore(Stores.ROS2_HUMBLE).generate_msgdef(type_name, ros_version=2)[0]
             data = text if text is not None else self.defs[type_name][1].decode()
             self.schemas[type_name] = self.w.register_msgdef(type_name, data)
         return self.schemas[type_name]

@@ -292,11 +292,16 @@ def battery_state(msg, ctx: MapContext) -> list[MappedRow]:
 
 @register("sensor_msgs/msg/JointState", archetypes="Scalars")
 def joint_state(msg, ctx: MapContext) -> list[MappedRow]:
+    """Joint positions as scalars (one series per joint name); with a robot model from
+    ``/robot_description``, also the movable joints' transforms (see ``mappers.robot``)."""
+    from .robot import joint_transforms
+
     pos = np.asarray(msg.position, dtype=np.float64)
     names = [str(n) for n in msg.name][: len(pos)]
     if len(pos) == 0:
         return []
-    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(pos)])]
+    return (_series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(pos)])]
+            + joint_transforms(names, pos, ctx))
 
 
 @register("sensor_msgs/msg/NavSatFix", archetypes="GeoPoints")

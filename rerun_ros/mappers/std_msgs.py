@@ -17,8 +17,12 @@ for _t in _NUMBER_TYPES:
     register(f"std_msgs/msg/{_t}", archetypes="Scalars")(number)
 
 
-@register("std_msgs/msg/String", archetypes="TextDocument")
+@register("std_msgs/msg/String", archetypes="TextDocument (URDF on */robot_description)")
 def string(msg, ctx: MapContext) -> list[MappedRow]:
+    """A TextDocument; on a ``robot_description`` topic, the URDF robot model (see ``robot``)."""
+    if ctx.topic.rstrip("/").endswith("robot_description"):
+        from .robot import robot_description
+        return robot_description(str(msg.data), ctx)
     return [MappedRow(ctx.entity, [A.TextDocument(str(msg.data), media_type="text/plain")])]
 
 
