@@ -305,3 +305,35 @@ def test_db3_bags(tmp_path, bag, counts):
     got = s.latest_at(topic, "log_time", t_ns)["Scalars:scalars"].to_numpy()
     np.testing.assert_allclose(got, [m.linear_acceleration.x, m.linear_acceleration.y, m.linear_acceleration.z,
                                      m.angular_velocity.x, m.angular_velocity.y, m.angular_velocity.z])
+
+
+def test_scalar_sensors_of_real_bag_and_png(tmp_path, bag_builder):
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+    out = tmp_path / "s.rrd"
+    convert(SENSORS, out)
+    s = ChunkStore.from_chunks(read_chunks(out)[0])
+    fields = {"/fluid_pressure": lambda m: [m.fluid_pressure], "/illuminance": lambda m: [m.illuminance],
+              "/magnetic_field": lambda m: [m.magnetic_field.x, m.magnetic_field.y, m.magnetic_field.z],
+              "/imu": lambda m: [m.linear_acceleration.x, m.linear_acceleration.y, m.linear_acceleration.z,
+                                 m.angular_velocity.x, m.angular_velocity.y, m.angular_velocity.z],
+              "/range": lambda m: [m.range],
+              "/joy": lambda m: list(m.axes) + [float(b) for b in m.buttons],
+              "/channel_float32": lambda m: list(m.values),
+              "/laser_echo": lambda m: list(m.echoes)}
+    with open(SENSORS, "rb") as f:
+        for _, ch, m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages(topics=list(fields)):
+            got = s.range(ch.topic, "log_time", m.log_time, m.log_time, "Scalars:scalars", include_latest_at=False)
+            np.testing.assert_allclose(got.values.to_pylist()[-1], fields[ch.topic](msg), rtol=1e-6)
+    from PIL import Image
+    bio = io.BytesIO()
+    Image.fromarray(np.arange(12, dtype=np.uint8).reshape(2, 2, 3)).save(bio, format="PNG")
+    b = bag_builder()
+    b.write("/png", "sensor_msgs/msg/CompressedImage", {"header": header(T0, "cam"), "format": "png",
+                                                         "data": bio.getvalue()}, T0)
+    b.close()
+    convert(b.path, tmp_path / "p.rrd")
+    s2 = ChunkStore.from_chunks(read_chunks(tmp_path / "p.rrd")[0])
+    e = s2.latest_at("/png", "ros_time", T0)
+    assert e["EncodedImage:media_type"].to_numpy().tolist() == ["image/png"]
+    assert bytes(e["EncodedImage:blob"].values[0].values.to_numpy()) == bio.getvalue()

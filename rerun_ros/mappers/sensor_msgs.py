@@ -317,3 +317,91 @@ def nav_sat_fix(msg, ctx: MapContext) -> list[MappedRow]:
     vals = [float(msg.altitude), float(msg.status.status), *sig.tolist()]
     return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.GeoPoints([[lat, lon]], radii=[-5.0]),
                                                                 A.Scalars(vals)])]
+
+
+@register("sensor_msgs/msg/Joy", archetypes="Scalars")
+def joy(msg, ctx: MapContext) -> list[MappedRow]:
+    """Axes then buttons as one series each (``axis i``, ``button j``)."""
+    axes = [float(a) for a in msg.axes]
+    buttons = [float(b) for b in msg.buttons]
+    names = [f"axis {i}" for i in range(len(axes))] + [f"button {j}" for j in range(len(buttons))]
+    if not names:
+        return []
+    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(axes + buttons)])]
+
+
+@register("sensor_msgs/msg/JoyFeedback", archetypes="Scalars")
+def joy_feedback(msg, ctx: MapContext) -> list[MappedRow]:
+    return _series_names(ctx, [f"type {msg.type} id {msg.id}"]) + [
+        MappedRow(ctx.entity, [A.Scalars([float(msg.intensity)])])]
+
+
+@register("sensor_msgs/msg/JoyFeedbackArray", archetypes="Scalars")
+def joy_feedback_array(msg, ctx: MapContext) -> list[MappedRow]:
+    fb = list(msg.array)
+    if not fb:
+        return []
+    return _series_names(ctx, [f"type {f.type} id {f.id}" for f in fb]) + [
+        MappedRow(ctx.entity, [A.Scalars([float(f.intensity) for f in fb])])]
+
+
+@register("sensor_msgs/msg/TimeReference", archetypes="Scalars + TextLog")
+def time_reference(msg, ctx: MapContext) -> list[MappedRow]:
+    """The offset of the reference clock from the header stamp (s), and its source."""
+    from .base import stamp_ns
+    offset = (stamp_ns(msg.time_ref) - stamp_ns(msg.header.stamp)) / 1e9
+    return _series_names(ctx, [f"time_ref - stamp [s] ({msg.source})"]) + [
+        MappedRow(ctx.entity, [A.Scalars([offset])])]
+
+
+@register("sensor_msgs/msg/PointCloud", archetypes="Points3D")
+def point_cloud(msg, ctx: MapContext) -> list[MappedRow]:
+    """The legacy PointCloud: geometry_msgs/Point32 points, coloured by an ``intensity`` channel
+    or an ``rgb`` channel (packed float) when present."""
+    pos = np.array([[p.x, p.y, p.z] for p in msg.points], dtype=np.float32).reshape(-1, 3)
+    colors = None
+    chans = {c.name: np.asarray(c.values, dtype=np.float32) for c in msg.channels}
+    if "rgb" in chans and len(chans["rgb"]) == len(pos):
+        colors = ((chans["rgb"].view(np.uint32) & 0xFFFFFF) << 8) | np.uint32(255)
+    elif "intensity" in chans and len(chans["intensity"]) == len(pos):
+        colors = colormap(chans["intensity"])
+    ok = np.isfinite(pos).all(axis=1)
+    return [MappedRow(ctx.entity, [A.Points3D(pos[ok], colors=None if colors is None else colors[ok])])]
+
+
+@register("sensor_msgs/msg/ChannelFloat32", archetypes="Scalars")
+def channel_float32(msg, ctx: MapContext) -> list[MappedRow]:
+    vals = np.asarray(msg.values, dtype=np.float64)
+    if not len(vals):
+        return []
+    return _series_names(ctx, [f"{msg.name}[{i}]" for i in range(len(vals))]) + [
+        MappedRow(ctx.entity, [A.Scalars(vals)])]
+
+
+@register("sensor_msgs/msg/LaserEcho", archetypes="Scalars")
+def laser_echo(msg, ctx: MapContext) -> list[MappedRow]:
+    vals = np.asarray(msg.echoes, dtype=np.float64)
+    if not len(vals):
+        return []
+    return _series_names(ctx, [f"echo {i} [m]" for i in range(len(vals))]) + [MappedRow(ctx.entity, [A.Scalars(vals)])]
+
+
+@register("sensor_msgs/msg/RegionOfInterest", archetypes="LineStrips3D")
+def region_of_interest(msg, ctx: MapContext) -> list[MappedRow]:
+    """The ROI rectangle in pixel coordinates (x right, y down) as a closed line strip at z=0."""
+    x0, y0 = float(msg.x_offset), float(msg.y_offset)
+    x1, y1 = x0 + float(msg.width), y0 + float(msg.height)
+    rect = np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0], [x0, y0, 0]], np.float32)
+    return [MappedRow(ctx.entity, [A.LineStrips3D([rect], labels=[f"roi{' (rectify)' if msg.do_rectify else ''}"])])]
+
+
+@register("sensor_msgs/msg/MultiDOFJointState", archetypes="Transform3D")
+def multi_dof_joint_state(msg, ctx: MapContext) -> list[MappedRow]:
+    """Each joint's transform (header.frame_id → joint name) as a Transform3D row."""
+    from .base import xyzw
+    parent = msg.header.frame_id or "world"
+    rows = []
+    for name, tf in zip(msg.joint_names, msg.transforms):
+        rows.append(MappedRow(ctx.entity, [A.Transform3D(translation=xyz(tf.translation), quaternion=xyzw(tf.rotation),
+                                                         parent_frame=parent, child_frame=str(name))]))
+    return rows
