@@ -7,6 +7,10 @@ same run (each as its own process, `--repeat` times, best wall time kept), and p
 peak RSS and output size of each, with our/their ratios. Targets: wall ≤ 1.0, RSS ≤ 0.5,
 size ≤ 1.0.
 
+Two modes, one table each: fresh outputs (deleted before every run) and outputs overwritten
+by the next run (re-converting a bag; rerun-ros moves the old file aside and frees it in the
+background, the official tool truncates it).
+
 Usage: .venv/bin/python bench/convert.py [--workdir DIR] [--repeat N] [--scale F]
 """
 from __future__ import annotations
@@ -115,6 +119,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scale", type=float, default=1.0, help="scale the message counts (1.0 = the issue's bag)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--fresh", action="store_true", help="with --only-mode: delete both outputs before every run")
+    ap.add_argument("--only-mode", action="store_true",
+                    help="measure one mode only (--fresh or overwrite); default: both, one table each")
     a = ap.parse_args()
     work = Path(a.workdir or tempfile.mkdtemp(prefix="rerun_ros_bench_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -126,23 +133,29 @@ def main() -> int:
     ours_out, theirs_out = work / "ours.rrd", work / "theirs.rrd"
     ours_cmd = [str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(ours_out), "-q"]
     theirs_cmd = [str(BIN / "rerun"), "mcap", "convert", str(bag), "-o", str(theirs_out)]
-    res = {"ours": [], "theirs": []}
-    for _ in range(a.repeat):  # interleaved so both see the same machine state
-        res["theirs"].append(run(theirs_cmd))
-        res["ours"].append(run(ours_cmd))
-    best = {k: (min(r[0] for r in v), max(r[1] for r in v)) for k, v in res.items()}
-    size = {"ours": ours_out.stat().st_size / 2**20, "theirs": theirs_out.stat().st_size / 2**20}
-    print(f"\nbag: {bag.stat().st_size / 2**20:.0f} MiB, {a.repeat} runs each (best wall, worst peak RSS)\n")
-    print(f"| {'converter':<22} | {'wall s':>7} | {'peak RSS MiB':>12} | {'output MiB':>10} |")
-    print(f"|{'-' * 24}|{'-' * 9}|{'-' * 14}|{'-' * 12}|")
-    print(f"| {'rerun-ros convert':<22} | {best['ours'][0]:7.2f} | {best['ours'][1]:12.0f} | {size['ours']:10.0f} |")
-    print(f"| {'rerun mcap convert':<22} | {best['theirs'][0]:7.2f} | {best['theirs'][1]:12.0f} | {size['theirs']:10.0f} |")
-    rw = best["ours"][0] / best["theirs"][0]
-    rr = best["ours"][1] / best["theirs"][1]
-    rs = size["ours"] / size["theirs"]
-    print(f"| {'ratio ours/theirs':<22} | {rw:7.2f} | {rr:12.2f} | {rs:10.2f} |")
-    print(f"\ntargets: wall <= 1.0 ({'met' if rw <= 1.0 else 'NOT met'}), RSS <= 0.5 "
-          f"({'met' if rr <= 0.5 else 'NOT met'}), size <= 1.0 ({'met' if rs <= 1.0 else 'NOT met'})")
+    modes = [a.fresh] if a.only_mode else [True, False]
+    for fresh in modes:
+        res = {"ours": [], "theirs": []}
+        for _ in range(a.repeat):  # interleaved so both see the same machine state
+            for out in (ours_out, theirs_out):
+                if fresh and out.exists():
+                    out.unlink()
+            res["theirs"].append(run(theirs_cmd))
+            res["ours"].append(run(ours_cmd))
+        best = {k: (min(r[0] for r in v), max(r[1] for r in v)) for k, v in res.items()}
+        size = {"ours": ours_out.stat().st_size / 2**20, "theirs": theirs_out.stat().st_size / 2**20}
+        mode = "fresh outputs (deleted before each run)" if fresh else "each run overwrites its previous output"
+        print(f"\nbag: {bag.stat().st_size / 2**20:.0f} MiB, {a.repeat} runs each (best wall, worst peak RSS), {mode}\n")
+        print(f"| {'converter':<22} | {'wall s':>7} | {'peak RSS MiB':>12} | {'output MiB':>10} |")
+        print(f"|{'-' * 24}|{'-' * 9}|{'-' * 14}|{'-' * 12}|")
+        print(f"| {'rerun-ros convert':<22} | {best['ours'][0]:7.2f} | {best['ours'][1]:12.0f} | {size['ours']:10.0f} |")
+        print(f"| {'rerun mcap convert':<22} | {best['theirs'][0]:7.2f} | {best['theirs'][1]:12.0f} | {size['theirs']:10.0f} |")
+        rw = best["ours"][0] / best["theirs"][0]
+        rr = best["ours"][1] / best["theirs"][1]
+        rs = size["ours"] / size["theirs"]
+        print(f"| {'ratio ours/theirs':<22} | {rw:7.2f} | {rr:12.2f} | {rs:10.2f} |")
+        print(f"\ntargets: wall <= 1.0 ({'met' if rw <= 1.0 else 'NOT met'}), RSS <= 0.5 "
+              f"({'met' if rr <= 0.5 else 'NOT met'}), size <= 1.0 ({'met' if rs <= 1.0 else 'NOT met'})")
     if not a.keep and a.workdir is None:
         shutil.rmtree(work)
     return 0

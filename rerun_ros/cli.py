@@ -31,35 +31,47 @@ def _human(n: float) -> str:
 
 
 def cmd_convert(args) -> int:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
     from .convert import convert, exit_code
 
     inp = Path(args.input) if args.input else DEMO_BAG
     out = Path(args.output) if args.output else Path.cwd() / (inp.stem + ".rrd")
-    err = Console(stderr=True, highlight=False)
-    con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     if args.input is None:
-        err.print(f"No INPUT given: converting the bundled demo bag {inp}")
-    progress = Progress(TextColumn("converting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=err, transient=True, disable=not err.is_terminal or args.quiet)
-    task = progress.add_task("convert", total=None)
+        print(f"No INPUT given: converting the bundled demo bag {inp}", file=sys.stderr)
+    fancy = sys.stderr.isatty() and not (args.quiet or args.json)
 
-    def on_progress(done, total):
-        progress.update(task, completed=done, total=total)
+    def warn(s: str) -> None:
+        print(f"warning: {s}", file=sys.stderr, flush=True)
 
-    with progress:
+    if fancy:  # progress bar on a terminal (rich is imported only then)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        err = Console(stderr=True, highlight=False)
+        progress = Progress(TextColumn("converting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err, transient=True)
+        task = progress.add_task("convert", total=None)
+
+        def on_progress(done, total):
+            progress.update(task, completed=done, total=total)
+
+        def warn(s: str) -> None:  # noqa: F811 - printed above the bar
+            err.print(f"[yellow]warning:[/] {s}", markup=True, soft_wrap=True)
+
+        with progress:
+            report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
+                             end=args.end, warn=warn, progress=on_progress, compress=not args.no_compression)
+    else:
         report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
-                         end=args.end, warn=lambda s: err.print(f"[yellow]warning:[/] {s}", markup=True,
-                                                                 soft_wrap=True),
-                         progress=on_progress, compress=not args.no_compression)
+                         end=args.end, warn=warn, compress=not args.no_compression)
     code = exit_code(report, strict=args.strict)
     if args.json:
         print(json.dumps({**report.to_dict(), "exit_code": code}, indent=2))
         return code
     if not args.quiet:
+        from rich.console import Console
+        from rich.table import Table
+
+        con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         table = Table(title=f"{inp.name} → {out}", show_lines=False)
         for col, just in (("topic", "left"), ("type", "left"), ("messages", "right"), ("archetype", "left"),
                           ("entity", "left"), ("skipped", "right")):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,26 @@ def parse_time(text: str | None, bag_start: int | None) -> int | None:
     return (bag_start or 0) + int(round(v * 1e9))
 
 
+def _discard_old_output(path: Path) -> None:
+    """Move an existing output aside and delete it in the background: freeing a large file's
+    pages costs tens of ms that need not delay the conversion."""
+    if not path.is_file():
+        return
+    aside = path.with_name(f".{path.name}.old-{os.getpid()}")
+    try:
+        os.replace(path, aside)
+    except OSError:
+        return  # e.g. no write permission on the directory: the writer reports it
+    threading.Thread(target=_unlink_quietly, args=(aside,), daemon=False).start()
+
+
+def _unlink_quietly(p: Path) -> None:
+    try:
+        p.unlink()
+    except OSError:
+        pass
+
+
 def open_bag(path: str | os.PathLike, warn: Callable[[str], None] | None = None):
     """A message source for a bag: MCAP file / rosbag2 MCAP directory, or sqlite3 ``.db3``.
 
@@ -146,6 +167,7 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             return False
         return not any(p.search(topic) for p in exc)
 
+    _discard_old_output(Path(output_path))
     writer = RrdWriter(output_path, application_id=application_id or Path(input_path).stem,
                        compress=compress, threads=1)
     rec = RecordingStream(application_id=application_id or Path(input_path).stem,

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-import yaml
 from mcap.data_stream import ReadDataStream
 from mcap.reader import SeekingReader
 from mcap.records import Channel, Chunk, Message, Schema
@@ -61,6 +60,8 @@ def bag_files(path: str | os.PathLike) -> list[Path]:
         meta = p / "metadata.yaml"
         files: list[Path] = []
         if meta.exists():
+            import yaml
+
             try:
                 info = yaml.safe_load(meta.read_text()) or {}
                 bag = info.get("rosbag2_bagfile_information", info)
