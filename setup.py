@@ -45,6 +45,8 @@ setup(
     entry_points={
         "console_scripts": [
             "rerun-ros = rerun_ros.cli:console_main",
+            "bridge = rerun_ros.ros.bridge:console_bridge",
+            "recorder = rerun_ros.ros.bridge:console_recorder",
         ],
     },
 )

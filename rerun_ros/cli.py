@@ -124,6 +124,18 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _node_runner(name: str):
+    def run(args) -> int:
+        try:
+            from .ros import bridge
+        except ImportError as e:
+            raise OSError(f"the {name} needs ROS 2 (rclpy): {e}; run `bash .ci/ros_setup.sh` or source a ROS 2 "
+                          "installation") from None
+        argv = [f"rerun-ros {name}", *args.ros_args]
+        return bridge.main(argv) if name == "bridge" else bridge.recorder_main(argv)
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rerun-ros", description="Rerun data model, RRD files and MCAP conversion for ROS 2.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -142,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     c.set_defaults(fn=cmd_convert)
+    for name, helptext in (("bridge", "run the live bridge node (ROS 2 arguments follow, e.g. --ros-args -p rrd_path:=out.rrd)"),
+                           ("recorder", "run the recorder node (bridge with file rotation and split mode defaults)")):
+        n = sub.add_parser(name, help=helptext, add_help=False)
+        n.add_argument("ros_args", nargs=argparse.REMAINDER)
+        n.set_defaults(fn=_node_runner(name))
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")
@@ -149,7 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+NODE_COMMANDS = ("bridge", "recorder")
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in NODE_COMMANDS:  # everything after is for ROS (--ros-args ...)
+        try:
+            return _node_runner(argv[0])(argparse.Namespace(ros_args=argv[1:]))
+        except OSError as e:
+            print(f"rerun-ros: error: {e}", file=sys.stderr)
+            return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

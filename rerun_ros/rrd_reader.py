@@ -172,20 +172,7 @@ class RrdReader:
                     break
 
     def _decode_arrow(self, msg_offset: int, length: int) -> tuple[P.ArrowMsg, Chunk]:
-        m = P.ArrowMsg.FromString(self._buf[msg_offset:msg_offset + length])
-        payload = m.payload
-        if m.compression == P.COMPRESSION_LZ4:
-            payload = lz4.block.decompress(payload, uncompressed_size=m.uncompressed_size)
-        reader = pa.ipc.open_stream(payload)
-        batches = [b for b in reader]
-        if len(batches) != 1:
-            batch = pa.Table.from_batches(batches, schema=reader.schema).combine_chunks().to_batches()[0]
-        else:
-            batch = batches[0]
-        chunk = Chunk.from_record_batch(batch, is_static=m.is_static)
-        if m.HasField("chunk_id"):
-            chunk.id = (m.chunk_id.time_ns, m.chunk_id.inc)
-        return m, chunk
+        return decode_arrow_msg(self._buf[msg_offset:msg_offset + length])
 
     def iter_chunks(self, *, store: str | None = None, blueprints: bool = False) -> Iterator[Chunk]:
         """Stream every chunk of the recording store (first recording unless ``store`` names a
@@ -251,6 +238,28 @@ class RrdReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def decode_arrow_msg(body: bytes) -> tuple[P.ArrowMsg, Chunk]:
+    """Decode an ArrowMsg protobuf body into the message and its chunk.
+
+    Raises:
+        Exception from protobuf/LZ4/Arrow on a damaged body (callers report it).
+    """
+    m = P.ArrowMsg.FromString(body)
+    payload = m.payload
+    if m.compression == P.COMPRESSION_LZ4:
+        payload = lz4.block.decompress(payload, uncompressed_size=m.uncompressed_size)
+    reader = pa.ipc.open_stream(payload)
+    batches = [b for b in reader]
+    if len(batches) != 1:
+        batch = pa.Table.from_batches(batches, schema=reader.schema).combine_chunks().to_batches()[0]
+    else:
+        batch = batches[0]
+    chunk = Chunk.from_record_batch(batch, is_static=m.is_static)
+    if m.HasField("chunk_id"):
+        chunk.id = (m.chunk_id.time_ns, m.chunk_id.inc)
+    return m, chunk
 
 
 def read_chunks(path: str | os.PathLike) -> tuple[list[Chunk], list[str]]:

@@ -76,6 +76,39 @@ def _worth_compressing(buf: pa.Buffer) -> bool:
     return len(lz4.block.compress(sample, store_size=False)) < (1.0 - MIN_SAVING) * SAMPLE_BYTES
 
 
+def encode_arrow_msg(chunk: Chunk, store_id: "P.StoreId", compress: bool = True) -> bytes:
+    """One whole ArrowMsg message (16-byte header + protobuf body) for a chunk, as it appears in
+    an RRD stream (used for network streams; files use :class:`RrdWriter`)."""
+    payload, raw = encode_chunk_payload(chunk, compress)
+    data = payload.to_pybytes() if isinstance(payload, pa.Buffer) else payload
+    msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if (compress and not isinstance(payload, pa.Buffer))
+                     else P.COMPRESSION_NONE, uncompressed_size=raw, encoding=P.ENCODING_ARROW_IPC,
+                     is_static=chunk.is_static, payload=data)
+    msg.store_id.CopyFrom(store_id)
+    msg.chunk_id.time_ns, msg.chunk_id.inc = chunk.id
+    body = msg.SerializeToString()
+    return MSG_HEADER.pack(P.KIND_ARROW_MSG, len(body)) + body
+
+
+def store_info_msg(store_id: "P.StoreId") -> bytes:
+    """The SetStoreInfo message (header + body) announcing a store written by rerun_ros."""
+    info = P.SetStoreInfo()
+    t, i = tuid.new_tuid()
+    info.row_id.time_ns, info.row_id.inc = t, i
+    info.info.store_id.CopyFrom(store_id)
+    info.info.store_source.kind = P.STORE_SOURCE_OTHER
+    info.info.store_source.extra.payload = b"rerun_ros"
+    info.info.store_version.crate_version_bits = _version_bits()
+    body = info.SerializeToString()
+    return MSG_HEADER.pack(P.KIND_SET_STORE_INFO, len(body)) + body
+
+
+def make_store_id(application_id: str, recording_id: str | None = None,
+                  kind: int = P.STORE_KIND_RECORDING) -> "P.StoreId":
+    return P.StoreId(kind=kind, recording_id=recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex(),
+                     application_id=P.ApplicationId(id=sanitize_application_id(application_id)))
+
+
 class RrdWriter:
     """Append-only writer of one recording store to an ``.rrd`` file (or a binary stream).
 
@@ -110,10 +143,7 @@ class RrdWriter:
             self._own = False
             self.path = None
         self.compress = compress
-        application_id = sanitize_application_id(application_id)
-        self.store_id = P.StoreId(kind=store_kind,
-                                  recording_id=recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex(),
-                                  application_id=P.ApplicationId(id=application_id))
+        self.store_id = make_store_id(application_id, recording_id, store_kind)
         self._store_id_bytes = self.store_id.SerializeToString()
         self.manifest = ManifestBuilder()
         self._offset = 0
@@ -128,14 +158,7 @@ class RrdWriter:
         self.num_chunks = 0
         self.bytes_written = 0
         self._write(stream_header(compress))
-        info = P.SetStoreInfo()
-        t, i = tuid.new_tuid()
-        info.row_id.time_ns, info.row_id.inc = t, i
-        info.info.store_id.CopyFrom(self.store_id)
-        info.info.store_source.kind = P.STORE_SOURCE_OTHER
-        info.info.store_source.extra.payload = b"rerun_ros"
-        info.info.store_version.crate_version_bits = _version_bits()
-        self._write_msg(P.KIND_SET_STORE_INFO, info.SerializeToString())
+        self._write(store_info_msg(self.store_id))
         self._f.flush()
         if threads > 0:
             self._queue = queue.Queue()

@@ -1,0 +1,295 @@
+"""The ``bridge`` node: ROS 2 topics → the same mappers as MCAP import → chunk stream → viewer
+stream (TCP) and/or ``.rrd`` file. The ``recorder`` node is the same node with recording
+defaults (file rotation, split mode). See ``config/bridge.yaml`` for every parameter.
+
+Timelines as for MCAP import: ``ros_time`` (header.stamp, else receive time), ``log_time``
+(receive time on the node's clock, so simulated time under ``use_sim_time``), ``publish_time``
+(the publisher's source timestamp, where rclpy reports it).
+"""
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+import threading
+import time
+from collections import defaultdict
+
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
+                       qos_profile_sensor_data)
+
+from ..ingest import Ingestor
+from ..recording import BatcherConfig, RecordingStream
+from ..sinks import DecimatingSink, RotatingRrdSink
+from ..store import ChunkStore
+from ..tcp_stream import StreamServer
+from ..topic_config import Discovery, TopicSpec, default_qos_kind, parse_topic_spec
+
+try:  # rclpy >= Iron passes the publisher's timestamps with the message
+    from rclpy.subscription import MessageInfo  # noqa: F401
+    HAS_MESSAGE_INFO = True
+except ImportError:  # pragma: no cover - Humble
+    HAS_MESSAGE_INFO = False
+
+PARAMS = {
+    "topics": ([""], "topic specs: '/topic [entity=/path] [qos=auto|sensor_data|reliable|best_effort|latched] [rate=Hz] [type=pkg/msg/T]'"),
+    "auto_discover": (True, "also bridge every advertised topic of a supported type matching include/exclude"),
+    "include": ([".*"], "regexes of topic names to auto-discover"),
+    "exclude": (["^/parameter_events$", "^/rosout_agg$"], "regexes of topic names never to auto-discover"),
+    "rate_limit_hz": (0.0, "default most messages per second per topic (0 = all)"),
+    "discover_period": (1.0, "seconds between topic discovery passes"),
+    "stream_address": ("127.0.0.1:9877", "viewer stream: host:port to serve on ('' = no stream)"),
+    "rrd_path": ("", "write the recording to this .rrd ('' = no file)"),
+    "rotate_bytes": (0, "start a new .rrd file past this size (0 = never)"),
+    "rotate_seconds": (0.0, "start a new .rrd file after this many seconds (0 = never)"),
+    "split": (False, "viewer stream gets a decimated copy (images at split_image_hz, clouds subsampled)"),
+    "split_image_hz": (5.0, "split mode: most images per second per camera on the viewer stream"),
+    "split_max_points": (20000, "split mode: most points per cloud on the viewer stream"),
+    "stats_period": (10.0, "seconds between per-topic statistics log lines (0 = only at shutdown)"),
+    "application_id": ("rerun_ros", "Rerun application id of the recording"),
+    "history_bytes": (268435456, "recent data replayed to a viewer that (re)connects"),
+}
+
+
+def _message_class(type_name: str):
+    pkg, _, name = type_name.replace("/msg/", "/").partition("/")
+    return getattr(importlib.import_module(f"{pkg}.msg"), name)
+
+
+def make_qos(kind: str, publishers=()) -> QoSProfile:
+    """QoS for a kind; ``auto`` was resolved by the caller. Reliability and durability are
+    matched to the publishers so the subscription is compatible with all of them."""
+    pubs = list(publishers)
+    best_effort_pub = any(p.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for p in pubs)
+    if kind == "sensor_data":
+        return qos_profile_sensor_data
+    if kind == "best_effort":
+        return QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+    if kind == "latched":
+        return QoSProfile(depth=100, history=HistoryPolicy.KEEP_LAST,
+                          reliability=ReliabilityPolicy.BEST_EFFORT if best_effort_pub else ReliabilityPolicy.RELIABLE,
+                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
+    return QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT if best_effort_pub else ReliabilityPolicy.RELIABLE)
+
+
+class TopicCounters:
+    __slots__ = ("received", "converted", "dropped", "failed")
+
+    def __init__(self):
+        self.received = self.converted = self.dropped = self.failed = 0
+
+
+class BridgeNode(Node):
+    """The bridge (and recorder) node. Parameters: see ``PARAMS`` / ``config/bridge.yaml``."""
+
+    def __init__(self, name: str = "rerun_bridge", defaults: dict | None = None, **kw):
+        super().__init__(name, **kw)
+        defaults = defaults or {}
+        for key, (value, desc) in PARAMS.items():
+            self.declare_parameter(key, defaults.get(key, value))
+        p = {k: self.get_parameter(k).value for k in PARAMS}
+        self.params = p
+        self.specs: dict[str, TopicSpec] = {}
+        for text in p["topics"] or []:
+            if text and text.strip():
+                s = parse_topic_spec(text)
+                self.specs[s.name] = s
+        self.discovery = Discovery(list(p["include"] or [".*"]), list(p["exclude"] or []))
+        self.counters: dict[str, TopicCounters] = defaultdict(TopicCounters)
+        self.subscriptions_by_topic: dict[str, object] = {}
+        self._last_rx: dict[str, float] = {}
+        self.store = ChunkStore(memory_budget=int(p["history_bytes"]))  # what a query/viewer in-process sees
+        sinks = [self.store]
+        self.stream = None
+        self.file = None
+        if p["stream_address"]:
+            self.stream = StreamServer(p["stream_address"], application_id=p["application_id"],
+                                       history_bytes=int(p["history_bytes"]))
+            sinks.append(DecimatingSink(self.stream, image_hz=p["split_image_hz"], max_points=int(p["split_max_points"]))
+                         if p["split"] else self.stream)
+            self.get_logger().info(f"serving the viewer stream on {self.stream.address}")
+        if p["rrd_path"]:
+            self.file = RotatingRrdSink(p["rrd_path"], max_bytes=int(p["rotate_bytes"]),
+                                        max_seconds=float(p["rotate_seconds"]), application_id=p["application_id"])
+            sinks.append(self.file)
+            self.get_logger().info(f"recording to {self.file.path}")
+        self.rec = RecordingStream(p["application_id"], batcher=BatcherConfig(max_age=0.02, max_bytes=4 << 20),
+                                   sinks=sinks)
+        self.ingest = Ingestor(self.rec, warn=lambda s: self.get_logger().warning(s))
+        self._lock = threading.Lock()
+        self._closed = False
+        self._subscribe_explicit()
+        if p["auto_discover"] or not self.specs:
+            self._discover()
+            self.create_timer(float(p["discover_period"]), self._discover)
+        if p["stats_period"] > 0:
+            self.create_timer(float(p["stats_period"]), self.log_stats)
+
+    # -- subscriptions ----------------------------------------------------------------------
+
+    def _subscribe_explicit(self) -> None:
+        advertised = dict(self.get_topic_names_and_types())
+        for name, spec in self.specs.items():
+            typ = spec.type or next(iter(advertised.get(name, [])), None)
+            if typ is not None:
+                self._subscribe(spec, typ)
+
+    def _discover(self) -> None:
+        advertised = self.get_topic_names_and_types()
+        for name, types in advertised:
+            if name in self.subscriptions_by_topic:
+                continue
+            spec = self.specs.get(name)
+            if spec is not None:
+                self._subscribe(spec, spec.type or types[0])
+                continue
+            if not (self.params["auto_discover"] or not self.specs):
+                continue
+            typ = self.discovery.wants(name, types)
+            if typ is not None:
+                self._subscribe(TopicSpec(name), typ)
+
+    def _subscribe(self, spec: TopicSpec, type_name: str) -> None:
+        from ..mappers import lookup, normalize_type
+        type_name = normalize_type(type_name)
+        if spec.name in self.subscriptions_by_topic:
+            return
+        if lookup(type_name) is None:
+            self.get_logger().warning(f"{spec.name}: type {type_name} has no mapper; not bridged")
+            self.subscriptions_by_topic[spec.name] = None
+            return
+        try:
+            cls = _message_class(type_name)
+        except (ImportError, AttributeError) as e:
+            self.get_logger().warning(f"{spec.name}: cannot import {type_name} ({e}); not bridged")
+            self.subscriptions_by_topic[spec.name] = None
+            return
+        kind = spec.qos if spec.qos != "auto" else default_qos_kind(spec.name, type_name)
+        pubs = self.get_publishers_info_by_topic(spec.name)
+        if spec.qos == "auto" and any(p.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in pubs):
+            kind = "latched"
+        qos = make_qos(kind, pubs)
+        rate = spec.rate or float(self.params["rate_limit_hz"])
+        min_gap = 1.0 / rate if rate > 0 else 0.0
+        if spec.entity:
+            ent = spec.entity
+            self.ingest.topic(spec.name, type_name)  # create, then override its entity
+            t = self.ingest.topics[spec.name]
+            t.ctx.entity = ent
+            t.stats.entity = ent
+
+        if HAS_MESSAGE_INFO:
+            def cb(msg, info, topic=spec.name, typ=type_name, gap=min_gap):
+                self._on_message(topic, typ, msg, gap, info.get("source_timestamp") if info else None)
+        else:  # pragma: no cover
+            def cb(msg, topic=spec.name, typ=type_name, gap=min_gap):
+                self._on_message(topic, typ, msg, gap, None)
+
+        self.subscriptions_by_topic[spec.name] = self.create_subscription(cls, spec.name, cb, qos)
+        self.get_logger().info(f"bridging {spec.name} ({type_name}, qos {kind}{f', {rate} Hz' if rate else ''})")
+
+    def _on_message(self, topic: str, type_name: str, msg, min_gap: float, publish_ns) -> None:
+        c = self.counters[topic]
+        c.received += 1
+        if min_gap:
+            now = time.monotonic()
+            last = self._last_rx.get(topic)
+            if last is not None and now - last < min_gap:
+                c.dropped += 1
+                return
+            self._last_rx[topic] = now
+        log_ns = self.get_clock().now().nanoseconds
+        with self._lock:
+            if self._closed:
+                return
+            ok = self.ingest.ingest(topic, type_name, msg, log_ns, publish_ns or None)
+        if ok:
+            c.converted += 1
+        else:
+            c.failed += 1
+
+    # -- reporting and shutdown -------------------------------------------------------------
+
+    def stats_lines(self) -> list[str]:
+        lines = []
+        for topic in sorted(self.counters):
+            c = self.counters[topic]
+            lines.append(f"{topic}: received {c.received}, converted {c.converted}, dropped {c.dropped}, "
+                         f"failed {c.failed}")
+        if self.rec.stats.rows_dropped:
+            lines.append(f"batcher dropped {self.rec.stats.rows_dropped} rows under pressure")
+        if self.stream is not None:
+            lines.append(f"viewer stream: {self.stream.num_clients} connected, "
+                         f"{self.stream.stats['dropped_clients']} dropped for lagging")
+        return lines
+
+    def log_stats(self) -> None:
+        for line in self.stats_lines():
+            self.get_logger().info(line)
+
+    def close(self) -> None:
+        """Flush everything, write the .rrd footer, stop the stream. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.ingest.finish()
+        self.rec.close()
+        for line in self.stats_lines():
+            print(f"[{self.get_name()}] {line}", file=sys.stderr, flush=True)
+        if self.file is not None:
+            print(f"[{self.get_name()}] recording written: {', '.join(map(str, self.file.files))}", file=sys.stderr,
+                  flush=True)
+
+
+RECORDER_DEFAULTS = {"stream_address": "127.0.0.1:9878", "rrd_path": "recording.rrd", "split": True}
+
+
+def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: dict | None = None) -> int:
+    """Run the node until SIGINT/SIGTERM; then flush, write the footer, report counts."""
+    rclpy.init(args=argv)
+    try:
+        node = BridgeNode(name, defaults)
+    except (ValueError, OSError) as e:
+        print(f"{name}: error: {e}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return 1
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    from rclpy.executors import SingleThreadedExecutor
+    ex = SingleThreadedExecutor()
+    ex.add_node(node)
+    try:
+        while not stop.is_set() and rclpy.ok():
+            ex.spin_once(timeout_sec=0.1)
+    finally:
+        node.close()
+        ex.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(sys.argv if argv is None else argv)
+
+
+def recorder_main(argv: list[str] | None = None) -> int:
+    return run(sys.argv if argv is None else argv, name="rerun_recorder", defaults=RECORDER_DEFAULTS)
+
+
+def console_bridge() -> None:
+    """``ros2 run rerun_ros bridge`` / ``rerun-ros bridge``."""
+    sys.exit(main())
+
+
+def console_recorder() -> None:
+    """``ros2 run rerun_ros recorder`` / ``rerun-ros recorder``."""
+    sys.exit(recorder_main())

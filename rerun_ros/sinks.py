@@ -1,0 +1,179 @@
+"""Chunk sinks for recording: rotating ``.rrd`` files and a decimating filter.
+
+:class:`RotatingRrdSink` writes ``<stem>.rrd`` (or ``<stem>_0001.rrd``, ``_0002``... when rotating
+by size or duration); every file starts with the static data logged so far, so each opens on
+its own. Closing writes the footer; a process killed hard leaves the current file readable up
+to its last whole chunk (see :mod:`rerun_ros.rrd_writer`).
+
+:class:`DecimatingSink` passes a lighter stream to another sink (the viewer stream in the
+recorder's split mode): images at most ``image_hz`` per entity, point clouds subsampled to at
+most ``max_points`` per row; everything else (scalars, text, transforms, static data) unchanged.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from .chunk import Chunk
+from .rrd_writer import RrdWriter
+
+__all__ = ["RotatingRrdSink", "DecimatingSink"]
+
+IMAGE_COLUMNS = ("Image:buffer", "EncodedImage:blob", "DepthImage:buffer", "SegmentationImage:buffer")
+
+
+class RotatingRrdSink:
+    """Writes chunks to ``.rrd`` files, rotating by size and/or duration.
+
+    Args:
+        path: the output path (``out.rrd``); with rotation the files are ``out_0001.rrd``, ...
+        max_bytes: start a new file past this size (0 = never).
+        max_seconds: start a new file after this many seconds (0 = never).
+
+    Raises:
+        FileNotFoundError: the output directory does not exist.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, max_bytes: int = 0, max_seconds: float = 0.0,
+                 application_id: str = "rerun_ros", recording_id: str | None = None, threads: int = 1):
+        self.base = Path(path)
+        if not self.base.parent.exists():
+            raise FileNotFoundError(f"{self.base}: output directory {self.base.parent} does not exist")
+        self.max_bytes = max_bytes
+        self.max_seconds = max_seconds
+        self.application_id = application_id
+        self.recording_id = recording_id
+        self.threads = threads
+        self.rotating = bool(max_bytes or max_seconds)
+        self.files: list[Path] = []
+        self._static: list[Chunk] = []
+        self._lock = threading.Lock()
+        self._writer: RrdWriter | None = None
+        self._opened = 0.0
+        self._open()
+
+    def _next_path(self) -> Path:
+        if not self.rotating:
+            return self.base
+        return self.base.with_name(f"{self.base.stem}_{len(self.files) + 1:04d}{self.base.suffix or '.rrd'}")
+
+    def _open(self) -> None:
+        p = self._next_path()
+        self._writer = RrdWriter(p, application_id=self.application_id, recording_id=self.recording_id,
+                                 threads=self.threads)
+        self._opened = time.monotonic()
+        self.files.append(p)
+        for c in self._static:
+            self._writer.write_chunk(c)
+
+    @property
+    def path(self) -> Path:
+        return self.files[-1]
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        with self._lock:
+            if chunk.is_static:
+                self._static.append(chunk)
+            w = self._writer
+            if w is None:
+                return
+            w.write_chunk(chunk)
+            if self.rotating and ((self.max_bytes and w.bytes_written >= self.max_bytes)
+                                  or (self.max_seconds and time.monotonic() - self._opened >= self.max_seconds)):
+                w.close()
+                self._open()
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._writer is not None:
+                self._writer.flush()
+
+    def close(self) -> None:
+        """Write the footer of the current file and close it. Idempotent."""
+        with self._lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+
+
+def _subsample_rows(col: pa.Array, keep_every: np.ndarray) -> pa.Array:
+    """Keep every k-th instance of each row (k per row in ``keep_every``; 1 keeps all)."""
+    offsets = col.offsets.to_numpy()
+    values = col.values
+    idx_parts, lengths = [], []
+    for r in range(len(col)):
+        if col[r].is_valid:
+            lo, hi = offsets[r], offsets[r + 1]
+            ii = np.arange(lo, hi, max(int(keep_every[r]), 1))
+            idx_parts.append(ii)
+            lengths.append(len(ii))
+        else:
+            lengths.append(0)
+    idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
+    new_off = np.zeros(len(col) + 1, np.int32)
+    np.cumsum(lengths, out=new_off[1:])
+    return pa.ListArray.from_arrays(pa.array(new_off), values.take(pa.array(idx)), type=col.type, mask=col.is_null())
+
+
+class DecimatingSink:
+    """Forwards a decimated copy of each chunk to ``target`` (see module doc).
+
+    Args:
+        target: the sink to feed (e.g. a StreamServer).
+        image_hz: most image rows per second per entity (on the rows' ``timeline``).
+        max_points: most points per Points3D row (uniform subsampling).
+        timeline: the timeline used for image rates (default ``ros_time``, ns).
+    """
+
+    def __init__(self, target, *, image_hz: float = 5.0, max_points: int = 20_000, timeline: str = "ros_time"):
+        self.target = target
+        self.min_gap = int(1e9 / image_hz) if image_hz > 0 else 0
+        self.max_points = max_points
+        self.timeline = timeline
+        self._last_image: dict[str, int] = {}
+        self.dropped_rows = 0
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        if chunk.is_static:
+            self.target.write_chunk(chunk)
+            return
+        out = chunk
+        if self.min_gap and any(out.component(c) for c in IMAGE_COLUMNS) and self.timeline in out.timelines:
+            times = out.timelines[self.timeline][1]
+            keep = []
+            last = self._last_image.get(out.entity_path)
+            for i, t in enumerate(times):
+                if last is None or t - last >= self.min_gap or t < last:
+                    keep.append(i)
+                    last = int(t)
+            self._last_image[out.entity_path] = last
+            self.dropped_rows += len(times) - len(keep)
+            if not keep:
+                return
+            if len(keep) != len(times):
+                out = out.take(np.array(keep))
+        pos = out.component("Points3D:positions")
+        if pos is not None and self.max_points:
+            lens = pos[1].value_lengths().fill_null(0).to_numpy()
+            if (lens > self.max_points).any():
+                every = np.maximum(1, np.ceil(lens / self.max_points)).astype(np.int64)
+                comps = {}
+                for d, col in out.components.items():
+                    if d.archetype == "Points3D" and len(col) and \
+                            (col.value_lengths().fill_null(0).to_numpy() == lens).all():
+                        comps[d] = _subsample_rows(col, every)
+                    else:
+                        comps[d] = col
+                out = Chunk(out.entity_path, out.id, out.row_ids, out.timelines, comps, out.is_static)
+        self.target.write_chunk(out)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def close(self) -> None:
+        self.target.close()
