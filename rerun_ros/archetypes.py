@@ -334,7 +334,7 @@ def _image_batches(arch: Archetype, buffer, width: int, height: int, *, color_mo
 
 
 def _check_size(name: str, buffer, width: int, height: int, bytes_per_pixel: float) -> None:
-    n = buffer.nbytes if hasattr(buffer, "nbytes") else len(buffer)
+    n = buffer.nbytes if hasattr(buffer, "nbytes") else memoryview(buffer).nbytes
     need = int(width * height * bytes_per_pixel)
     if n != need:
         raise ValueError(f"{name}: buffer has {n} bytes, expected {need} for {width}x{height}")

@@ -171,6 +171,21 @@ NODE_COMMANDS = ("bridge", "recorder")
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "launch":
+        from .launch_spec import LaunchError, parse_launch_args
+        from .launcher import describe, launch
+        if len(argv) < 2 or argv[1] in ("-h", "--help"):
+            from .launch_spec import LAUNCHES
+            print("usage: rerun-ros launch NAME [arg:=value ...]   (NAME: " + ", ".join(LAUNCHES) + ")")
+            return 0 if len(argv) >= 2 else 2
+        try:
+            if any(a in ("-h", "--help") for a in argv[2:]):
+                print(describe(argv[1]))
+                return 0
+            return launch(argv[1], parse_launch_args(argv[2:]))
+        except (LaunchError, KeyError) as e:
+            print(f"rerun-ros: error: {e}", file=sys.stderr)
+            return 2
     if argv and argv[0] in NODE_COMMANDS:  # everything after is for ROS (--ros-args ...)
         try:
             return _node_runner(argv[0])(argparse.Namespace(ros_args=argv[1:]))

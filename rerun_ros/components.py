@@ -277,7 +277,10 @@ def blob_array(data, name: str) -> pa.Array:
     elif isinstance(data, (bytes, bytearray, memoryview)):
         buf = pa.py_buffer(data)
     else:
-        raise TypeError(f"{_where(name)}expected bytes or a numpy array, got {type(data).__name__}")
+        try:  # any buffer (array.array from rclpy's uint8[] fields, ...), viewed as bytes
+            buf = pa.py_buffer(memoryview(data).cast("B"))
+        except TypeError:
+            raise TypeError(f"{_where(name)}expected bytes or a buffer, got {type(data).__name__}") from None
     n = buf.size
     values = pa.Array.from_buffers(pa.uint8(), n, [None, buf])
     offsets = pa.array(np.array([0, n], dtype=np.int32))

@@ -145,7 +145,8 @@ class ChunkStore:
     def chunks(self, entity: str | None = None) -> list[Chunk]:
         """All chunks (of one entity if given), static first."""
         with self._lock:
-            ents = [self._entities[entity]] if entity is not None else list(self._entities.values())
+            ents = ([self._entities[entity]] if entity in self._entities else []) if entity is not None \
+                else list(self._entities.values())
             return [c for e in ents for c in e.static + e.temporal]
 
     def columns(self, entity: str) -> list[str]:
