@@ -53,6 +53,7 @@ PARAMS = {
     "application_id": ("rerun_ros", "Rerun application id of the recording"),
     "history_bytes": (268435456, "recent data replayed to a viewer that (re)connects"),
     "queue_size": (2000, "messages waiting to be mapped before new ones are dropped (and counted)"),
+    "latency_report": ("", "write publish→store latency percentiles (JSON) here at shutdown ('' = off)"),
 }
 
 
@@ -67,6 +68,10 @@ def make_qos(kind: str, publishers=()) -> QoSProfile:
     pubs = list(publishers)
     best_effort_pub = any(p.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for p in pubs)
     if kind == "sensor_data":
+        if pubs and not best_effort_pub:
+            # every publisher is reliable: a reliable shallow queue loses nothing a best-effort one
+            # would (large samples over best effort drop fragments under load)
+            return QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         return qos_profile_sensor_data
     if kind == "best_effort":
         return QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
@@ -120,6 +125,9 @@ class BridgeNode(Node):
             self.get_logger().info(f"recording to {self.file.path}")
         self.rec = RecordingStream(p["application_id"], batcher=BatcherConfig(max_age=0.02, max_bytes=4 << 20),
                                    sinks=sinks)
+        self._latencies: list = []
+        if p["latency_report"]:
+            self.store.subscribe(self._measure_latency)
         self.ingest = Ingestor(self.rec, warn=lambda s: self.get_logger().warning(s))
         self._lock = threading.Lock()
         self._closed = False
@@ -238,6 +246,26 @@ class BridgeNode(Node):
 
     # -- reporting and shutdown -------------------------------------------------------------
 
+    def _measure_latency(self, chunk) -> None:
+        """Store subscriber: wall time now minus each row's publish time (ns)."""
+        if "publish_time" in chunk.timelines:
+            now = time.time_ns()
+            self._latencies.append(now - chunk.timelines["publish_time"][1])
+
+    def _write_latency_report(self) -> None:
+        import json
+
+        import numpy as np
+        lat = np.concatenate(self._latencies) / 1e6 if self._latencies else np.zeros(0)
+        rep = {"rows": int(len(lat))}
+        if len(lat):
+            rep.update({f"p{q}": float(np.percentile(lat, q)) for q in (50, 90, 99)})
+            rep["max"] = float(lat.max())
+        with open(self.params["latency_report"], "w") as f:
+            json.dump({"latency_ms": rep, "topics": {t: vars(c) if hasattr(c, "__dict__") else
+                                                     {k: getattr(c, k) for k in c.__slots__}
+                                                     for t, c in self.counters.items()}}, f, indent=1)
+
     def stats_lines(self) -> list[str]:
         lines = []
         for topic in sorted(self.counters):
@@ -267,6 +295,8 @@ class BridgeNode(Node):
         self._worker.join(timeout=30)
         self.ingest.finish()
         self.rec.close()
+        if self.params["latency_report"]:
+            self._write_latency_report()
         for line in self.stats_lines():
             print(f"[{self.get_name()}] {line}", file=sys.stderr, flush=True)
         if self.file is not None:

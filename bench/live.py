@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Benchmark: the live bridge against a bare rclpy subscriber (the floor), same load, same run.
+
+Load (another process): for DURATION s, 30 Hz rgb8 640x480 images, 10 Hz PointCloud2 of 100k
+points, 100 Hz TFMessage; reliable QoS (depth 10), or sensor-data (best effort) with
+``--best-effort`` (then the bare subscriber uses it too, and the bridge matches it). Measured for each
+subscriber process: published vs received (loss %), CPU % (user+sys over the load window, from
+/proc), and for the bridge the latency from publish (source timestamp) to the row being in its
+ChunkStore (p50/p99). Targets: no loss, p99 ≤ 50 ms, CPU ≤ 1.5× the bare subscriber.
+
+Usage: .venv/bin/python bench/live.py [--duration S]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+EXTRA: list[str] = []
+
+PUBLISHER = r'''
+import sys, time, numpy as np, rclpy
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image, PointCloud2, PointField
+from tf2_msgs.msg import TFMessage
+from geometry_msgs.msg import TransformStamped
+dur = float(sys.argv[1])
+rclpy.init(); n = rclpy.create_node("bench_pub")
+QOS = qos_profile_sensor_data if "--best-effort" in sys.argv else QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+pi = n.create_publisher(Image, "/camera/image", QOS)
+pc = n.create_publisher(PointCloud2, "/lidar/points", QOS)
+pt = n.create_publisher(TFMessage, "/tf", QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+t0 = time.time()
+while not (pi.get_subscription_count() and pc.get_subscription_count() and pt.get_subscription_count()):
+    if time.time() - t0 > 60: sys.exit("no subscriber")
+    time.sleep(0.05)
+time.sleep(1.0)
+img = Image(); img.height, img.width, img.encoding, img.step = 480, 640, "rgb8", 1920
+img.data = np.random.default_rng(0).integers(0, 255, 480 * 640 * 3, dtype=np.uint8).tobytes()
+cloud = PointCloud2(); cloud.height, cloud.width, cloud.point_step, cloud.row_step = 1, 100000, 12, 1200000
+cloud.fields = [PointField(name=c, offset=4 * k, datatype=7, count=1) for k, c in enumerate("xyz")]
+cloud.data = np.random.default_rng(1).standard_normal(300000).astype(np.float32).tobytes()
+cloud.is_dense = True
+counts = {"img": 0, "cloud": 0, "tf": 0}
+start = time.monotonic(); k = 0
+print("start", flush=True)
+while True:
+    t = start + k * 0.01
+    now = time.monotonic()
+    if now - start >= dur: break
+    if t > now: time.sleep(t - now)
+    stamp = n.get_clock().now().to_msg()
+    tf = TFMessage(); tr = TransformStamped(); tr.header.stamp = stamp; tr.header.frame_id = "odom"
+    tr.child_frame_id = "base_link"; tr.transform.rotation.w = 1.0; tf.transforms = [tr]
+    pt.publish(tf); counts["tf"] += 1
+    if k % 10 == 0:
+        cloud.header.stamp = stamp; cloud.header.frame_id = "lidar"; pc.publish(cloud); counts["cloud"] += 1
+    if k % 10 in (0, 3, 6) and (k // 10) % 1 == 0:
+        img.header.stamp = stamp; img.header.frame_id = "camera"; pi.publish(img); counts["img"] += 1
+    k += 1
+time.sleep(1.0)
+print("counts", counts["img"], counts["cloud"], counts["tf"], flush=True)
+'''
+
+BARE = r'''
+import sys, time, json, rclpy, signal
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image, PointCloud2
+from tf2_msgs.msg import TFMessage
+rclpy.init(); n = rclpy.create_node("bare_sub"); c = {"/camera/image": 0, "/lidar/points": 0, "/tf": 0}
+def inc(t): c[t] += 1
+QOS = qos_profile_sensor_data if "--best-effort" in sys.argv else QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+n.create_subscription(Image, "/camera/image", lambda m: inc("/camera/image"), QOS)
+n.create_subscription(PointCloud2, "/lidar/points", lambda m: inc("/lidar/points"), QOS)
+n.create_subscription(TFMessage, "/tf", lambda m: inc("/tf"), QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+stop = []
+signal.signal(signal.SIGINT, lambda *a: stop.append(1))
+while not stop: rclpy.spin_once(n, timeout_sec=0.1)
+json.dump(c, open(sys.argv[1], "w"))
+'''
+
+
+def cpu_seconds(pid: int) -> float:
+    """user+sys CPU time of a process and its threads (s), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_case(cmd, env, duration, tmp) -> tuple[dict, float, str]:
+    sub = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3.0)
+    pub = subprocess.Popen([sys.executable, "-c", PUBLISHER, str(duration), *EXTRA], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    line = pub.stdout.readline()
+    if not line.startswith("start"):
+        raise RuntimeError(f"publisher did not start: {pub.stderr.read()[-500:]}")
+    # the sub process may be a wrapper that re-execs (ROS wheels bootstrap): same pid after exec
+    c0, t0 = cpu_seconds(sub.pid), time.monotonic()
+    out = pub.stdout.read()
+    pub.wait()
+    c1, t1 = cpu_seconds(sub.pid), time.monotonic()
+    counts = dict(zip(("img", "cloud", "tf"), map(int, out.split()[-3:])))
+    sub.send_signal(signal.SIGINT)
+    _, err = sub.communicate(timeout=60)
+    return counts, 100.0 * (c1 - c0) / (t1 - t0), err
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--best-effort", action="store_true", help="publish with the sensor-data QoS (best effort)")
+    a = ap.parse_args()
+    EXTRA[:] = ["--best-effort"] if a.best_effort else []
+    tmp = Path(tempfile.mkdtemp(prefix="rerun_ros_live_"))
+    env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(150, 230)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    bare_out = tmp / "bare.json"
+    counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), *EXTRA], env, a.duration, tmp)
+    got_b = json.loads(bare_out.read_text())
+    report = tmp / "bridge.json"
+    bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p", f"rrd_path:={tmp / 'live.rrd'}",
+                  "-p", "stream_address:=127.0.0.1:0", "-p", f"latency_report:={report}", "-p", "stats_period:=0.0",
+                  "-p", 'topics:=["/camera/image","/lidar/points","/tf"]', "-p", "auto_discover:=false"]
+    counts_r, cpu_r, err = run_case(bridge_cmd, env, a.duration, tmp)
+    rep = json.loads(report.read_text())
+    got_r = {t: v["received"] for t, v in rep["topics"].items()}
+    conv_r = {t: v["converted"] for t, v in rep["topics"].items()}
+    lat = rep["latency_ms"]
+    pubs = {"/camera/image": ("img", 30), "/lidar/points": ("cloud", 10), "/tf": ("tf", 100)}
+    print(f"\nlive load for {a.duration:.0f} s: 30 Hz rgb8 640x480, 10 Hz PointCloud2 100k, 100 Hz TF\n")
+    print(f"| {'topic':<15} | {'published':>9} | {'bare recv':>9} | {'bridge recv':>11} | {'bridge stored':>13} | {'bridge loss %':>13} |")
+    print(f"|{'-' * 17}|{'-' * 11}|{'-' * 11}|{'-' * 13}|{'-' * 15}|{'-' * 15}|")
+    worst_loss = 0.0
+    for t, (k, _) in pubs.items():
+        p_b, p_r = counts_b[k], counts_r[k]
+        loss = 100.0 * (p_r - conv_r.get(t, 0)) / p_r if p_r else 0.0
+        worst_loss = max(worst_loss, loss)
+        print(f"| {t:<15} | {p_r:>9} | {got_b.get(t, 0):>5}/{p_b:<3} | {got_r.get(t, 0):>11} | {conv_r.get(t, 0):>13} | {loss:>13.1f} |")
+    print(f"\n| {'process':<22} | {'CPU %':>7} |\n|{'-' * 24}|{'-' * 9}|")
+    print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |\n| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |")
+    print(f"| {'ratio bridge/bare':<22} | {cpu_r / cpu_b if cpu_b else float('inf'):7.2f} |")
+    print(f"\npublish -> store latency (ms, {lat.get('rows', 0)} rows): p50 {lat.get('p50', float('nan')):.1f}, "
+          f"p90 {lat.get('p90', float('nan')):.1f}, p99 {lat.get('p99', float('nan')):.1f}, max {lat.get('max', float('nan')):.1f}")
+    print(f"\ntargets: no loss ({'met' if worst_loss == 0 else f'NOT met: {worst_loss:.1f} %'}), p99 <= 50 ms "
+          f"({'met' if lat.get('p99', 1e9) <= 50 else 'NOT met'}), CPU <= 1.5x bare "
+          f"({'met' if cpu_b and cpu_r / cpu_b <= 1.5 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
