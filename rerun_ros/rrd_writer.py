@@ -76,18 +76,20 @@ def _worth_compressing(buf: pa.Buffer) -> bool:
     return len(lz4.block.compress(sample, store_size=False)) < (1.0 - MIN_SAVING) * SAMPLE_BYTES
 
 
-def encode_arrow_msg(chunk: Chunk, store_id: "P.StoreId", compress: bool = True) -> bytes:
-    """One whole ArrowMsg message (16-byte header + protobuf body) for a chunk, as it appears in
-    an RRD stream (used for network streams; files use :class:`RrdWriter`)."""
+def encode_arrow_msg(chunk: Chunk, store_id: "P.StoreId", compress: bool = True) -> list:
+    """One whole ArrowMsg message for a chunk as it appears in an RRD stream, as a list of
+    byte buffers to send in order (16-byte header, protobuf fields, then the payload framed by
+    hand so its bytes are never copied into a protobuf string). Used for network streams."""
     payload, raw = encode_chunk_payload(chunk, compress)
-    data = payload.to_pybytes() if isinstance(payload, pa.Buffer) else payload
-    msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if (compress and not isinstance(payload, pa.Buffer))
-                     else P.COMPRESSION_NONE, uncompressed_size=raw, encoding=P.ENCODING_ARROW_IPC,
-                     is_static=chunk.is_static, payload=data)
+    compressed = compress and not (isinstance(payload, pa.Buffer) and payload.size == raw)
+    msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if compressed else P.COMPRESSION_NONE,
+                     uncompressed_size=raw, encoding=P.ENCODING_ARROW_IPC, is_static=chunk.is_static)
     msg.store_id.CopyFrom(store_id)
     msg.chunk_id.time_ns, msg.chunk_id.inc = chunk.id
-    body = msg.SerializeToString()
-    return MSG_HEADER.pack(P.KIND_ARROW_MSG, len(body)) + body
+    head = msg.SerializeToString()
+    size = payload.size if isinstance(payload, pa.Buffer) else len(payload)
+    field5 = b"\x2a" + _varint(size)
+    return [MSG_HEADER.pack(P.KIND_ARROW_MSG, len(head) + len(field5) + size) + head + field5, payload]
 
 
 def store_info_msg(store_id: "P.StoreId") -> bytes:

@@ -53,6 +53,10 @@ def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]
     return host, p
 
 
+def _size(p) -> int:
+    return p.size if hasattr(p, "size") and not isinstance(p, (bytes, bytearray)) else len(p)
+
+
 class _Client:
     def __init__(self, sock: socket.socket, addr, limit: int):
         self.sock = sock
@@ -64,27 +68,30 @@ class _Client:
         self.alive = True
         self.thread = threading.Thread(target=self._run, name=f"stream-client-{addr}", daemon=True)
 
-    def send(self, data: bytes) -> bool:
+    def send(self, parts: list) -> bool:
+        n = sum(_size(p) for p in parts)
         with self.lock:
             if not self.alive:
                 return False
-            if self.queued + len(data) > self.limit:
+            if self.queued + n > self.limit:
                 self.alive = False
                 self.q.put(None)
                 return False
-            self.queued += len(data)
-        self.q.put(data)
+            self.queued += n
+        self.q.put((parts, n))
         return True
 
     def _run(self) -> None:
         try:
             while True:
-                data = self.q.get()
-                if data is None:
+                item = self.q.get()
+                if item is None:
                     break
-                self.sock.sendall(data)
+                parts, n = item
+                for p in parts:
+                    self.sock.sendall(p)
                 with self.lock:
-                    self.queued -= len(data)
+                    self.queued -= n
         except OSError:
             pass
         finally:
@@ -121,9 +128,10 @@ class StreamServer:
         host, port = parse_address(address)
         self.store_id = make_store_id(application_id, recording_id)
         self.compress = compress
-        self._hello = stream_header(compress) + store_info_msg(self.store_id)
-        self._static: list[bytes] = []
-        self._history: deque[bytes] = deque()
+        self._hello = [stream_header(compress) + store_info_msg(self.store_id)]
+        # history as chunks: encoded only when a viewer connects (nothing to do without viewers)
+        self._static: list[Chunk] = []
+        self._history: deque[Chunk] = deque()
         self._history_bytes = 0
         self.history_limit = history_bytes
         self.client_queue_bytes = client_queue_bytes
@@ -154,33 +162,36 @@ class StreamServer:
             except OSError:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            c = _Client(sock, addr, self.client_queue_bytes + self.history_limit + (64 << 20))
+            c = _Client(sock, addr, 1 << 62)
             with self._lock:
-                backlog = [self._hello, *self._static, *self._history]
+                backlog = [*self._static, *self._history]
                 c.thread.start()
-                for b in backlog:
-                    c.send(b)
-                c.limit = self.client_queue_bytes + c.queued
-                self._clients.append(c)
+                c.send(self._hello)
+                self._clients.append(c)  # live chunks from now on queue behind the backlog
                 self.stats["connections"] += 1
+                for chunk in backlog:
+                    c.send(encode_arrow_msg(chunk, self.store_id, self.compress))
+                c.limit = self.client_queue_bytes + c.queued
             log.info("viewer connected from %s", addr)
 
     # -- sink interface ---------------------------------------------------------------------
 
     def write_chunk(self, chunk: Chunk) -> None:
-        data = encode_arrow_msg(chunk, self.store_id, self.compress)
         with self._lock:
             self.stats["chunks"] += 1
             if chunk.is_static:
-                self._static.append(data)
+                self._static.append(chunk)
             else:
-                self._history.append(data)
-                self._history_bytes += len(data)
+                self._history.append(chunk)
+                self._history_bytes += chunk.nbytes
                 while self._history_bytes > self.history_limit and len(self._history) > 1:
-                    self._history_bytes -= len(self._history.popleft())
+                    self._history_bytes -= self._history.popleft().nbytes
+            if not self._clients:
+                return
+            parts = encode_arrow_msg(chunk, self.store_id, self.compress)
             keep = []
             for c in self._clients:
-                if c.send(data):
+                if c.send(parts):
                     keep.append(c)
                 elif c.alive is False:
                     self.stats["dropped_clients"] += 1
@@ -207,7 +218,7 @@ class StreamServer:
         end = MSG_HEADER.pack(P.KIND_END, 0)
         with self._lock:
             for c in self._clients:
-                c.send(end)
+                c.send([end])
                 c.close()
             self._clients = []
 

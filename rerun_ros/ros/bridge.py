@@ -123,7 +123,7 @@ class BridgeNode(Node):
                                         max_seconds=float(p["rotate_seconds"]), application_id=p["application_id"])
             sinks.append(self.file)
             self.get_logger().info(f"recording to {self.file.path}")
-        self.rec = RecordingStream(p["application_id"], batcher=BatcherConfig(max_age=0.02, max_bytes=4 << 20),
+        self.rec = RecordingStream(p["application_id"], batcher=BatcherConfig(max_age=0.008, max_bytes=4 << 20),
                                    sinks=sinks)
         self._latencies: list = []
         if p["latency_report"]:
