@@ -193,7 +193,7 @@ def test_recorder_sigterm_footer_and_sigkill_readable(ros_env, tmp_path):
 def test_auto_discover_rate_limit_and_rotation(ros_env, tmp_path):
     out = tmp_path / "rot.rrd"
     bridge = start_bridge(ros_env, f"rrd_path:={out}", "stream_address:=''", "discover_period:=0.2",
-                          "rate_limit_hz:=5.0", "rotate_bytes:=300000", "stats_period:=0.0",
+                          "rate_limit_hz:=5.0", "rotate_bytes:=60000", "stats_period:=0.0",
                           'exclude:=["^/parameter_events$", "^/rosout$"]')
     try:
         assert publish(ros_env, 20, "--points", "5000", "--hz", "20").returncode == 0
