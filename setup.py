@@ -32,6 +32,8 @@ setup(
         "pycollada>=0.8",
         "rosbags>=0.10",
         "Pillow>=9",
+        "vispy>=0.14",
+        "PyQt6==6.11.*",
     ],
     extras_require={
         "test": ["pytest>=7", "rerun-sdk==0.41.0", "datafusion==54.*"],

@@ -5,6 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# The viewer's display stack (Qt xcb under Xvfb with Mesa's software GL; see docs/viewer.md).
+APT_PKGS="xvfb xauth x11-utils libgl1 libegl1 libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libxkbcommon-x11-0
+  libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0
+  libxcb-xkb1 libfontconfig1 libdbus-1-3 fonts-dejavu-core"
+if ! command -v Xvfb >/dev/null || ! dpkg -s libxcb-cursor0 libxcb-icccm4 >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_PKGS >/dev/null
+  else
+    echo "note: install the viewer's display packages with: sudo apt-get install $APT_PKGS" >&2
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

@@ -96,6 +96,16 @@ def cmd_convert(args) -> int:
     return code
 
 
+def cmd_view(args) -> int:
+    try:
+        from viewer.app import run_viewer
+    except ImportError as e:
+        raise OSError(f"the viewer needs PyQt6 and vispy: {e}") from None
+    return run_viewer(args.source or str(DEMO_BAG), blueprint=args.blueprint, time=args.time, timeline=args.timeline,
+                      fixed_frame=args.fixed_frame, screenshot=args.screenshot, size=args.size, select=args.select,
+                      save_blueprint=args.save_blueprint)
+
+
 def cmd_info(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -159,6 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
         n = sub.add_parser(name, help=helptext, add_help=False)
         n.add_argument("ros_args", nargs=argparse.REMAINDER)
         n.set_defaults(fn=_node_runner(name))
+    v = sub.add_parser("view", help="open a recording, bag or live stream in the viewer (or screenshot it)")
+    v.add_argument("source", nargs="?", help=".rrd, .mcap, rosbag2 dir, .db3, or tcp://host:port (default: the demo bag)")
+    v.add_argument("--blueprint", help="blueprint YAML (default: a layout made from the data)")
+    v.add_argument("--time", help="time cursor: seconds from the start, @epoch seconds, or epoch ns")
+    v.add_argument("--timeline", help="timeline to use (default ros_time)")
+    v.add_argument("--fixed-frame", help="the 3D views' fixed frame (rviz's fixed frame)")
+    v.add_argument("--select", help="entity to show in the selection panel")
+    v.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
+    v.add_argument("--size", default="1280x800", help="window size WxH (default 1280x800)")
+    v.add_argument("--save-blueprint", metavar="YAML", help="write the layout in use to a blueprint file")
+    v.set_defaults(fn=cmd_view)
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")

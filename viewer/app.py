@@ -1,0 +1,94 @@
+"""``rerun-ros view``: open an ``.rrd``, a bag (``.mcap``, rosbag2 directory, ``.db3``) or a live
+stream (``tcp://host:port``) in the viewer window, or render a screenshot headlessly and exit.
+
+Exit status: 0, 1 for an unreadable source or blueprint (one-line error), 2 for usage errors.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from rerun_ros.store import ChunkStore
+
+__all__ = ["load_source", "run_viewer"]
+
+
+def load_source(source: str, store: ChunkStore, warn=print):
+    """Fill ``store`` from a file, or start a StreamClient for ``tcp://host:port`` (returned)."""
+    if source.startswith("tcp://"):
+        from rerun_ros.tcp_stream import StreamClient
+        return StreamClient(source[len("tcp://"):], store.add_chunk)
+    p = Path(source)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: no such file or directory")
+    if p.suffix == ".rrd":
+        from rerun_ros.rrd_reader import RrdReader
+        with RrdReader(p) as r:
+            for c in r.iter_chunks():
+                store.add_chunk(c)
+            for w in r.warnings:
+                warn(f"warning: {w}")
+        return None
+    from rerun_ros.convert import open_bag
+    from rerun_ros.ingest import Ingestor
+    from rerun_ros.recording import BatcherConfig, RecordingStream
+    src = open_bag(p, warn=lambda s: warn(f"warning: {s}"))
+    rec = RecordingStream(p.stem, batcher=BatcherConfig(max_age=0), sinks=[store])
+    ing = Ingestor(rec, warn=lambda s: warn(f"warning: {s}"), source=str(p))
+    for m in src.messages():
+        if m.error is not None:
+            ing.skip(m.topic, m.type_name, m.error, log_time=m.log_time)
+        else:
+            ing.ingest(m.topic, m.type_name, m.msg, m.log_time, m.publish_time)
+    ing.finish()
+    rec.close()
+    return None
+
+
+def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = None, timeline: str | None = None,
+               fixed_frame: str | None = None, screenshot: str | None = None, size: str = "1280x800",
+               select: str | None = None, save_blueprint: str | None = None) -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    from PyQt6 import QtWidgets
+
+    from rerun_ros.convert import parse_time
+
+    from . import blueprint as B
+    try:
+        w, h = (int(x) for x in size.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size must be WIDTHxHEIGHT, got {size!r}") from None
+    bp = B.load(blueprint) if blueprint else None
+    store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
+    client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
+    if client is not None:
+        import time as _t
+        client.connected.wait(5.0)
+        _t.sleep(0.5)
+    from .window import ViewerWindow
+    win = ViewerWindow(store, bp, timeline=timeline, fixed_frame=fixed_frame, title=f"rerun_ros — {source}")
+    win.resize(w, h)
+    if client is not None:
+        win.live.setChecked(True)
+    if save_blueprint:
+        B.dump(win.blueprint, save_blueprint)
+    win.show()
+    for _ in range(10):
+        app.processEvents()
+    if time is not None:
+        rng = win.time_range()
+        win.set_time(parse_time(time, rng[0] if rng else 0))
+    if select:
+        win.select(select)
+    if screenshot:
+        win.screenshot(screenshot)
+        print(f"wrote {screenshot}")
+        if client is not None:
+            client.close()
+        return 0
+    code = app.exec()
+    if client is not None:
+        client.close()
+    return code

@@ -1,0 +1,200 @@
+"""Blueprints: the layout of the viewer's views, as YAML (documented in ``docs/blueprint.md``).
+
+```yaml
+root:
+  container: horizontal          # vertical | horizontal | tabs | grid
+  children:
+    - view: spatial3d            # spatial3d | spatial2d | timeseries | textlog
+      name: 3D
+      origin: /                  # entity subtree shown
+      include: ["/**"]           # entity globs (``*`` one part, ``**`` any depth)
+      exclude: ["/rosout"]
+      fixed_frame: map
+    - container: vertical
+      children:
+        - {view: spatial2d, name: camera, origin: /camera/image}
+        - {view: timeseries, name: IMU, include: ["/imu"], time_range: 10.0}   # seconds before the cursor
+        - {view: textlog, name: log, include: ["/rosout"]}
+```
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+__all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "BlueprintError", "VIEW_KINDS"]
+
+VIEW_KINDS = ("spatial3d", "spatial2d", "timeseries", "textlog")
+CONTAINER_KINDS = ("vertical", "horizontal", "tabs", "grid")
+
+
+class BlueprintError(ValueError):
+    """A blueprint that does not validate (message says where)."""
+
+
+def _glob_re(glob: str) -> re.Pattern:
+    parts = []
+    i = 0
+    while i < len(glob):
+        if glob.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif glob[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        else:
+            parts.append(re.escape(glob[i]))
+            i += 1
+    return re.compile("^" + "".join(parts) + "$")
+
+
+@dataclass
+class View:
+    kind: str
+    name: str = ""
+    origin: str = "/"
+    include: list = field(default_factory=lambda: ["/**"])
+    exclude: list = field(default_factory=list)
+    fixed_frame: str | None = None
+    time_range: float | None = None  # seconds before the time cursor (timeseries/textlog)
+
+    def matches(self, entity: str) -> bool:
+        """Whether an entity is shown: under ``origin``, matching an include and no exclude."""
+        o = self.origin.rstrip("/")
+        if o and not (entity == o or entity.startswith(o + "/")):
+            return False
+        if not any(_glob_re(g).match(entity) for g in self.include):
+            return False
+        return not any(_glob_re(g).match(entity) for g in self.exclude)
+
+    def to_dict(self) -> dict:
+        d = {"view": self.kind, "name": self.name, "origin": self.origin, "include": list(self.include)}
+        if self.exclude:
+            d["exclude"] = list(self.exclude)
+        if self.fixed_frame:
+            d["fixed_frame"] = self.fixed_frame
+        if self.time_range is not None:
+            d["time_range"] = self.time_range
+        return d
+
+
+@dataclass
+class Container:
+    kind: str
+    children: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"container": self.kind, "children": [c.to_dict() for c in self.children]}
+
+    def views(self) -> list[View]:
+        out = []
+        for c in self.children:
+            out += c.views() if isinstance(c, Container) else [c]
+        return out
+
+
+@dataclass
+class Blueprint:
+    root: Container
+
+    def views(self) -> list[View]:
+        return self.root.views()
+
+    def to_dict(self) -> dict:
+        return {"root": self.root.to_dict()}
+
+
+def _parse(node, where: str):
+    if not isinstance(node, dict):
+        raise BlueprintError(f"blueprint {where}: expected a mapping, got {type(node).__name__}")
+    if "container" in node:
+        kind = node["container"]
+        if kind not in CONTAINER_KINDS:
+            raise BlueprintError(f"blueprint {where}: container must be one of {', '.join(CONTAINER_KINDS)}, got {kind!r}")
+        kids = node.get("children") or []
+        if not isinstance(kids, list):
+            raise BlueprintError(f"blueprint {where}: children must be a list")
+        return Container(kind, [_parse(k, f"{where}.children[{i}]") for i, k in enumerate(kids)])
+    if "view" in node:
+        kind = node["view"]
+        if kind not in VIEW_KINDS:
+            raise BlueprintError(f"blueprint {where}: view must be one of {', '.join(VIEW_KINDS)}, got {kind!r}")
+        unknown = set(node) - {"view", "name", "origin", "include", "exclude", "fixed_frame", "time_range"}
+        if unknown:
+            raise BlueprintError(f"blueprint {where}: unknown key(s) {', '.join(sorted(unknown))}")
+        inc = node.get("include", ["/**"])
+        exc = node.get("exclude", [])
+        for k, v in (("include", inc), ("exclude", exc)):
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise BlueprintError(f"blueprint {where}: {k} must be a list of entity globs")
+        tr = node.get("time_range")
+        if tr is not None and not (isinstance(tr, (int, float)) and tr > 0):
+            raise BlueprintError(f"blueprint {where}: time_range must be a positive number of seconds")
+        return View(kind, str(node.get("name", kind)), str(node.get("origin", "/")), inc, exc,
+                    node.get("fixed_frame"), None if tr is None else float(tr))
+    raise BlueprintError(f"blueprint {where}: needs 'container' or 'view'")
+
+
+def load(path_or_text) -> Blueprint:
+    """Read a blueprint from a YAML file path or YAML text.
+
+    Raises:
+        FileNotFoundError: no such file. BlueprintError: invalid YAML or structure.
+    """
+    p = Path(str(path_or_text))
+    text = p.read_text() if ("\n" not in str(path_or_text) and p.exists()) else None
+    if text is None:
+        if isinstance(path_or_text, Path) or (str(path_or_text).endswith((".yaml", ".yml")) and "\n" not in str(path_or_text)):
+            raise FileNotFoundError(f"{path_or_text}: no such blueprint file")
+        text = str(path_or_text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise BlueprintError(f"blueprint is not valid YAML: {e}") from None
+    if not isinstance(data, dict) or "root" not in data:
+        raise BlueprintError("blueprint needs a top-level 'root'")
+    root = _parse(data["root"], "root")
+    if isinstance(root, View):
+        root = Container("horizontal", [root])
+    return Blueprint(root)
+
+
+def dump(bp: Blueprint, path=None) -> str:
+    """YAML text of a blueprint (written to ``path`` when given)."""
+    text = yaml.safe_dump(bp.to_dict(), sort_keys=False)
+    if path is not None:
+        Path(path).write_text(text)
+    return text
+
+
+def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
+    """A layout for what the store holds: one 3D view of all spatial data, a 2D view per image
+    entity, one time series view per scalar entity group, and a text log."""
+    spatial, images, scalars, logs = [], [], [], []
+    for e in store.entities():
+        cols = set(store.columns(e))
+        if cols & {"Image:buffer", "EncodedImage:blob", "DepthImage:buffer", "SegmentationImage:buffer"}:
+            images.append(e)
+        if "Scalars:scalars" in cols:
+            scalars.append(e)
+        if "TextLog:text" in cols:
+            logs.append(e)
+        if any(c.split(":")[0] in ("Points3D", "LineStrips3D", "Boxes3D", "Arrows3D", "Ellipsoids3D",
+                                   "Mesh3D", "Transform3D", "Cylinders3D") for c in cols):
+            spatial.append(e)
+    views = []
+    if spatial:
+        views.append(View("spatial3d", "3D", "/", ["/**"], [], fixed_frame))
+    side = [View("spatial2d", e.rsplit("/", 1)[-1] or e, e, [e]) for e in images]
+    groups: dict[str, list[str]] = {}
+    for e in scalars:
+        groups.setdefault(e.rsplit("/", 1)[0] or "/", []).append(e)
+    side += [View("timeseries", k if k != "/" else "scalars", "/", v, time_range=30.0) for k, v in groups.items()]
+    if logs:
+        side.append(View("textlog", "log", "/", logs))
+    children = views + ([Container("tabs", side)] if len(side) > 2 else side)
+    return Blueprint(Container("horizontal", children or [View("textlog", "log")]))
