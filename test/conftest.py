@@ -103,3 +103,42 @@ def bag_builder(tmp_path):
 
 def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     return subprocess.run([RERUN_ROS, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def xdisplay():
+    """A real X display (Xvfb, 24-bit) for Qt's xcb platform; VisPy needs it (offscreen won't do)."""
+    import shutil as _sh
+    if _sh.which("Xvfb") is None:
+        raise RuntimeError("Xvfb is not installed: run `bash .ci/setup.sh` (it installs the display packages)")
+    r, w = os.pipe()
+    def die_with_parent():  # Xvfb ends when the test process does, after Qt has disconnected
+        import ctypes
+        import signal as _sig
+        ctypes.CDLL("libc.so.6").prctl(1, _sig.SIGTERM)  # PR_SET_PDEATHSIG
+
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=die_with_parent)
+    os.close(w)
+    num = b""
+    while not num.endswith(b"\n"):
+        ch = os.read(r, 1)
+        if not ch:
+            raise RuntimeError("Xvfb did not start")
+        num += ch
+    os.close(r)
+    old = {k: os.environ.get(k) for k in ("DISPLAY", "QT_QPA_PLATFORM")}
+    os.environ["DISPLAY"] = f":{int(num)}"
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    yield os.environ["DISPLAY"]
+    # Not stopped here: a QApplication may still hold the connection until interpreter exit,
+    # and Qt aborts the process if the server goes away first. PR_SET_PDEATHSIG stops it.
+
+
+@pytest.fixture(scope="session")
+def qapp(xdisplay):
+    from PyQt6 import QtWidgets
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["rerun_ros-tests"])
+    yield app
+    app.closeAllWindows()

@@ -82,10 +82,17 @@ class Spatial3DView(_CanvasView):
             self.axes.visible = True
         else:
             self.axes.visible = False
-        if not self._framed and len(geo.points):
-            lo, hi = np.percentile(geo.points, [2, 98], axis=0)
+        if not self._framed and (len(geo.points) or len(geo.lines)):
+            # frame the data together with the fixed frame's origin
+            pts = [np.zeros((1, 3), np.float32)]
+            if len(geo.points):
+                pts.append(np.percentile(geo.points, [2, 98], axis=0))
+            if len(geo.lines):
+                pts.append(np.percentile(geo.lines.reshape(-1, 3), [2, 98], axis=0))
+            allp = np.concatenate(pts)
+            lo, hi = allp.min(axis=0), allp.max(axis=0)
             self.viewbox.camera.center = tuple((lo + hi) / 2)
-            self.viewbox.camera.distance = float(max(np.linalg.norm(hi - lo) * 1.2, 1.0))
+            self.viewbox.camera.distance = float(max(np.linalg.norm(hi - lo) * 1.5, 5.0))
             self._framed = True
         self.drawn_time = t
         self.canvas.update()

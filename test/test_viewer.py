@@ -1,0 +1,240 @@
+"""The viewer in real windows under Xvfb: pixels are checked against the data."""
+from __future__ import annotations
+
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from conftest import RERUN_ROS, SENSORS
+from rerun_ros import archetypes as A
+from rerun_ros.chunk import Timeline
+from rerun_ros.convert import convert
+from rerun_ros.recording import BatcherConfig, RecordingStream
+from rerun_ros.rrd_reader import read_chunks
+from rerun_ros.store import ChunkStore
+from viewer import blueprint as B
+from viewer.scene import decimate_minmax, scene_3d
+
+T = Timeline("ros_time")
+S = 10**9
+
+
+def pump(app, n=10):
+    for _ in range(n):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def synthetic_store() -> ChunkStore:
+    """A robot frame moving along x, a red point cloud in the sensor frame, a 4-colour image,
+    a sine scalar and log lines."""
+    store = ChunkStore()
+    rec = RecordingStream(batcher=BatcherConfig(max_age=0), sinks=[store])
+    rec.log("/tf_static", A.Transform3D(translation=[0, 0, 1], quaternion=[0, 0, 0, 1], parent_frame="base",
+                                        child_frame="sensor"), static=True)
+    img = np.zeros((48, 64, 3), np.uint8)
+    img[:24, :32] = [255, 0, 0]
+    img[:24, 32:] = [0, 255, 0]
+    img[24:, :32] = [0, 0, 255]
+    img[24:, 32:] = [255, 255, 0]
+    for i in range(10):
+        tp = {T: i * S}
+        rec.log("/tf", A.Transform3D(translation=[i, 0, 0], quaternion=[0, 0, 0, 1], parent_frame="map",
+                                     child_frame="base"), timepoints=tp)
+        rec.log("/cloud", A.Points3D([[0, 0, 0]], colors=[255, 0, 0], radii=0.2), A.CoordinateFrame("sensor"),
+                timepoints=tp)
+        rec.log("/camera", A.Image.from_array(np.roll(img, i, axis=1) if i else img), timepoints=tp)
+        rec.log("/signal", A.Scalars([np.sin(i)]), timepoints=tp)
+        rec.log("/log", A.TextLog(f"step {i}", level="WARN" if i % 3 == 0 else "INFO"), timepoints=tp)
+    rec.close()
+    return store
+
+
+BP = """
+root:
+  container: horizontal
+  children:
+    - {view: spatial3d, name: world, include: ["/cloud", "/tf", "/tf_static"], fixed_frame: map}
+    - container: vertical
+      children:
+        - {view: spatial2d, name: cam, origin: /camera}
+        - {view: timeseries, name: signal, include: ["/signal"]}
+        - {view: textlog, name: log, include: ["/log"]}
+"""
+
+
+def test_scene_places_cloud_through_the_frame_graph():
+    s = synthetic_store()
+    g = scene_3d(s, ["/cloud"], "ros_time", 4 * S, "map")
+    np.testing.assert_allclose(g.points, [[4, 0, 1]])  # map -> base (x=4) -> sensor (z=1)
+    g2 = scene_3d(s, ["/cloud"], "ros_time", 4 * S, "nowhere")
+    assert "/cloud" in g2.problems and "does not exist" in g2.problems["/cloud"]
+
+
+def test_window_views_match_the_data(qapp):
+    from viewer.window import Spatial2DView, Spatial3DView, TextLogView, TimeSeriesView, ViewerWindow
+    s = synthetic_store()
+    win = ViewerWindow(s, B.load(BP), fixed_frame="map")
+    win.resize(1400, 900)
+    win.show()
+    pump(qapp, 20)
+    v3 = next(v for v in win.views if isinstance(v, Spatial3DView))
+    v2 = next(v for v in win.views if isinstance(v, Spatial2DView))
+    ts = next(v for v in win.views if isinstance(v, TimeSeriesView))
+    log = next(v for v in win.views if isinstance(v, TextLogView))
+    win.set_time(0)
+    pump(qapp)
+    # 2D: the four quadrants come out in their colours (y down, unscaled image)
+    img = v2.canvas.render()[..., :3]
+    h, w = img.shape[:2]
+    # find the drawn image area: rows/cols that are not the background
+    bg = np.array([16, 16, 20])
+    mask = np.abs(img.astype(int) - bg).sum(axis=2) > 30
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max(), xs.min(), xs.max()
+    q = lambda fy, fx: img[int(y0 + fy * (y1 - y0)), int(x0 + fx * (x1 - x0))]
+    np.testing.assert_array_equal(q(0.25, 0.25), [255, 0, 0])
+    np.testing.assert_array_equal(q(0.25, 0.75), [0, 255, 0])
+    np.testing.assert_array_equal(q(0.75, 0.25), [0, 0, 255])
+    np.testing.assert_array_equal(q(0.75, 0.75), [255, 255, 0])
+    assert abs((x1 - x0 + 1) / (y1 - y0 + 1) - 64 / 48) < 0.05  # aspect kept
+    # 3D: the red point is where the transforms put it, projected to the canvas
+    for t in (2 * S, 7 * S):
+        win.set_time(t)
+        pump(qapp)
+        np.testing.assert_allclose(v3.geometry.points, [[t / S, 0, 1]], atol=1e-6)
+        frame = v3.canvas.render()
+        px = v3.markers.get_transform("visual", "canvas").map(np.array([[t / S, 0, 1]]))[0]
+        x, y = px[0] / px[3], px[1] / px[3]
+        ps = v3.canvas.pixel_scale
+        patch = frame[int(y * ps) - 3:int(y * ps) + 4, int(x * ps) - 3:int(x * ps) + 4, :3].reshape(-1, 3)
+        assert any(p[0] > 200 and p[1] < 80 and p[2] < 80 for p in patch), (t, patch[:5])
+    # time series: lines drawn, cursor at the current time; text log filtered by level
+    assert "/signal[0]" in ts.data and len(ts.data["/signal[0]"][0]) == 8
+    assert len(log.rows) == 8
+    log.level.setCurrentText("WARN")
+    pump(qapp)
+    assert [r[3] for r in log.rows] == ["step 0", "step 3", "step 6"]
+    log._jump(1, 0)
+    assert win.t == 3 * S  # click a row: jump to its time
+    # selection panel shows the latest-at values at the cursor
+    win.select("/tf")
+    win.set_time(5 * S)
+    pump(qapp)
+    assert "Transform3D:translation" in win.selection.toPlainText() and "[5.0, 0.0, 0.0]" in win.selection.toPlainText()
+    # hiding an entity in the tree removes it from the views
+    win.hidden.add("/cloud")
+    win.refresh()
+    assert len(v3.geometry.points) == 0
+    win.close()
+
+
+def test_scrubbing_changes_pixels(qapp):
+    from viewer.window import ViewerWindow
+    s = synthetic_store()
+    win = ViewerWindow(s, B.load(BP), fixed_frame="map")
+    win.resize(1200, 800)
+    win.show()
+    pump(qapp, 20)
+    win.slider.setValue(0)
+    pump(qapp)
+    a = win.grab().toImage()
+    win.slider.setValue(10000)
+    pump(qapp)
+    b = win.grab().toImage()
+    assert win.t == 9 * S
+    to_np = lambda im: np.frombuffer(im.constBits().asstring(im.sizeInBytes()), np.uint8).reshape(im.height(), -1)
+    da, db = to_np(a), to_np(b)
+    assert (da != db).mean() > 0.01 and da.std() > 5
+    win.close()
+
+
+def test_play_and_step(qapp):
+    from viewer.window import ViewerWindow
+    s = synthetic_store()
+    win = ViewerWindow(s, B.load(BP), fixed_frame="map")
+    win.set_time(0)
+    win.step(+1)
+    assert win.t == 1 * S
+    win.step(-1)
+    assert win.t == 0
+    win.speed.setValue(10.0)
+    win.toggle_play()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.6:
+        pump(qapp, 1)
+    assert win.t >= 3 * S  # 10x speed for ~0.6 s
+    win.close()
+
+
+def test_view_cli_screenshots_a_real_bag(tmp_path, xdisplay):
+    rrd = tmp_path / "s.rrd"
+    convert(SENSORS, rrd)
+    shots = []
+    for t in ("0.2", "5.5"):
+        out = tmp_path / f"shot_{t}.png"
+        p = subprocess.run([RERUN_ROS, "view", rrd, "--time", t, "--screenshot", out, "--size", "1000x700",
+                            "--fixed-frame", "base_link"], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        shots.append(out)
+    from PIL import Image
+    a, b = (np.asarray(Image.open(s).convert("RGB")) for s in shots)
+    assert a.shape == (700, 1000, 3) and a.std() > 10
+    assert (a != b).any(axis=2).mean() > 0.01  # different times draw different things
+    # an .mcap opens directly too, and a blueprint can be saved from the window
+    bpf = tmp_path / "bp.yaml"
+    p = subprocess.run([RERUN_ROS, "view", SENSORS, "--screenshot", tmp_path / "m.png", "--save-blueprint", bpf],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert [v.kind for v in B.load(bpf).views()][0] == "spatial3d"
+    p = subprocess.run([RERUN_ROS, "view", tmp_path / "missing.rrd"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 1 and "no such file" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_blueprint_validation_and_globs(tmp_path):
+    with pytest.raises(B.BlueprintError, match="container must be one of"):
+        B.load("root: {container: diagonal, children: []}")
+    with pytest.raises(B.BlueprintError, match="unknown key"):
+        B.load("root: {view: spatial3d, colour: red}")
+    with pytest.raises(FileNotFoundError):
+        B.load(str(tmp_path / "nope.yaml"))
+    v = B.View("spatial3d", include=["/robot/**"], exclude=["/robot/*/debug"])
+    assert v.matches("/robot/arm/link") and not v.matches("/robot/arm/debug") and not v.matches("/other")
+    bp = B.default_blueprint(synthetic_store(), "map")
+    kinds = sorted(v.kind for v in bp.views())
+    assert kinds == ["spatial2d", "spatial3d", "textlog", "timeseries"]
+    assert B.load(B.dump(bp)).to_dict() == bp.to_dict()
+
+
+def test_minmax_decimation_keeps_the_envelope():
+    x = np.linspace(0, 10, 1_000_000)
+    y = np.sin(x * 50) + (x > 5) * 3
+    xs, ys = decimate_minmax(x, y, 0, 10, 500)
+    assert len(xs) <= 4 * 500 and ys.max() == y.max() and ys.min() == y.min()
+    assert np.all(np.diff(xs) >= 0)
+
+
+def test_live_stream_appears_within_a_second(qapp):
+    from rerun_ros.tcp_stream import StreamClient, StreamServer
+    from viewer.window import ViewerWindow
+    server = StreamServer("127.0.0.1:0")
+    rec = RecordingStream(batcher=BatcherConfig(max_age=0.01), sinks=[server])
+    store = ChunkStore()
+    client = StreamClient(server.address, store.add_chunk, reconnect_delay=0.05)
+    assert client.connected.wait(5)
+    win = ViewerWindow(store, B.load(BP), fixed_frame="map")
+    win.live.setChecked(True)
+    win.show()
+    pump(qapp)
+    t0 = time.monotonic()
+    rec.log("/signal", A.Scalars([42.0]), timepoints={T: 123 * S})
+    while time.monotonic() - t0 < 1.0 and win.t != 123 * S:
+        pump(qapp, 1)
+    elapsed = time.monotonic() - t0
+    assert win.t == 123 * S and elapsed < 1.0  # follow-live moved the cursor to the new data
+    assert "/signal" in [win.tree.topLevelItem(i).text(0) for i in range(win.tree.topLevelItemCount())]
+    client.close()
+    rec.close()
+    win.close()
