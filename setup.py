@@ -49,6 +49,7 @@ setup(
             "rerun-ros = rerun_ros.cli:console_main",
             "bridge = rerun_ros.ros.bridge:console_bridge",
             "recorder = rerun_ros.ros.bridge:console_recorder",
+            "viewer = viewer.app:console_viewer",
         ],
     },
 )

@@ -135,6 +135,13 @@ def cmd_info(args) -> int:
 
 
 def _node_runner(name: str):
+    """The runner of a node command: ``bridge``/``recorder`` (rclpy) or ``viewer`` (no rclpy)."""
+    if name == "viewer":
+        def run_view(args) -> int:
+            from viewer.app import ros_main
+            return ros_main([f"rerun-ros {name}", *args.ros_args])
+        return run_view
+
     def run(args) -> int:
         try:
             from .ros import bridge
@@ -187,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-NODE_COMMANDS = ("bridge", "recorder")
+NODE_COMMANDS = ("bridge", "recorder", "viewer")
 
 
 def main(argv: list[str] | None = None) -> int:

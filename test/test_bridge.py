@@ -273,3 +273,23 @@ time.sleep(0.5)
     s = ChunkStore.from_chunks(read_chunks(out)[0])
     assert [v[0] for v in s.range("/value", "log_time", 0, 2**62, "Scalars:scalars").values.to_pylist()] == \
         [float(i) for i in range(7)]
+
+
+def test_viewer_node_shows_the_bridge_stream(ros_env, tmp_path, xdisplay):
+    port = free_port()
+    bridge = start_bridge(ros_env, f"stream_address:=127.0.0.1:{port}", reliable_specs(), "auto_discover:=false",
+                          "stats_period:=0.0")
+    try:
+        assert publish(ros_env, 6, "--points", "2000").returncode == 0
+        shot = tmp_path / "viewer.png"
+        env = dict(ros_env, DISPLAY=xdisplay, QT_QPA_PLATFORM="xcb")
+        p = subprocess.run([RERUN_ROS, "viewer", "--ros-args", "-r", "__node:=rerun_viewer", "-p",
+                            f"stream_address:=127.0.0.1:{port}", "-p", "fixed_frame:=odom", "-p",
+                            f"screenshot:={shot}", "-p", "size:=900x600"], env=env, capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr
+    finally:
+        stop(bridge)
+    from PIL import Image
+    img = np.asarray(Image.open(shot).convert("RGB"))
+    assert img.shape == (600, 900, 3) and img.std() > 10

@@ -92,3 +92,70 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
     if client is not None:
         client.close()
     return code
+
+
+VIEWER_PARAMS = {"stream_address": "127.0.0.1:9877", "fixed_frame": "", "blueprint": "", "use_sim_time": False,
+                 "source": "", "screenshot": "", "size": "1280x800"}
+
+
+def parse_ros_args(argv: list[str], node_name: str = "rerun_viewer") -> dict:
+    """The viewer's parameters from ``--ros-args`` (``-p name:=value``, ``--params-file F`` with
+    ``<node>: ros__parameters:``, ``-r __node:=name``), as ``ros2 run``/``ros2 launch`` pass them.
+    The viewer needs no rclpy: it reads these and connects to the bridge's stream.
+
+    Raises:
+        ValueError: an unknown parameter or a malformed argument.
+    """
+    import yaml
+    params = dict(VIEWER_PARAMS)
+    if "--ros-args" not in argv:
+        return params
+    args = argv[argv.index("--ros-args") + 1:]
+    i = 0
+    files, overrides = [], {}
+    while i < len(args):
+        a = args[i]
+        if a in ("-p", "--param") and i + 1 < len(args):
+            k, sep, v = args[i + 1].partition(":=")
+            if not sep:
+                raise ValueError(f"viewer: parameter {args[i + 1]!r} is not name:=value")
+            overrides[k] = yaml.safe_load(v) if v else ""
+            i += 2
+        elif a == "--params-file" and i + 1 < len(args):
+            files.append(args[i + 1])
+            i += 2
+        elif a in ("-r", "--remap") and i + 1 < len(args):
+            k, _, v = args[i + 1].partition(":=")
+            if k == "__node":
+                node_name = v
+            i += 2
+        elif a == "--":
+            break
+        else:
+            i += 1
+    for f in files:
+        data = yaml.safe_load(Path(f).read_text()) or {}
+        for key in (node_name, "/" + node_name, "/**"):
+            params.update((data.get(key) or {}).get("ros__parameters", {}) or {})
+    params.update(overrides)
+    unknown = set(params) - set(VIEWER_PARAMS)
+    if unknown:
+        raise ValueError(f"viewer: unknown parameter(s) {', '.join(sorted(unknown))}; known: {', '.join(VIEWER_PARAMS)}")
+    return params
+
+
+def ros_main(argv: list[str] | None = None) -> int:
+    """``ros2 run rerun_ros viewer --ros-args -p stream_address:=host:port -p fixed_frame:=map``."""
+    argv = sys.argv if argv is None else argv
+    try:
+        p = parse_ros_args(argv)
+        source = p["source"] or f"tcp://{p['stream_address']}"
+        return run_viewer(source, blueprint=p["blueprint"] or None, fixed_frame=p["fixed_frame"] or None,
+                          screenshot=p["screenshot"] or None, size=str(p["size"]))
+    except (ValueError, OSError) as e:
+        print(f"rerun_viewer: error: {e}", file=sys.stderr)
+        return 1
+
+
+def console_viewer() -> None:
+    sys.exit(ros_main())
