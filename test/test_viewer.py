@@ -238,3 +238,31 @@ def test_live_stream_appears_within_a_second(qapp):
     client.close()
     rec.close()
     win.close()
+
+
+def test_lazy_store_answers_like_the_full_store(tmp_path):
+    from conftest import FIELD
+    from viewer.lazy import LazyRrdStore, open_store
+    out = tmp_path / "f.rrd"
+    convert(FIELD, out)
+    full = ChunkStore.from_chunks(read_chunks(out)[0])
+    lazy = LazyRrdStore(out, cache_bytes=64 << 10)  # a tiny cache: chunks get evicted and reloaded
+    assert lazy.entities() == full.entities()
+    assert lazy.time_range("ros_time") == full.time_range("ros_time")
+    lo, hi = full.time_range("ros_time")
+    for ent in full.entities():
+        assert set(lazy.columns(ent)) == set(full.columns(ent)), ent
+        for t in np.linspace(lo - 10**9, hi + 10**9, 7).astype(np.int64):
+            a, b = lazy.latest_at(ent, "ros_time", int(t)), full.latest_at(ent, "ros_time", int(t))
+            assert a.keys() == b.keys(), (ent, t)
+            for k in a:
+                assert a[k].time == b[k].time and a[k].values.to_pylist() == b[k].values.to_pylist(), (ent, k)
+    for col in ("Scalars:scalars", "Transform3D:translation"):
+        ent = next(e for e in full.entities() if col in full.columns(e))
+        mid = (lo + hi) // 2
+        ra, rb = lazy.range(ent, "ros_time", mid, hi, col), full.range(ent, "ros_time", mid, hi, col)
+        assert ra.times.tolist() == rb.times.tolist() and ra.values.to_pylist() == rb.values.to_pylist()
+    assert lazy.cached_bytes <= 64 << 10 or len(lazy._cache) == 1
+    with pytest.raises(TypeError):
+        lazy.add_chunk(None)
+    assert not isinstance(open_store(out), LazyRrdStore)  # small files load fully

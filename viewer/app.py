@@ -13,6 +13,8 @@ from rerun_ros.store import ChunkStore
 
 __all__ = ["load_source", "run_viewer"]
 
+LAZY_THRESHOLD = 256 << 20  # .rrd files larger than this open lazily
+
 
 def load_source(source: str, store: ChunkStore, warn=print):
     """Fill ``store`` from a file, or start a StreamClient for ``tcp://host:port`` (returned)."""
@@ -60,8 +62,18 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
     except ValueError:
         raise ValueError(f"--size must be WIDTHxHEIGHT, got {size!r}") from None
     bp = B.load(blueprint) if blueprint else None
-    store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
-    client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
+    client = None
+    if source.endswith(".rrd") and Path(source).is_file() and Path(source).stat().st_size > LAZY_THRESHOLD:
+        from .lazy import LazyRrdStore
+        try:
+            store = LazyRrdStore(source)  # big file: chunks load on demand via the footer manifest
+        except ValueError as e:
+            print(f"warning: {e}; loading everything", file=sys.stderr)
+            store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
+            client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
+    else:
+        store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
+        client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     if client is not None:
         import time as _t
