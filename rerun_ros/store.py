@@ -149,6 +149,19 @@ class ChunkStore:
                 else list(self._entities.values())
             return [c for e in ents for c in e.static + e.temporal]
 
+    def num_rows(self, entity: str) -> int:
+        """Rows logged on an entity (static and temporal)."""
+        return sum(len(c) for c in self.chunks(entity))
+
+    def chunks_with(self, column: str) -> list[Chunk]:
+        """Chunks holding a component column (``Archetype:field``), e.g. every Transform3D chunk."""
+        return [c for c in self.chunks() if c.component(column) is not None]
+
+    def data_times(self, timeline: str) -> np.ndarray:
+        """Sorted distinct times (int64) at which any entity has data on ``timeline``."""
+        parts = [c.timelines[timeline][1] for c in self.chunks() if timeline in c.timelines]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
     def columns(self, entity: str) -> list[str]:
         """Component columns (``Archetype:field``) present on an entity."""
         cols: set[str] = set()

@@ -43,6 +43,7 @@ class LazyRrdStore(ChunkStore):
         cols = {n: man.column(n).to_pylist() if not n.endswith((":start", ":end")) else
                 man.column(n).cast("int64").to_pylist() for n in man.column_names}
         self.entries: list[_Entry] = []
+        self._rows = cols["chunk_num_rows"]
         self._by_entity: dict[str, list[_Entry]] = {}
         tl_names = sorted({n[:-len(":start")] for n in man.column_names
                            if n.endswith(":start") and n.count(":") == 1})
@@ -107,6 +108,21 @@ class LazyRrdStore(ChunkStore):
         """Loads the chunks asked for (all of an entity, or of the file): use sparingly."""
         ents = self._by_entity.get(entity, []) if entity is not None else self.entries
         return [self._load(e) for e in ents]
+
+    def num_rows(self, entity: str) -> int:
+        """From the manifest (no chunk loaded)."""
+        return sum(self._rows[e.idx] for e in self._by_entity.get(entity, []))
+
+    def chunks_with(self, column: str) -> list[Chunk]:
+        """Loads only the chunks whose manifest lists the column (e.g. the transforms)."""
+        return [self._load(e) for e in self.entries
+                if any(c == column for (_, c) in e.comps) or column in self._static_cols.get(e.entity, set())
+                and e.static]
+
+    def data_times(self, timeline: str) -> np.ndarray:
+        """Chunk start/end times from the manifest (a coarse set: no chunk is loaded)."""
+        ts = {x for e in self.entries if timeline in e.ranges for x in e.ranges[timeline]}
+        return np.array(sorted(ts), np.int64)
 
     def time_range(self, timeline: str, entity: str | None = None):
         rs = [e.ranges[timeline] for e in (self._by_entity.get(entity, []) if entity else self.entries)

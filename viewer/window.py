@@ -155,8 +155,17 @@ class TimeSeriesView(_CanvasView):
         self.data = {}
         lo, hi = np.inf, -np.inf
         width = max(self.canvas.size[0], 100)
+        gen = (self.win.store.generation, timeline)
+        if getattr(self, "_cache_gen", None) != gen:
+            self._cache = {}
+            self._cache_gen = gen
         for e in self.entities():
-            times, vals, names = S.series(self.win.store, e, timeline, start, max(t, start))
+            full = self._cache.get(e)
+            if full is None:  # the entity's whole series, sliced per frame below
+                full = self._cache[e] = S.series(self.win.store, e, timeline, -2**62, 2**62)
+            ftimes, fvals, names = full
+            a, b = np.searchsorted(ftimes, start, "left"), np.searchsorted(ftimes, max(t, start), "right")
+            times, vals = ftimes[a:b], fvals[a:b]
             for j in range(vals.shape[1] if vals.ndim == 2 else 0):
                 x = (times - start) / 1e9
                 y = vals[:, j]
@@ -396,11 +405,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def step(self, direction: int) -> None:
         """Jump to the next (or previous) time where any entity has data."""
-        times = set()
-        for c in self.store.chunks():
-            if self.timeline in c.timelines:
-                times.update(c.timelines[self.timeline][1].tolist())
-        ts = np.array(sorted(times))
+        ts = self.store.data_times(self.timeline)
         if not len(ts):
             return
         i = np.searchsorted(ts, self.t, side="right" if direction > 0 else "left")
@@ -434,7 +439,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         for e in self.store.entities():
             cols = self.store.columns(e)
             archs = sorted({c.split(":")[0] for c in cols})
-            rows = sum(len(c) for c in self.store.chunks(e))
+            rows = self.store.num_rows(e)
             if e in known:
                 for i in range(self.tree.topLevelItemCount()):
                     it = self.tree.topLevelItem(i)

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Benchmark: the viewer on this machine's software GL (Mesa llvmpipe under Xvfb).
+
+Measures (same run): scrub latency (slider moved → every view redrawn, p50/p95) on the demo bag
+and on a 400 MiB recording; frames per second of the 3D view with 100k and 1M points while the
+camera orbits; frames per second of a time series view with 10 series × 100k samples while the
+cursor moves; peak RSS of `rerun-ros view` opening a ~1 GB .rrd and rendering a screenshot.
+Targets: 100k points ≥ 10 fps, time series ≥ 30 fps, scrub p95 ≤ 100 ms, RSS ≤ 400 MB.
+
+Needs an X display (it starts Xvfb when DISPLAY is unset). Usage: .venv/bin/python bench/viewer.py
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+
+def ensure_display():
+    if os.environ.get("DISPLAY"):
+        return None
+    r, w = os.pipe()
+    p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(w)
+    num = b""
+    while not num.endswith(b"\n"):
+        num += os.read(r, 1)
+    os.environ["DISPLAY"] = f":{int(num)}"
+    return p
+
+
+def pump(app, n=3):
+    for _ in range(n):
+        app.processEvents()
+
+
+def scrub(app, win, n=40):
+    canvases = [v.canvas for v in win.views if hasattr(v, "canvas")]
+    rng = np.random.default_rng(0)
+    lat = []
+    for v in rng.integers(0, 10001, n):
+        t0 = time.perf_counter()
+        win.slider.setValue(int(v))
+        app.processEvents()
+        for c in canvases:
+            c.render()
+        lat.append((time.perf_counter() - t0) * 1000)
+    return np.percentile(lat, 50), np.percentile(lat, 95)
+
+
+def points_fps(app, n_points, seconds=3.0):
+    from rerun_ros import archetypes as A
+    from rerun_ros.chunk import Timeline
+    from rerun_ros.recording import BatcherConfig, RecordingStream
+    from rerun_ros.store import ChunkStore
+    from viewer import blueprint as B
+    from viewer.window import Spatial3DView, ViewerWindow
+    store = ChunkStore()
+    rec = RecordingStream(batcher=BatcherConfig(max_age=0), sinks=[store])
+    pts = np.random.default_rng(1).standard_normal((n_points, 3)).astype(np.float32)
+    rec.log("/cloud", A.Points3D(pts, colors=(np.abs(pts) * 80).clip(0, 255).astype(np.uint8)),
+            timepoints={Timeline("ros_time"): 0})
+    rec.close()
+    win = ViewerWindow(store, B.load("root: {view: spatial3d, name: 3D}"))
+    win.resize(1024, 768)
+    win.show()
+    pump(app, 10)
+    v = next(x for x in win.views if isinstance(x, Spatial3DView))
+    frames, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        v.viewbox.camera.azimuth += 2
+        v.canvas.render()
+        frames += 1
+    win.close()
+    return frames / (time.perf_counter() - t0)
+
+
+def series_fps(app, seconds=3.0):
+    from rerun_ros import archetypes as A
+    from rerun_ros.chunk import Timeline
+    from rerun_ros.recording import BatcherConfig, RecordingStream
+    from rerun_ros.store import ChunkStore
+    from viewer import blueprint as B
+    from viewer.window import TimeSeriesView, ViewerWindow
+    store = ChunkStore(compact_max_rows=100_000, compact_max_bytes=64 << 20)
+    rec = RecordingStream(batcher=BatcherConfig(max_age=0, max_rows=100_000, max_bytes=1 << 30), sinks=[store])
+    T = Timeline("ros_time")
+    for k in range(10):
+        y = np.cumsum(np.random.default_rng(k).standard_normal(100_000))
+        for i in range(100_000):
+            rec.log_components(f"/s{k}", A.Scalars([y[i]]).component_batches(), timepoints={T: i * 1_000_000})
+    rec.close()
+    win = ViewerWindow(store, B.load("root: {view: timeseries, name: series, include: ['/s*']}"))
+    win.resize(1024, 768)
+    win.show()
+    pump(app, 10)
+    v = next(x for x in win.views if isinstance(x, TimeSeriesView))
+    rng = store.time_range("ros_time")
+    frames, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        win.set_time(rng[0] + (rng[1] - rng[0]) * ((frames % 100) + 1) // 100)
+        v.canvas.render()
+        frames += 1
+    win.close()
+    return frames / (time.perf_counter() - t0)
+
+
+def big_rrd(work: Path) -> Path:
+    out = work / "big.rrd"
+    if out.exists():
+        return out
+    sys.path.insert(0, str(ROOT / "bench"))
+    from convert import build_bag
+    bag = work / "big.mcap"
+    if not bag.exists():
+        build_bag(bag, scale=2.5)
+    subprocess.run([str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(out), "-q"], check=True)
+    return out
+
+
+def rss_of_view(path: Path, work: Path) -> float:
+    p = subprocess.Popen([str(BIN / "rerun-ros"), "view", str(path), "--screenshot", str(work / "big.png"),
+                          "--time", "30"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(p.stderr.read().decode()[-500:])
+    return ru.ru_maxrss / 1024.0
+
+
+def main() -> int:
+    xv = ensure_display()
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    from PyQt6 import QtWidgets
+    app = QtWidgets.QApplication([sys.argv[0]])
+    from rerun_ros.convert import convert
+    from viewer.app import load_source
+    from viewer.lazy import LazyRrdStore
+    from viewer.window import ViewerWindow
+    from rerun_ros.store import ChunkStore
+    work = Path(os.environ.get("RERUN_ROS_BENCH_DIR", tempfile.mkdtemp(prefix="rerun_ros_viewer_")))
+    work.mkdir(parents=True, exist_ok=True)
+    demo = work / "demo.rrd"
+    convert(ROOT / "rerun_ros" / "data" / "demo_sensors.mcap", demo)
+    store = ChunkStore()
+    load_source(str(demo), store)
+    win = ViewerWindow(store, fixed_frame="base_link")
+    win.resize(1280, 800)
+    win.show()
+    pump(app, 10)
+    s_demo = scrub(app, win)
+    win.close()
+    big = big_rrd(work)
+    lazy = LazyRrdStore(big)
+    win = ViewerWindow(lazy, fixed_frame="odom")
+    win.resize(1280, 800)
+    win.show()
+    pump(app, 10)
+    s_big = scrub(app, win, n=20)
+    win.close()
+    f100k = points_fps(app, 100_000)
+    f1m = points_fps(app, 1_000_000)
+    fts = series_fps(app)
+    rss = rss_of_view(big, work)
+    print(f"\n| measure | value | target |\n|---|---|---|")
+    print(f"| scrub latency, demo bag (p50 / p95) | {s_demo[0]:.0f} / {s_demo[1]:.0f} ms | p95 <= 100 ms |")
+    print(f"| scrub latency, {big.stat().st_size / 2**20:.0f} MiB .rrd, lazy (p50 / p95) | {s_big[0]:.0f} / {s_big[1]:.0f} ms | p95 <= 100 ms |")
+    print(f"| 3D view, 100k points | {f100k:.1f} fps | >= 10 fps |")
+    print(f"| 3D view, 1M points | {f1m:.1f} fps | - |")
+    print(f"| time series, 10 x 100k samples | {fts:.1f} fps | >= 30 fps |")
+    print(f"| peak RSS, view + screenshot of {big.stat().st_size / 2**30:.2f} GiB .rrd | {rss:.0f} MiB | <= 400 MB |")
+    if xv is not None:
+        xv.terminate()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
