@@ -100,17 +100,28 @@ def build_bag(path: Path, scale: float = 1.0) -> None:
         w.finish()
 
 
+
 def run(cmd: list[str]) -> tuple[float, float, int]:
-    """Run a command; return (wall s, peak RSS MiB, exit status)."""
+    """Run a command; return (wall s, peak RSS MiB, exit status).
+
+    Peak RSS comes from GNU time when installed (apt: time): a child forked directly from this
+    process counts this process's pages in its own ru_maxrss until it execs.
+    """
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    full = ["/usr/bin/time", "-f", "RSSKB %M", *cmd] if os.path.exists("/usr/bin/time") else cmd
+    p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     err = p.stderr.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code not in (0,):
         print(f"{cmd[0]} exited {code}: {err[-500:]}", file=sys.stderr)
-    return wall, ru.ru_maxrss / 1024.0, code
+    rss = ru.ru_maxrss / 1024.0
+    for line in err.splitlines()[::-1]:
+        if line.startswith("RSSKB "):
+            rss = int(line.split()[1]) / 1024.0
+            break
+    return wall, rss, code
 
 
 def main() -> int:
