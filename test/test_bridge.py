@@ -293,3 +293,50 @@ def test_viewer_node_shows_the_bridge_stream(ros_env, tmp_path, xdisplay):
     from PIL import Image
     img = np.asarray(Image.open(shot).convert("RGB"))
     assert img.shape == (600, 900, 3) and img.std() > 10
+
+
+def test_bridge_process_to_viewer_window_within_a_second(ros_env, qapp, monkeypatch):
+    from rerun_ros.tcp_stream import StreamClient
+    from viewer import blueprint as B
+    from viewer.window import ViewerWindow
+    for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
+        monkeypatch.setenv(k, ros_env[k])
+    port = free_port()
+    bridge = start_bridge(ros_env, f"stream_address:=127.0.0.1:{port}", 'topics:=["/value qos=reliable"]',
+                          "auto_discover:=false", "stats_period:=0.0")
+    store = ChunkStore()
+    client = StreamClient(f"127.0.0.1:{port}", store.add_chunk, reconnect_delay=0.05)
+    win = ViewerWindow(store, B.load("root: {view: timeseries, name: v, include: ['/value']}"))
+    win.live.setChecked(True)
+    win.show()
+    import rclpy
+    from std_msgs.msg import Float64
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = rclpy.create_node("viewer_latency_pub", context=ctx)
+    pub = node.create_publisher(Float64, "/value", 10)
+    try:
+        t0 = time.time()
+        while pub.get_subscription_count() == 0 and time.time() - t0 < 30:
+            time.sleep(0.05)
+        assert client.connected.wait(10)
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        pub.publish(Float64(data=3.5))
+        while time.monotonic() - t0 < 2.0 and "/value" not in store.entities():
+            qapp.processEvents()
+            time.sleep(0.005)
+        while time.monotonic() - t0 < 2.0 and win.time_range() is None:
+            qapp.processEvents()
+        for _ in range(5):
+            qapp.processEvents()
+            time.sleep(0.04)
+        elapsed = time.monotonic() - t0
+        assert "/value" in store.entities() and elapsed < 1.0, elapsed
+        assert win.t == win.time_range()[1]  # follow-live jumped to the new data
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=ctx)
+        client.close()
+        win.close()
+        stop(bridge)

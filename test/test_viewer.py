@@ -266,3 +266,72 @@ def test_lazy_store_answers_like_the_full_store(tmp_path):
     with pytest.raises(TypeError):
         lazy.add_chunk(None)
     assert not isinstance(open_store(out), LazyRrdStore)  # small files load fully
+
+
+def test_frustums_shapes_meshes_overlays_and_marks(qapp, tmp_path):
+    from viewer.scene import overlays_2d
+    from viewer.window import Spatial2DView, Spatial3DView, ViewerWindow
+    store = ChunkStore()
+    rec = RecordingStream(batcher=BatcherConfig(max_age=0), sinks=[store])
+    tp = {T: 0}
+    rec.log("/cam", A.Pinhole([[100, 0, 50], [0, 100, 40], [0, 0, 1]], resolution=[100, 80]), timepoints=tp)
+    rec.log("/ball", A.Ellipsoids3D([[1, 2, 3]], centers=[[10, 0, 0]]), timepoints=tp)
+    rec.log("/can", A.Cylinders3D([2.0], [0.5]), timepoints=tp)
+    rec.log("/tri", A.Mesh3D([[0, 0, 0], [1, 0, 0], [0, 1, 0]], triangle_indices=[[0, 1, 2]], albedo_factor=[0, 255, 0]),
+            timepoints=tp)
+    rec.log("/big", A.Points3D([[0, 0, 5]], radii=0.5, colors=[255, 0, 255]), timepoints=tp)
+    img = np.zeros((20, 30, 3), np.uint8)
+    rec.log("/image", A.Image.from_array(img), timepoints=tp)
+    rec.log("/image/keypoints", A.Points2D([[3, 4], [20, 10]], colors=[255, 255, 0]), timepoints=tp)
+    rec.log("/image", A.Image.from_array(img), timepoints={T: 5 * S})
+    rec.close()
+    g = scene_3d(store, store.entities(), "ros_time", 0, None)
+    # frustum: origin to the 4 corners at 0.5 m: corner (0,0) -> ((0-50)/100*.5, (0-40)/100*.5, .5)
+    assert np.isclose(g.lines.reshape(-1, 3), [-0.25, -0.2, 0.5], atol=1e-6).all(axis=1).any()
+    ball = g.lines.reshape(-1, 3)
+    assert np.isclose(ball[:, 0].max(), 11.0) and np.isclose(np.abs(ball[:, 2]).max(), 3.0)  # ellipsoid extents
+    assert g.mesh_faces.tolist() == [[0, 1, 2]] and g.mesh_colors[0].tolist() == [0, 255, 0, 255]
+    assert g.point_radii.tolist() == [0.5]
+    pos, col = overlays_2d(store, ["/image", "/image/keypoints"], "ros_time", 0)
+    assert pos.tolist() == [[3, 4], [20, 10]] and col[0].tolist() == [255, 255, 0, 255]
+    bp = B.load("root: {container: horizontal, children: [{view: spatial3d, name: w}, "
+                "{view: spatial2d, name: i, origin: /image}]}")
+    win = ViewerWindow(store, bp)
+    win.resize(1000, 600)
+    win.show()
+    pump(qapp, 20)
+    win.set_time(0)
+    pump(qapp)
+    v3 = next(v for v in win.views if isinstance(v, Spatial3DView))
+    v2 = next(v for v in win.views if isinstance(v, Spatial2DView))
+    assert v3.world_markers.visible and v3.mesh.visible and v2.overlay.visible
+    frame = v2.canvas.render()[..., :3]
+    assert ((frame[..., 0] > 200) & (frame[..., 1] > 200) & (frame[..., 2] < 60)).any()  # yellow keypoints drawn
+    win.marks.recompute()
+    assert len(win.marks.columns) == 2  # data at t=0 and t=5 s
+    win.reset_views()
+    out = tmp_path / "saved.yaml"
+    win.save_blueprint(out)
+    assert [v.kind for v in B.load(out).views()] == ["spatial3d", "spatial2d"]
+    win.close()
+
+
+def test_official_sdk_recording_opens_in_the_viewer(tmp_path, xdisplay):
+    import sys
+    p = tmp_path / "sdk.rrd"
+    subprocess.run([sys.executable, "-c", f"""
+import rerun as rr, numpy as np
+rr.init("sdk", recording_id="r")
+rr.save({str(p)!r})
+for i in range(5):
+    rr.set_time("ros_time", timestamp=1.0 + i)
+    rr.log("/pts", rr.Points3D(np.random.default_rng(i).normal(size=(200, 3)), colors=[[0, 255, 0]]))
+    rr.log("/img", rr.Image(np.full((40, 60, 3), 50 * i, np.uint8)))
+"""], check=True, timeout=120)
+    out = tmp_path / "sdk.png"
+    r = subprocess.run([RERUN_ROS, "view", p, "--screenshot", out, "--size", "900x600"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert ((img[..., 1] > 200) & (img[..., 0] < 80)).any()  # the green points are drawn

@@ -17,7 +17,8 @@ from rerun_ros.components import CHANNEL_DATATYPE_NUMPY, unpack_colors
 from rerun_ros.frames import FrameGraph, FrameGraphError, Transform
 from rerun_ros.store import ChunkStore
 
-__all__ = ["Geometry3D", "scene_3d", "image_rgba", "series", "text_log", "decimate_minmax", "frame_graph"]
+__all__ = ["Geometry3D", "scene_3d", "image_rgba", "series", "text_log", "decimate_minmax", "frame_graph",
+           "overlays_2d"]
 
 DEFAULT_COLOR = np.array([200, 200, 200, 255], np.uint8)
 LEVEL_ORDER = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARN": 3, "ERROR": 4, "CRITICAL": 5}
@@ -48,10 +49,15 @@ class Geometry3D:
 
     points: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     point_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
+    #: metres; NaN = no radius given (drawn at a fixed pixel size); negative = ui points (Rerun)
     point_radii: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
     lines: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 3), np.float32))
     line_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     axes: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 3), np.float32))
+    #: triangle meshes merged: vertices (v, 3), faces (f, 3) uint32, vertex colours (v, 4) uint8
+    mesh_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    mesh_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
+    mesh_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     problems: dict = field(default_factory=dict)
 
 
@@ -79,7 +85,7 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
     at ``t`` (unknown, disconnected, extrapolation) are reported in ``problems``, not drawn.
     """
     g = graph or frame_graph(store, timeline)
-    pts, pcol, prad, segs, scol, problems = [], [], [], [], [], {}
+    pts, pcol, prad, segs, scol, problems, meshes = [], [], [], [], [], {}, []
     for ent in entities:
         la = store.latest_at(ent, timeline, t)
         if not la:
@@ -99,7 +105,7 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
             pts.append(tf.apply(p.astype(float)))
             pcol.append(_colors(la.get("Points3D:colors"), len(p)))
             r = _vals(la.get("Points3D:radii"))
-            prad.append(np.full(len(p), r[0] if r is not None and len(r) == 1 else 0.02, np.float32)
+            prad.append(np.full(len(p), np.nan if r is None or len(r) == 0 else r[0], np.float32)
                         if r is None or len(r) != len(p) else r.astype(np.float32))
         strips = la.get("LineStrips3D:strips")
         if strips is not None:
@@ -130,6 +136,50 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
             segs.append(s)
             bc = _colors(la.get("Boxes3D:colors"), n)
             scol.append(np.repeat(bc, 12, axis=0))
+        for kind in ("Ellipsoids3D", "Cylinders3D"):
+            hs = _vals(la.get(f"{kind}:half_sizes")) if kind == "Ellipsoids3D" else None
+            if kind == "Cylinders3D":
+                ln, rd = _vals(la.get("Cylinders3D:lengths")), _vals(la.get("Cylinders3D:radii"))
+                if ln is None or rd is None or not len(ln):
+                    continue
+                n = max(len(ln), len(rd))
+                hs = np.stack([np.broadcast_to(rd, n), np.broadcast_to(rd, n), np.broadcast_to(ln, n) / 2], 1)
+            if hs is None or not len(hs):
+                continue
+            n = len(hs)
+            cen = _vals(la.get(f"{kind}:centers"))
+            cen = np.zeros((n, 3)) if cen is None else np.broadcast_to(cen, (n, 3))
+            q = _vals(la.get(f"{kind}:quaternions"))
+            q = np.tile([0, 0, 0, 1.0], (n, 1)) if q is None else np.broadcast_to(q, (n, 4))
+            unit = _unit_ellipsoid() if kind == "Ellipsoids3D" else _unit_cylinder()
+            for c, h, qq in zip(cen, hs, q):
+                local = Transform(np.asarray(c, float), np.asarray(qq, float)).apply(unit.reshape(-1, 3) * h)
+                segs.append(tf.apply(local).reshape(-1, 2, 3))
+                scol.append(np.tile(_colors(la.get(f"{kind}:colors"), 1)[0], (len(unit), 1)))
+        k = _vals(la.get("Pinhole:image_from_camera"))
+        if k is not None and len(k):
+            K = k[0].reshape(3, 3).T  # stored column-major
+            res = _vals(la.get("Pinhole:resolution"))
+            w, h = (res[0] if res is not None and len(res) else (2 * K[0, 2], 2 * K[1, 2]))
+            d = _vals(la.get("Pinhole:image_plane_distance"))
+            d = float(d[0]) if d is not None and len(d) else 0.5
+            corners = np.array([[(u - K[0, 2]) / K[0, 0] * d, (v - K[1, 2]) / K[1, 1] * d, d]
+                                for u, v in ((0, 0), (w, 0), (w, h), (0, h))])  # RDF optical frame
+            c = tf.apply(corners)
+            o = tf.apply(np.zeros(3))
+            fr = [[o, x] for x in c] + [[c[i], c[(i + 1) % 4]] for i in range(4)]
+            segs.append(np.array(fr))
+            scol.append(np.tile([255, 220, 60, 255], (8, 1)))
+        mv = _vals(la.get("Mesh3D:vertex_positions"))
+        if mv is not None and len(mv):
+            tri = _vals(la.get("Mesh3D:triangle_indices"))
+            tri = np.arange(len(mv) - len(mv) % 3).reshape(-1, 3) if tri is None else tri.astype(np.int64)
+            vc = la.get("Mesh3D:vertex_colors")
+            if vc is not None and len(vc.values) == len(mv):
+                cols = _colors(vc, len(mv))
+            else:
+                cols = _colors(la.get("Mesh3D:albedo_factor"), len(mv))
+            meshes.append((tf.apply(mv.astype(float)), tri, cols))
     # frames as axis triads
     axes = []
     if fixed_frame and fixed_frame in g.frames():
@@ -150,7 +200,45 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
         out.line_colors = np.concatenate(scol)
     if axes:
         out.axes = np.array(axes, np.float32)
+    if meshes:
+        offs = np.cumsum([0] + [len(m[0]) for m in meshes[:-1]])
+        out.mesh_vertices = np.concatenate([m[0] for m in meshes]).astype(np.float32)
+        out.mesh_faces = np.concatenate([m[1] + o for m, o in zip(meshes, offs)]).astype(np.uint32)
+        out.mesh_colors = np.concatenate([m[2] for m in meshes])
     return out
+
+
+def _unit_ellipsoid(n: int = 24) -> np.ndarray:
+    """Three great circles of the unit sphere as (3n, 2, 3) segments."""
+    a = np.linspace(0, 2 * np.pi, n + 1)
+    c, s_ = np.cos(a), np.sin(a)
+    z = np.zeros_like(a)
+    rings = [np.stack([c, s_, z], 1), np.stack([c, z, s_], 1), np.stack([z, c, s_], 1)]
+    return np.concatenate([np.stack([r[:-1], r[1:]], 1) for r in rings])
+
+
+def _unit_cylinder(n: int = 24) -> np.ndarray:
+    """Rims at z = ±1 and four sides of the unit cylinder as segments."""
+    a = np.linspace(0, 2 * np.pi, n + 1)
+    top = np.stack([np.cos(a), np.sin(a), np.ones_like(a)], 1)
+    bot = top * [1, 1, -1]
+    sides = [np.stack([bot[i], top[i]]) for i in range(0, n, n // 4)]
+    return np.concatenate([np.stack([top[:-1], top[1:]], 1), np.stack([bot[:-1], bot[1:]], 1), np.array(sides)])
+
+
+def overlays_2d(store: ChunkStore, entities: list[str], timeline: str, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points2D of the given entities at ``t`` (pixel coordinates, for drawing over an image):
+    positions (n, 2) float32 and colours (n, 4) uint8."""
+    pos, col = [], []
+    for ent in entities:
+        la = store.latest_at(ent, timeline, t)
+        p = _vals(la.get("Points2D:positions"))
+        if p is not None and len(p):
+            pos.append(p.astype(np.float32))
+            col.append(_colors(la.get("Points2D:colors"), len(p)))
+    if not pos:
+        return np.zeros((0, 2), np.float32), np.zeros((0, 4), np.uint8)
+    return np.concatenate(pos), np.concatenate(col)
 
 
 def _turbo(v: np.ndarray) -> np.ndarray:

@@ -51,7 +51,14 @@ class Spatial3DView(_CanvasView):
 
     def __init__(self, view: View, window: "ViewerWindow"):
         super().__init__(view, window, scene.cameras.TurntableCamera(fov=45, distance=10, up="+z"))
-        self.markers = scene.visuals.Markers(parent=self.viewbox.scene, antialias=0)
+        self.markers = scene.visuals.Markers(parent=self.viewbox.scene, antialias=0)  # fixed pixel size
+        # visuals start with placeholder data: VisPy fails drawing or bounding empty ones
+        self.world_markers = scene.visuals.Markers(pos=np.zeros((1, 3), np.float32), parent=self.viewbox.scene,
+                                                   antialias=0, scaling="scene")
+        self.world_markers.visible = False
+        self.mesh = scene.visuals.Mesh(vertices=np.zeros((3, 3), np.float32), faces=np.array([[0, 1, 2]], np.uint32),
+                                       parent=self.viewbox.scene, shading=None)
+        self.mesh.visible = False
         self.lines = scene.visuals.Line(parent=self.viewbox.scene, connect="segments", width=2)
         self.axes = scene.visuals.Line(parent=self.viewbox.scene, connect="segments", width=3)
         g = np.arange(-10, 11, dtype=np.float32)
@@ -64,11 +71,27 @@ class Spatial3DView(_CanvasView):
     def update_at(self, timeline: str, t: int) -> None:
         ff = self.view_spec.fixed_frame or self.win.fixed_frame
         self.geometry = geo = S.scene_3d(self.win.store, self.entities(), timeline, t, ff, self.win.graph())
-        if len(geo.points):
-            self.markers.set_data(geo.points, face_color=geo.point_colors / 255.0, edge_width=0, size=4)
+        world = np.isfinite(geo.point_radii) & (geo.point_radii > 0) if len(geo.points) else np.zeros(0, bool)
+        fixed = ~world
+        if fixed.any():
+            r = geo.point_radii[fixed]
+            px = np.where(np.isfinite(r) & (r < 0), -2 * r, 4.0)  # negative radii: ui points (Rerun)
+            self.markers.set_data(geo.points[fixed], face_color=geo.point_colors[fixed] / 255.0, edge_width=0, size=px)
             self.markers.visible = True
         else:
             self.markers.visible = False
+        if world.any():
+            self.world_markers.set_data(geo.points[world], face_color=geo.point_colors[world] / 255.0, edge_width=0,
+                                        size=2 * geo.point_radii[world])
+            self.world_markers.visible = True
+        else:
+            self.world_markers.visible = False
+        if len(geo.mesh_faces):
+            self.mesh.set_data(vertices=geo.mesh_vertices, faces=geo.mesh_faces,
+                               vertex_colors=geo.mesh_colors / 255.0)
+            self.mesh.visible = True
+        else:
+            self.mesh.visible = False
         if len(geo.lines):
             self.lines.set_data(geo.lines.reshape(-1, 3), color=np.repeat(geo.line_colors / 255.0, 2, axis=0))
             self.lines.visible = True
@@ -108,8 +131,17 @@ class Spatial2DView(_CanvasView):
         super().__init__(view, window, scene.cameras.PanZoomCamera(aspect=1, flip=(False, True)))
         self.image = scene.visuals.Image(np.zeros((2, 2, 4), np.uint8), parent=self.viewbox.scene,
                                          interpolation="nearest")
+        self.overlay = scene.visuals.Markers(pos=np.zeros((1, 2), np.float32), parent=self.viewbox.scene, antialias=0)
+        self.overlay.order = -1
+        self.overlay.visible = False
         self.shape = None
-        self.rgba: np.ndarray | None = None
+        self.rgba = None
+        self.canvas.events.resize.connect(lambda ev: self.fit())
+
+    def fit(self) -> None:
+        """Show the whole image, pixels square."""
+        if self.rgba is not None:
+            self.viewbox.camera.set_range(x=(0, self.rgba.shape[1]), y=(0, self.rgba.shape[0]), z=(-1, 1), margin=0)
 
     def update_at(self, timeline: str, t: int) -> None:
         rgba = None
@@ -123,14 +155,48 @@ class Spatial2DView(_CanvasView):
         self.rgba = rgba
         if rgba is not None:
             self.image.set_data(rgba)
-            if rgba.shape[:2] != self.shape:
+            if rgba.shape[:2] != self.shape:  # fit a new image size (canvas resizes refit too)
                 self.shape = rgba.shape[:2]
-                self.viewbox.camera.set_range(x=(0, rgba.shape[1]), y=(0, rgba.shape[0]), margin=0)
+                self.fit()
             self.image.visible = True
         else:
             self.image.visible = False
+        pos, col = S.overlays_2d(self.win.store, self.entities(), timeline, t)
+        if len(pos):  # pixel coordinates on the image (pixel centres at +0.5)
+            self.overlay.set_data(pos + 0.5, face_color=col / 255.0, edge_width=0, size=6)
+            self.overlay.visible = True
+        else:
+            self.overlay.visible = False
         self.drawn_time = t
         self.canvas.update()
+
+
+class TimelineMarks(QtWidgets.QWidget):
+    """A strip above the time slider with a tick wherever some entity has data."""
+
+    def __init__(self, window: "ViewerWindow"):
+        super().__init__()
+        self.win = window
+        self.setFixedHeight(8)
+        self.columns = np.zeros(0, np.int64)
+
+    def recompute(self) -> None:
+        rng = self.win.time_range()
+        w = max(self.width(), 1)
+        times = self.win.store.data_times(self.win.timeline)
+        if rng is None or not len(times):
+            self.columns = np.zeros(0, np.int64)
+        else:
+            span = max(rng[1] - rng[0], 1)
+            self.columns = np.unique(((times - rng[0]) * (w - 1) // span).astype(np.int64))
+        self.update()
+
+    def paintEvent(self, _ev) -> None:
+        p = QtGui.QPainter(self)
+        p.setPen(QtGui.QColor("#4aa3ff"))
+        for x in self.columns:
+            p.drawLine(int(x), 0, int(x), self.height())
+        p.end()
 
 
 class TimeSeriesView(_CanvasView):
@@ -300,9 +366,21 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.live = QtWidgets.QCheckBox("follow live")
         self.live.toggled.connect(lambda v: setattr(self, "follow_live", v))
         self.time_label = QtWidgets.QLabel("")
+        self.reset_btn = QtWidgets.QPushButton("reset view")
+        self.reset_btn.clicked.connect(self.reset_views)
+        self.marks = TimelineMarks(self)
         bar = QtWidgets.QHBoxLayout()
-        for w in (self.tl_combo, self.play_btn, self.step_btn, self.speed, self.loop, self.live, self.slider, self.time_label):
+        for w in (self.tl_combo, self.play_btn, self.step_btn, self.speed, self.loop, self.live, self.reset_btn):
             bar.addWidget(w)
+        track = QtWidgets.QVBoxLayout()
+        track.setSpacing(0)
+        track.addWidget(self.marks)
+        track.addWidget(self.slider)
+        bar.addLayout(track, 1)
+        bar.addWidget(self.time_label)
+        menu = self.menuBar().addMenu("&File")
+        act = menu.addAction("Save blueprint…")
+        act.triggered.connect(self._save_blueprint_dialog)
         split = QtWidgets.QSplitter()
         split.addWidget(self.tree)
         split.addWidget(center)
@@ -320,8 +398,13 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._last_tick = _time.monotonic()
         store.subscribe(lambda chunk: setattr(self, "_dirty", True))
         self._rebuild_tree()
+        self.marks.recompute()
         rng = self.time_range()
         self.set_time(rng[1] if rng else 0)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.marks.recompute()
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -348,6 +431,24 @@ class ViewerWindow(QtWidgets.QMainWindow):
         for k in kids:
             s.addWidget(k)
         return s
+
+    def reset_views(self) -> None:
+        """Re-frame every 3D view on its data."""
+        for v in self.views:
+            if hasattr(v, "reset_view"):
+                v.reset_view()
+        self.refresh()
+
+    def save_blueprint(self, path) -> None:
+        """Write the layout in use as a blueprint YAML."""
+        from .blueprint import dump
+        dump(self.blueprint, path)
+
+    def _save_blueprint_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save blueprint", "blueprint.yaml", "YAML (*.yaml)")
+        if path:
+            self.save_blueprint(path)
+            self.status(f"blueprint saved to {path}")
 
     # -- time -------------------------------------------------------------------------------
 
@@ -395,6 +496,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def _timeline_changed(self, name: str) -> None:
         self.timeline = name
         self._graph = None
+        self.marks.recompute()
         rng = self.time_range()
         self.set_time(rng[1] if rng else 0)
 
@@ -420,6 +522,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         if self._dirty:
             self._dirty = False
             self._rebuild_tree()
+            self.marks.recompute()
             if self.follow_live and rng:
                 self.set_time(rng[1])
                 return

@@ -386,13 +386,13 @@ def laser_echo(msg, ctx: MapContext) -> list[MappedRow]:
     return _series_names(ctx, [f"echo {i} [m]" for i in range(len(vals))]) + [MappedRow(ctx.entity, [A.Scalars(vals)])]
 
 
-@register("sensor_msgs/msg/RegionOfInterest", archetypes="LineStrips3D")
+@register("sensor_msgs/msg/RegionOfInterest", archetypes="Scalars")
 def region_of_interest(msg, ctx: MapContext) -> list[MappedRow]:
-    """The ROI rectangle in pixel coordinates (x right, y down) as a closed line strip at z=0."""
-    x0, y0 = float(msg.x_offset), float(msg.y_offset)
-    x1, y1 = x0 + float(msg.width), y0 + float(msg.height)
-    rect = np.array([[x0, y0, 0], [x1, y0, 0], [x1, y1, 0], [x0, y1, 0], [x0, y0, 0]], np.float32)
-    return [MappedRow(ctx.entity, [A.LineStrips3D([rect], labels=[f"roi{' (rectify)' if msg.do_rectify else ''}"])])]
+    """The ROI (pixels) as scalars x_offset, y_offset, width, height, do_rectify: a bare ROI has
+    no image to be drawn on (a CameraInfo's roi travels with its camera)."""
+    vals = [float(msg.x_offset), float(msg.y_offset), float(msg.width), float(msg.height), float(bool(msg.do_rectify))]
+    return _series_names(ctx, ["x_offset [px]", "y_offset [px]", "width [px]", "height [px]", "do_rectify"]) + [
+        MappedRow(ctx.entity, [A.Scalars(vals)])]
 
 
 @register("sensor_msgs/msg/MultiDOFJointState", archetypes="Transform3D")
