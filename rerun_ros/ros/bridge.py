@@ -79,7 +79,7 @@ def make_qos(kind: str, publishers=()) -> QoSProfile:
         return QoSProfile(depth=100, history=HistoryPolicy.KEEP_LAST,
                           reliability=ReliabilityPolicy.BEST_EFFORT if best_effort_pub else ReliabilityPolicy.RELIABLE,
                           durability=DurabilityPolicy.TRANSIENT_LOCAL)
-    return QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT if best_effort_pub else ReliabilityPolicy.RELIABLE)
+    return QoSProfile(depth=200, reliability=ReliabilityPolicy.BEST_EFFORT if best_effort_pub else ReliabilityPolicy.RELIABLE)
 
 
 class TopicCounters:
@@ -108,8 +108,9 @@ class BridgeNode(Node):
         self.counters: dict[str, TopicCounters] = defaultdict(TopicCounters)
         self.subscriptions_by_topic: dict[str, object] = {}
         self._last_rx: dict[str, float] = {}
-        self.store = ChunkStore(memory_budget=int(p["history_bytes"]))  # what a query/viewer in-process sees
-        sinks = [self.store]
+        # an in-memory store only for the latency diagnostics (viewers get the stream's history)
+        self.store = ChunkStore(memory_budget=64 << 20, compact_max_rows=0) if p["latency_report"] else None
+        sinks = [self.store] if self.store is not None else []
         self.stream = None
         self.file = None
         if p["stream_address"]:
@@ -126,7 +127,7 @@ class BridgeNode(Node):
         self.rec = RecordingStream(p["application_id"], batcher=BatcherConfig(max_age=0.008, max_bytes=4 << 20),
                                    sinks=sinks)
         self._latencies: list = []
-        if p["latency_report"]:
+        if self.store is not None:
             self.store.subscribe(self._measure_latency)
         self.ingest = Ingestor(self.rec, warn=lambda s: self.get_logger().warning(s))
         self._lock = threading.Lock()
