@@ -106,6 +106,72 @@ def cmd_view(args) -> int:
                       save_blueprint=args.save_blueprint)
 
 
+def _jsonable(v):
+    if isinstance(v, (bytes, bytearray)):
+        return v.hex()
+    if isinstance(v, list):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def cmd_query(args) -> int:
+    import pyarrow as pa
+
+    from .convert import parse_time
+    from .query import open as open_recording
+
+    rec = open_recording(args.file)
+    rng = rec.time_range(args.timeline)
+    if rng is None and args.timeline not in rec.timelines():
+        raise ValueError(f"unknown timeline {args.timeline!r}; known: {', '.join(rec.timelines()) or 'none'}")
+    base = rng[0] if rng else 0
+    if args.at is not None:
+        t = parse_time(args.at, base)
+        full = rec.dataframe(args.timeline, entities=args.entity, end=t, fill_latest_at=True)
+        table = full.slice(full.num_rows - 1, 1) if full.num_rows else full
+    else:
+        table = rec.dataframe(args.timeline, entities=args.entity, start=parse_time(args.start, base),
+                              end=parse_time(args.end, base))
+    # timestamps as int ns in text formats
+    text_table = pa.table({n: (c.cast(pa.int64()) if pa.types.is_timestamp(c.type) else c)
+                           for n, c in zip(table.column_names, table.columns)})
+    out = open(args.output, "w") if args.output and args.format != "parquet" else sys.stdout
+    try:
+        if args.format == "parquet":
+            if not args.output:
+                raise ValueError("--format parquet needs -o OUT.parquet")
+            import pyarrow.parquet as pq
+            pq.write_table(table, args.output)
+        elif args.format == "json":
+            json.dump(_jsonable(text_table.to_pylist()), out)
+            out.write("\n")
+        elif args.format == "csv":
+            import csv
+            w = csv.writer(out)
+            w.writerow(text_table.column_names)
+            for row in text_table.to_pylist():
+                w.writerow([json.dumps(_jsonable(v)) if isinstance(v, (list, dict)) else v for v in row.values()])
+        else:
+            from rich.console import Console
+            from rich.table import Table as RTable
+            t = RTable()
+            for n in text_table.column_names:
+                t.add_column(n, overflow="fold")
+            for row in text_table.to_pylist()[:1000]:
+                t.add_row(*[(json.dumps(_jsonable(v))[:80] if v is not None else "") for v in row.values()])
+            Console(file=out, width=200 if not out.isatty() else None).print(t)
+            if text_table.num_rows > 1000:
+                print(f"... {text_table.num_rows - 1000} more rows (use --format csv/parquet)", file=out)
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
 def cmd_info(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -187,6 +253,17 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--size", default="1280x800", help="window size WxH (default 1280x800)")
     v.add_argument("--save-blueprint", metavar="YAML", help="write the layout in use to a blueprint file")
     v.set_defaults(fn=cmd_view)
+    q = sub.add_parser("query", help="latest-at or range query of a recording as a table/CSV/Parquet/JSON")
+    q.add_argument("file", help=".rrd or bag")
+    q.add_argument("--entity", default="/**", help="entity glob (* one part, ** any depth; default all)")
+    q.add_argument("--timeline", default="ros_time")
+    g = q.add_mutually_exclusive_group()
+    g.add_argument("--at", metavar="T", help="latest-at this time (seconds from the start, @epoch s, or epoch ns)")
+    g.add_argument("--start", metavar="A", help="range start (same forms)")
+    q.add_argument("--end", metavar="B", help="range end (same forms)")
+    q.add_argument("--format", choices=("table", "csv", "parquet", "json"), default="table")
+    q.add_argument("-o", "--output", help="write here instead of stdout (required for parquet)")
+    q.set_defaults(fn=cmd_query)
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")
@@ -227,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rerun-ros: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `rerun-ros query ... | head`
+        sys.stderr.close()
+        return 0
     except (FileNotFoundError, PermissionError, IsADirectoryError, ValueError, OSError) as e:
         print(f"rerun-ros: error: {e}", file=sys.stderr)
         return 1

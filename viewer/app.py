@@ -64,7 +64,7 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
     bp = B.load(blueprint) if blueprint else None
     client = None
     if source.endswith(".rrd") and Path(source).is_file() and Path(source).stat().st_size > LAZY_THRESHOLD:
-        from .lazy import LazyRrdStore
+        from rerun_ros.lazy_store import LazyRrdStore
         try:
             store = LazyRrdStore(source)  # big file: chunks load on demand via the footer manifest
         except ValueError as e:
