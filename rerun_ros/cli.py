@@ -172,6 +172,25 @@ def cmd_query(args) -> int:
     return 0
 
 
+def cmd_filter(args) -> int:
+    from .convert import parse_time
+    from .rrd_reader import RrdReader
+    from .slicing import filter_rrd
+
+    with RrdReader(args.input) as r:
+        rng = None
+        man = r.manifest
+        if man is not None and f"{args.timeline}:start" in man.column_names:
+            v = [x for x in man.column(f"{args.timeline}:start").cast("int64").to_pylist() if x is not None]
+            rng = min(v) if v else None
+    base = rng or 0
+    rep = filter_rrd(args.input, args.output, entities=args.entity or None, timeline=args.timeline,
+                     start=parse_time(args.start, base), end=parse_time(args.end, base))
+    print(f"{args.output}: {rep.copied} chunks copied, {rep.cut} cut at the window edges, {rep.state_rows} "
+          f"latest-at rows kept from before the start; read {_human(rep.bytes_read)}, wrote {_human(rep.bytes_written)}")
+    return 0
+
+
 def cmd_info(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -264,6 +283,14 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=("table", "csv", "parquet", "json"), default="table")
     q.add_argument("-o", "--output", help="write here instead of stdout (required for parquet)")
     q.set_defaults(fn=cmd_query)
+    fl = sub.add_parser("filter", help="cut a time window / entities out of an .rrd (a small reproducer)")
+    fl.add_argument("input")
+    fl.add_argument("-o", "--output", required=True)
+    fl.add_argument("--entity", action="append", default=[], metavar="GLOB", help="keep these entities (repeatable)")
+    fl.add_argument("--timeline", default="ros_time")
+    fl.add_argument("--start", metavar="T", help="seconds from the start, @epoch s, or epoch ns")
+    fl.add_argument("--end", metavar="T")
+    fl.set_defaults(fn=cmd_filter)
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")

@@ -253,6 +253,22 @@ class RrdWriter:
         self.manifest.add(chunk, off, body_len, raw_size, cid)
         self.num_chunks += 1
 
+    def write_encoded(self, chunk: Chunk, body: bytes) -> None:
+        """Append an ArrowMsg body taken verbatim from another ``.rrd`` (same store info is
+        written; the payload is not re-encoded). ``chunk`` is its decoded form, for the manifest."""
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
+            self._drain()
+            m = P.ArrowMsg.FromString(body)
+            m.store_id.CopyFrom(self.store_id)
+            new_body = m.SerializeToString()
+            self._write(MSG_HEADER.pack(P.KIND_ARROW_MSG, len(new_body)))
+            off = self._offset
+            self._write(new_body)
+            self.manifest.add(chunk, off, len(new_body), m.uncompressed_size, tuid.tuid_bytes(*chunk.id))
+            self.num_chunks += 1
+
     def flush(self) -> None:
         """Write every chunk still queued and flush the file.
 
