@@ -318,6 +318,13 @@ def main(argv: list[str] | None = None) -> int:
         except (LaunchError, KeyError) as e:
             print(f"rerun-ros: error: {e}", file=sys.stderr)
             return 2
+    if argv and argv[0] == "replay":
+        try:
+            from .ros.replay import main as replay_main
+        except ImportError as e:
+            print(f"rerun-ros: error: replay needs ROS 2 (rclpy): {e}", file=sys.stderr)
+            return 1
+        return replay_main(argv[1:])
     if argv and argv[0] in NODE_COMMANDS:  # everything after is for ROS (--ros-args ...)
         try:
             return _node_runner(argv[0])(argparse.Namespace(ros_args=argv[1:]))
