@@ -191,6 +191,18 @@ def cmd_filter(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import make_report
+
+    code, summary = make_report(args.input, args.output, blueprint=args.blueprint, fail_on=args.fail_on,
+                                times=args.time or None, fixed_frame=args.fixed_frame, snapshots=not args.no_snapshots)
+    print(f"wrote {Path(args.output) / 'index.html'}: {len(summary['topics'])} topics, "
+          f"{len(summary['findings'])} warnings" + (f", {len(summary['fired'])} rules fired" if summary["fired"] else ""))
+    for m in summary["fired"]:
+        print(f"rule fired: {m}", file=sys.stderr)
+    return code
+
+
 def cmd_info(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -291,6 +303,16 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("--start", metavar="T", help="seconds from the start, @epoch s, or epoch ns")
     fl.add_argument("--end", metavar="T")
     fl.set_defaults(fn=cmd_filter)
+    rp = sub.add_parser("report", help="a headless HTML health report (snapshots, timing, TF tree, warnings)",
+                        description="Exit status 4 when a --fail-on rule fires (see docs/cli.md).")
+    rp.add_argument("input", help=".rrd or bag")
+    rp.add_argument("-o", "--output", required=True, help="output directory (index.html, PNGs, report.json)")
+    rp.add_argument("--blueprint", help="blueprint of the view snapshots")
+    rp.add_argument("--fixed-frame", help="fixed frame of the 3D snapshots")
+    rp.add_argument("--time", action="append", default=[], metavar="T", help="snapshot times (default 10/50/90 %%)")
+    rp.add_argument("--fail-on", metavar="RULES", help="e.g. 'nan,stale_tf,max_gap:/imu=0.5,min_rate:/scan=5' or 'any'")
+    rp.add_argument("--no-snapshots", action="store_true", help="skip the view snapshots")
+    rp.set_defaults(fn=cmd_report)
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")

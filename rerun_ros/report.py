@@ -1,0 +1,359 @@
+"""``rerun-ros report INPUT -o DIR``: a headless health report of a recording or bag for CI.
+
+Writes ``DIR/index.html`` with: PNG snapshots of the blueprint's views at chosen times (the
+viewer rendered headlessly; an Xvfb is started when no display is set), per-topic message rate,
+gaps and header-stamp-to-log-time latency plots, the TF tree as a diagram, and warnings:
+
+- ``missing_tf``: a ``CoordinateFrame`` that the TF graph cannot reach from the tree's root
+- ``stale_tf``: a dynamic transform whose last update is more than 1 s before the recording ends
+- ``time_jump``: header stamps (ros_time) going back in time, or jumping more than 10 s ahead
+- ``rate_drop``: a one-second window with less than half a topic's median rate
+- ``nan``: NaN/inf in Scalars or Points3D positions
+
+``--fail-on`` makes the exit status 4 when rules fire: names above (``any`` = all of them), and
+``max_gap:ENTITY=SECONDS``, ``min_rate:ENTITY=HZ`` (the topic's overall rate). The findings are
+also written to ``DIR/report.json``.
+"""
+from __future__ import annotations
+
+import html
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .frames import FrameGraph
+
+__all__ = ["make_report", "Finding", "parse_rules", "EXIT_RULES_FIRED"]
+
+EXIT_RULES_FIRED = 4
+WARNING_KINDS = ("missing_tf", "stale_tf", "time_jump", "rate_drop", "nan")
+
+
+@dataclass
+class Finding:
+    kind: str
+    entity: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "entity": self.entity, "message": self.message}
+
+
+@dataclass
+class TopicHealth:
+    entity: str
+    rows: int
+    rate_hz: float
+    max_gap_s: float
+    latency_ms_p50: float | None
+    latency_ms_p99: float | None
+    log_times: np.ndarray = field(repr=False, default=None)
+    latencies_ms: np.ndarray = field(repr=False, default=None)
+
+
+def parse_rules(text: str | None) -> list[tuple]:
+    """``"nan,stale_tf,max_gap:/imu=0.5,min_rate:/scan=5"`` → rule tuples.
+
+    Raises:
+        ValueError: an unknown rule or a malformed threshold.
+    """
+    rules = []
+    for part in [p.strip() for p in (text or "").split(",") if p.strip()]:
+        if part == "any":
+            rules += [(k,) for k in WARNING_KINDS]
+        elif part in WARNING_KINDS:
+            rules.append((part,))
+        elif part.startswith(("max_gap:", "min_rate:")):
+            kind, _, rest = part.partition(":")
+            ent, sep, val = rest.rpartition("=")
+            try:
+                rules.append((kind, ent, float(val)))
+            except ValueError:
+                raise ValueError(f"rule {part!r}: expected {kind}:ENTITY=NUMBER") from None
+            if not sep or not ent:
+                raise ValueError(f"rule {part!r}: expected {kind}:ENTITY=NUMBER")
+        else:
+            raise ValueError(f"unknown rule {part!r}; known: any, {', '.join(WARNING_KINDS)}, "
+                             "max_gap:ENTITY=S, min_rate:ENTITY=HZ")
+    return rules
+
+
+def _row_times(store, entity: str, timeline: str) -> dict[bytes, int]:
+    out = {}
+    for c in store.chunks(entity):
+        if timeline in c.timelines:
+            for rid, t in zip(c.row_ids, c.timelines[timeline][1]):
+                out[bytes(rid)] = int(t)
+    return out
+
+
+def topic_health(store) -> list[TopicHealth]:
+    """Rate, gaps and stamp latency per entity with log_time rows."""
+    out = []
+    for e in store.entities():
+        lt = _row_times(store, e, "log_time")
+        if len(lt) < 1:
+            continue
+        rt = _row_times(store, e, "ros_time")
+        times = np.array(sorted(lt.values()), np.int64)
+        span = (times[-1] - times[0]) / 1e9 if len(times) > 1 else 0.0
+        gaps = np.diff(times) / 1e9 if len(times) > 1 else np.zeros(0)
+        lat = np.array([(lt[k] - rt[k]) / 1e6 for k in lt if k in rt and rt[k] != lt[k]], np.float64)
+        out.append(TopicHealth(e, len(times), (len(times) - 1) / span if span > 0 else 0.0,
+                               float(gaps.max()) if len(gaps) else 0.0,
+                               float(np.percentile(lat, 50)) if len(lat) else None,
+                               float(np.percentile(lat, 99)) if len(lat) else None, times, lat))
+    return out
+
+
+def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
+    """The warnings of the module doc."""
+    found: list[Finding] = []
+    g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline="ros_time")
+    rng = store.time_range("ros_time")
+    roots = g.roots()
+    for child in sorted(g.conflicts):
+        found.append(Finding("missing_tf", child, f"frame {child!r} has several parents: "
+                             f"{', '.join(sorted(g.conflicts[child]))}"))
+    for e in store.entities():
+        la = store.latest_at(e, "ros_time", rng[1] if rng else 0, ["CoordinateFrame:frame"]).get("CoordinateFrame:frame")
+        if la is None or not len(la.values):
+            continue
+        frame = la.values[0].as_py()
+        if frame and g.frames() and frame not in g.frames():
+            found.append(Finding("missing_tf", e, f"{e}: frame {frame!r} is not in the TF tree (frames: "
+                                 f"{', '.join(sorted(g.frames())[:8])})"))
+    if rng:
+        for child in sorted(g.frames()):
+            tr = g.time_range(child)
+            if tr and (rng[1] - tr[1]) > 1e9:
+                found.append(Finding("stale_tf", child, f"transform {g.parent(child)} -> {child} last updated "
+                                     f"{(rng[1] - tr[1]) / 1e9:.1f} s before the end of the recording"))
+    for h in health:
+        rt = np.array(sorted(_row_times(store, h.entity, "ros_time").items(), key=lambda kv: h.log_times[0]))
+        rows = sorted(((lt, _row_times(store, h.entity, "ros_time").get(rid)) for rid, lt in
+                       _row_times(store, h.entity, "log_time").items()))
+        stamps = np.array([r for _, r in rows if r is not None], np.int64)
+        if len(stamps) > 1:
+            d = np.diff(stamps)
+            if (d < 0).any():
+                found.append(Finding("time_jump", h.entity, f"{h.entity}: header stamp goes back in time "
+                                     f"{int((d < 0).sum())} times (by up to {-d.min() / 1e9:.3f} s)"))
+            if (d > 10e9).any():
+                found.append(Finding("time_jump", h.entity, f"{h.entity}: header stamp jumps ahead by "
+                                     f"{d.max() / 1e9:.1f} s"))
+        if h.rows >= 20 and h.rate_hz > 0:
+            t = (h.log_times - h.log_times[0]) / 1e9
+            counts = np.bincount(t.astype(np.int64))[:-1]  # whole seconds only
+            if len(counts) >= 3:
+                med = np.median(counts)
+                low = np.flatnonzero(counts < med / 2)
+                if len(low):
+                    found.append(Finding("rate_drop", h.entity, f"{h.entity}: rate fell below half its median "
+                                         f"({med:.0f}/s) in {len(low)} one-second windows, first at {low[0]} s"))
+    for e in store.entities():
+        for col in ("Scalars:scalars", "Points3D:positions"):
+            if col not in store.columns(e):
+                continue
+            r = store.range(e, "log_time", -2**62, 2**62, col, include_latest_at=False)
+            if not len(r):
+                continue
+            flat = r.values.flatten()
+            if hasattr(flat, "flatten"):
+                flat = flat.flatten()
+            v = flat.to_numpy(zero_copy_only=False).astype(np.float64)
+            bad = ~np.isfinite(v)
+            if bad.any():
+                found.append(Finding("nan", e, f"{e}: {int(bad.sum())} NaN/inf values in {col}"))
+    return found
+
+
+def check_rules(rules: list[tuple], findings: list[Finding], health: list[TopicHealth]) -> list[str]:
+    """Messages of the rules that fire."""
+    fired = []
+    by = {h.entity: h for h in health}
+    for r in rules:
+        if len(r) == 1:
+            hits = [f for f in findings if f.kind == r[0]]
+            if hits:
+                fired.append(f"{r[0]}: {hits[0].message}" + (f" (+{len(hits) - 1} more)" if len(hits) > 1 else ""))
+        else:
+            kind, ent, val = r
+            h = by.get(ent)
+            if h is None:
+                fired.append(f"{kind}:{ent}: no such topic/entity in the recording")
+            elif kind == "max_gap" and h.max_gap_s > val:
+                fired.append(f"max_gap:{ent}: largest gap {h.max_gap_s:.3f} s > {val} s")
+            elif kind == "min_rate" and h.rate_hz < val:
+                fired.append(f"min_rate:{ent}: rate {h.rate_hz:.2f} Hz < {val} Hz")
+    return fired
+
+
+def _plots(health: list[TopicHealth], out: Path) -> list[tuple[str, str]]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    made = []
+    for h in health:
+        if h.rows < 2:
+            continue
+        fig, axes = plt.subplots(1, 3, figsize=(12, 2.4))
+        t = (h.log_times - h.log_times[0]) / 1e9
+        counts = np.bincount(t.astype(np.int64))
+        axes[0].step(np.arange(len(counts)), counts, where="post")
+        axes[0].set_title("rate [msg/s]")
+        axes[1].plot(t[1:], np.diff(t), ".", ms=2)
+        axes[1].set_title("gap [s]")
+        if h.latencies_ms is not None and len(h.latencies_ms):
+            axes[2].hist(h.latencies_ms, bins=40)
+        axes[2].set_title("log time - header stamp [ms]")
+        for a in axes:
+            a.tick_params(labelsize=7)
+        fig.suptitle(h.entity, fontsize=9)
+        fig.tight_layout()
+        name = "topic_" + h.entity.strip("/").replace("/", "_") + ".png"
+        fig.savefig(out / name, dpi=80)
+        plt.close(fig)
+        made.append((h.entity, name))
+    return made
+
+
+def _tf_diagram(g: FrameGraph, out: Path) -> str | None:
+    if not g.frames():
+        return None
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    levels: dict[str, int] = {}
+    order: list[str] = []
+    for root in g.roots():
+        stack = [(root, 0)]
+        while stack:
+            f, d = stack.pop()
+            if f in levels:
+                continue
+            levels[f] = d
+            order.append(f)
+            stack += [(c, d + 1) for c in reversed(g.children(f))]
+    depth = max(levels.values()) + 1
+    fig, ax = plt.subplots(figsize=(max(6, 2.2 * depth), max(2, 0.45 * len(order))))
+    pos = {f: (levels[f], -i) for i, f in enumerate(order)}
+    for f in order:
+        p = g.parent(f)
+        if p in pos:
+            ax.plot([pos[p][0], pos[f][0]], [pos[p][1], pos[f][1]], "-", color="#888")
+    for f, (x, y) in pos.items():
+        static = g.is_static(f)
+        ax.text(x, y, f, ha="center", va="center", fontsize=8,
+                bbox=dict(boxstyle="round", fc="#dde8ff" if not static else "#e8e8e8", ec="#557"))
+    ax.set_xlim(-0.7, depth - 0.3)
+    ax.set_ylim(-len(order), 1)
+    ax.axis("off")
+    ax.set_title("TF tree (blue: dynamic, grey: static)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "tf_tree.png", dpi=80)
+    plt.close(fig)
+    return "tf_tree.png"
+
+
+def _snapshots(input_path: str, blueprint: str | None, times: list[str], out: Path, fixed_frame: str | None,
+               timeline: str = "log_time") -> list:
+    """Viewer screenshots (subprocesses, so a display problem cannot take the report down)."""
+    import shutil
+    import sys
+    env = dict(os.environ)
+    xvfb = None
+    if not env.get("DISPLAY"):
+        if shutil.which("Xvfb") is None:
+            return [("-", None, "no display and no Xvfb: snapshots skipped")]
+        r, w = os.pipe()
+        xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                                pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        num = b""
+        while not num.endswith(b"\n"):
+            ch = os.read(r, 1)
+            if not ch:
+                break
+            num += ch
+        os.close(r)
+        env["DISPLAY"] = f":{int(num)}"
+    env["QT_QPA_PLATFORM"] = "xcb"
+    shots = []
+    try:
+        for i, t in enumerate(times):
+            name = f"snapshot_{i}.png"
+            cmd = [sys.executable, "-m", "rerun_ros.cli", "view", input_path, "--time", t, "--screenshot",
+                   str(out / name), "--size", "1280x800", "--timeline", timeline]
+            if blueprint:
+                cmd += ["--blueprint", blueprint]
+            if fixed_frame:
+                cmd += ["--fixed-frame", fixed_frame]
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+            shots.append((t, name if p.returncode == 0 else None,
+                          "" if p.returncode == 0 else (p.stderr.strip().splitlines() or ["failed"])[-1]))
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+    return shots
+
+
+def make_report(input_path: str, out_dir: str, *, blueprint: str | None = None, fail_on: str | None = None,
+                times: list[str] | None = None, fixed_frame: str | None = None, snapshots: bool = True) -> tuple[int, dict]:
+    """Build the report (module doc). Returns (exit status, the JSON summary).
+
+    Raises:
+        FileNotFoundError, ValueError: unreadable input, bad rules.
+    """
+    from .query import open as open_recording
+    rules = parse_rules(fail_on)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rec = open_recording(input_path)
+    store = rec.store
+    health = topic_health(store)
+    findings = find_problems(store, health)
+    fired = check_rules(rules, findings, health)
+    g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline="ros_time")
+    plots = _plots(health, out)
+    tf_png = _tf_diagram(g, out)
+    tl = "log_time" if store.time_range("log_time") else "ros_time"  # the recording's own clock
+    rng = store.time_range(tl)
+    dur = (rng[1] - rng[0]) / 1e9 if rng else 0.0
+    times = times or [f"{dur * f:.3f}" for f in (0.1, 0.5, 0.9)]
+    shots = _snapshots(str(input_path), blueprint, times, out, fixed_frame, tl) if snapshots else []
+    summary = {"input": str(input_path), "duration_s": dur, "entities": len(store.entities()),
+               "topics": [{"entity": h.entity, "rows": h.rows, "rate_hz": round(h.rate_hz, 3),
+                           "max_gap_s": round(h.max_gap_s, 4), "latency_ms_p50": h.latency_ms_p50,
+                           "latency_ms_p99": h.latency_ms_p99} for h in health],
+               "tf_frames": sorted(g.frames()), "findings": [f.to_dict() for f in findings],
+               "rules": fail_on or "", "fired": fired, "warnings": rec.warnings,
+               "snapshots": [{"time": t, "file": f, "error": e} for t, f, e in shots]}
+    (out / "report.json").write_text(json.dumps(summary, indent=2))
+    esc = html.escape
+    rows = "".join(f"<tr><td>{esc(h.entity)}</td><td>{h.rows}</td><td>{h.rate_hz:.2f}</td><td>{h.max_gap_s:.3f}</td>"
+                   f"<td>{'' if h.latency_ms_p50 is None else f'{h.latency_ms_p50:.1f} / {h.latency_ms_p99:.1f}'}</td></tr>"
+                   for h in health)
+    warn = "".join(f"<li><b>{esc(f.kind)}</b> {esc(f.message)}</li>" for f in findings) or "<li>none</li>"
+    fired_html = "".join(f"<li>{esc(m)}</li>" for m in fired)
+    shots_html = "".join(f"<figure><img src='{esc(f)}' width='100%'><figcaption>t = {esc(t)} s</figcaption></figure>"
+                         if f else f"<p>snapshot at {esc(t)} s failed: {esc(e)}</p>" for t, f, e in shots)
+    plots_html = "".join(f"<img src='{esc(p)}' alt='{esc(e)}' width='100%'>" for e, p in plots)
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>rerun_ros report: {esc(str(input_path))}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1300px}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:2px 8px;font-size:13px}} .fail{{color:#b00}}</style></head><body>
+<h1>rerun_ros report</h1><p>{esc(str(input_path))} — {dur:.2f} s, {len(store.entities())} entities</p>
+{"<h2 class='fail'>Rules fired (exit status 4)</h2><ul>" + fired_html + "</ul>" if fired else ""}
+<h2>Warnings</h2><ul>{warn}</ul>
+<h2>Views</h2>{shots_html or "<p>no snapshots</p>"}
+<h2>Topics</h2><table><tr><th>entity</th><th>rows</th><th>rate [Hz]</th><th>max gap [s]</th>
+<th>log time − header stamp p50 / p99 [ms]</th></tr>{rows}</table>
+<h2>TF tree</h2>{f"<img src='{tf_png}'>" if tf_png else "<p>no transforms</p>"}
+<h2>Per-topic timing</h2>{plots_html}
+</body></html>"""
+    (out / "index.html").write_text(page)
+    return (EXIT_RULES_FIRED if fired else 0), summary
