@@ -114,45 +114,68 @@ class Recording:
             raise KeyError(f"unknown timeline {timeline!r}; known: {', '.join(sorted(tls)) or 'none'}")
         lo = -2**63 + 1 if start is None else start
         hi = 2**63 - 1 if end is None else end
+        others = sorted(n for n in tls if n != timeline)
         cols: dict[str, tuple] = {}
         statics: dict[str, pa.Array] = {}
-        all_times = []
-        other: dict[str, dict[int, tuple]] = {n: {} for n in tls if n != timeline}  # tl -> time -> (rid, value)
+        sel_t, sel_k, sel_o = [], [], []  # per selected row: time, row-id key, other timelines
         for e in self.entities(entities):
-            rowtimes: dict[bytes, dict] = {}
+            per_col: dict[str, list] = {}
             for c in self.store.chunks(e):
-                if timeline not in c.timelines:
+                if c.is_static:
+                    for d, col in c.components.items():
+                        valid = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
+                        if len(valid):
+                            statics[f"{e}:{d.column}"] = col[int(valid[-1])].values
                     continue
-                for n in other:
-                    if n in c.timelines:
-                        vals = c.timelines[n][1]
-                        for rid, v in zip(c.row_ids, vals):
-                            rowtimes.setdefault(bytes(rid), {})[n] = int(v)
-            for col in self.store.columns(e):
-                r = self.store.range(e, timeline, lo, hi, col, include_latest_at=False)
-                st = self.store.latest_at(e, timeline, hi, [col]).get(col)
-                if st is not None and st.time is None:
-                    statics[f"{e}:{col}"] = st.values
-                if not len(r):
+                if timeline not in c.timelines or not len(c):
                     continue
-                # the last row (by row id) at each time: r is sorted by (time, row id)
-                last = np.flatnonzero(np.r_[r.times[1:] != r.times[:-1], True])
-                cols[f"{e}:{col}"] = (r.times[last], r.values.take(pa.array(last)))
-                all_times.append(r.times[last])
-                for i in last:
-                    rid = bytes(r.row_ids[i])
-                    for n, v in rowtimes.get(rid, {}).items():
-                        prev = other[n].get(int(r.times[i]))
-                        if prev is None or rid > prev[0]:
-                            other[n][int(r.times[i])] = (rid, v)
-        times = np.unique(np.concatenate(all_times)) if all_times else np.zeros(0, np.int64)
+                t = c.timelines[timeline][1]
+                inwin = (t >= lo) & (t <= hi)
+                if not inwin.any():
+                    continue
+                rid = np.ascontiguousarray(c.row_ids).view(">u8").reshape(-1, 2).astype(np.uint64)
+                oth = np.stack([c.timelines[n][1] if n in c.timelines else np.full(len(c), np.iinfo(np.int64).min)
+                                for n in others], 1) if others else np.zeros((len(c), 0), np.int64)
+                for d, col in c.components.items():
+                    m = inwin if not col.null_count else inwin & np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool)
+                    idx = np.flatnonzero(m)
+                    if len(idx):
+                        per_col.setdefault(d.column, []).append((t[idx], rid[idx], oth[idx], col.take(pa.array(idx))))
+            for colname, parts in per_col.items():
+                t = np.concatenate([p[0] for p in parts])
+                rid = np.concatenate([p[1] for p in parts])
+                oth = np.concatenate([p[2] for p in parts])
+                typ = parts[0][3].type
+                vals = pa.concat_arrays([p[3] if p[3].type == typ else p[3].cast(typ) for p in parts])
+                order = np.lexsort((rid[:, 1], rid[:, 0], t))
+                t, rid, oth = t[order], rid[order], oth[order]
+                last = order[np.flatnonzero(np.r_[t[1:] != t[:-1], True])]
+                lastpos = np.flatnonzero(np.r_[t[1:] != t[:-1], True])
+                cols[f"{e}:{colname}"] = (t[lastpos], vals.take(pa.array(last)))
+                sel_t.append(t[lastpos])
+                sel_k.append(rid[lastpos])
+                sel_o.append(oth[lastpos])
+        if sel_t:  # sorted distinct times (sort-based: numpy's hash unique is slow here)
+            x = np.sort(np.concatenate(sel_t))
+            times = x[np.r_[True, x[1:] != x[:-1]]] if len(x) else x
+        else:
+            times = np.zeros(0, np.int64)
         arrays, names = [], []
-        for n in sorted(set(other) | {timeline}):
+        if others and sel_t:
+            # the other timelines' values of the row (greatest row id) that supplied each time
+            at = np.concatenate(sel_t)
+            ak = np.concatenate(sel_k)
+            ao = np.concatenate(sel_o)
+            order = np.lexsort((ak[:, 1], ak[:, 0], at))
+            pick = order[np.flatnonzero(np.r_[at[order][1:] != at[order][:-1], True])]
+            other_vals = ao[pick]
+        for n in sorted(set(others) | {timeline}):
             if n == timeline:
                 arrays.append(pa.array(times, pa.int64()).view(tls[timeline].arrow_type))
             else:
-                vals = [other[n].get(int(t), (None, None))[1] for t in times]
-                arrays.append(pa.array(vals, pa.int64()).view(tls[n].arrow_type))
+                v = other_vals[:, others.index(n)] if sel_t else np.zeros(0, np.int64)
+                arr = pa.array(v, pa.int64(), mask=v == np.iinfo(np.int64).min)
+                arrays.append(arr.view(tls[n].arrow_type))
             names.append(n)
         for name in sorted(set(cols) | set(statics)):
             if name in cols:

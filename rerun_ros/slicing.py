@@ -60,6 +60,14 @@ def filter_rrd(src: str | os.PathLike, dst: str | os.PathLike, *, entities: list
             tstart = man.column(f"{timeline}:start").cast("int64").to_pylist() if has_tl else [None] * len(ents)
             tend = man.column(f"{timeline}:end").cast("int64").to_pylist() if has_tl else [None] * len(ents)
             items = list(zip(ents, offs, sizes, static, tstart, tend))
+            # the components each entity has on the timeline (so the state search can stop early)
+            entity_comps: dict[str, set] = {}
+            for n in man.column_names:
+                if n.startswith(f"{timeline}:") and n.endswith(":num_rows"):
+                    comp = n[len(timeline) + 1:-len(":num_rows")]
+                    for ent, k in zip(ents, man.column(n).to_pylist()):
+                        if k:
+                            entity_comps.setdefault(ent, set()).add(comp)
         else:
             items = None
         rep.chunks_in = len(items) if items is not None else 0
@@ -115,8 +123,7 @@ def filter_rrd(src: str | os.PathLike, dst: str | os.PathLike, *, entities: list
                     loaded.append(c)
                     found |= {d.column for d, col in c.components.items() if len(col) > col.null_count}
                     if needed is None and man is not None:
-                        needed = {n.split(":", 1)[1].rsplit(":", 1)[0] for n in man.column_names
-                                  if n.startswith(f"{timeline}:") and n.endswith(":start") and n.count(":") >= 3}
+                        needed = entity_comps.get(ent, set())
                     if needed is not None and needed <= found:
                         break
                 st = ChunkStore.from_chunks(loaded, compact_max_rows=0)
