@@ -152,8 +152,10 @@ def replay(bag, *, rate: float = 1.0, clock: bool = False, loop: bool = False, i
         from rosgraph_msgs.msg import Clock
         clock_pub.publish(Clock(clock=Time(sec=ns // 10**9, nanosec=ns % 10**9)))
 
+    passes = 0
     try:
         while True:
+            passes += 1
             msgs = _raw_messages(path, keep)
             wall0 = bag0 = None
             last_clock = 0.0
@@ -210,6 +212,9 @@ def replay(bag, *, rate: float = 1.0, clock: bool = False, loop: bool = False, i
                 break
         time.sleep(0.2)  # let the last messages leave
         return counts
+    except KeyboardInterrupt:
+        counts["(interrupted)"] = passes
+        return counts
     finally:
         node.destroy_node()
 
@@ -231,13 +236,15 @@ def main(argv: list[str] | None = None) -> int:
         counts = replay(a.bag, rate=a.rate, clock=a.clock, loop=a.loop, include=a.include_topic,
                         exclude=a.exclude_topic, wait_for_subscribers=a.wait_for_subscribers,
                         log=lambda s: print(s, file=sys.stderr))
-    except KeyboardInterrupt:
-        return 130
     except (ValueError, OSError, re.error) as e:
         print(f"rerun-ros replay: error: {e}", file=sys.stderr)
         return 1
     finally:
         rclpy.try_shutdown()
+    interrupted = counts.pop("(interrupted)", None)
     for topic in sorted(counts):
         print(f"{topic}: {counts[topic]} messages")
+    if interrupted is not None:
+        print(f"interrupted during pass {interrupted}")
+        return 130
     return 0
