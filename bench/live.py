@@ -123,16 +123,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--best-effort", action="store_true", help="publish with the sensor-data QoS (best effort)")
+    ap.add_argument("--no-file", action="store_true", help="bridge without .rrd recording (viewer stream only)")
+    ap.add_argument("--transport", default=None, metavar="T",
+                    help="FASTDDS_BUILTIN_TRANSPORTS for every process (e.g. LARGE_DATA, UDPv4); default: Fast DDS's")
     a = ap.parse_args()
     EXTRA[:] = ["--best-effort"] if a.best_effort else []
     tmp = Path(tempfile.mkdtemp(prefix="rerun_ros_live_"))
     env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(150, 230)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    if a.transport:
+        env["FASTDDS_BUILTIN_TRANSPORTS"] = a.transport
     bare_out = tmp / "bare.json"
     counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), *EXTRA], env, a.duration, tmp)
     got_b = json.loads(bare_out.read_text())
     got_b_counts = {k: v for k, v in got_b.items() if k.startswith("/")}
     report = tmp / "bridge.json"
-    bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p", f"rrd_path:={tmp / 'live.rrd'}",
+    bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p",
+                  "rrd_path:=''" if a.no_file else f"rrd_path:={tmp / 'live.rrd'}",
                   "-p", "stream_address:=127.0.0.1:0", "-p", f"latency_report:={report}", "-p", "stats_period:=0.0",
                   "-p", 'topics:=["/camera/image","/lidar/points","/tf"]', "-p", "auto_discover:=false"]
     counts_r, cpu_r, err = run_case(bridge_cmd, env, a.duration, tmp)
@@ -141,7 +147,8 @@ def main() -> int:
     conv_r = {t: v["converted"] for t, v in rep["topics"].items()}
     lat = rep["latency_ms"]
     pubs = {"/camera/image": ("img", 30), "/lidar/points": ("cloud", 10), "/tf": ("tf", 100)}
-    print(f"\nlive load for {a.duration:.0f} s: 30 Hz rgb8 640x480, 10 Hz PointCloud2 100k, 100 Hz TF\n")
+    print(f"\nlive load for {a.duration:.0f} s: 30 Hz rgb8 640x480, 10 Hz PointCloud2 100k, 100 Hz TF"
+          f" (transport: {a.transport or 'Fast DDS default'})\n")
     print(f"| {'topic':<15} | {'published':>9} | {'bare recv':>9} | {'bare loss %':>11} | {'bridge recv':>11} | {'bridge stored':>13} | {'bridge loss %':>13} |")
     print(f"|{'-' * 17}|{'-' * 11}|{'-' * 11}|{'-' * 13}|{'-' * 13}|{'-' * 15}|{'-' * 15}|")
     worst_loss = 0.0
