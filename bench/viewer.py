@@ -28,15 +28,9 @@ BIN = Path(sys.executable).parent
 def ensure_display():
     if os.environ.get("DISPLAY"):
         return None
-    r, w = os.pipe()
-    p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(w)
-    num = b""
-    while not num.endswith(b"\n"):
-        num += os.read(r, 1)
-    os.environ["DISPLAY"] = f":{int(num)}"
-    return p
+    from rerun_ros.display import start_xvfb
+    proc, os.environ["DISPLAY"] = start_xvfb()
+    return proc
 
 
 def pump(app, n=3):

@@ -11,7 +11,6 @@ several share the time), or null; static components appear on every row; with
 """
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
 from pathlib import Path
@@ -22,7 +21,7 @@ import pyarrow as pa
 from .chunk import Timeline
 from .store import ChunkStore, LatestAt
 
-__all__ = ["open", "Recording", "entity_glob"]
+__all__ = ["open", "Recording", "entity_glob", "load_bag"]
 
 
 def entity_glob(pattern: str) -> re.Pattern:
@@ -45,7 +44,9 @@ def entity_glob(pattern: str) -> re.Pattern:
     return re.compile("^" + "".join(parts) + "$")
 
 
-def _load_bag(path: Path, store: ChunkStore) -> list[str]:
+def load_bag(path: Path, store: ChunkStore) -> list[str]:
+    """Convert a bag (MCAP, rosbag2 directory, .db3) into ``store`` through the mappers; returns
+    the warnings (one line each)."""
     from .convert import open_bag
     from .ingest import Ingestor
     from .recording import BatcherConfig, RecordingStream
@@ -232,4 +233,4 @@ def open(path: str | os.PathLike, lazy_threshold: int = 256 << 20) -> Recording:
                 warnings = list(r.warnings)
         return Recording(store, str(p), warnings)
     store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
-    return Recording(store, str(p), _load_bag(p, store))
+    return Recording(store, str(p), load_bag(p, store))

@@ -263,25 +263,15 @@ def _tf_diagram(g: FrameGraph, out: Path) -> str | None:
 def _snapshots(input_path: str, blueprint: str | None, times: list[str], out: Path, fixed_frame: str | None,
                timeline: str = "log_time") -> list:
     """Viewer screenshots (subprocesses, so a display problem cannot take the report down)."""
-    import shutil
     import sys
     env = dict(os.environ)
     xvfb = None
     if not env.get("DISPLAY"):
-        if shutil.which("Xvfb") is None:
-            return [("-", None, "no display and no Xvfb: snapshots skipped")]
-        r, w = os.pipe()
-        xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                                pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(w)
-        num = b""
-        while not num.endswith(b"\n"):
-            ch = os.read(r, 1)
-            if not ch:
-                break
-            num += ch
-        os.close(r)
-        env["DISPLAY"] = f":{int(num)}"
+        from .display import start_xvfb
+        try:
+            xvfb, env["DISPLAY"] = start_xvfb()
+        except (FileNotFoundError, RuntimeError) as e:
+            return [("-", None, f"no display ({e}): snapshots skipped")]
     env["QT_QPA_PLATFORM"] = "xcb"
     shots = []
     try:

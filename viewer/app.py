@@ -32,19 +32,9 @@ def load_source(source: str, store: ChunkStore, warn=print):
             for w in r.warnings:
                 warn(f"warning: {w}")
         return None
-    from rerun_ros.convert import open_bag
-    from rerun_ros.ingest import Ingestor
-    from rerun_ros.recording import BatcherConfig, RecordingStream
-    src = open_bag(p, warn=lambda s: warn(f"warning: {s}"))
-    rec = RecordingStream(p.stem, batcher=BatcherConfig(max_age=0), sinks=[store])
-    ing = Ingestor(rec, warn=lambda s: warn(f"warning: {s}"), source=str(p))
-    for m in src.messages():
-        if m.error is not None:
-            ing.skip(m.topic, m.type_name, m.error, log_time=m.log_time)
-        else:
-            ing.ingest(m.topic, m.type_name, m.msg, m.log_time, m.publish_time)
-    ing.finish()
-    rec.close()
+    from rerun_ros.query import load_bag
+    for w in load_bag(p, store):
+        warn(f"warning: {w}")
     return None
 
 

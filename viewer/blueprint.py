@@ -19,12 +19,12 @@ root:
 """
 from __future__ import annotations
 
-import fnmatch
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+from rerun_ros.query import entity_glob
 
 __all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "BlueprintError", "VIEW_KINDS"]
 
@@ -34,22 +34,6 @@ CONTAINER_KINDS = ("vertical", "horizontal", "tabs", "grid")
 
 class BlueprintError(ValueError):
     """A blueprint that does not validate (message says where)."""
-
-
-def _glob_re(glob: str) -> re.Pattern:
-    parts = []
-    i = 0
-    while i < len(glob):
-        if glob.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        elif glob[i] == "*":
-            parts.append("[^/]*")
-            i += 1
-        else:
-            parts.append(re.escape(glob[i]))
-            i += 1
-    return re.compile("^" + "".join(parts) + "$")
 
 
 @dataclass
@@ -67,9 +51,9 @@ class View:
         o = self.origin.rstrip("/")
         if o and not (entity == o or entity.startswith(o + "/")):
             return False
-        if not any(_glob_re(g).match(entity) for g in self.include):
+        if not any(entity_glob(g).match(entity) for g in self.include):
             return False
-        return not any(_glob_re(g).match(entity) for g in self.exclude)
+        return not any(entity_glob(g).match(entity) for g in self.exclude)
 
     def to_dict(self) -> dict:
         d = {"view": self.kind, "name": self.name, "origin": self.origin, "include": list(self.include)}
