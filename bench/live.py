@@ -135,7 +135,6 @@ def main() -> int:
     bare_out = tmp / "bare.json"
     counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), *EXTRA], env, a.duration, tmp)
     got_b = json.loads(bare_out.read_text())
-    got_b_counts = {k: v for k, v in got_b.items() if k.startswith("/")}
     report = tmp / "bridge.json"
     bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p",
                   "rrd_path:=''" if a.no_file else f"rrd_path:={tmp / 'live.rrd'}",

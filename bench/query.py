@@ -14,7 +14,6 @@ Usage: .venv/bin/python bench/query.py [--workdir DIR]
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import subprocess
 import sys
@@ -67,10 +66,8 @@ def query_rrd(work: Path) -> Path:
         return out
     from rerun_ros import archetypes as A
     from rerun_ros.chunk import Timeline
-    from rerun_ros.components import ComponentDescriptor
     from rerun_ros.recording import BatcherConfig, RecordingStream
     from rerun_ros.rrd_writer import RrdWriter
-    import pyarrow as pa
     w = RrdWriter(out, threads=1)
     rec = RecordingStream(batcher=BatcherConfig(max_rows=4096, max_bytes=1 << 30, max_age=0), sinks=[w])
     T = Timeline("ros_time")

@@ -168,7 +168,7 @@ def main() -> int:
     f1m = points_fps(app, 1_000_000)
     fts = series_fps(app)
     rss = rss_of_view(big, work)
-    print(f"\n| measure | value | target |\n|---|---|---|")
+    print("\n| measure | value | target |\n|---|---|---|")
     print(f"| scrub latency, demo bag (p50 / p95) | {s_demo[0]:.0f} / {s_demo[1]:.0f} ms | p95 <= 100 ms |")
     print(f"| scrub latency, {big.stat().st_size / 2**20:.0f} MiB .rrd, lazy (p50 / p95) | {s_big[0]:.0f} / {s_big[1]:.0f} ms | p95 <= 100 ms |")
     print(f"| 3D view, 100k points | {f100k:.1f} fps | >= 10 fps |")

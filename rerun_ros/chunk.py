@@ -8,8 +8,8 @@ set the component). Chunks are immutable. Layout and metadata keys are as writte
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa

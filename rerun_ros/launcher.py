@@ -3,7 +3,6 @@ same nodes and parameters ``ros2 launch rerun_ros NAME.launch.py`` would start (
 :mod:`rerun_ros.launch_spec`). SIGINT/SIGTERM are forwarded; it exits when all nodes have."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

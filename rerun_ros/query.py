@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from .chunk import Timeline
 from .store import ChunkStore, LatestAt
 
 __all__ = ["open", "Recording", "entity_glob", "load_bag"]

@@ -17,9 +17,8 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import Protocol, Sequence
 
-from . import entity_path as ep
 from . import tuid
 from .archetypes import Archetype
 from .chunk import Chunk, PendingRow, Timeline

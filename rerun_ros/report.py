@@ -115,7 +115,6 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
     found: list[Finding] = []
     g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline="ros_time")
     rng = store.time_range("ros_time")
-    roots = g.roots()
     for child in sorted(g.conflicts):
         found.append(Finding("missing_tf", child, f"frame {child!r} has several parents: "
                              f"{', '.join(sorted(g.conflicts[child]))}"))
@@ -134,9 +133,8 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
                 found.append(Finding("stale_tf", child, f"transform {g.parent(child)} -> {child} last updated "
                                      f"{(rng[1] - tr[1]) / 1e9:.1f} s before the end of the recording"))
     for h in health:
-        rt = np.array(sorted(_row_times(store, h.entity, "ros_time").items(), key=lambda kv: h.log_times[0]))
-        rows = sorted(((lt, _row_times(store, h.entity, "ros_time").get(rid)) for rid, lt in
-                       _row_times(store, h.entity, "log_time").items()))
+        stamps_by_row = _row_times(store, h.entity, "ros_time")
+        rows = sorted((lt, stamps_by_row.get(rid)) for rid, lt in _row_times(store, h.entity, "log_time").items())
         stamps = np.array([r for _, r in rows if r is not None], np.int64)
         if len(stamps) > 1:
             d = np.diff(stamps)

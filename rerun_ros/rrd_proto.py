@@ -53,7 +53,7 @@ def _build():
             if tname:
                 f.type_name = f".{_PKG}.{tname}"
     pool = descriptor_pool.DescriptorPool()
-    fd = pool.Add(fdp)
+    pool.Add(fdp)
     return {name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PKG}.{name}"))
             for name in _MESSAGES}
 

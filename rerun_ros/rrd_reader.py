@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import mmap
 import os
-import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 

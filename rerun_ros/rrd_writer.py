@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import struct
-import sys
 import threading
 import queue
 from pathlib import Path

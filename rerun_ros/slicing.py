@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -48,7 +47,6 @@ def filter_rrd(src: str | os.PathLike, dst: str | os.PathLike, *, entities: list
     hi = 2**63 - 1 if end is None else end
     rep = FilterReport()
     with RrdReader(src) as r:
-        store_info = next(iter(r.stores.values()), None)
         w = RrdWriter(dst, application_id="filtered")
         man = r.manifest
         if man is not None:

@@ -15,9 +15,8 @@ import queue
 import socket
 import struct
 import threading
-import time
 from collections import deque
-from typing import Callable, Iterator
+from typing import Callable
 
 from . import rrd_proto as P
 from .chunk import Chunk

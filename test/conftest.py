@@ -3,7 +3,6 @@ oracle for RRD files, and an MCAP writer using the message definitions embedded 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -105,6 +104,9 @@ def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     return subprocess.run([RERUN_ROS, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
+_XVFB: list = []  # keeps the Xvfb process object alive for the session
+
+
 @pytest.fixture(scope="session")
 def xdisplay():
     """A real X display (Xvfb, 24-bit) for Qt's xcb platform; VisPy needs it (offscreen won't do)."""
@@ -117,9 +119,9 @@ def xdisplay():
         import signal as _sig
         ctypes.CDLL("libc.so.6").prctl(1, _sig.SIGTERM)  # PR_SET_PDEATHSIG
 
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+    _XVFB.append(subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
                             pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=die_with_parent)
+                            preexec_fn=die_with_parent))
     os.close(w)
     num = b""
     while not num.endswith(b"\n"):
@@ -128,7 +130,6 @@ def xdisplay():
             raise RuntimeError("Xvfb did not start")
         num += ch
     os.close(r)
-    old = {k: os.environ.get(k) for k in ("DISPLAY", "QT_QPA_PLATFORM")}
     os.environ["DISPLAY"] = f":{int(num)}"
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     yield os.environ["DISPLAY"]

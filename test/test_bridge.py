@@ -257,7 +257,7 @@ def test_rerun_ros_launch_runs_the_nodes(ros_env, tmp_path):
                              "stream_address:=127.0.0.1:0", "topics:=/value qos=reliable;/count qos=reliable"],
                             env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        pub = subprocess.run([sys.executable, "-c", f"""
+        pub = subprocess.run([sys.executable, "-c", """
 import rclpy, time
 from std_msgs.msg import Float64
 rclpy.init(); n = rclpy.create_node('p'); pub = n.create_publisher(Float64, '/value', 10)
@@ -309,7 +309,6 @@ def test_bridge_process_to_viewer_window_within_a_second(ros_env, qapp, monkeypa
     win = ViewerWindow(store, B.load("root: {view: timeseries, name: v, include: ['/value']}"))
     win.live.setChecked(True)
     win.show()
-    import rclpy
     from std_msgs.msg import Float64
     ctx = rclpy.Context()
     rclpy.init(context=ctx)

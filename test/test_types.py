@@ -10,7 +10,6 @@ import pytest
 
 from conftest import DATA, SENSORS, header, rerun_verify
 from rerun_ros.convert import convert, exit_code
-from rerun_ros.frames import FrameGraph
 from rerun_ros.rrd_reader import read_chunks
 from rerun_ros.store import ChunkStore
 

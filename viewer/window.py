@@ -19,7 +19,7 @@ from vispy import scene  # noqa: E402
 from rerun_ros.store import ChunkStore  # noqa: E402
 
 from . import scene as S  # noqa: E402
-from .blueprint import Blueprint, Container, View, default_blueprint  # noqa: E402
+from .blueprint import Blueprint, View, default_blueprint  # noqa: E402
 
 LEVEL_COLORS = {"CRITICAL": "#ff4040", "ERROR": "#ff6060", "WARN": "#ffc040", "INFO": "#d0d0d0",
                 "DEBUG": "#80a0ff", "TRACE": "#808080"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .base import MapContext, MappedRow
 
 __all__ = ["register", "lookup", "supported_types", "normalize_type", "archetypes_of"]
 
