@@ -86,7 +86,7 @@ def cmd_convert(args) -> int:
         con.print(f"{report.converted} of {report.messages} messages converted from {len(report.topics)} topics "
                   f"into {report.chunks} chunks, {_human(report.bytes_written)} in {report.seconds:.2f} s")
         if unsup:
-            con.print(f"{len(unsup)} topics of unsupported types skipped: "
+            con.print(f"{len(unsup)} topic{'s' if len(unsup) != 1 else ''} of unsupported types skipped: "
                       + ", ".join(sorted({t.type_name for t in unsup})))
         if report.skipped_errors:
             con.print(f"{report.skipped_errors} messages skipped because of errors (see warnings)")
