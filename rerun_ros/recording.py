@@ -107,6 +107,7 @@ class RecordingStream:
         self._local = threading.local()
         self._closed = False
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._ticker = None
         self.errors: list[str] = []
         self._chunk_queue: queue.Queue | None = None
@@ -189,6 +190,7 @@ class RecordingStream:
             g = self._groups.get(key)
             if g is None:
                 g = self._groups[key] = _Group(first_time=time.monotonic())
+                self._wake.set()  # the ticker schedules this group's flush
             g.rows.append(row)
             g.nbytes += size
             self._pending_bytes += size
@@ -270,12 +272,25 @@ class RecordingStream:
                         self.errors.append(f"sink {type(s).__name__}: flush failed: {e}")
 
     def _tick(self) -> None:
-        period = max(0.005, self.config.max_age / 2)
-        while not self._stop.wait(period):
-            try:
-                self.flush(older_than=self.config.max_age)
-            except Exception as e:  # pragma: no cover - keep the ticker alive
-                self.errors.append(f"batcher: {e}")
+        """Flush groups as they reach ``max_age``; sleeps until the oldest one is due (woken when
+        a new group starts), so an idle stream costs no wake-ups."""
+        age = self.config.max_age
+        while not self._stop.is_set():
+            with self._lock:
+                firsts = [g.first_time for g in self._groups.values()]
+            if firsts:
+                delay = min(firsts) + age - time.monotonic()
+                if delay > 0:
+                    self._wake.wait(max(delay, 0.001))
+                    self._wake.clear()
+                    continue
+                try:
+                    self.flush(older_than=age)
+                except Exception as e:  # pragma: no cover - keep the ticker alive
+                    self.errors.append(f"batcher: {e}")
+            else:
+                self._wake.wait(1.0)
+                self._wake.clear()
 
     def add_sink(self, sink: ChunkSink) -> None:
         with self._sink_lock:
@@ -286,6 +301,7 @@ class RecordingStream:
         if self._closed:
             return
         self._stop.set()
+        self._wake.set()
         if self._ticker is not None:
             self._ticker.join(timeout=2)
         self.flush()
