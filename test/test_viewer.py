@@ -335,3 +335,19 @@ for i in range(5):
     from PIL import Image
     img = np.asarray(Image.open(out).convert("RGB"))
     assert ((img[..., 1] > 200) & (img[..., 0] < 80)).any()  # the green points are drawn
+
+
+def test_unlocked_markers_stay_where_they_were_drawn():
+    import pyarrow as pa
+    store = ChunkStore()
+    rec = RecordingStream(batcher=BatcherConfig(max_age=0), sinks=[store])
+    for i in range(6):
+        rec.log("/tf", A.Transform3D(translation=[i, 0, 0], quaternion=[0, 0, 0, 1], parent_frame="map",
+                                     child_frame="base"), timepoints={T: i * S})
+    for name, locked in (("/m/locked", True), ("/m/unlocked", False)):
+        rec.log(name, A.Points3D([[0, 0, 1]]), A.CoordinateFrame("base"),
+                A.AnyValues("Marker", frame_locked=pa.array([locked])), timepoints={T: 1 * S})
+    rec.close()
+    at5 = {e: scene_3d(store, [e], "ros_time", 5 * S, "map").points.tolist() for e in ("/m/locked", "/m/unlocked")}
+    assert at5["/m/locked"] == [[5, 0, 1]]    # follows base to x=5
+    assert at5["/m/unlocked"] == [[1, 0, 1]]  # stays where base was at its stamp (t=1)

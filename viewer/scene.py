@@ -94,9 +94,15 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
         frame = la.get("CoordinateFrame:frame")
         if frame is not None and fixed_frame:
             name = frame.values[0].as_py() if len(frame.values) else None
+            # a Marker with frame_locked false is placed with the transform at its own stamp (it
+            # stays where it was drawn in the fixed frame, as in rviz); everything else follows
+            # its frame at the cursor time
+            lock = la.get("Marker:frame_locked")
+            at = frame.time if (lock is not None and len(lock.values) and not lock.values[0].as_py()
+                                and frame.time is not None) else t
             if name and name != fixed_frame:
                 try:
-                    tf = g.lookup(fixed_frame, name, t)
+                    tf = g.lookup(fixed_frame, name, at)
                 except FrameGraphError as e:
                     problems[ent] = str(e)
                     continue

@@ -18,9 +18,9 @@ Each marker lives on the entity ``<topic>/<ns>/<id>`` (an empty ns is ``_``) in 
 Actions: ADD/MODIFY (0) replace the marker (a Clear first when its type changed); DELETE (2)
 clears it; DELETEALL (3) clears every marker of the topic. ``lifetime`` > 0 clears the marker
 at ``stamp + lifetime`` unless it was re-added before then (deferred until the stream passes
-that time). ``frame_locked`` is kept as ``Marker:frame_locked``: a marker drawn in its frame
-follows that frame at every time, which is frame-locked behaviour; a viewer may use the flag to
-pin unlocked markers at their stamp.
+that time). ``frame_locked`` is kept as ``Marker:frame_locked``; our viewer places unlocked
+markers with the transform at their stamp (they stay put in the fixed frame, as in rviz) and
+locked ones with the transform at the cursor time (they follow their frame).
 """
 from __future__ import annotations
 
