@@ -54,10 +54,10 @@ def cloud_points(msg) -> np.ndarray:
     width, height = int(msg.width), int(msg.height)
     step, row_step = int(msg.point_step), int(msg.row_step)
     dt = cloud_dtype(msg.fields, step, bool(msg.is_bigendian))
-    data = msg.data
-    if not isinstance(data, (bytes, bytearray, memoryview, np.ndarray)):
-        data = bytes(data)
-    raw = np.frombuffer(data, dtype=np.uint8)
+    try:  # any buffer, including rclpy's array.array, is viewed without a copy
+        raw = np.frombuffer(msg.data, dtype=np.uint8)
+    except TypeError:  # a plain list of ints
+        raw = np.frombuffer(bytes(msg.data), dtype=np.uint8)
     if row_step < width * step:
         raise MappingError(f"PointCloud2: row_step {row_step} < width {width} x point_step {step}")
     need = row_step * (height - 1) + width * step if height else 0

@@ -411,3 +411,18 @@ def test_replay_loop_until_interrupted(ros_env):
     n = int(out.split("/illuminance: ")[1].split()[0])
     assert n > 10 * 2  # the bag has 10 /illuminance messages: it went round more than twice
     assert "interrupted during pass" in out
+
+
+def test_rclpy_cloud_is_viewed_not_copied():
+    """rclpy gives ``uint8[]`` as ``array.array``: the mapper must view it, not copy it."""
+    from sensor_msgs.msg import PointCloud2, PointField
+
+    from rerun_ros.pointcloud import cloud_points
+    xyz = np.arange(30, dtype=np.float32).reshape(10, 3)
+    msg = PointCloud2(height=1, width=10, point_step=12, row_step=120, is_dense=True,
+                      fields=[PointField(name=c, offset=4 * i, datatype=PointField.FLOAT32, count=1)
+                              for i, c in enumerate("xyz")])
+    msg.data = xyz.tobytes()
+    pts = cloud_points(msg)
+    np.testing.assert_array_equal(np.stack([pts["x"], pts["y"], pts["z"]], axis=1), xyz)
+    assert np.shares_memory(pts, np.frombuffer(msg.data, dtype=np.uint8))

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import archetypes as A
-from ..pointcloud import colormap, xyz_and_colors
+from .. import pointcloud  # the module, not its names: pointcloud imports mappers.base (no cycle)
 from .base import MapContext, MappedRow, MappingError, xyz
 from .registry import register
 
@@ -187,7 +187,7 @@ def camera_info(msg, ctx: MapContext) -> list[MappedRow]:
 
 @register("sensor_msgs/msg/PointCloud2", archetypes="Points3D")
 def point_cloud2(msg, ctx: MapContext) -> list[MappedRow]:
-    pos, colors = xyz_and_colors(msg)
+    pos, colors = pointcloud.xyz_and_colors(msg)
     return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
 
 
@@ -207,7 +207,7 @@ def multi_echo_laser_scan(msg, ctx: MapContext) -> list[MappedRow]:
     inten = [list(e.echoes) for e in msg.intensities]
     if len(inten) == len(echoes) and [len(e) for e in inten] == lengths.tolist() and len(r):
         iv = np.fromiter(itertools.chain.from_iterable(inten), dtype=np.float32, count=len(r))
-        colors = colormap(iv[ok])
+        colors = pointcloud.colormap(iv[ok])
     return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
 
 
@@ -245,7 +245,7 @@ def laser_scan(msg, ctx: MapContext) -> list[MappedRow]:
     colors = None
     inten = np.asarray(msg.intensities, dtype=np.float32)
     if len(inten) == len(r) and len(r):
-        colors = colormap(inten[ok])
+        colors = pointcloud.colormap(inten[ok])
     return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
 
 
@@ -364,7 +364,7 @@ def point_cloud(msg, ctx: MapContext) -> list[MappedRow]:
     if "rgb" in chans and len(chans["rgb"]) == len(pos):
         colors = ((chans["rgb"].view(np.uint32) & 0xFFFFFF) << 8) | np.uint32(255)
     elif "intensity" in chans and len(chans["intensity"]) == len(pos):
-        colors = colormap(chans["intensity"])
+        colors = pointcloud.colormap(chans["intensity"])
     ok = np.isfinite(pos).all(axis=1)
     return [MappedRow(ctx.entity, [A.Points3D(pos[ok], colors=None if colors is None else colors[ok])])]
 
