@@ -244,6 +244,15 @@ class RecordingStream:
                     if msg not in self.errors:
                         self.errors.append(msg)
 
+    def _each_sink(self, method: str) -> None:
+        """Call ``flush``/``close`` on every sink; a failing sink is recorded in ``errors``."""
+        with self._sink_lock:
+            for s in self.sinks:
+                try:
+                    getattr(s, method)()
+                except Exception as e:
+                    self.errors.append(f"sink {type(s).__name__}: {method} failed: {e}")
+
     def send_chunk(self, chunk: Chunk) -> None:
         """Hand an already built chunk to the sinks (e.g. when copying a recording)."""
         self._send(chunk)
@@ -264,12 +273,7 @@ class RecordingStream:
         if older_than is None:
             if self._chunk_queue is not None:
                 self._chunk_queue.join()
-            with self._sink_lock:
-                for s in self.sinks:
-                    try:
-                        s.flush()
-                    except Exception as e:
-                        self.errors.append(f"sink {type(s).__name__}: flush failed: {e}")
+            self._each_sink("flush")
 
     def _tick(self) -> None:
         """Flush groups as they reach ``max_age``; sleeps until the oldest one is due (woken when
@@ -309,12 +313,7 @@ class RecordingStream:
         if self._chunker is not None:
             self._chunk_queue.put(None)
             self._chunker.join()
-        with self._sink_lock:
-            for s in self.sinks:
-                try:
-                    s.close()
-                except Exception as e:
-                    self.errors.append(f"sink {type(s).__name__}: close failed: {e}")
+        self._each_sink("close")
 
     def __enter__(self) -> "RecordingStream":
         return self
