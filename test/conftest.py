@@ -1,4 +1,4 @@
-"""Shared test helpers: real bags from ../shared/data, the official Rerun 0.41 reader as the
+"""Shared test helpers: real bags bundled in test/data (see its LICENSES.md), the official Rerun 0.41 reader as the
 oracle for RRD files, and an MCAP writer using the message definitions embedded in real bags."""
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import pytest
 from mcap.reader import make_reader
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("RERUN_ROS_TEST_DATA", ROOT.parent / "shared" / "data"))
-SENSORS = DATA / "sensors" / "rosbag2_2025_09_10-13_03_56_0.mcap"
+# RERUN_ROS_TEST_DATA may point at another copy laid out the same way (e.g. the workspace's shared/data)
+_OTHER = os.environ.get("RERUN_ROS_TEST_DATA")
+DATA = Path(_OTHER) if _OTHER else ROOT / "test" / "data"
+SENSORS = DATA / "sensors" / "rosbag2_2025_09_10-13_03_56_0.mcap" if _OTHER else \
+    ROOT / "rerun_ros" / "data" / "demo_sensors.mcap"  # the bundled demo bag is this recording
 FIELD = DATA / "field" / "SO_bag_0.mcap"
 LIDAR = DATA / "lidar" / "default_conf.mcap_0.mcap"
 MARKERS = DATA / "markers" / "test_bag_file_0.mcap"
