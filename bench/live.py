@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
 EXTRA: list[str] = []
 
 PUBLISHER = r'''
@@ -124,12 +125,19 @@ def main() -> int:
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--best-effort", action="store_true", help="publish with the sensor-data QoS (best effort)")
     ap.add_argument("--no-file", action="store_true", help="bridge without .rrd recording (viewer stream only)")
+    ap.add_argument("--dds-profile", default=str(ROOT / "config" / "fastdds_large_data.xml"), metavar="XML",
+                    help="Fast DDS XML profile for every process (default: the project's large-data profile; "
+                         "'none' = Fast DDS's built-in transports)")
     ap.add_argument("--transport", default=None, metavar="T",
                     help="FASTDDS_BUILTIN_TRANSPORTS for every process (e.g. LARGE_DATA, UDPv4); default: Fast DDS's")
     a = ap.parse_args()
     EXTRA[:] = ["--best-effort"] if a.best_effort else []
     tmp = Path(tempfile.mkdtemp(prefix="rerun_ros_live_"))
     env = dict(os.environ, ROS_DOMAIN_ID=str(random.randint(150, 230)), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    for k in ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE"):
+        env.pop(k, None)
+    if a.dds_profile != "none":
+        env["FASTDDS_DEFAULT_PROFILES_FILE"] = env["FASTRTPS_DEFAULT_PROFILES_FILE"] = a.dds_profile
     if a.transport:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = a.transport
     bare_out = tmp / "bare.json"
@@ -147,7 +155,8 @@ def main() -> int:
     lat = rep["latency_ms"]
     pubs = {"/camera/image": ("img", 30), "/lidar/points": ("cloud", 10), "/tf": ("tf", 100)}
     print(f"\nlive load for {a.duration:.0f} s: 30 Hz rgb8 640x480, 10 Hz PointCloud2 100k, 100 Hz TF"
-          f" (transport: {a.transport or 'Fast DDS default'})\n")
+          f" (DDS: {'Fast DDS built-in transports' if a.dds_profile == 'none' else Path(a.dds_profile).name}"
+          f"{', FASTDDS_BUILTIN_TRANSPORTS=' + a.transport if a.transport else ''})\n")
     print(f"| {'topic':<15} | {'published':>9} | {'bare recv':>9} | {'bare loss %':>11} | {'bridge recv':>11} | {'bridge stored':>13} | {'bridge loss %':>13} |")
     print(f"|{'-' * 17}|{'-' * 11}|{'-' * 11}|{'-' * 13}|{'-' * 13}|{'-' * 15}|{'-' * 15}|")
     worst_loss = 0.0
@@ -163,6 +172,8 @@ def main() -> int:
     lb = got_b.get("latency_ms", {})
     print(f"\nbridge: publish -> in its store (ms, {lat.get('rows', 0)} rows): p50 {lat.get('p50', float('nan')):.1f}, "
           f"p90 {lat.get('p90', float('nan')):.1f}, p99 {lat.get('p99', float('nan')):.1f}, max {lat.get('max', float('nan')):.1f}")
+    for ent, le in rep.get("latency_ms_by_entity", {}).items():
+        print(f"  {ent}: p50 {le.get('p50', float('nan')):.1f}, p99 {le.get('p99', float('nan')):.1f}, max {le.get('max', float('nan')):.1f}")
     print(f"bare subscriber: publish -> callback (ms): p50 {lb.get('p50', float('nan')):.1f}, "
           f"p90 {lb.get('p90', float('nan')):.1f}, p99 {lb.get('p99', float('nan')):.1f}  (the transport's own delay)")
     print(f"\ntargets: no loss ({'met' if worst_loss == 0 else f'NOT met: {worst_loss:.1f} %'}), p99 <= 50 ms "

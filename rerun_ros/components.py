@@ -152,6 +152,13 @@ class ListBatch:
         return list(self.items)
 
 
+def warm_up() -> None:
+    """Do now what the first conversion would do lazily: pyarrow imports pandas (when it is
+    installed) on its first ``pa.array`` call, about 0.3 s. A live bridge calls this at start-up
+    so that the first messages it receives are not held up by it."""
+    pa.array(np.zeros(1, dtype=np.int32))
+
+
 def _numpy_to_arrow(a: np.ndarray, typ: pa.DataType) -> pa.Array:
     if pa.types.is_fixed_size_list(typ):
         return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(a).reshape(-1)), type=typ)

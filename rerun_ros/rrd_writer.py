@@ -124,6 +124,13 @@ class RrdWriter:
             they overlap with the caller's work). Output order always equals the order of
             :meth:`write_chunk` calls; at most ``queue_bytes`` of chunks wait (then
             ``write_chunk`` blocks), so memory stays bounded.
+        sync_bytes: for long live recordings: after each ``sync_bytes`` written, the writer
+            thread waits for the data to reach the disk (``fdatasync``) and tells the kernel
+            it will not read those pages again (``POSIX_FADV_DONTNEED``). The recording then
+            does not fill the page cache (which evicts the robot's own cached files), the
+            same few MiB of cache are reused, and a crash of the machine loses at most
+            ``sync_bytes``. 0 (default) leaves caching to the kernel. Only with ``threads`` > 0
+            and a path (not a file object); ignored where the OS lacks the calls.
 
     Raises:
         FileNotFoundError / PermissionError: the output cannot be created (message names it).
@@ -131,7 +138,8 @@ class RrdWriter:
 
     def __init__(self, path: str | os.PathLike | BinaryIO, *, application_id: str = "rerun_ros",
                  recording_id: str | None = None, compress: bool = True, threads: int = 0,
-                 store_kind: int = P.STORE_KIND_RECORDING, queue_bytes: int = 64 << 20):
+                 store_kind: int = P.STORE_KIND_RECORDING, queue_bytes: int = 64 << 20,
+                 sync_bytes: int = 0):
         if isinstance(path, (str, os.PathLike)):
             p = Path(path)
             if not p.parent.exists():
@@ -158,6 +166,8 @@ class RrdWriter:
         self._thread: threading.Thread | None = None
         self.num_chunks = 0
         self.bytes_written = 0
+        self._sync_bytes = sync_bytes if (threads > 0 and self._own and hasattr(os, "posix_fadvise")) else 0
+        self._synced = 0
         self._write(stream_header(compress))
         self._write(store_info_msg(self.store_id))
         self._f.flush()
@@ -177,6 +187,8 @@ class RrdWriter:
                     payload, raw = encode_chunk_payload(chunk, self.compress)
                     self._emit(chunk, payload, raw)
                     self._f.flush()
+                    if self._sync_bytes and self._offset - self._synced >= self._sync_bytes:
+                        self._drop_written_pages()
             except BaseException as e:  # reported to the caller on its next call
                 self._error = e
             finally:
@@ -185,6 +197,15 @@ class RrdWriter:
                         self._queued_bytes -= chunk.nbytes
                         self._cv.notify_all()
                 self._queue.task_done()
+
+    def _drop_written_pages(self) -> None:
+        """fdatasync, then drop the written (now clean) pages from the page cache."""
+        fd = self._f.fileno()
+        end = self._offset
+        os.fdatasync(fd)
+        start = self._synced & ~0xFFF
+        os.posix_fadvise(fd, start, (end & ~0xFFF) - start, os.POSIX_FADV_DONTNEED)
+        self._synced = end
 
     def _raise_error(self) -> None:
         if self._error is not None:

@@ -34,13 +34,16 @@ class RotatingRrdSink:
         path: the output path (``out.rrd``); with rotation the files are ``out_0001.rrd``, ...
         max_bytes: start a new file past this size (0 = never).
         max_seconds: start a new file after this many seconds (0 = never).
+        sync_bytes: sync to disk and drop from the page cache every this many bytes (see
+            :class:`~rerun_ros.rrd_writer.RrdWriter`; 0 = never).
 
     Raises:
         FileNotFoundError: the output directory does not exist.
     """
 
     def __init__(self, path: str | os.PathLike, *, max_bytes: int = 0, max_seconds: float = 0.0,
-                 application_id: str = "rerun_ros", recording_id: str | None = None, threads: int = 1):
+                 application_id: str = "rerun_ros", recording_id: str | None = None, threads: int = 1,
+                 sync_bytes: int = 0):
         self.base = Path(path)
         if not self.base.parent.exists():
             raise FileNotFoundError(f"{self.base}: output directory {self.base.parent} does not exist")
@@ -49,6 +52,7 @@ class RotatingRrdSink:
         self.application_id = application_id
         self.recording_id = recording_id
         self.threads = threads
+        self.sync_bytes = sync_bytes
         self.rotating = bool(max_bytes or max_seconds)
         self.files: list[Path] = []
         self._static: list[Chunk] = []
@@ -65,7 +69,7 @@ class RotatingRrdSink:
     def _open(self) -> None:
         p = self._next_path()
         self._writer = RrdWriter(p, application_id=self.application_id, recording_id=self.recording_id,
-                                 threads=self.threads)
+                                 threads=self.threads, sync_bytes=self.sync_bytes)
         self._opened = time.monotonic()
         self.files.append(p)
         for c in self._static:

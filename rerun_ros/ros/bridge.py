@@ -22,6 +22,7 @@ from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
                        qos_profile_sensor_data)
 
+from .. import components
 from ..ingest import Ingestor
 from ..recording import BatcherConfig, RecordingStream
 from ..sinks import DecimatingSink, RotatingRrdSink
@@ -46,6 +47,7 @@ PARAMS = {
     "rrd_path": ("", "write the recording to this .rrd ('' = no file)"),
     "rotate_bytes": (0, "start a new .rrd file past this size (0 = never)"),
     "rotate_seconds": (0.0, "start a new .rrd file after this many seconds (0 = never)"),
+    "sync_bytes": (16777216, "sync the .rrd to disk and drop it from the page cache every this many bytes (0 = leave it to the kernel)"),
     "split": (False, "viewer stream gets a decimated copy (images at split_image_hz, clouds subsampled)"),
     "split_image_hz": (5.0, "split mode: most images per second per camera on the viewer stream"),
     "split_max_points": (20000, "split mode: most points per cloud on the viewer stream"),
@@ -121,15 +123,17 @@ class BridgeNode(Node):
             self.get_logger().info(f"serving the viewer stream on {self.stream.address}")
         if p["rrd_path"]:
             self.file = RotatingRrdSink(p["rrd_path"], max_bytes=int(p["rotate_bytes"]),
-                                        max_seconds=float(p["rotate_seconds"]), application_id=p["application_id"])
+                                        max_seconds=float(p["rotate_seconds"]), application_id=p["application_id"],
+                                        sync_bytes=int(p["sync_bytes"]))
             sinks.append(self.file)
             self.get_logger().info(f"recording to {self.file.path}")
         self.rec = RecordingStream(p["application_id"], batcher=BatcherConfig(max_age=0.008, max_bytes=4 << 20),
                                    sinks=sinks)
-        self._latencies: list = []
+        self._latencies: dict[str, list] = defaultdict(list)
         if self.store is not None:
             self.store.subscribe(self._measure_latency)
         self.ingest = Ingestor(self.rec, warn=lambda s: self.get_logger().warning(s))
+        components.warm_up()
         self._lock = threading.Lock()
         self._closed = False
         self._work: queue.Queue = queue.Queue(maxsize=int(self.params["queue_size"]))
@@ -251,19 +255,24 @@ class BridgeNode(Node):
         """Store subscriber: wall time now minus each row's publish time (ns)."""
         if "publish_time" in chunk.timelines:
             now = time.time_ns()
-            self._latencies.append(now - chunk.timelines["publish_time"][1])
+            self._latencies[chunk.entity_path].append(now - chunk.timelines["publish_time"][1])
 
     def _write_latency_report(self) -> None:
         import json
 
         import numpy as np
-        lat = np.concatenate(self._latencies) / 1e6 if self._latencies else np.zeros(0)
-        rep = {"rows": int(len(lat))}
-        if len(lat):
-            rep.update({f"p{q}": float(np.percentile(lat, q)) for q in (50, 90, 99)})
-            rep["max"] = float(lat.max())
+        def summary(parts: list) -> dict:
+            lat = np.concatenate(parts) / 1e6 if parts else np.zeros(0)
+            rep = {"rows": int(len(lat))}
+            if len(lat):
+                rep.update({f"p{q}": float(np.percentile(lat, q)) for q in (50, 90, 99)})
+                rep["max"] = float(lat.max())
+            return rep
+
+        rep = summary([a for parts in self._latencies.values() for a in parts])
+        per_entity = {e: summary(parts) for e, parts in sorted(self._latencies.items())}
         with open(self.params["latency_report"], "w") as f:
-            json.dump({"latency_ms": rep, "topics": {t: vars(c) if hasattr(c, "__dict__") else
+            json.dump({"latency_ms": rep, "latency_ms_by_entity": per_entity, "topics": {t: vars(c) if hasattr(c, "__dict__") else
                                                      {k: getattr(c, k) for k in c.__slots__}
                                                      for t, c in self.counters.items()}}, f, indent=1)
 
