@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import tuid
-from .components import ComponentDescriptor, concat_batches
+from .components import ComponentDescriptor, concat_batches, to_arrow
 
 __all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
 
@@ -60,8 +60,19 @@ class PendingRow:
         return sum(a.nbytes for _, a in self.components) + 64
 
 
+def _offsets_array(offsets: np.ndarray) -> pa.Array:
+    return pa.Array.from_buffers(pa.int32(), len(offsets), [None, pa.py_buffer(offsets)])
+
+
 def _list_column(parts: Sequence, inner: pa.DataType) -> pa.Array:
     """One list per row from per-row flat batches (None = null), copying values once."""
+    if len(parts) == 1 and parts[0] is not None:  # one row: its batch as is (no copy)
+        values = to_arrow(parts[0])
+        if values.type != inner:
+            values = values.cast(inner)
+        if len(values) < 2**31 - 1:
+            off = _offsets_array(np.array([0, len(values)], dtype=np.int32))
+            return pa.ListArray.from_arrays(off, values, type=pa.list_(pa.field("item", inner, nullable=True)))
     lengths = np.fromiter((0 if p is None else len(p) for p in parts), dtype=np.int64, count=len(parts))
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
@@ -78,6 +89,34 @@ def _list_column(parts: Sequence, inner: pa.DataType) -> pa.Array:
     cls = pa.LargeListArray if use_large else pa.ListArray
     lt = (pa.large_list if use_large else pa.list_)(pa.field("item", inner, nullable=True))
     return cls.from_arrays(off, values, type=lt, mask=mask)
+
+
+def _sorbet_schema(entity_path: str, timelines: tuple, components: tuple) -> pa.Schema:
+    """The fields of a chunk's sorbet schema (row id, then timelines sorted by name, then the
+    components) for ``timelines`` = ((name, arrow type, is sorted), ...) and ``components`` =
+    ((descriptor, arrow type), ...). Schema metadata is added per chunk."""
+    fields = [pa.field(ROW_ID_COLUMN, ROW_ID_TYPE, nullable=False, metadata={
+        "ARROW:extension:metadata": '{"namespace":"row"}',
+        "ARROW:extension:name": "rerun.datatypes.TUID",
+        "rerun:is_sorted": "true", "rerun:kind": "control"})]
+    for name, typ, is_sorted in timelines:
+        md = {"rerun:index_name": name, "rerun:kind": "index"}
+        if is_sorted:
+            md["rerun:is_sorted"] = "true"
+        fields.append(pa.field(name, typ, nullable=True, metadata=md))
+    for d, typ in components:
+        md = {"rerun:component": d.column, "rerun:kind": "data"}
+        if d.archetype:
+            md["rerun:archetype"] = d.archetype_full
+        if d.component_type:
+            md["rerun:component_type"] = d.component_type_full
+        if d.archetype == "Clear":
+            md["rerun:is_tombstone"] = "true"
+        fields.append(pa.field(d.column, typ, nullable=True, metadata=md))
+    return pa.schema(fields)
+
+
+_SCHEMAS: dict[tuple, pa.Schema] = {}
 
 
 class Chunk:
@@ -247,31 +286,24 @@ class Chunk:
 
     def to_record_batch(self) -> pa.RecordBatch:
         """The chunk as an Arrow record batch with Rerun's sorbet schema and metadata."""
-        fields = [pa.field(ROW_ID_COLUMN, ROW_ID_TYPE, nullable=False, metadata={
-            "ARROW:extension:metadata": '{"namespace":"row"}',
-            "ARROW:extension:name": "rerun.datatypes.TUID",
-            "rerun:is_sorted": "true", "rerun:kind": "control"})]
+        tl_names = sorted(self.timelines)
+        key = (self.entity_path,
+               tuple((n, self.timelines[n][0].arrow_type, self.is_sorted(n)) for n in tl_names),
+               tuple((d, col.type) for d, col in self.components.items()))
+        schema = _SCHEMAS.get(key)
+        if schema is None:
+            schema = _SCHEMAS[key] = _sorbet_schema(*key)
+            if len(_SCHEMAS) > 4096:  # bound the cache (entities x layouts)
+                _SCHEMAS.clear()
         arrays = [pa.FixedSizeBinaryArray.from_buffers(ROW_ID_TYPE, len(self), [None, pa.py_buffer(
             np.ascontiguousarray(self.row_ids))])]
-        for name in sorted(self.timelines):
+        for name in tl_names:
             tl, t = self.timelines[name]
-            md = {"rerun:index_name": name, "rerun:kind": "index"}
-            if self.is_sorted(name):
-                md["rerun:is_sorted"] = "true"
-            fields.append(pa.field(name, tl.arrow_type, nullable=True, metadata=md))
-            arrays.append(pa.array(t, type=pa.int64()).view(tl.arrow_type))
-        for d, col in self.components.items():
-            md = {"rerun:component": d.column, "rerun:kind": "data"}
-            if d.archetype:
-                md["rerun:archetype"] = d.archetype_full
-            if d.component_type:
-                md["rerun:component_type"] = d.component_type_full
-            if d.archetype == "Clear":
-                md["rerun:is_tombstone"] = "true"
-            fields.append(pa.field(d.column, col.type, nullable=True, metadata=md))
-            arrays.append(col)
-        schema = pa.schema(fields, metadata={"rerun:entity_path": self.entity_path,
-                                             "rerun:id": self.id_hex, "sorbet:version": SORBET_VERSION})
+            arrays.append(pa.Array.from_buffers(tl.arrow_type, len(t), [None, pa.py_buffer(
+                np.ascontiguousarray(t, dtype=np.int64))]))
+        arrays.extend(self.components.values())
+        schema = schema.with_metadata({"rerun:entity_path": self.entity_path, "rerun:id": self.id_hex,
+                                       "sorbet:version": SORBET_VERSION})
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     @classmethod

@@ -62,15 +62,17 @@ class ManifestBuilder:
             self.timelines.setdefault(name, tl)
             if not len(times):
                 continue
-            e.time_ranges[name] = (int(times.min()), int(times.max()))
+            full = chunk.time_range(name)
+            e.time_ranges[name] = full
+            n = len(times)
             for d, col in chunk.components.items():
                 if col.null_count:
                     valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
                     t = times[valid]
+                    if len(t):
+                        e.component_ranges[(name, d.column)] = (int(t.min()), int(t.max()), len(t))
                 else:
-                    t = times
-                if len(t):
-                    e.component_ranges[(name, d.column)] = (int(t.min()), int(t.max()), len(t))
+                    e.component_ranges[(name, d.column)] = (full[0], full[1], n)
         self.entries.append(e)
 
     def to_table(self) -> pa.Table:
