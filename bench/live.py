@@ -5,8 +5,10 @@ Load (another process): for DURATION s, 30 Hz rgb8 640x480 images, 10 Hz PointCl
 points, 100 Hz TFMessage; reliable QoS (depth 10), or sensor-data (best effort) with
 ``--best-effort`` (then the bare subscriber uses it too, and the bridge matches it). Measured for each
 subscriber process: published vs received (loss %), CPU % (user+sys over the load window, from
-/proc), and for the bridge the latency from publish (source timestamp) to the row being in its
-ChunkStore (p50/p99). Targets: no loss, p99 ≤ 50 ms, CPU ≤ 1.5× the bare subscriber.
+/proc), and for the bridge the latency from publish (source timestamp) to the row's chunk being
+handed to its sinks, the viewer stream and the .rrd writer (p50/p99; the bridge keeps no store
+of its own: viewers hold the store). The start is the publisher's source timestamp where rclpy
+reports it (SingleThreadedExecutor), else header.stamp, which the load sets just before publish. Targets: no loss, p99 ≤ 50 ms, CPU ≤ 1.5× the bare subscriber.
 
 Usage: .venv/bin/python bench/live.py [--duration S]
 """
@@ -170,7 +172,7 @@ def main() -> int:
     print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |\n| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |")
     print(f"| {'ratio bridge/bare':<22} | {cpu_r / cpu_b if cpu_b else float('inf'):7.2f} |")
     lb = got_b.get("latency_ms", {})
-    print(f"\nbridge: publish -> in its store (ms, {lat.get('rows', 0)} rows): p50 {lat.get('p50', float('nan')):.1f}, "
+    print(f"\nbridge: publish -> chunk in its sinks (ms, {lat.get('rows', 0)} rows): p50 {lat.get('p50', float('nan')):.1f}, "
           f"p90 {lat.get('p90', float('nan')):.1f}, p99 {lat.get('p99', float('nan')):.1f}, max {lat.get('max', float('nan')):.1f}")
     for ent, le in rep.get("latency_ms_by_entity", {}).items():
         print(f"  {ent}: p50 {le.get('p50', float('nan')):.1f}, p99 {le.get('p99', float('nan')):.1f}, max {le.get('max', float('nan')):.1f}")

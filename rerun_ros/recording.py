@@ -63,6 +63,9 @@ class BatcherConfig:
     max_bytes: int = 1 << 20
     max_age: float = 0.05
     max_pending_bytes: int = 512 << 20
+    #: a row of at least this many bytes (an image, a cloud) is flushed with its group at once:
+    #: it is a good chunk on its own, and waiting only adds latency (0 = off)
+    flush_row_bytes: int = 0
     #: build chunks and call sinks on a batcher thread (the logging thread only queues rows)
     threaded: bool = False
 
@@ -195,7 +198,8 @@ class RecordingStream:
             g.nbytes += size
             self._pending_bytes += size
             self.stats.rows_logged += 1
-            if len(g.rows) >= self.config.max_rows or g.nbytes >= self.config.max_bytes:
+            if len(g.rows) >= self.config.max_rows or g.nbytes >= self.config.max_bytes or (
+                    self.config.flush_row_bytes and size >= self.config.flush_row_bytes):
                 flush.append((key, self._groups.pop(key)))
                 self._pending_bytes -= g.nbytes
         for k, grp in flush:

@@ -69,13 +69,16 @@ def reliable_specs():
     return "topics:=[" + ",".join(f'"{s}"' for s in specs + ["/tf_static"]) + "]"
 
 
-def test_bridge_records_and_streams_exact_values(ros_env, tmp_path):
+@pytest.mark.parametrize("executor", ["events", "single"])
+def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor):
     out = tmp_path / "live.rrd"
     port = free_port()
     bridge = start_bridge(ros_env, f"rrd_path:={out}", f"stream_address:=127.0.0.1:{port}", reliable_specs(),
-                          "auto_discover:=false", "discover_period:=0.2", "stats_period:=0.0")
+                          "auto_discover:=false", "discover_period:=0.2", "stats_period:=0.0",
+                          f"executor:={executor}")
     got = []
     client = StreamClient(f"127.0.0.1:{port}", got.append, reconnect_delay=0.1)
+    t_start = time.time_ns()
     try:
         n = 12
         pub = publish(ros_env, n, "--points", "100000")
@@ -117,6 +120,15 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path):
     # the latched /tf_static, published before the bridge subscribed, arrived (late joiner)
     st = [c for c in store.chunks("/tf_static") if c.is_static]
     assert st and st[0].component("Transform3D:child_frame")[1].to_pylist() == [["lidar"]]
+    # the publisher's source timestamps (wall clock at publish): rclpy passes them to the
+    # SingleThreadedExecutor's callbacks only
+    value_chunks = [c for c in store.chunks("/odom") if not c.is_static]
+    if executor == "single":
+        assert all("publish_time" in c.timelines for c in value_chunks)
+        pub_t = np.concatenate([c.timelines["publish_time"][1] for c in value_chunks])
+        assert len(pub_t) == n and (pub_t >= t_start).all() and (pub_t <= time.time_ns()).all()
+    else:
+        assert not any("publish_time" in c.timelines for c in value_chunks)
     # the stream carried exactly the same rows as the file
     file_rows = {bytes(r) for c in chunks for r in c.row_ids}
     stream_rows = {bytes(r) for c in got for r in c.row_ids}

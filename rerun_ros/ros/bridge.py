@@ -24,9 +24,8 @@ from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityP
 
 from .. import components
 from ..ingest import Ingestor
-from ..recording import BatcherConfig, RecordingStream
+from ..recording import BatcherConfig, CallbackSink, RecordingStream
 from ..sinks import DecimatingSink, RotatingRrdSink
-from ..store import ChunkStore
 from ..tcp_stream import StreamServer
 from ..topic_config import Discovery, TopicSpec, default_qos_kind, parse_topic_spec
 
@@ -54,8 +53,12 @@ PARAMS = {
     "stats_period": (10.0, "seconds between per-topic statistics log lines (0 = only at shutdown)"),
     "application_id": ("rerun_ros", "Rerun application id of the recording"),
     "history_bytes": (268435456, "recent data replayed to a viewer that (re)connects"),
+    "flush_period": (0.02, "seconds a row may wait to be batched with later rows of its entity into one chunk (latency vs. per-chunk cost)"),
+    "executor": ("auto", "rclpy executor: 'events' (EventsExecutor, Jazzy+; least CPU, but rclpy gives it no "
+                         "publisher timestamps, so no publish_time timeline), 'single' (SingleThreadedExecutor, "
+                         "with publish_time), 'auto' = events where rclpy has it"),
     "queue_size": (2000, "messages waiting to be mapped before new ones are dropped (and counted)"),
-    "latency_report": ("", "write publish→store latency percentiles (JSON) here at shutdown ('' = off)"),
+    "latency_report": ("", "write latency percentiles, publish → chunk handed to the stream and file (JSON), here at shutdown ('' = off)"),
 }
 
 
@@ -101,6 +104,9 @@ class BridgeNode(Node):
             self.declare_parameter(key, defaults.get(key, value))
         p = {k: self.get_parameter(k).value for k in PARAMS}
         self.params = p
+        self.events_executor = _events_executor_class() is not None and p["executor"] in ("auto", "events")
+        if p["executor"] not in ("auto", "events", "single"):
+            raise ValueError(f"executor: expected auto, events or single, got {p['executor']!r}")
         self.specs: dict[str, TopicSpec] = {}
         for text in p["topics"] or []:
             if text and text.strip():
@@ -110,9 +116,7 @@ class BridgeNode(Node):
         self.counters: dict[str, TopicCounters] = defaultdict(TopicCounters)
         self.subscriptions_by_topic: dict[str, object] = {}
         self._last_rx: dict[str, float] = {}
-        # an in-memory store only for the latency diagnostics (viewers get the stream's history)
-        self.store = ChunkStore(memory_budget=64 << 20, compact_max_rows=0) if p["latency_report"] else None
-        sinks = [self.store] if self.store is not None else []
+        sinks: list = []
         self.stream = None
         self.file = None
         if p["stream_address"]:
@@ -127,11 +131,13 @@ class BridgeNode(Node):
                                         sync_bytes=int(p["sync_bytes"]))
             sinks.append(self.file)
             self.get_logger().info(f"recording to {self.file.path}")
-        self.rec = RecordingStream(p["application_id"], batcher=BatcherConfig(max_age=0.008, max_bytes=4 << 20),
-                                   sinks=sinks)
+        batcher = BatcherConfig(max_age=max(float(p["flush_period"]), 0.001), max_bytes=4 << 20,
+                                flush_row_bytes=256 << 10)
+        self.rec = RecordingStream(p["application_id"], batcher=batcher, sinks=sinks)
         self._latencies: dict[str, list] = defaultdict(list)
-        if self.store is not None:
-            self.store.subscribe(self._measure_latency)
+        if p["latency_report"]:
+            # last sink: a chunk counts once the stream and the file writer have it
+            self.rec.add_sink(CallbackSink(self._measure_latency))
         self.ingest = Ingestor(self.rec, warn=lambda s: self.get_logger().warning(s))
         components.warm_up()
         self._lock = threading.Lock()
@@ -201,7 +207,7 @@ class BridgeNode(Node):
             t.ctx.entity = ent
             t.stats.entity = ent
 
-        if HAS_MESSAGE_INFO:
+        if HAS_MESSAGE_INFO and not self.events_executor:
             def cb(msg, info, topic=spec.name, typ=type_name, gap=min_gap):
                 self._on_message(topic, typ, msg, gap, info.get("source_timestamp") if info else None)
         else:  # pragma: no cover
@@ -252,10 +258,12 @@ class BridgeNode(Node):
     # -- reporting and shutdown -------------------------------------------------------------
 
     def _measure_latency(self, chunk) -> None:
-        """Store subscriber: wall time now minus each row's publish time (ns)."""
-        if "publish_time" in chunk.timelines:
+        """Latency sink: wall time now minus each row's publish time (ns)."""
+        # the publisher's timestamp where rclpy gives it, else header.stamp (ros_time)
+        tl = "publish_time" if "publish_time" in chunk.timelines else "ros_time"
+        if tl in chunk.timelines:
             now = time.time_ns()
-            self._latencies[chunk.entity_path].append(now - chunk.timelines["publish_time"][1])
+            self._latencies[chunk.entity_path].append(now - chunk.timelines[tl][1])
 
     def _write_latency_report(self) -> None:
         import json
@@ -341,18 +349,55 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    from rclpy.executors import SingleThreadedExecutor
-    ex = SingleThreadedExecutor()
+    ex, events = make_executor(node.events_executor)
     ex.add_node(node)
     try:
-        while not stop.is_set() and rclpy.ok():
-            ex.spin_once(timeout_sec=0.1)
+        if events:
+            # The EventsExecutor's spin_once fails in the main thread here (SystemError), and
+            # Python signal handlers only run in the main thread: spin in a thread, wait here.
+            spinner = threading.Thread(target=_spin_until, args=(ex, stop), name="rerun_ros-spin", daemon=True)
+            spinner.start()
+            while not stop.wait(0.2) and rclpy.ok() and spinner.is_alive():
+                pass
+            stop.set()
+            spinner.join(timeout=5)
+        else:
+            while not stop.is_set() and rclpy.ok():
+                ex.spin_once(timeout_sec=0.1)
     finally:
         node.close()
         ex.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def _spin_until(ex, stop: threading.Event) -> None:
+    while not stop.is_set() and rclpy.ok():
+        ex.spin_once(timeout_sec=0.1)
+
+
+def _events_executor_class():
+    try:
+        from rclpy.experimental import EventsExecutor
+        return EventsExecutor
+    except ImportError:  # Humble
+        return None
+
+
+def make_executor(events: bool):
+    """(executor, is_events_executor): rclpy's EventsExecutor when ``events`` (a C++ event
+    queue: less CPU per message than the SingleThreadedExecutor, which rebuilds its wait set in
+    Python on every spin), else the SingleThreadedExecutor. With the EventsExecutor,
+    subscriptions are created before the node is added or from the node's own callbacks (our
+    discovery timer), and callbacks take the message only: its 2-argument (message, info)
+    callbacks fail with a SystemError in rclpy Kilted."""
+    if events:
+        cls = _events_executor_class()
+        if cls is not None:
+            return cls(), True
+    from rclpy.executors import SingleThreadedExecutor
+    return SingleThreadedExecutor(), False
 
 
 def main(argv: list[str] | None = None) -> int:
