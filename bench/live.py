@@ -74,23 +74,38 @@ print("counts", counts["img"], counts["cloud"], counts["tf"], flush=True)
 '''
 
 BARE = r'''
-import sys, time, json, rclpy, signal
+import sys, time, json, rclpy, signal, threading
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image, PointCloud2
 from tf2_msgs.msg import TFMessage
+events = "--events" in sys.argv
 rclpy.init(); n = rclpy.create_node("bare_sub"); c = {"/camera/image": 0, "/lidar/points": 0, "/tf": 0}
 lat = []
-def inc(t, info=None):
+def inc(t, m, info=None):
     c[t] += 1
     if info:
         lat.append((time.time_ns() - info["source_timestamp"]) / 1e6)
+    else:  # the EventsExecutor gets no message info: header.stamp, set just before publish
+        st = m.transforms[0].header.stamp if t == "/tf" else m.header.stamp
+        lat.append((time.time_ns() - (st.sec * 10**9 + st.nanosec)) / 1e6)
+def cb(t):
+    return (lambda m: inc(t, m)) if events else (lambda m, i: inc(t, m, i))
 QOS = qos_profile_sensor_data if "--best-effort" in sys.argv else QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-n.create_subscription(Image, "/camera/image", lambda m, i: inc("/camera/image", i), QOS)
-n.create_subscription(PointCloud2, "/lidar/points", lambda m, i: inc("/lidar/points", i), QOS)
-n.create_subscription(TFMessage, "/tf", lambda m, i: inc("/tf", i), QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE))
-stop = []
-signal.signal(signal.SIGINT, lambda *a: stop.append(1))
-while not stop: rclpy.spin_once(n, timeout_sec=0.1)
+n.create_subscription(Image, "/camera/image", cb("/camera/image"), QOS)
+n.create_subscription(PointCloud2, "/lidar/points", cb("/lidar/points"), QOS)
+n.create_subscription(TFMessage, "/tf", cb("/tf"), QoSProfile(depth=200, reliability=ReliabilityPolicy.RELIABLE))
+stop = threading.Event()
+signal.signal(signal.SIGINT, lambda *a: stop.set())
+if events:
+    from rclpy.experimental import EventsExecutor
+    ex = EventsExecutor(); ex.add_node(n)
+    def spin():
+        while not stop.is_set(): ex.spin_once(timeout_sec=0.1)
+    th = threading.Thread(target=spin, daemon=True); th.start()
+    while not stop.wait(0.2): pass
+    th.join()
+else:
+    while not stop.is_set(): rclpy.spin_once(n, timeout_sec=0.1)
 import numpy as np
 c["latency_ms"] = {f"p{q}": float(np.percentile(lat, q)) for q in (50, 90, 99)} if lat else {}
 json.dump(c, open(sys.argv[1], "w"))
@@ -126,6 +141,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=20.0)
     ap.add_argument("--best-effort", action="store_true", help="publish with the sensor-data QoS (best effort)")
+    ap.add_argument("--bare-executor", choices=["single", "events"], default="single",
+                    help="executor of the bare subscriber: rclpy's default SingleThreadedExecutor (default) "
+                         "or the EventsExecutor the bridge uses")
     ap.add_argument("--no-file", action="store_true", help="bridge without .rrd recording (viewer stream only)")
     ap.add_argument("--dds-profile", default=str(ROOT / "config" / "fastdds_large_data.xml"), metavar="XML",
                     help="Fast DDS XML profile for every process (default: the project's large-data profile; "
@@ -143,7 +161,8 @@ def main() -> int:
     if a.transport:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = a.transport
     bare_out = tmp / "bare.json"
-    counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), *EXTRA], env, a.duration, tmp)
+    counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), *EXTRA,
+                                        *(["--events"] if a.bare_executor == "events" else [])], env, a.duration, tmp)
     got_b = json.loads(bare_out.read_text())
     report = tmp / "bridge.json"
     bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p",
@@ -169,7 +188,7 @@ def main() -> int:
         bare_loss = 100.0 * (p_b - got_b.get(t, 0)) / p_b if p_b else 0.0
         print(f"| {t:<15} | {p_r:>9} | {got_b.get(t, 0):>5}/{p_b:<3} | {bare_loss:>11.1f} | {got_r.get(t, 0):>11} | {conv_r.get(t, 0):>13} | {loss:>13.1f} |")
     print(f"\n| {'process':<22} | {'CPU %':>7} |\n|{'-' * 24}|{'-' * 9}|")
-    print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |\n| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |")
+    print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |  ({a.bare_executor} executor)\n| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |")
     print(f"| {'ratio bridge/bare':<22} | {cpu_r / cpu_b if cpu_b else float('inf'):7.2f} |")
     lb = got_b.get("latency_ms", {})
     print(f"\nbridge: publish -> chunk in its sinks (ms, {lat.get('rows', 0)} rows): p50 {lat.get('p50', float('nan')):.1f}, "

@@ -64,13 +64,27 @@ def stop(proc, sig=signal.SIGINT, timeout=30):
     return out, err
 
 
+def shm_segment_bytes(pid: int) -> list[int]:
+    """Sizes of the Fast DDS shared-memory segments a process has mapped (from /proc/PID/maps)."""
+    sizes: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 6 and parts[5].startswith("/dev/shm/fastdds_") and "_port" not in parts[5]:
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            sizes[parts[5]] = sizes.get(parts[5], 0) + hi - lo
+    return list(sizes.values())
+
+
 def reliable_specs():
     specs = [f"{t} qos=reliable" for t in TOPICS if t != "/tf_static"]
     return "topics:=[" + ",".join(f'"{s}"' for s in specs + ["/tf_static"]) + "]"
 
 
-@pytest.mark.parametrize("executor", ["events", "single"])
-def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor):
+@pytest.mark.parametrize("executor,dds_profile", [("events", None), ("single", "fastdds_large_data.xml")])
+def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dds_profile):
+    """Both executors; the second run also has every process use the shipped Fast DDS profile."""
+    if dds_profile:
+        ros_env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / dds_profile)
     out = tmp_path / "live.rrd"
     port = free_port()
     bridge = start_bridge(ros_env, f"rrd_path:={out}", f"stream_address:=127.0.0.1:{port}", reliable_specs(),
@@ -84,11 +98,14 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor):
         pub = publish(ros_env, n, "--points", "100000")
         assert pub.returncode == 0, pub.stderr
         time.sleep(0.5)
+        shm = shm_segment_bytes(bridge.pid)
     finally:
         _, err = stop(bridge)
         client.close()
     assert bridge.returncode == 0, err
     assert "/lidar/points: received 12, converted 12, dropped 0, failed 0" in err
+    # the profile was loaded: the bridge's shared-memory segment has its 64 MiB, not Fast DDS's 512 KiB
+    assert shm and ((max(shm) >= 64 << 20) if dds_profile else (max(shm) < 8 << 20)), shm
     assert rerun_verify(out).returncode == 0
     chunks, warnings = read_chunks(out)
     assert not warnings
