@@ -4,7 +4,12 @@ defaults (file rotation, split mode). See ``config/bridge.yaml`` for every param
 
 Timelines as for MCAP import: ``ros_time`` (header.stamp, else receive time), ``log_time``
 (receive time on the node's clock, so simulated time under ``use_sim_time``), ``publish_time``
-(the publisher's source timestamp, where rclpy reports it).
+(the publisher's source timestamp; rclpy reports it to the SingleThreadedExecutor only, so it is
+there with ``executor:=single`` or where rclpy has no EventsExecutor).
+
+Threads: the executor takes messages and queues them (never blocking DDS); one mapping thread
+runs the mappers; the batcher's ticker thread makes chunks of rows older than ``flush_period``;
+the ``.rrd`` writer encodes and writes in its own thread; the stream server sends to viewers.
 """
 from __future__ import annotations
 
