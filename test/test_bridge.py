@@ -113,7 +113,7 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dd
     for topic in ["/camera/image", "/camera/compressed", "/camera/info", "/lidar/points", "/scan", "/odom",
                   "/app_log", "/value", "/count", "/tf"]:
         rows = sum(len(c) for c in store.chunks(topic) if not c.is_static)
-        assert rows == n, topic
+        assert rows == n, (topic, err)
     # exact values, as the official reader sees them
     sys.path.insert(0, str(HERE))
     from ros_publisher import messages

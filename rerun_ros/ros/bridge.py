@@ -120,6 +120,7 @@ class BridgeNode(Node):
         self.discovery = Discovery(list(p["include"] or [".*"]), list(p["exclude"] or []))
         self.counters: dict[str, TopicCounters] = defaultdict(TopicCounters)
         self.subscriptions_by_topic: dict[str, object] = {}
+        self.subscriptions_changed = threading.Event()
         self._last_rx: dict[str, float] = {}
         sinks: list = []
         self.stream = None
@@ -220,6 +221,7 @@ class BridgeNode(Node):
                 self._on_message(topic, typ, msg, gap, None)
 
         self.subscriptions_by_topic[spec.name] = self.create_subscription(cls, spec.name, cb, qos)
+        self.subscriptions_changed.set()
         self.get_logger().info(f"bridging {spec.name} ({type_name}, qos {kind}{f', {rate} Hz' if rate else ''})")
 
     def _on_message(self, topic: str, type_name: str, msg, min_gap: float, publish_ns) -> None:
@@ -360,7 +362,7 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
         if events:
             # The EventsExecutor's spin_once fails in the main thread here (SystemError), and
             # Python signal handlers only run in the main thread: spin in a thread, wait here.
-            spinner = threading.Thread(target=_spin_until, args=(ex, stop), name="rerun_ros-spin", daemon=True)
+            spinner = threading.Thread(target=_spin_until, args=(ex, node, stop), name="rerun_ros-spin", daemon=True)
             spinner.start()
             while not stop.wait(0.2) and rclpy.ok() and spinner.is_alive():
                 pass
@@ -377,9 +379,18 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
     return 0
 
 
-def _spin_until(ex, stop: threading.Event) -> None:
+def _spin_until(ex, node: "BridgeNode", stop: threading.Event) -> None:
     while not stop.is_set() and rclpy.ok():
         ex.spin_once(timeout_sec=0.1)
+        if node.subscriptions_changed.is_set():
+            # The EventsExecutor sometimes misses a subscription created in a callback (seen
+            # with rclpy Kilted: one of ten topics discovered in one pass never got a message).
+            # Re-adding the node, between spins and on the spinning thread, makes it take up
+            # every subscription again; samples that arrived meanwhile wait in the reader's
+            # history and are delivered then.
+            node.subscriptions_changed.clear()
+            ex.remove_node(node)
+            ex.add_node(node)
 
 
 def _events_executor_class():
