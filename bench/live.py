@@ -144,6 +144,8 @@ def main() -> int:
     ap.add_argument("--bare-executor", choices=["single", "events"], default="single",
                     help="executor of the bare subscriber: rclpy's default SingleThreadedExecutor (default) "
                          "or the EventsExecutor the bridge uses")
+    ap.add_argument("--bridge-executor", choices=["auto", "single", "events"], default="auto",
+                    help="the bridge's executor parameter (auto = its default: events where rclpy has it)")
     ap.add_argument("--no-file", action="store_true", help="bridge without .rrd recording (viewer stream only)")
     ap.add_argument("--dds-profile", default=str(ROOT / "config" / "fastdds_large_data.xml"), metavar="XML",
                     help="Fast DDS XML profile for every process (default: the project's large-data profile; "
@@ -168,7 +170,8 @@ def main() -> int:
     bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p",
                   "rrd_path:=''" if a.no_file else f"rrd_path:={tmp / 'live.rrd'}",
                   "-p", "stream_address:=127.0.0.1:0", "-p", f"latency_report:={report}", "-p", "stats_period:=0.0",
-                  "-p", 'topics:=["/camera/image","/lidar/points","/tf"]', "-p", "auto_discover:=false"]
+                  "-p", 'topics:=["/camera/image","/lidar/points","/tf"]', "-p", "auto_discover:=false",
+                  "-p", f"executor:={a.bridge_executor}"]
     counts_r, cpu_r, err = run_case(bridge_cmd, env, a.duration, tmp)
     rep = json.loads(report.read_text())
     got_r = {t: v["received"] for t, v in rep["topics"].items()}
@@ -188,7 +191,8 @@ def main() -> int:
         bare_loss = 100.0 * (p_b - got_b.get(t, 0)) / p_b if p_b else 0.0
         print(f"| {t:<15} | {p_r:>9} | {got_b.get(t, 0):>5}/{p_b:<3} | {bare_loss:>11.1f} | {got_r.get(t, 0):>11} | {conv_r.get(t, 0):>13} | {loss:>13.1f} |")
     print(f"\n| {'process':<22} | {'CPU %':>7} |\n|{'-' * 24}|{'-' * 9}|")
-    print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |  ({a.bare_executor} executor)\n| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |")
+    print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |  ({a.bare_executor} executor)\n"
+          f"| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |  ({a.bridge_executor} executor)")
     print(f"| {'ratio bridge/bare':<22} | {cpu_r / cpu_b if cpu_b else float('inf'):7.2f} |")
     lb = got_b.get("latency_ms", {})
     print(f"\nbridge: publish -> chunk in its sinks (ms, {lat.get('rows', 0)} rows): p50 {lat.get('p50', float('nan')):.1f}, "

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import rclpy
+from rclpy.duration import Duration
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import TransformStamped
 from nav_msgs.msg import Odometry
@@ -109,7 +110,14 @@ def main() -> int:
             time.sleep(0.003)  # topics a few ms apart, as from independent nodes
         rclpy.spin_once(node, timeout_sec=0)
         time.sleep(1.0 / hz)
-    time.sleep(1.0)
+    # Reliable delivery holds only while the writer lives: samples lost on the wire (1 MB clouds
+    # overflow Fast DDS's default shared-memory segment) are re-sent after the next heartbeat,
+    # which can be a second later. Wait until every subscriber has acknowledged everything.
+    for t, p in pubs.items():
+        if not p.wait_for_all_acked(Duration(seconds=30)):
+            print(f"{t}: not acknowledged within 30 s", file=sys.stderr)
+            return 1
+    time.sleep(0.2)
     print("published", flush=True)
     node.destroy_node()
     rclpy.shutdown()

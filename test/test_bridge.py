@@ -80,9 +80,10 @@ def reliable_specs():
     return "topics:=[" + ",".join(f'"{s}"' for s in specs + ["/tf_static"]) + "]"
 
 
-@pytest.mark.parametrize("executor,dds_profile", [("events", None), ("single", "fastdds_large_data.xml")])
+@pytest.mark.parametrize("executor,dds_profile", [("auto", None), ("single", "fastdds_large_data.xml")])
 def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dds_profile):
-    """Both executors; the second run also has every process use the shipped Fast DDS profile."""
+    """The default executor (the EventsExecutor here) on Fast DDS's built-in transports; then the
+    SingleThreadedExecutor with every process on the shipped large-data profile."""
     if dds_profile:
         ros_env["FASTDDS_DEFAULT_PROFILES_FILE"] = str(ROOT / "config" / dds_profile)
     out = tmp_path / "live.rrd"
@@ -139,13 +140,13 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dd
     assert st and st[0].component("Transform3D:child_frame")[1].to_pylist() == [["lidar"]]
     # the publisher's source timestamps (wall clock at publish): rclpy passes them to the
     # SingleThreadedExecutor's callbacks only
-    value_chunks = [c for c in store.chunks("/odom") if not c.is_static]
+    odom_chunks = [c for c in store.chunks("/odom") if not c.is_static]
     if executor == "single":
-        assert all("publish_time" in c.timelines for c in value_chunks)
-        pub_t = np.concatenate([c.timelines["publish_time"][1] for c in value_chunks])
+        assert all("publish_time" in c.timelines for c in odom_chunks)
+        pub_t = np.concatenate([c.timelines["publish_time"][1] for c in odom_chunks])
         assert len(pub_t) == n and (pub_t >= t_start).all() and (pub_t <= time.time_ns()).all()
     else:
-        assert not any("publish_time" in c.timelines for c in value_chunks)
+        assert not any("publish_time" in c.timelines for c in odom_chunks)
     # the stream carried exactly the same rows as the file
     file_rows = {bytes(r) for c in chunks for r in c.row_ids}
     stream_rows = {bytes(r) for c in got for r in c.row_ids}

@@ -5,7 +5,7 @@ defaults (file rotation, split mode). See ``config/bridge.yaml`` for every param
 Timelines as for MCAP import: ``ros_time`` (header.stamp, else receive time), ``log_time``
 (receive time on the node's clock, so simulated time under ``use_sim_time``), ``publish_time``
 (the publisher's source timestamp; rclpy reports it to the SingleThreadedExecutor only, so it is
-there with ``executor:=single`` or where rclpy has no EventsExecutor).
+there with ``executor:=single`` or where rclpy has no EventsExecutor, e.g. Humble).
 
 Threads: the executor takes messages and queues them (never blocking DDS); one mapping thread
 runs the mappers; the batcher's ticker thread makes chunks of rows older than ``flush_period``;
@@ -59,9 +59,9 @@ PARAMS = {
     "application_id": ("rerun_ros", "Rerun application id of the recording"),
     "history_bytes": (268435456, "recent data replayed to a viewer that (re)connects"),
     "flush_period": (0.02, "seconds a row may wait to be batched with later rows of its entity into one chunk (latency vs. per-chunk cost)"),
-    "executor": ("auto", "rclpy executor: 'events' (EventsExecutor, Jazzy+; least CPU, but rclpy gives it no "
-                         "publisher timestamps, so no publish_time timeline), 'single' (SingleThreadedExecutor, "
-                         "with publish_time), 'auto' = events where rclpy has it"),
+    "executor": ("auto", "rclpy executor: 'events' (EventsExecutor, Jazzy+: about half the CPU per message, but "
+                         "rclpy gives it no publisher timestamps, so no publish_time timeline), 'single' "
+                         "(SingleThreadedExecutor, with publish_time), 'auto' = events where rclpy has it"),
     "queue_size": (2000, "messages waiting to be mapped before new ones are dropped (and counted)"),
     "latency_report": ("", "write latency percentiles, publish → chunk handed to the stream and file (JSON), here at shutdown ('' = off)"),
 }
@@ -109,9 +109,9 @@ class BridgeNode(Node):
             self.declare_parameter(key, defaults.get(key, value))
         p = {k: self.get_parameter(k).value for k in PARAMS}
         self.params = p
-        self.events_executor = _events_executor_class() is not None and p["executor"] in ("auto", "events")
         if p["executor"] not in ("auto", "events", "single"):
             raise ValueError(f"executor: expected auto, events or single, got {p['executor']!r}")
+        self.events_executor = p["executor"] != "single" and _events_executor_class() is not None
         self.specs: dict[str, TopicSpec] = {}
         for text in p["topics"] or []:
             if text and text.strip():
@@ -120,7 +120,6 @@ class BridgeNode(Node):
         self.discovery = Discovery(list(p["include"] or [".*"]), list(p["exclude"] or []))
         self.counters: dict[str, TopicCounters] = defaultdict(TopicCounters)
         self.subscriptions_by_topic: dict[str, object] = {}
-        self.subscriptions_changed = threading.Event()
         self._last_rx: dict[str, float] = {}
         sinks: list = []
         self.stream = None
@@ -221,7 +220,6 @@ class BridgeNode(Node):
                 self._on_message(topic, typ, msg, gap, None)
 
         self.subscriptions_by_topic[spec.name] = self.create_subscription(cls, spec.name, cb, qos)
-        self.subscriptions_changed.set()
         self.get_logger().info(f"bridging {spec.name} ({type_name}, qos {kind}{f', {rate} Hz' if rate else ''})")
 
     def _on_message(self, topic: str, type_name: str, msg, min_gap: float, publish_ns) -> None:
@@ -362,7 +360,7 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
         if events:
             # The EventsExecutor's spin_once fails in the main thread here (SystemError), and
             # Python signal handlers only run in the main thread: spin in a thread, wait here.
-            spinner = threading.Thread(target=_spin_until, args=(ex, node, stop), name="rerun_ros-spin", daemon=True)
+            spinner = threading.Thread(target=_spin_until, args=(ex, stop), name="rerun_ros-spin", daemon=True)
             spinner.start()
             while not stop.wait(0.2) and rclpy.ok() and spinner.is_alive():
                 pass
@@ -379,18 +377,9 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
     return 0
 
 
-def _spin_until(ex, node: "BridgeNode", stop: threading.Event) -> None:
+def _spin_until(ex, stop: threading.Event) -> None:
     while not stop.is_set() and rclpy.ok():
         ex.spin_once(timeout_sec=0.1)
-        if node.subscriptions_changed.is_set():
-            # The EventsExecutor sometimes misses a subscription created in a callback (seen
-            # with rclpy Kilted: one of ten topics discovered in one pass never got a message).
-            # Re-adding the node, between spins and on the spinning thread, makes it take up
-            # every subscription again; samples that arrived meanwhile wait in the reader's
-            # history and are delivered then.
-            node.subscriptions_changed.clear()
-            ex.remove_node(node)
-            ex.add_node(node)
 
 
 def _events_executor_class():
