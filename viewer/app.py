@@ -19,7 +19,9 @@ LAZY_THRESHOLD = 256 << 20  # .rrd files larger than this open lazily
 def load_source(source: str, store: ChunkStore, warn=print):
     """Fill ``store`` from a file, or start a StreamClient for ``tcp://host:port`` (returned)."""
     if source.startswith("tcp://"):
+        from rerun_ros.components import warm_up
         from rerun_ros.tcp_stream import StreamClient
+        warm_up()  # pyarrow's one-time lazy import now, not when the first live chunk arrives
         return StreamClient(source[len("tcp://"):], store.add_chunk)
     p = Path(source)
     if not p.exists():
