@@ -72,7 +72,7 @@ class Points3D(Archetype):
         super().__init__()
         self._set("positions", C.fixed_vectors(positions, 3, np.float32, self._name("positions")))
         if show_labels is not None:
-            self._set("show_labels", pa.array([bool(show_labels)], pa.bool_()))
+            self._set("show_labels", C.array([bool(show_labels)], pa.bool_()))
         self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
         self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
@@ -126,7 +126,7 @@ class Boxes3D(Archetype):
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
         self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
         if fill_mode is not None:
-            self._set("fill_mode", pa.array([C.FILL_MODE[fill_mode]], pa.uint8()))
+            self._set("fill_mode", C.array([C.FILL_MODE[fill_mode]], pa.uint8()))
         self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
         self._set("class_ids", _opt(C.scalars_array, class_ids, np.uint16, self._name("class_ids")))
 
@@ -165,7 +165,7 @@ class Cylinders3D(Archetype):
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
         self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
         if fill_mode is not None:
-            self._set("fill_mode", pa.array([C.FILL_MODE[fill_mode]], pa.uint8()))
+            self._set("fill_mode", C.array([C.FILL_MODE[fill_mode]], pa.uint8()))
 
 
 class Mesh3D(Archetype):
@@ -265,7 +265,7 @@ class Transform3D(Archetype):
             self._set("mat3x3", C.fixed_vectors(m.T.reshape(1, 9), 9, np.float32, self._name("mat3x3"), True))
         self._set("scale", _opt(C.fixed_vectors, scale, 3, np.float32, self._name("scale"), True))
         if relation is not None:
-            self._set("relation", pa.array([C.TRANSFORM_RELATION[relation]], pa.uint8()))
+            self._set("relation", C.array([C.TRANSFORM_RELATION[relation]], pa.uint8()))
         self._set("parent_frame", _opt(C.strings_array, parent_frame, self._name("parent_frame")))
         self._set("child_frame", _opt(C.strings_array, child_frame, self._name("child_frame")))
 
@@ -321,7 +321,7 @@ class Pinhole(Archetype):
             self._set("camera_xyz", C.fixed_vectors([C.VIEW_COORDINATES[camera_xyz]], 3, np.uint8,
                                                     self._name("camera_xyz")))
         if image_plane_distance is not None:
-            self._set("image_plane_distance", pa.array([image_plane_distance], pa.float32()))
+            self._set("image_plane_distance", C.array([image_plane_distance], pa.float32()))
 
 
 def _image_batches(arch: Archetype, buffer, width: int, height: int, *, color_model, channel_datatype,
@@ -406,9 +406,9 @@ class DepthImage(Archetype):
         _image_batches(self, buffer, width, height, color_model=None,
                        channel_datatype=C.CHANNEL_DATATYPE[_dtype_code(dt)])
         if meter is not None:
-            self._set("meter", pa.array([meter], pa.float32()))
+            self._set("meter", C.array([meter], pa.float32()))
         if colormap is not None:
-            self._set("colormap", pa.array([C.COLORMAP[colormap]], pa.uint8()))
+            self._set("colormap", C.array([C.COLORMAP[colormap]], pa.uint8()))
 
 
 class SegmentationImage(Archetype):
@@ -495,7 +495,7 @@ class Clear(Archetype):
 
     def __init__(self, *, recursive: bool = False):
         super().__init__()
-        self._set("is_recursive", pa.array([bool(recursive)], pa.bool_()))
+        self._set("is_recursive", C.array([bool(recursive)], pa.bool_()))
 
 
 class GeoPoints(Archetype):
@@ -529,11 +529,11 @@ class AnyValues(Archetype):
             elif isinstance(v, (str, bytes)):
                 arr = C.strings_array(v, f"{archetype}:{k}")
             elif isinstance(v, (bool, np.bool_)):
-                arr = pa.array([bool(v)])
+                arr = C.array([bool(v)], pa.bool_())
             elif isinstance(v, (int, np.integer)):
-                arr = pa.array([int(v)], pa.int64())
+                arr = C.array([int(v)], pa.int64())
             elif isinstance(v, (float, np.floating)):
-                arr = pa.array([float(v)], pa.float64())
+                arr = C.array([float(v)], pa.float64())
             else:
                 arr = pa.array(list(v))
             self._batches[k] = arr

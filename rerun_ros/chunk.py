@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import tuid
-from .components import ComponentDescriptor, concat_batches, to_arrow
+from .components import ComponentDescriptor, array, concat_batches, to_arrow
 
 __all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
 
@@ -84,8 +84,8 @@ def _list_column(parts: Sequence, inner: pa.DataType) -> pa.Array:
     off_type = np.int64 if use_large else np.int32
     mask = None
     if len(present) != len(parts):
-        mask = pa.array(np.fromiter((p is None for p in parts), dtype=bool, count=len(parts)))
-    off = pa.array(offsets.astype(off_type))
+        mask = array(np.fromiter((p is None for p in parts), dtype=bool, count=len(parts)), pa.bool_())
+    off = array(offsets.astype(off_type), pa.int64() if use_large else pa.int32())
     cls = pa.LargeListArray if use_large else pa.ListArray
     lt = (pa.large_list if use_large else pa.list_)(pa.field("item", inner, nullable=True))
     return cls.from_arrays(off, values, type=lt, mask=mask)
@@ -247,7 +247,7 @@ class Chunk:
     def take(self, indices: np.ndarray) -> "Chunk":
         """A new chunk (new id) with the rows at ``indices`` (int array) in that order."""
         idx = np.asarray(indices, dtype=np.int64)
-        pidx = pa.array(idx)
+        pidx = array(idx, pa.int64())
         tls = {n: (tl, t[idx]) for n, (tl, t) in self.timelines.items()}
         comps = {d: c.take(pidx) for d, c in self.components.items()}
         return Chunk(self.entity_path, tuid.new_tuid(), self.row_ids[idx], tls, comps, self.is_static)

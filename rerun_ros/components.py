@@ -146,23 +146,85 @@ class ListBatch:
         return sum(len(s) for s in self.items) + 8 * len(self.items)
 
     def to_arrow(self) -> pa.Array:
-        return pa.array(self.items, type=self.type)
+        return array(self.items, self.type)
 
     def to_pylist(self) -> list:
         return list(self.items)
 
+# ---- Arrow arrays from buffers ---------------------------------------------------------------
+
+_NP_OF = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64,
+          pa.uint8(): np.uint8, pa.uint16(): np.uint16, pa.uint32(): np.uint32, pa.uint64(): np.uint64,
+          pa.float16(): np.float16, pa.float32(): np.float32, pa.float64(): np.float64}
+
+
+def _validity(values) -> tuple[pa.Buffer | None, list]:
+    """(validity bitmap or None, values with None replaced by 0) for a Python sequence."""
+    if isinstance(values, np.ndarray) or not any(v is None for v in values):
+        return None, values
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    return pa.py_buffer(np.packbits(valid, bitorder="little")), [0 if v is None else v for v in values]
+
+
+def array(values, typ: pa.DataType) -> pa.Array:
+    """An Arrow array of a primitive type (ints, floats, bool, timestamp, duration, utf8, binary)
+    from a numpy array or a sequence (None = null), built from buffers: numeric numpy input is
+    not copied, and unlike ``pa.array`` nothing is inferred, so pyarrow's one-time import of
+    pandas (~0.3 s per process) never happens. Other types go to ``pa.array``.
+
+    Raises:
+        ValueError / TypeError: values that do not fit the type.
+    """
+    n = len(values)
+    if pa.types.is_string(typ) or pa.types.is_binary(typ):
+        validity, values = _validity(values)
+        enc = [v.encode() if isinstance(v, str) else bytes(v) for v in values]
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in enc], out=offsets[1:])
+        if offsets[-1] >= 2**31:
+            return pa.array(values, type=typ)
+        return pa.Array.from_buffers(typ, n, [validity, pa.py_buffer(offsets.astype(np.int32)),
+                                               pa.py_buffer(b"".join(enc))])
+    if pa.types.is_fixed_size_binary(typ):
+        validity, values = _validity(values)
+        w = typ.byte_width
+        data = b"".join(bytes(w) if v == 0 else bytes(v) for v in values)
+        if len(data) != n * w:
+            raise ValueError(f"expected {n} values of {w} bytes")
+        return pa.Array.from_buffers(typ, n, [validity, pa.py_buffer(data)])
+    if pa.types.is_boolean(typ):
+        validity, values = _validity(values)
+        bits = np.packbits(np.asarray(values, dtype=bool), bitorder="little")
+        return pa.Array.from_buffers(typ, n, [validity, pa.py_buffer(bits)])
+    if pa.types.is_timestamp(typ) or pa.types.is_duration(typ):
+        dtype = np.int64
+    else:
+        dtype = _NP_OF.get(typ)
+        if dtype is None:
+            return pa.array(values, type=typ)
+    validity, values = _validity(values)
+    data = np.ascontiguousarray(np.asarray(values, dtype=dtype))
+    return pa.Array.from_buffers(typ, n, [validity, pa.py_buffer(data)])
+
+
+def offsets_array(offsets) -> pa.Array:
+    """int32 list offsets (from a numpy array or a sequence) as an Arrow array."""
+    return array(np.asarray(offsets, dtype=np.int32), pa.int32())
+
 
 def warm_up() -> None:
-    """Do now what the first conversion would do lazily: pyarrow imports pandas (when it is
-    installed) on its first ``pa.array`` call, about 0.3 s. A live bridge calls this at start-up
-    so that the first messages it receives are not held up by it."""
+    """Do now what the first conversion might do lazily: pyarrow imports pandas (when it is
+    installed) on its first ``pa.array`` call, about 0.3 s. Our hot paths build arrays from
+    buffers (:func:`array`) and avoid it, but a mapper or a sink may still call ``pa.array``; a
+    live bridge or viewer calls this at start-up so that no first message is held up by it."""
     pa.array(np.zeros(1, dtype=np.int32))
 
 
 def _numpy_to_arrow(a: np.ndarray, typ: pa.DataType) -> pa.Array:
     if pa.types.is_fixed_size_list(typ):
-        return pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(a).reshape(-1)), type=typ)
-    return pa.array(a, type=typ)
+        flat = np.ascontiguousarray(a).reshape(-1)
+        return pa.FixedSizeListArray.from_arrays(array(flat, typ.value_type), type=typ)
+    return array(a, typ)
 
 
 def to_arrow(batch) -> pa.Array:
@@ -182,7 +244,7 @@ def concat_batches(parts: list) -> pa.Array:
         items: list = []
         for p in parts:
             items.extend(p.items)
-        return pa.array(items, type=first.type)
+        return array(items, first.type)
     arrays = [to_arrow(p) for p in parts]
     typ = arrays[0].type
     arrays = [a if a.type == typ else a.cast(typ) for a in arrays]
@@ -290,16 +352,26 @@ def blob_array(data, name: str) -> pa.Array:
             raise TypeError(f"{_where(name)}expected bytes or a buffer, got {type(data).__name__}") from None
     n = buf.size
     values = pa.Array.from_buffers(pa.uint8(), n, [None, buf])
-    offsets = pa.array(np.array([0, n], dtype=np.int32))
-    return pa.ListArray.from_arrays(offsets, values, type=BLOB)
+    return pa.ListArray.from_arrays(offsets_array([0, n]), values, type=BLOB)
 
 
 def image_format_array(width: int, height: int, *, color_model: int | None = None,
                        channel_datatype: int | None = None, pixel_format: int | None = None) -> pa.Array:
     """One ``ImageFormat`` struct instance (width, height in pixels, Rerun enum codes)."""
-    return pa.array([{"width": int(width), "height": int(height), "pixel_format": pixel_format,
-                      "color_model": color_model, "channel_datatype": channel_datatype}],
-                    type=IMAGE_FORMAT)
+    key = (int(width), int(height), pixel_format, color_model, channel_datatype)
+    arr = _IMAGE_FORMATS.get(key)
+    if arr is None:
+        values = {"width": key[0], "height": key[1], "pixel_format": pixel_format,
+                  "color_model": color_model, "channel_datatype": channel_datatype}
+        children = [array([values[f.name]], f.type) for f in IMAGE_FORMAT]
+        arr = pa.StructArray.from_arrays(children, fields=list(IMAGE_FORMAT))
+        if len(_IMAGE_FORMATS) > 1024:
+            _IMAGE_FORMATS.clear()
+        _IMAGE_FORMATS[key] = arr  # immutable: one array per distinct format
+    return arr
+
+
+_IMAGE_FORMATS: dict[tuple, pa.Array] = {}
 
 
 def line_strips_array(strips: Sequence, name: str) -> pa.Array:
@@ -311,4 +383,4 @@ def line_strips_array(strips: Sequence, name: str) -> pa.Array:
     np.cumsum(lengths, out=offsets[1:])
     flat = np.concatenate(arrs) if arrs else np.zeros((0, 3), np.float32)
     pts = fixed_vectors(flat, 3, np.float32, name).to_arrow()
-    return pa.ListArray.from_arrays(pa.array(offsets), pts, type=LINE_STRIP3D)
+    return pa.ListArray.from_arrays(offsets_array(offsets), pts, type=LINE_STRIP3D)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .chunk import Chunk, Timeline
+from .components import offsets_array
 from .rrd_reader import RrdReader
 from .store import ChunkStore, LatestAt, RangeResult
 
@@ -154,7 +155,7 @@ class LazyRrdStore(ChunkStore):
             prev = self.latest_at(entity, timeline, start - 1, [column]).get(column)
             if prev is not None and prev.time is not None:
                 import pyarrow as pa
-                vals = pa.ListArray.from_arrays(pa.array([0, len(prev.values)], pa.int32()), prev.values)
+                vals = pa.ListArray.from_arrays(offsets_array([0, len(prev.values)]), prev.values)
                 typ = r.values.type if len(r) else vals.type
                 return RangeResult(np.concatenate([[prev.time], r.times]).astype(np.int64),
                                    np.concatenate([np.frombuffer(prev.row_id, np.uint8).reshape(1, 16), r.row_ids]),

@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from .chunk import Chunk, Timeline
-from .components import ComponentDescriptor
+from .components import ComponentDescriptor, array
 
 __all__ = ["ManifestEntry", "ManifestBuilder"]
 
@@ -76,14 +76,13 @@ class ManifestBuilder:
         self.entries.append(e)
 
     def to_table(self) -> pa.Table:
-        n = len(self.entries)
         E = self.entries
         cols: list[pa.Array] = []
         fields: list[pa.Field] = []
 
         def add(f: pa.Field, arr):
             fields.append(f)
-            cols.append(arr if isinstance(arr, pa.Array) else pa.array(arr, type=f.type))
+            cols.append(arr if isinstance(arr, pa.Array) else array(arr, f.type))
 
         add(pa.field("chunk_entity_path", pa.utf8(), False), [e.entity_path for e in E])
         add(pa.field("chunk_id", pa.binary(16), False), [e.chunk_id for e in E])
@@ -110,7 +109,7 @@ class ManifestBuilder:
             for j, which in enumerate(("start", "end")):
                 vals = [e.time_ranges.get(name, (None, None))[j] for e in E]
                 add(pa.field(f"{name}:{which}", typ, True, metadata={"rerun:index": name}),
-                    pa.array(vals, pa.int64()).view(typ) if n else pa.array([], typ))
+                    array(vals, typ))
         for name in tls:
             typ = self.timelines[name].arrow_type
             for c in comps:
@@ -120,7 +119,7 @@ class ManifestBuilder:
                 for j, which in enumerate(("start", "end")):
                     vals = [None if r is None else r[j] for r in rng]
                     add(pa.field(f"{name}:{c}:{which}", typ, True, metadata=md),
-                        pa.array(vals, pa.int64()).view(typ) if n else pa.array([], typ))
+                        array(vals, typ))
                 add(pa.field(f"{name}:{c}:num_rows", pa.uint64(), True, metadata=md),
                     [0 if r is None else r[2] for r in rng])
         return pa.Table.from_arrays(cols, schema=pa.schema(fields))

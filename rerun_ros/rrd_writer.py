@@ -331,7 +331,7 @@ class RrdWriter:
         with pa.ipc.new_stream(sink, table.schema) as w:
             # always one record batch, even with no chunks (the 0.41 reader needs one)
             w.write_batch(table.combine_chunks().to_batches()[0] if table.num_rows else
-                          pa.RecordBatch.from_arrays([pa.array([], f.type) for f in table.schema],
+                          pa.RecordBatch.from_arrays([pa.nulls(0, f.type) for f in table.schema],
                                                      schema=table.schema))
         raw = sink.getvalue().to_pybytes()
         schema_raw, sha = ManifestBuilder.schema_bytes(self.manifest.sorbet_schema())

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from .chunk import Chunk
+from .components import array, offsets_array
 from .rrd_writer import RrdWriter
 
 __all__ = ["RotatingRrdSink", "DecimatingSink"]
@@ -121,7 +122,8 @@ def _subsample_rows(col: pa.Array, keep_every: np.ndarray) -> pa.Array:
     idx = np.concatenate(idx_parts) if idx_parts else np.zeros(0, np.int64)
     new_off = np.zeros(len(col) + 1, np.int32)
     np.cumsum(lengths, out=new_off[1:])
-    return pa.ListArray.from_arrays(pa.array(new_off), values.take(pa.array(idx)), type=col.type, mask=col.is_null())
+    return pa.ListArray.from_arrays(offsets_array(new_off), values.take(array(idx.astype(np.int64), pa.int64())),
+                                    type=col.type, mask=col.is_null())
 
 
 class DecimatingSink:

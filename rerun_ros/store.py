@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from . import entity_path as ep_mod
 from .chunk import Chunk, Timeline
+from .components import array, offsets_array
 
 __all__ = ["ChunkStore", "LatestAt", "RangeResult"]
 
@@ -297,14 +298,14 @@ class ChunkStore:
             if len(idx):
                 times_l.append(times[idx])
                 rids_l.append(c.row_ids[idx])
-                vals_l.append(col.take(pa.array(idx)))
+                vals_l.append(col.take(array(np.asarray(idx, dtype=np.int64), pa.int64())))
         if include_latest_at:
             prev = self.latest_at(entity, timeline, start - 1, [column])
             p = prev.get(column)
             if p is not None and p.time is not None:
                 times_l.insert(0, np.array([p.time], np.int64))
                 rids_l.insert(0, np.frombuffer(p.row_id, np.uint8).reshape(1, 16))
-                vals_l.insert(0, pa.ListArray.from_arrays(pa.array([0, len(p.values)], pa.int32()), p.values))
+                vals_l.insert(0, pa.ListArray.from_arrays(offsets_array([0, len(p.values)]), p.values))
         if not times_l:
             return RangeResult(np.zeros(0, np.int64), np.zeros((0, 16), np.uint8), pa.array([], pa.list_(pa.null())))
         times = np.concatenate(times_l)
@@ -313,7 +314,7 @@ class ChunkStore:
         vals = pa.concat_arrays([v.cast(typ) if v.type != typ else v for v in vals_l])
         r = np.ascontiguousarray(rids).view(">u8").reshape(-1, 2)
         order = np.lexsort((r[:, 1], r[:, 0], times))
-        return RangeResult(times[order], rids[order], vals.take(pa.array(order)))
+        return RangeResult(times[order], rids[order], vals.take(array(np.asarray(order, dtype=np.int64), pa.int64())))
 
     # -- GC ---------------------------------------------------------------------------------
 

@@ -316,3 +316,19 @@ def test_only_unsupported_types_is_a_failure(bag_builder, tmp_path):
     (t,) = r.topics
     assert t.unsupported and t.messages == 3 and t.type_name == "my_msgs/msg/Thing"
     assert exit_code(r) == 1  # nothing convertible in it
+
+
+def test_convert_never_imports_pandas(tmp_path):
+    """pyarrow imports pandas (~0.3-0.4 s) on its first ``pa.array`` call; conversion builds its
+    arrays from buffers and must never pay that. pandas is installed here (the query API's
+    optional output), so a stray ``pa.array`` in the conversion path makes this fail."""
+    import subprocess
+    import sys
+    import importlib.util
+    assert importlib.util.find_spec("pandas") is not None
+    code = ("import sys; from rerun_ros.convert import convert; "
+            f"[convert(b, {str(tmp_path / 'o.rrd')!r}) for b in sys.argv[1:]]; print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(SENSORS), str(FIELD)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

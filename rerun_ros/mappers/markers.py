@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import archetypes as A
+from .. import components as C
 from .. import entity_path
 from ..meshes import MeshError, load_mesh
 from .base import MapContext, MappedRow, MappingError, quat_rotate, stamp_ns, xyz, xyzw
@@ -165,7 +166,7 @@ def _marker_rows(m, ctx: MapContext, warnings: list) -> list[MappedRow]:
     if types.get(ent, int(m.type)) != int(m.type):
         rows.append(MappedRow(ent, [A.Clear(recursive=False)], times=now))
     types[ent] = int(m.type)
-    frame_locked = A.AnyValues("Marker", frame_locked=pa.array([bool(getattr(m, "frame_locked", False))]))
+    frame_locked = A.AnyValues("Marker", frame_locked=C.array([bool(getattr(m, "frame_locked", False))], pa.bool_()))
     archs = res + [frame_locked]
     if m.header.frame_id:
         archs.append(A.CoordinateFrame(m.header.frame_id))

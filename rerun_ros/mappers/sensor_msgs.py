@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from .. import archetypes as A
+from .. import components as C
 from .. import pointcloud  # the module, not its names: pointcloud imports mappers.base (no cycle)
 from .base import MapContext, MappedRow, MappingError, xyz
 from .registry import register
@@ -179,9 +180,9 @@ def camera_info(msg, ctx: MapContext) -> list[MappedRow]:
     if not np.isfinite(k).all() or k[0, 0] == 0 or k[1, 1] == 0:
         raise MappingError(f"CameraInfo: invalid intrinsics K={k.reshape(-1).tolist()}")
     extra = A.AnyValues("CameraInfo", distortion_model=str(msg.distortion_model),
-                        d=pa.array(np.asarray(msg.d, dtype=np.float64)),
-                        r=pa.array(np.asarray(msg.r, dtype=np.float64)),
-                        p=pa.array(np.asarray(msg.p, dtype=np.float64)))
+                        d=C.array(np.asarray(msg.d, dtype=np.float64), pa.float64()),
+                        r=C.array(np.asarray(msg.r, dtype=np.float64), pa.float64()),
+                        p=C.array(np.asarray(msg.p, dtype=np.float64), pa.float64()))
     return [MappedRow(ctx.entity, [A.Pinhole(k, resolution=[w, h], camera_xyz="RDF"), extra])]
 
 
