@@ -24,7 +24,7 @@ from mcap.records import Channel, Chunk, Message, Schema
 from mcap.stream_reader import StreamReader, breakup_chunk
 from mcap_ros2.decoder import DecoderFactory
 
-from .cdr_fast import decode_tf_message, is_standard_tf_schema
+from .cdr_fast import fast_decoder_for
 
 __all__ = ["McapSource", "SourceMessage", "BagError"]
 
@@ -145,9 +145,10 @@ class McapSource:
             try:
                 with contextlib.redirect_stderr(io.StringIO()):  # the parser prints its errors too
                     dec = self._factory.decoder_for(channel.message_encoding, schema)
-                if dec is not None and schema.name in ("tf2_msgs/msg/TFMessage", "tf2_msgs/TFMessage") \
-                        and is_standard_tf_schema(schema.data.decode("utf-8", "replace")):
-                    dec = _fast_tf(dec)
+                fast = fast_decoder_for(schema.name, schema.data.decode("utf-8", "replace")) \
+                    if dec is not None and schema.encoding == "ros2msg" else None
+                if fast is not None:
+                    dec = _with_fast_path(fast, dec)
                 if dec is None:
                     err = f"no decoder for schema encoding {schema.encoding!r}"
             except Exception as e:
@@ -287,11 +288,12 @@ def _prefetch(fp: Path, indexes: list) -> Iterator:
                 yield ci, e
 
 
-def _fast_tf(generic):
-    """TFMessage decoder: the fast path, the generic decoder for what it does not handle."""
+def _with_fast_path(fast, generic):
+    """A decoder: the fast path (``rerun_ros.cdr_fast``), the generic decoder for what it does
+    not handle."""
 
     def dec(data):
-        msg = decode_tf_message(data)
+        msg = fast(data)
         return generic(data) if msg is None else msg
 
     return dec
