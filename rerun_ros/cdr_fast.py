@@ -163,21 +163,28 @@ def decode_image(data: bytes | memoryview):
     Raises:
         ValueError: a truncated or inconsistent buffer.
     """
+    return _decode(data, "Image", _read_image)
+
+
+def _read_image(r: "_Reader"):
+    header = r.header()
+    height, width = r.u32(), r.u32()
+    encoding = r.string()
+    big = r.u8()
+    step = r.u32()
+    return _Obj(header=header, height=height, width=width, encoding=encoding, is_bigendian=big, step=step,
+                data=r.bytes_view())
+
+
+def _decode(data, what: str, read):
+    """``read(reader)`` on little-endian CDR ``data``; None for other encodings."""
     buf = _little_endian_cdr(data)
     if buf is None:
         return None
-    r = _Reader(buf)
     try:
-        header = r.header()
-        height, width = r.u32(), r.u32()
-        encoding = r.string()
-        big = r.u8()
-        step = r.u32()
-        pixels = r.bytes_view()
+        return read(_Reader(buf))
     except struct.error as e:
-        raise ValueError(f"Image: truncated buffer ({e})") from None
-    return _Obj(header=header, height=height, width=width, encoding=encoding, is_bigendian=big, step=step,
-                data=pixels)
+        raise ValueError(f"{what}: truncated buffer ({e})") from None
 
 
 def decode_point_cloud2(data: bytes | memoryview):
@@ -189,30 +196,26 @@ def decode_point_cloud2(data: bytes | memoryview):
     Raises:
         ValueError: a truncated or inconsistent buffer.
     """
-    buf = _little_endian_cdr(data)
-    if buf is None:
-        return None
-    r = _Reader(buf)
-    try:
-        header = r.header()
-        height, width = r.u32(), r.u32()
-        n = r.u32()
-        if n > len(buf) // 13:
-            raise ValueError(f"PointCloud2: {n} fields cannot fit in {len(buf)} bytes")
-        fields = []
-        for _ in range(n):
-            name = r.string()
-            offset = r.u32()
-            datatype = r.u8()
-            fields.append(_Obj(name=name, offset=offset, datatype=datatype, count=r.u32()))
-        big = bool(r.u8())
-        point_step, row_step = r.u32(), r.u32()
-        points = r.bytes_view()
-        dense = bool(r.u8())
-    except struct.error as e:
-        raise ValueError(f"PointCloud2: truncated buffer ({e})") from None
+    return _decode(data, "PointCloud2", _read_point_cloud2)
+
+
+def _read_point_cloud2(r: "_Reader"):
+    header = r.header()
+    height, width = r.u32(), r.u32()
+    n = r.u32()
+    if n > len(r.buf) // 13:
+        raise ValueError(f"PointCloud2: {n} fields cannot fit in {len(r.buf)} bytes")
+    fields = []
+    for _ in range(n):
+        name = r.string()
+        offset = r.u32()
+        datatype = r.u8()
+        fields.append(_Obj(name=name, offset=offset, datatype=datatype, count=r.u32()))
+    big = bool(r.u8())
+    point_step, row_step = r.u32(), r.u32()
+    points = r.bytes_view()
     return _Obj(header=header, height=height, width=width, fields=fields, is_bigendian=big,
-                point_step=point_step, row_step=row_step, data=points, is_dense=dense)
+                point_step=point_step, row_step=row_step, data=points, is_dense=bool(r.u8()))
 
 
 def decode_tf_message(data: bytes | memoryview):
