@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import tuid
-from .components import ComponentDescriptor, array, concat_batches, to_arrow
+from .components import ComponentDescriptor, array, concat_batches, offsets_array, to_arrow
 
 __all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
 
@@ -60,10 +60,6 @@ class PendingRow:
         return sum(a.nbytes for _, a in self.components) + 64
 
 
-def _offsets_array(offsets: np.ndarray) -> pa.Array:
-    return pa.Array.from_buffers(pa.int32(), len(offsets), [None, pa.py_buffer(offsets)])
-
-
 def _list_column(parts: Sequence, inner: pa.DataType) -> pa.Array:
     """One list per row from per-row flat batches (None = null), copying values once."""
     if len(parts) == 1 and parts[0] is not None:  # one row: its batch as is (no copy)
@@ -71,7 +67,7 @@ def _list_column(parts: Sequence, inner: pa.DataType) -> pa.Array:
         if values.type != inner:
             values = values.cast(inner)
         if len(values) < 2**31 - 1:
-            off = _offsets_array(np.array([0, len(values)], dtype=np.int32))
+            off = offsets_array([0, len(values)])
             return pa.ListArray.from_arrays(off, values, type=pa.list_(pa.field("item", inner, nullable=True)))
     lengths = np.fromiter((0 if p is None else len(p) for p in parts), dtype=np.int64, count=len(parts))
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
