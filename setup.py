@@ -8,7 +8,9 @@ package_name = "rerun_ros"
 setup(
     name=package_name,
     version="0.1.0",
-    packages=find_packages(include=["rerun_ros", "rerun_ros.*", "viewer", "viewer.*"]),
+    packages=find_packages(include=["rerun_ros", "rerun_ros.*"]) + ["rerun_ros.viewer"],
+    # the viewer lives in the top-level viewer/ folder and is installed as rerun_ros.viewer
+    package_dir={"rerun_ros.viewer": "viewer"},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
@@ -52,7 +54,7 @@ setup(
             "rerun-ros = rerun_ros.cli:console_main",
             "bridge = rerun_ros.ros.bridge:console_bridge",
             "recorder = rerun_ros.ros.bridge:console_recorder",
-            "viewer = viewer.app:console_viewer",
+            "viewer = rerun_ros.viewer.app:console_viewer",
         ],
     },
 )

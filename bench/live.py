@@ -116,9 +116,9 @@ json.dump(c, open(sys.argv[1], "w"))
 VIEWER = r'''
 import sys, time, json, signal, threading
 import numpy as np
-from rerun_ros.store import ChunkStore
-from rerun_ros.tcp_stream import StreamClient
-from rerun_ros.components import warm_up
+from rerun_ros.store.chunk_store import ChunkStore
+from rerun_ros.stream.tcp import StreamClient
+from rerun_ros.model.components import warm_up
 warm_up()  # as the viewer does before it connects
 store = ChunkStore(memory_budget=256 << 20, compact_max_rows=0)
 lat = {}

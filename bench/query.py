@@ -64,10 +64,10 @@ def query_rrd(work: Path) -> Path:
     out = work / "query.rrd"
     if out.exists():
         return out
-    from rerun_ros import archetypes as A
-    from rerun_ros.chunk import Timeline
-    from rerun_ros.recording import BatcherConfig, RecordingStream
-    from rerun_ros.rrd_writer import RrdWriter
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.model.chunk import Timeline
+    from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+    from rerun_ros.rrd.writer import RrdWriter
     w = RrdWriter(out, threads=1)
     rec = RecordingStream(batcher=BatcherConfig(max_rows=4096, max_bytes=1 << 30, max_age=0), sinks=[w])
     T = Timeline("ros_time")

@@ -28,7 +28,7 @@ BIN = Path(sys.executable).parent
 def ensure_display():
     if os.environ.get("DISPLAY"):
         return None
-    from rerun_ros.display import start_xvfb
+    from rerun_ros.viewer.display import start_xvfb
     proc, os.environ["DISPLAY"] = start_xvfb()
     return proc
 
@@ -53,12 +53,12 @@ def scrub(app, win, n=40):
 
 
 def points_fps(app, n_points, seconds=3.0):
-    from rerun_ros import archetypes as A
-    from rerun_ros.chunk import Timeline
-    from rerun_ros.recording import BatcherConfig, RecordingStream
-    from rerun_ros.store import ChunkStore
-    from viewer import blueprint as B
-    from viewer.window import Spatial3DView, ViewerWindow
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.model.chunk import Timeline
+    from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+    from rerun_ros.store.chunk_store import ChunkStore
+    from rerun_ros.viewer import blueprint as B
+    from rerun_ros.viewer.window import Spatial3DView, ViewerWindow
     store = ChunkStore()
     rec = RecordingStream(batcher=BatcherConfig(max_age=0), sinks=[store])
     pts = np.random.default_rng(1).standard_normal((n_points, 3)).astype(np.float32)
@@ -80,12 +80,12 @@ def points_fps(app, n_points, seconds=3.0):
 
 
 def series_fps(app, seconds=3.0):
-    from rerun_ros import archetypes as A
-    from rerun_ros.chunk import Timeline
-    from rerun_ros.recording import BatcherConfig, RecordingStream
-    from rerun_ros.store import ChunkStore
-    from viewer import blueprint as B
-    from viewer.window import TimeSeriesView, ViewerWindow
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.model.chunk import Timeline
+    from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+    from rerun_ros.store.chunk_store import ChunkStore
+    from rerun_ros.viewer import blueprint as B
+    from rerun_ros.viewer.window import TimeSeriesView, ViewerWindow
     store = ChunkStore(compact_max_rows=100_000, compact_max_bytes=64 << 20)
     rec = RecordingStream(batcher=BatcherConfig(max_age=0, max_rows=100_000, max_bytes=1 << 30), sinks=[store])
     T = Timeline("ros_time")
@@ -140,10 +140,10 @@ def main() -> int:
     from PyQt6 import QtWidgets
     app = QtWidgets.QApplication([sys.argv[0]])
     from rerun_ros.convert import convert
-    from viewer.app import load_source
-    from viewer.lazy import LazyRrdStore
-    from viewer.window import ViewerWindow
-    from rerun_ros.store import ChunkStore
+    from rerun_ros.viewer.app import load_source
+    from rerun_ros.viewer.lazy import LazyRrdStore
+    from rerun_ros.viewer.window import ViewerWindow
+    from rerun_ros.store.chunk_store import ChunkStore
     work = Path(os.environ.get("RERUN_ROS_BENCH_DIR", tempfile.mkdtemp(prefix="rerun_ros_viewer_")))
     work.mkdir(parents=True, exist_ok=True)
     demo = work / "demo.rrd"

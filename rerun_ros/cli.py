@@ -98,7 +98,7 @@ def cmd_convert(args) -> int:
 
 def cmd_view(args) -> int:
     try:
-        from viewer.app import run_viewer
+        from .viewer.app import run_viewer
     except ImportError as e:
         raise OSError(f"the viewer needs PyQt6 and vispy: {e}") from None
     return run_viewer(args.source or str(DEMO_BAG), blueprint=args.blueprint, time=args.time, timeline=args.timeline,
@@ -122,7 +122,7 @@ def cmd_query(args) -> int:
     import pyarrow as pa
 
     from .convert import parse_time
-    from .query import open as open_recording
+    from .query.recording import open as open_recording
 
     rec = open_recording(args.file)
     rng = rec.time_range(args.timeline)
@@ -174,8 +174,8 @@ def cmd_query(args) -> int:
 
 def cmd_filter(args) -> int:
     from .convert import parse_time
-    from .rrd_reader import RrdReader
-    from .slicing import filter_rrd
+    from .rrd.reader import RrdReader
+    from .query.filter import filter_rrd
 
     with RrdReader(args.input) as r:
         rng = None
@@ -235,7 +235,7 @@ def _node_runner(name: str):
     """The runner of a node command: ``bridge``/``recorder`` (rclpy) or ``viewer`` (no rclpy)."""
     if name == "viewer":
         def run_view(args) -> int:
-            from viewer.app import ros_main
+            from .viewer.app import ros_main
             return ros_main([f"rerun-ros {name}", *args.ros_args])
         return run_view
 
@@ -326,10 +326,10 @@ NODE_COMMANDS = ("bridge", "recorder", "viewer")
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "launch":
-        from .launch_spec import LaunchError, parse_launch_args
-        from .launcher import describe, launch
+        from .ros.launch_spec import LaunchError, parse_launch_args
+        from .ros.launcher import describe, launch
         if len(argv) < 2 or argv[1] in ("-h", "--help"):
-            from .launch_spec import LAUNCHES
+            from .ros.launch_spec import LAUNCHES
             print("usage: rerun-ros launch NAME [arg:=value ...]   (NAME: " + ", ".join(LAUNCHES) + ")")
             return 0 if len(argv) >= 2 else 2
         try:

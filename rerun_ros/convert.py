@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .ingest import Ingestor, TopicStats
-from .db3_source import Db3Source, db3_files
-from .mcap_source import McapSource
-from .recording import BatcherConfig, RecordingStream
-from .rrd_writer import RrdWriter
+from .sources.db3 import Db3Source, db3_files
+from .sources.mcap import McapSource
+from .stream.recording import BatcherConfig, RecordingStream
+from .rrd.writer import RrdWriter
 
 __all__ = ["convert", "ConvertReport", "exit_code", "parse_time"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .rrd_reader import RrdReader
+from .rrd.reader import RrdReader
 
 __all__ = ["rrd_info"]
 

@@ -3,7 +3,7 @@
 :class:`Ingestor` looks up the mapper of each topic's type, maps each message, adds a
 ``CoordinateFrame`` for messages with a ``header.frame_id``, stamps the rows on the timelines
 ``ros_time`` (header.stamp, else the log time), ``log_time`` and ``publish_time`` (when known),
-logs them to a :class:`~rerun_ros.recording.RecordingStream`, and counts per topic what was
+logs them to a :class:`~rerun_ros.stream.recording.RecordingStream`, and counts per topic what was
 converted and what was skipped and why. It never raises for a bad message.
 """
 from __future__ import annotations
@@ -12,12 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from . import archetypes as A
-from . import entity_path
-from .chunk import Timeline
+from .model import archetypes as A
+from .model import entity_path
+from .model.chunk import Timeline
 from .mappers import MapContext, MappingError, archetypes_of, lookup, normalize_type
 from .mappers.base import stamp_ns
-from .recording import RecordingStream
+from .stream.recording import RecordingStream
 
 __all__ = ["Ingestor", "TopicStats", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME"]
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .frames import FrameGraph
+from .query.frames import FrameGraph
 
 __all__ = ["make_report", "Finding", "parse_rules", "EXIT_RULES_FIRED"]
 
@@ -265,7 +265,7 @@ def _snapshots(input_path: str, blueprint: str | None, times: list[str], out: Pa
     env = dict(os.environ)
     xvfb = None
     if not env.get("DISPLAY"):
-        from .display import start_xvfb
+        from .viewer.display import start_xvfb
         try:
             xvfb, env["DISPLAY"] = start_xvfb()
         except (FileNotFoundError, RuntimeError) as e:
@@ -297,7 +297,7 @@ def make_report(input_path: str, out_dir: str, *, blueprint: str | None = None, 
     Raises:
         FileNotFoundError, ValueError: unreadable input, bad rules.
     """
-    from .query import open as open_recording
+    from .query.recording import open as open_recording
     rules = parse_rules(fail_on)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

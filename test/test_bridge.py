@@ -16,11 +16,11 @@ import yaml
 import rclpy  # noqa: F401  - the ROS 2 wheels must be installed (.ci/ros_setup.sh); no silent skip
 
 from conftest import RERUN_ROS, official_table, rerun_verify
-from rerun_ros.launch_spec import LAUNCHES, LaunchError, parse_launch_args, resolve, ros_args
-from rerun_ros.launcher import commands
-from rerun_ros.rrd_reader import read_chunks
-from rerun_ros.store import ChunkStore
-from rerun_ros.tcp_stream import StreamClient
+from rerun_ros.ros.launch_spec import LAUNCHES, LaunchError, parse_launch_args, resolve, ros_args
+from rerun_ros.ros.launcher import commands
+from rerun_ros.rrd.reader import read_chunks
+from rerun_ros.store.chunk_store import ChunkStore
+from rerun_ros.stream.tcp import StreamClient
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -326,9 +326,9 @@ def test_viewer_node_shows_the_bridge_stream(ros_env, tmp_path, xdisplay):
 
 
 def test_bridge_process_to_viewer_window_within_a_second(ros_env, qapp, monkeypatch):
-    from rerun_ros.tcp_stream import StreamClient
-    from viewer import blueprint as B
-    from viewer.window import ViewerWindow
+    from rerun_ros.stream.tcp import StreamClient
+    from rerun_ros.viewer import blueprint as B
+    from rerun_ros.viewer.window import ViewerWindow
     for k in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE"):
         monkeypatch.setenv(k, ros_env[k])
     port = free_port()
@@ -447,7 +447,7 @@ def test_rclpy_cloud_is_viewed_not_copied():
     """rclpy gives ``uint8[]`` as ``array.array``: the mapper must view it, not copy it."""
     from sensor_msgs.msg import PointCloud2, PointField
 
-    from rerun_ros.pointcloud import cloud_points
+    from rerun_ros.mappers.pointcloud import cloud_points
     xyz = np.arange(30, dtype=np.float32).reshape(10, 3)
     msg = PointCloud2(height=1, width=10, point_step=12, row_step=120, is_dense=True,
                       fields=[PointField(name=c, offset=4 * i, datatype=PointField.FLOAT32, count=1)

@@ -6,8 +6,7 @@ from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
 from conftest import FIELD, LIDAR, SENSORS, header
-from rerun_ros.cdr_fast import (decode_image, decode_point_cloud2, decode_tf_message, fast_decoder_for,
-                                 is_standard_tf_schema)
+from rerun_ros.cdr.fast import (decode_image, decode_point_cloud2, decode_tf_message, fast_decoder_for, is_standard_tf_schema)
 
 
 def _flat(m):

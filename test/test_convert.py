@@ -10,8 +10,8 @@ from mcap_ros2.decoder import DecoderFactory
 
 from conftest import BAD, FIELD, LIDAR, SENSORS, header, official_table, rerun_verify, run_cli
 from rerun_ros.convert import convert, exit_code
-from rerun_ros.rrd_reader import read_chunks
-from rerun_ros.store import ChunkStore
+from rerun_ros.rrd.reader import read_chunks
+from rerun_ros.store.chunk_store import ChunkStore
 
 
 def decoded(path, topic):

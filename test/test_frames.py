@@ -6,9 +6,8 @@ import pytest
 
 from conftest import FIELD
 from rerun_ros.convert import convert
-from rerun_ros.frames import (CycleError, DisconnectedError, ExtrapolationError, FrameGraph,
-                              MultipleParentsError, UnknownFrameError)
-from rerun_ros.rrd_reader import read_chunks
+from rerun_ros.query.frames import (CycleError, DisconnectedError, ExtrapolationError, FrameGraph, MultipleParentsError, UnknownFrameError)
+from rerun_ros.rrd.reader import read_chunks
 
 S = 10**9
 

@@ -7,8 +7,8 @@ import pytest
 
 from conftest import header, rerun_verify
 from rerun_ros.convert import convert, exit_code
-from rerun_ros.rrd_reader import read_chunks
-from rerun_ros.store import ChunkStore
+from rerun_ros.rrd.reader import read_chunks
+from rerun_ros.store.chunk_store import ChunkStore
 
 T0 = 1_757_502_238_000_000_000
 SEP = "\n" + "=" * 80 + "\n"

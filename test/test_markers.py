@@ -6,8 +6,8 @@ import pytest
 
 from conftest import MARKERS, header, rerun_verify, schemas_from
 from rerun_ros.convert import convert, exit_code
-from rerun_ros.rrd_reader import read_chunks
-from rerun_ros.store import ChunkStore
+from rerun_ros.rrd.reader import read_chunks
+from rerun_ros.store.chunk_store import ChunkStore
 
 T0 = 1_732_290_379_000_000_000
 S = 10**9

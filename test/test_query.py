@@ -116,12 +116,12 @@ def test_filter_keeps_window_and_state(files, tmp_path):
 
 
 def test_filter_copies_whole_chunks_verbatim(tmp_path):
-    from rerun_ros import archetypes as A
-    from rerun_ros.chunk import Timeline
-    from rerun_ros.recording import BatcherConfig, RecordingStream
-    from rerun_ros.rrd_reader import RrdReader
-    from rerun_ros.rrd_writer import RrdWriter
-    from rerun_ros.slicing import filter_rrd
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.model.chunk import Timeline
+    from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+    from rerun_ros.rrd.reader import RrdReader
+    from rerun_ros.rrd.writer import RrdWriter
+    from rerun_ros.query.filter import filter_rrd
     src = tmp_path / "big.rrd"
     w = RrdWriter(src)
     rec = RecordingStream(batcher=BatcherConfig(max_rows=10, max_age=0), sinks=[w])

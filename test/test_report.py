@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from conftest import FIELD, run_cli
-from rerun_ros import archetypes as A
-from rerun_ros.chunk import Timeline
+from rerun_ros.model import archetypes as A
+from rerun_ros.model.chunk import Timeline
 from rerun_ros.convert import convert
-from rerun_ros.recording import BatcherConfig, RecordingStream
+from rerun_ros.stream.recording import BatcherConfig, RecordingStream
 from rerun_ros.report import make_report, parse_rules
-from rerun_ros.rrd_writer import RrdWriter
+from rerun_ros.rrd.writer import RrdWriter
 
 S = 10**9
 T0 = 1_700_000_000 * S

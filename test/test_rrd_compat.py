@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from conftest import official_table, rerun_verify
-from rerun_ros import archetypes as A
-from rerun_ros.chunk import Timeline
-from rerun_ros.recording import BatcherConfig, RecordingStream
-from rerun_ros.rrd_reader import RrdError, RrdReader, read_chunks
-from rerun_ros.rrd_writer import RrdWriter
-from rerun_ros.store import ChunkStore
+from rerun_ros.model import archetypes as A
+from rerun_ros.model.chunk import Timeline
+from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+from rerun_ros.rrd.reader import RrdError, RrdReader, read_chunks
+from rerun_ros.rrd.writer import RrdWriter
+from rerun_ros.store.chunk_store import ChunkStore
 
 T0 = 1_700_000_000_000_000_000
 

@@ -5,11 +5,11 @@ import threading
 
 import numpy as np
 
-from rerun_ros import archetypes as A
-from rerun_ros import entity_path as E
-from rerun_ros.chunk import Chunk, Timeline
-from rerun_ros.recording import BatcherConfig, CallbackSink, RecordingStream
-from rerun_ros.store import ChunkStore
+from rerun_ros.model import archetypes as A
+from rerun_ros.model import entity_path as E
+from rerun_ros.model.chunk import Chunk, Timeline
+from rerun_ros.stream.recording import BatcherConfig, CallbackSink, RecordingStream
+from rerun_ros.store.chunk_store import ChunkStore
 
 SEQ = Timeline("frame", "sequence")
 

@@ -10,8 +10,8 @@ import pytest
 
 from conftest import DATA, SENSORS, header, rerun_verify
 from rerun_ros.convert import convert, exit_code
-from rerun_ros.rrd_reader import read_chunks
-from rerun_ros.store import ChunkStore
+from rerun_ros.rrd.reader import read_chunks
+from rerun_ros.store.chunk_store import ChunkStore
 
 T0 = 1_700_000_000_000_000_000
 S = 10**9
@@ -198,7 +198,7 @@ def test_camera_info_keeps_distortion(store):
 def test_pointcloud_every_datatype(store):
     pos = la(store, "/cloud/alltypes", "Points3D:positions").values.flatten().to_numpy().reshape(-1, 3)
     np.testing.assert_array_equal(pos, [[1, 5, 9], [2, 6, 10], [3, 7, 11], [4, 8, 12]])
-    from rerun_ros.pointcloud import cloud_dtype
+    from rerun_ros.mappers.pointcloud import cloud_dtype
     from types import SimpleNamespace as NS
     fields = [NS(name=n, offset=o, datatype=d, count=c) for n, o, d, c in
               [("a", 0, 1, 1), ("b", 1, 2, 1), ("c", 2, 3, 1), ("d", 4, 4, 1), ("e", 8, 5, 1), ("f", 12, 6, 1),

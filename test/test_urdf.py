@@ -9,10 +9,10 @@ import pytest
 
 from conftest import header, rerun_verify
 from rerun_ros.convert import convert, exit_code
-from rerun_ros.frames import FrameGraph
-from rerun_ros.rrd_reader import read_chunks
-from rerun_ros.store import ChunkStore
-from rerun_ros.urdf import UrdfError, parse_urdf, rpy_to_quat
+from rerun_ros.query.frames import FrameGraph
+from rerun_ros.rrd.reader import read_chunks
+from rerun_ros.store.chunk_store import ChunkStore
+from rerun_ros.mappers.urdf import UrdfError, parse_urdf, rpy_to_quat
 
 T0 = 1_700_000_000_000_000_000
 S = 10**9

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from conftest import RERUN_ROS, SENSORS
-from rerun_ros import archetypes as A
-from rerun_ros.chunk import Timeline
+from rerun_ros.model import archetypes as A
+from rerun_ros.model.chunk import Timeline
 from rerun_ros.convert import convert
-from rerun_ros.recording import BatcherConfig, RecordingStream
-from rerun_ros.rrd_reader import read_chunks
-from rerun_ros.store import ChunkStore
-from viewer import blueprint as B
-from viewer.scene import decimate_minmax, scene_3d
+from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+from rerun_ros.rrd.reader import read_chunks
+from rerun_ros.store.chunk_store import ChunkStore
+from rerun_ros.viewer import blueprint as B
+from rerun_ros.viewer.scene import decimate_minmax, scene_3d
 
 T = Timeline("ros_time")
 S = 10**9
@@ -74,7 +74,7 @@ def test_scene_places_cloud_through_the_frame_graph():
 
 
 def test_window_views_match_the_data(qapp):
-    from viewer.window import Spatial2DView, Spatial3DView, TextLogView, TimeSeriesView, ViewerWindow
+    from rerun_ros.viewer.window import (Spatial2DView, Spatial3DView, TextLogView, TimeSeriesView, ViewerWindow)
     s = synthetic_store()
     win = ViewerWindow(s, B.load(BP), fixed_frame="map")
     win.resize(1400, 900)
@@ -132,7 +132,7 @@ def test_window_views_match_the_data(qapp):
 
 
 def test_scrubbing_changes_pixels(qapp):
-    from viewer.window import ViewerWindow
+    from rerun_ros.viewer.window import ViewerWindow
     s = synthetic_store()
     win = ViewerWindow(s, B.load(BP), fixed_frame="map")
     win.resize(1200, 800)
@@ -152,7 +152,7 @@ def test_scrubbing_changes_pixels(qapp):
 
 
 def test_play_and_step(qapp):
-    from viewer.window import ViewerWindow
+    from rerun_ros.viewer.window import ViewerWindow
     s = synthetic_store()
     win = ViewerWindow(s, B.load(BP), fixed_frame="map")
     win.set_time(0)
@@ -217,8 +217,8 @@ def test_minmax_decimation_keeps_the_envelope():
 
 
 def test_live_stream_appears_within_a_second(qapp):
-    from rerun_ros.tcp_stream import StreamClient, StreamServer
-    from viewer.window import ViewerWindow
+    from rerun_ros.stream.tcp import StreamClient, StreamServer
+    from rerun_ros.viewer.window import ViewerWindow
     server = StreamServer("127.0.0.1:0")
     rec = RecordingStream(batcher=BatcherConfig(max_age=0.01), sinks=[server])
     store = ChunkStore()
@@ -242,7 +242,7 @@ def test_live_stream_appears_within_a_second(qapp):
 
 def test_lazy_store_answers_like_the_full_store(tmp_path):
     from conftest import FIELD
-    from viewer.lazy import LazyRrdStore, open_store
+    from rerun_ros.viewer.lazy import LazyRrdStore, open_store
     out = tmp_path / "f.rrd"
     convert(FIELD, out)
     full = ChunkStore.from_chunks(read_chunks(out)[0])
@@ -269,8 +269,8 @@ def test_lazy_store_answers_like_the_full_store(tmp_path):
 
 
 def test_frustums_shapes_meshes_overlays_and_marks(qapp, tmp_path):
-    from viewer.scene import overlays_2d
-    from viewer.window import Spatial2DView, Spatial3DView, ViewerWindow
+    from rerun_ros.viewer.scene import overlays_2d
+    from rerun_ros.viewer.window import Spatial2DView, Spatial3DView, ViewerWindow
     store = ChunkStore()
     rec = RecordingStream(batcher=BatcherConfig(max_age=0), sinks=[store])
     tp = {T: 0}

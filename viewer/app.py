@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from rerun_ros.store import ChunkStore
+from ..store.chunk_store import ChunkStore
 
 __all__ = ["load_source", "run_viewer"]
 
@@ -19,22 +19,22 @@ LAZY_THRESHOLD = 256 << 20  # .rrd files larger than this open lazily
 def load_source(source: str, store: ChunkStore, warn=print):
     """Fill ``store`` from a file, or start a StreamClient for ``tcp://host:port`` (returned)."""
     if source.startswith("tcp://"):
-        from rerun_ros.components import warm_up
-        from rerun_ros.tcp_stream import StreamClient
+        from ..model.components import warm_up
+        from ..stream.tcp import StreamClient
         warm_up()  # pyarrow's one-time lazy import now, not when the first live chunk arrives
         return StreamClient(source[len("tcp://"):], store.add_chunk)
     p = Path(source)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or directory")
     if p.suffix == ".rrd":
-        from rerun_ros.rrd_reader import RrdReader
+        from ..rrd.reader import RrdReader
         with RrdReader(p) as r:
             for c in r.iter_chunks():
                 store.add_chunk(c)
             for w in r.warnings:
                 warn(f"warning: {w}")
         return None
-    from rerun_ros.query import load_bag
+    from ..query.recording import load_bag
     for w in load_bag(p, store):
         warn(f"warning: {w}")
     return None
@@ -46,7 +46,7 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
     from PyQt6 import QtWidgets
 
-    from rerun_ros.convert import parse_time
+    from ..convert import parse_time
 
     from . import blueprint as B
     try:
@@ -56,7 +56,7 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
     bp = B.load(blueprint) if blueprint else None
     client = None
     if source.endswith(".rrd") and Path(source).is_file() and Path(source).stat().st_size > LAZY_THRESHOLD:
-        from rerun_ros.lazy_store import LazyRrdStore
+        from ..store.lazy import LazyRrdStore
         try:
             store = LazyRrdStore(source)  # big file: chunks load on demand via the footer manifest
         except ValueError as e:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from rerun_ros.query import entity_glob
+from ..query.recording import entity_glob
 
 __all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "BlueprintError", "VIEW_KINDS"]
 

@@ -2,7 +2,7 @@
 
 Every view asks the store for the latest-at (or range) data of its entities at the current
 time and, for 3D, places each entity's data in the view's fixed frame through the one frame
-graph implementation (:class:`rerun_ros.frames.FrameGraph`): an entity's ``CoordinateFrame``
+graph implementation (:class:`rerun_ros.query.frames.FrameGraph`): an entity's ``CoordinateFrame``
 names the frame its data is expressed in (its ``header.frame_id``).
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from rerun_ros.components import CHANNEL_DATATYPE_NUMPY, unpack_colors
-from rerun_ros.frames import FrameGraph, FrameGraphError, Transform
-from rerun_ros.store import ChunkStore
+from ..model.components import CHANNEL_DATATYPE_NUMPY, unpack_colors
+from ..query.frames import FrameGraph, FrameGraphError, Transform
+from ..store.chunk_store import ChunkStore
 
 __all__ = ["Geometry3D", "scene_3d", "image_rgba", "series", "text_log", "decimate_minmax", "frame_graph",
            "overlays_2d"]
@@ -248,7 +248,7 @@ def overlays_2d(store: ChunkStore, entities: list[str], timeline: str, t: int) -
 
 
 def _turbo(v: np.ndarray) -> np.ndarray:
-    from rerun_ros.pointcloud import TURBO
+    from ..mappers.pointcloud import TURBO
     idx = np.clip(np.nan_to_num(v, nan=0.0) * 255, 0, 255).astype(np.uint8)
     return unpack_colors(TURBO[idx])
 

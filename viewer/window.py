@@ -1,5 +1,5 @@
 """The viewer's Qt main window: entity tree, views laid out by a blueprint, selection panel,
-timeline panel. VisPy canvases draw the 3D, 2D and time-series views from :mod:`viewer.scene`.
+timeline panel. VisPy canvases draw the 3D, 2D and time-series views from :mod:`rerun_ros.viewer.scene`.
 
 Needs a display: under CI, Xvfb with ``QT_QPA_PLATFORM=xcb`` (see ``docs`` and
 ``../shared/docs/viewer-headless.md``); ``offscreen`` does not support VisPy canvases.
@@ -16,7 +16,7 @@ import vispy
 vispy.use(app="pyqt6")
 from vispy import scene  # noqa: E402
 
-from rerun_ros.store import ChunkStore  # noqa: E402
+from ..store.chunk_store import ChunkStore  # noqa: E402
 
 from . import scene as S  # noqa: E402
 from .blueprint import Blueprint, View, default_blueprint  # noqa: E402

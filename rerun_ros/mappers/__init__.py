@@ -4,4 +4,5 @@ Importing this package registers every built-in mapper; use :func:`lookup` to fi
 """
 from .base import MapContext, MappedRow, MappingError  # noqa: F401
 from .registry import archetypes_of, lookup, normalize_type, register, supported_types  # noqa: F401
-from . import sensor_msgs, geometry, tf, std_msgs, markers, nav, diagnostics  # noqa: F401,E402  (registration)
+from . import (sensor_msgs, geometry_msgs, tf2_msgs, std_msgs, visualization_msgs,  # noqa: F401,E402
+               nav_msgs, diagnostic_msgs)  # (registration)

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..archetypes import Archetype
+from ..model.archetypes import Archetype
 
 __all__ = ["MappedRow", "MappingError", "MapContext", "stamp_ns", "frame_id", "quat_rotate"]
 

@@ -4,7 +4,7 @@ transforms through the frame graph.
 The robot description becomes static geometry per link visual on
 ``<topic>/<link>/visual_<i>`` in the link's frame (``CoordinateFrame`` = link name): boxes,
 cylinders, spheres, and meshes (resolved from ``package://`` through AMENT_PREFIX_PATH,
-RERUN_ROS_MESH_PATH or ROS_PACKAGE_PATH; see :mod:`rerun_ros.meshes`). Fixed joints become
+RERUN_ROS_MESH_PATH or ROS_PACKAGE_PATH; see :mod:`rerun_ros.mappers.meshes`). Fixed joints become
 static ``Transform3D`` rows (parent link → child link) on ``<topic>/joints``; movable joints
 get a row at their zero position when the description arrives and a row per JointState message
 afterwards (revolute/continuous rotate about the axis, prismatic translate), so links follow
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import archetypes as A
-from .. import entity_path
-from ..frames import quat_rotate
-from ..meshes import MeshError, load_mesh
-from ..urdf import RobotModel, UrdfError, parse_urdf
+from ..model import archetypes as A
+from ..model import entity_path
+from ..query.frames import quat_rotate
+from .meshes import MeshError, load_mesh
+from .urdf import RobotModel, UrdfError, parse_urdf
 from .base import MapContext, MappedRow, MappingError
 
 DEFAULT_RGBA = (0.8, 0.8, 0.8, 1.0)

@@ -14,9 +14,9 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from .. import archetypes as A
-from .. import components as C
-from .. import pointcloud  # the module, not its names: pointcloud imports mappers.base (no cycle)
+from ..model import archetypes as A
+from ..model import components as C
+from . import pointcloud  # the module, not its names: pointcloud imports mappers.base (no cycle)
 from .base import MapContext, MappedRow, MappingError, xyz
 from .registry import register
 

@@ -1,7 +1,7 @@
 """std_msgs numbers/strings and rcl_interfaces/Log (``/rosout``) mappers."""
 from __future__ import annotations
 
-from .. import archetypes as A
+from ..model import archetypes as A
 from .base import MapContext, MappedRow
 from .registry import register
 

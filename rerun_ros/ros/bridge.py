@@ -27,12 +27,12 @@ from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
                        qos_profile_sensor_data)
 
-from .. import components
+from ..model import components
 from ..ingest import Ingestor
-from ..recording import BatcherConfig, CallbackSink, RecordingStream
-from ..sinks import DecimatingSink, RotatingRrdSink
-from ..tcp_stream import StreamServer
-from ..topic_config import Discovery, TopicSpec, default_qos_kind, parse_topic_spec
+from ..stream.recording import BatcherConfig, CallbackSink, RecordingStream
+from ..stream.sinks import DecimatingSink, RotatingRrdSink
+from ..stream.tcp import StreamServer
+from .topic_config import Discovery, TopicSpec, default_qos_kind, parse_topic_spec
 
 try:  # rclpy >= Iron passes the publisher's timestamps with the message
     from rclpy.subscription import MessageInfo  # noqa: F401

@@ -1,4 +1,4 @@
-"""Builds ``launch`` descriptions from :mod:`rerun_ros.launch_spec` (needs the ROS 2 ``launch``
+"""Builds ``launch`` descriptions from :mod:`rerun_ros.ros.launch_spec` (needs the ROS 2 ``launch``
 and ``launch_ros`` packages, i.e. a system ROS 2 install)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ def launch_description(name: str):
     from launch.substitutions import LaunchConfiguration
     from launch_ros.actions import Node
 
-    from ..launch_spec import ARGS, LAUNCHES, resolve
+    from .launch_spec import ARGS, LAUNCHES, resolve
 
     names, _ = LAUNCHES[name]
 

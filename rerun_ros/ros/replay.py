@@ -22,14 +22,14 @@ import yaml
 import rclpy
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
-from ..topic_config import LATCHED_TOPICS
+from .topic_config import LATCHED_TOPICS
 
 __all__ = ["replay", "main"]
 
 
 def _raw_messages(path: Path, keep):
     """(topic, type, log_time, cdr bytes, qos yaml) in log-time order, MCAP or sqlite3 bags."""
-    from ..db3_source import db3_files
+    from ..sources.db3 import db3_files
     files = db3_files(path)
     if files:
         import sqlite3
@@ -45,7 +45,7 @@ def _raw_messages(path: Path, keep):
                     yield name, typ, ts, bytes(data), qos
         return
     from mcap.reader import make_reader
-    from ..mcap_source import bag_files
+    from ..sources.mcap import bag_files
     for f in bag_files(path):
         with open(f, "rb") as fh:
             for schema, ch, msg in make_reader(fh).iter_messages(log_time_order=True):

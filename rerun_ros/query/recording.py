@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from .store import ChunkStore, LatestAt
+from ..store.chunk_store import ChunkStore, LatestAt
 
 __all__ = ["open", "Recording", "entity_glob", "load_bag"]
 
@@ -46,9 +46,9 @@ def entity_glob(pattern: str) -> re.Pattern:
 def load_bag(path: Path, store: ChunkStore) -> list[str]:
     """Convert a bag (MCAP, rosbag2 directory, .db3) into ``store`` through the mappers; returns
     the warnings (one line each)."""
-    from .convert import open_bag
-    from .ingest import Ingestor
-    from .recording import BatcherConfig, RecordingStream
+    from ..convert import open_bag
+    from ..ingest import Ingestor
+    from ..stream.recording import BatcherConfig, RecordingStream
     warnings: list[str] = []
     src = open_bag(path, warn=warnings.append)
     rec = RecordingStream(path.stem, batcher=BatcherConfig(max_age=0), sinks=[store])
@@ -223,8 +223,8 @@ def open(path: str | os.PathLike, lazy_threshold: int = 256 << 20) -> Recording:
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or directory")
     if p.suffix == ".rrd":
-        from .lazy_store import open_store
-        from .rrd_reader import RrdReader
+        from ..store.lazy import open_store
+        from ..rrd.reader import RrdReader
         store = open_store(p, lazy_threshold=lazy_threshold)
         warnings = []
         if not hasattr(store, "reader"):

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .chunk import Chunk
-from .query import entity_glob
-from .rrd_reader import RrdReader
-from .rrd_writer import RrdWriter
-from .store import ChunkStore
+from ..model.chunk import Chunk
+from .recording import entity_glob
+from ..rrd.reader import RrdReader
+from ..rrd.writer import RrdWriter
+from ..store.chunk_store import ChunkStore
 
 __all__ = ["filter_rrd", "FilterReport"]
 

@@ -21,9 +21,9 @@ from typing import Callable, Iterable
 import numpy as np
 import pyarrow as pa
 
-from . import entity_path as ep_mod
-from .chunk import Chunk, Timeline
-from .components import array, offsets_array
+from ..model import entity_path as ep_mod
+from ..model.chunk import Chunk, Timeline
+from ..model.components import array, offsets_array
 
 __all__ = ["ChunkStore", "LatestAt", "RangeResult"]
 

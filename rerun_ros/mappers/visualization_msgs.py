@@ -27,10 +27,10 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .. import archetypes as A
-from .. import components as C
-from .. import entity_path
-from ..meshes import MeshError, load_mesh
+from ..model import archetypes as A
+from ..model import components as C
+from ..model import entity_path
+from .meshes import MeshError, load_mesh
 from .base import MapContext, MappedRow, MappingError, quat_rotate, stamp_ns, xyz, xyzw
 from .registry import register
 

@@ -1,6 +1,6 @@
 """``rerun-ros launch NAME [arg:=value ...]``: run a launch's node set as child processes, the
 same nodes and parameters ``ros2 launch rerun_ros NAME.launch.py`` would start (see
-:mod:`rerun_ros.launch_spec`). SIGINT/SIGTERM are forwarded; it exits when all nodes have."""
+:mod:`rerun_ros.ros.launch_spec`). SIGINT/SIGTERM are forwarded; it exits when all nodes have."""
 from __future__ import annotations
 
 import signal

@@ -18,10 +18,10 @@ import threading
 from collections import deque
 from typing import Callable
 
-from . import rrd_proto as P
-from .chunk import Chunk
-from .rrd_reader import decode_arrow_msg
-from .rrd_writer import MSG_HEADER, encode_arrow_msg, make_store_id, store_info_msg, stream_header
+from ..rrd import proto as P
+from ..model.chunk import Chunk
+from ..rrd.reader import decode_arrow_msg
+from ..rrd.writer import MSG_HEADER, encode_arrow_msg, make_store_id, store_info_msg, stream_header
 
 __all__ = ["StreamServer", "StreamClient", "parse_address", "DEFAULT_PORT"]
 

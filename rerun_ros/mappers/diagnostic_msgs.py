@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from .. import archetypes as A
-from .. import entity_path
+from ..model import archetypes as A
+from ..model import entity_path
 from .base import MapContext, MappedRow
 from .registry import register
 

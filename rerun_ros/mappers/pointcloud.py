@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .mappers.base import MappingError
+from .base import MappingError
 
 __all__ = ["cloud_dtype", "cloud_points", "xyz_and_colors", "POINTFIELD_DTYPES"]
 

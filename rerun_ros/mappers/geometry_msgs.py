@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import archetypes as A
+from ..model import archetypes as A
 from .base import MapContext, MappedRow, MappingError, quat_rotate, xyz, xyzw
 from .registry import register
 

@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .mcap_source import BagError, SourceMessage
+from .mcap import BagError, SourceMessage
 
 __all__ = ["Db3Source", "db3_files"]
 

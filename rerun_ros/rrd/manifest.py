@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from .chunk import Chunk, Timeline
-from .components import ComponentDescriptor, array
+from ..model.chunk import Chunk, Timeline
+from ..model.components import ComponentDescriptor, array
 
 __all__ = ["ManifestEntry", "ManifestBuilder"]
 

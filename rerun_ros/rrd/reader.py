@@ -22,9 +22,9 @@ import lz4.block
 import pyarrow as pa
 import xxhash
 
-from . import rrd_proto as P
-from .chunk import Chunk
-from .rrd_writer import FOOTER_MAGIC, FOOTER_XXH32_SEED, MAGIC, MSG_HEADER, TRAILER
+from . import proto as P
+from ..model.chunk import Chunk
+from .writer import FOOTER_MAGIC, FOOTER_XXH32_SEED, MAGIC, MSG_HEADER, TRAILER
 
 __all__ = ["RrdReader", "RrdError", "StoreEntry", "read_chunks"]
 

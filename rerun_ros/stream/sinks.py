@@ -3,7 +3,7 @@
 :class:`RotatingRrdSink` writes ``<stem>.rrd`` (or ``<stem>_0001.rrd``, ``_0002``... when rotating
 by size or duration); every file starts with the static data logged so far, so each opens on
 its own. Closing writes the footer; a process killed hard leaves the current file readable up
-to its last whole chunk (see :mod:`rerun_ros.rrd_writer`).
+to its last whole chunk (see :mod:`rerun_ros.rrd.writer`).
 
 :class:`DecimatingSink` passes a lighter stream to another sink (the viewer stream in the
 recorder's split mode): images at most ``image_hz`` per entity, point clouds subsampled to at
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from .chunk import Chunk
-from .components import array, offsets_array
-from .rrd_writer import RrdWriter
+from ..model.chunk import Chunk
+from ..model.components import array, offsets_array
+from ..rrd.writer import RrdWriter
 
 __all__ = ["RotatingRrdSink", "DecimatingSink"]
 
@@ -36,7 +36,7 @@ class RotatingRrdSink:
         max_bytes: start a new file past this size (0 = never).
         max_seconds: start a new file after this many seconds (0 = never).
         sync_bytes: sync to disk and drop from the page cache every this many bytes (see
-            :class:`~rerun_ros.rrd_writer.RrdWriter`; 0 = never).
+            :class:`~rerun_ros.rrd.writer.RrdWriter`; 0 = never).
 
     Raises:
         FileNotFoundError: the output directory does not exist.

@@ -19,10 +19,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
-from . import tuid
-from .archetypes import Archetype
-from .chunk import Chunk, PendingRow, Timeline
-from .components import ComponentDescriptor
+from ..model import tuid
+from ..model.archetypes import Archetype
+from ..model.chunk import Chunk, PendingRow, Timeline
+from ..model.components import ComponentDescriptor
 
 __all__ = ["RecordingStream", "BatcherConfig", "ChunkSink", "CallbackSink"]
 

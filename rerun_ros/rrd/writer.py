@@ -5,7 +5,7 @@ SetStoreInfo message, one ArrowMsg per chunk (an Arrow IPC stream, LZ4 block-com
 :meth:`RrdWriter.close` an End message holding the footer (chunk manifest) followed by a 32-byte
 trailer. Written append-only and flushed chunk by chunk, so a writer that dies leaves a file that
 loads up to its last whole chunk (``rerun-ros`` and the official viewer read files without footer;
-``rerun rrd optimize`` or :func:`rerun_ros.rrd_reader.rebuild_footer` adds one).
+``rerun rrd optimize`` or :func:`rerun_ros.rrd.reader.rebuild_footer` adds one).
 """
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ import lz4.block
 import pyarrow as pa
 import xxhash
 
-from . import rrd_proto as P
-from . import tuid
-from .chunk import Chunk
-from .rrd_manifest import ManifestBuilder
+from . import proto as P
+from ..model import tuid
+from ..model.chunk import Chunk
+from .manifest import ManifestBuilder
 
 __all__ = ["RrdWriter", "RRD_VERSION", "encode_chunk_payload"]
 

@@ -1,6 +1,6 @@
 """A ChunkStore over a large ``.rrd`` that loads chunks only when a query needs them.
 
-The RRD footer's chunk manifest (``rerun_ros.rrd_manifest``) says, per chunk, its byte range,
+The RRD footer's chunk manifest (``rerun_ros.rrd.manifest``) says, per chunk, its byte range,
 entity, static flag and, per timeline and component, the time range and row count. Queries pick
 the chunks that can hold the answer from the manifest alone, read just those (random access),
 and keep recently used ones in an LRU cache bounded by ``cache_bytes``. Files without footer
@@ -12,10 +12,10 @@ from collections import OrderedDict
 
 import numpy as np
 
-from .chunk import Chunk, Timeline
-from .components import offsets_array
-from .rrd_reader import RrdReader
-from .store import ChunkStore, LatestAt, RangeResult
+from ..model.chunk import Chunk, Timeline
+from ..model.components import offsets_array
+from ..rrd.reader import RrdReader
+from .chunk_store import ChunkStore, LatestAt, RangeResult
 
 __all__ = ["LazyRrdStore", "open_store"]
 

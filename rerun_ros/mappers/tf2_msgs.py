@@ -3,7 +3,7 @@ topic's entity), each at its own header.stamp; ``/tf_static`` rows are static. T
 maps child-frame coordinates into the parent frame (tf2's convention: parent ← child)."""
 from __future__ import annotations
 
-from .. import archetypes as A
+from ..model import archetypes as A
 from .base import MapContext, MappedRow, MappingError, stamp_ns, xyz, xyzw
 from .registry import register
 

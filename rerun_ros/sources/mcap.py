@@ -24,7 +24,7 @@ from mcap.records import Channel, Chunk, Message, Schema
 from mcap.stream_reader import StreamReader, breakup_chunk
 from mcap_ros2.decoder import DecoderFactory
 
-from .cdr_fast import fast_decoder_for
+from ..cdr.fast import fast_decoder_for
 
 __all__ = ["McapSource", "SourceMessage", "BagError"]
 
@@ -289,7 +289,7 @@ def _prefetch(fp: Path, indexes: list) -> Iterator:
 
 
 def _with_fast_path(fast, generic):
-    """A decoder: the fast path (``rerun_ros.cdr_fast``), the generic decoder for what it does
+    """A decoder: the fast path (``rerun_ros.cdr.fast``), the generic decoder for what it does
     not handle."""
 
     def dec(data):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .mappers import lookup, normalize_type
+from ..mappers import lookup, normalize_type
 
 __all__ = ["TopicSpec", "parse_topic_spec", "Discovery", "LATCHED_TOPICS", "SENSOR_TYPES", "QOS_KINDS"]
 
