@@ -59,10 +59,11 @@ def cmd_convert(args) -> int:
 
         with progress:
             report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
-                             end=args.end, warn=warn, progress=on_progress, compress=not args.no_compression)
+                             end=args.end, warn=warn, progress=on_progress, compress=not args.no_compression,
+                             distro=args.distro)
     else:
         report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
-                         end=args.end, warn=warn, compress=not args.no_compression)
+                         end=args.end, warn=warn, compress=not args.no_compression, distro=args.distro)
     code = exit_code(report, strict=args.strict)
     if args.json:
         print(json.dumps({**report.to_dict(), "exit_code": code}, indent=2))
@@ -73,23 +74,30 @@ def cmd_convert(args) -> int:
 
         con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
         table = Table(title=f"{inp.name} → {out}", show_lines=False)
-        for col, just in (("topic", "left"), ("type", "left"), ("messages", "right"), ("archetype", "left"),
-                          ("entity", "left"), ("skipped", "right")):
+        for col, just in (("topic", "left"), ("type", "left"), ("messages", "right"), ("archetypes", "left"),
+                          ("entity", "left"), ("problems", "left")):
             table.add_column(col, justify=just)
         for t in report.topics:
-            skipped = "" if not t.skipped else (f"{t.skipped} (unsupported type)" if t.unsupported else
-                                                f"{t.skipped}: {next(iter(t.reasons))[:60]}")
-            table.add_row(t.topic, t.type_name, str(t.messages), t.archetypes or "-", t.entity if not t.unsupported else "-",
-                          skipped)
+            probs = []
+            if t.skipped:
+                probs.append(f"{t.skipped} not decoded")
+            if t.unmapped:
+                probs.append(f"{t.unmapped} not drawn")
+            reason = next((r for r, k in t.reasons.items() if k), "")
+            if probs and reason:
+                probs.append(reason[:60])
+            arch = (t.archetypes + " + message") if t.archetypes and not t.unsupported else "message (struct)"
+            table.add_row(t.topic, t.type_name, str(t.messages), arch if t.converted or not t.skipped else "-",
+                          t.entity, "; ".join(probs))
         con.print(table)
-        unsup = report.unsupported
+        unsup = [t for t in report.unsupported if t.converted]
         con.print(f"{report.converted} of {report.messages} messages converted from {len(report.topics)} topics "
                   f"into {report.chunks} chunks, {_human(report.bytes_written)} in {report.seconds:.2f} s")
         if unsup:
-            con.print(f"{len(unsup)} topic{'s' if len(unsup) != 1 else ''} of unsupported types skipped: "
-                      + ", ".join(sorted({t.type_name for t in unsup})))
+            con.print(f"{len(unsup)} topic{'s' if len(unsup) != 1 else ''} without a visual mapper kept as "
+                      "struct columns (queryable, plottable): " + ", ".join(sorted({t.type_name for t in unsup})))
         if report.skipped_errors:
-            con.print(f"{report.skipped_errors} messages skipped because of errors (see warnings)")
+            con.print(f"{report.skipped_errors} messages not decoded or not drawn (see warnings)")
         if report.damaged:
             con.print("the input is damaged: everything readable was converted")
         con.print(f"wrote {out}  (open it with `rerun {out}` or inspect with `rerun-ros info {out}`)")
@@ -255,15 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("convert", help="convert an MCAP file or rosbag2 directory to .rrd",
                        description="Convert a ROS 2 bag (MCAP file or rosbag2 directory) to a Rerun .rrd file. "
-                                   "Exit status: 0 all converted, 3 something skipped (damaged input, messages "
-                                   "that did not decode/map; unsupported types only with --strict), 1 failure.")
+                                   "Every message of every topic is kept as its struct column; known types also "
+                                   "become archetypes. Exit status: 0 all converted, 3 something lost or not drawn "
+                                   "(damaged input, messages that did not decode or map; types without a visual "
+                                   "mapper only with --strict), 1 failure.")
     c.add_argument("input", nargs="?", help="MCAP file or rosbag2 directory (default: the bundled demo bag)")
     c.add_argument("-o", "--output", help="output .rrd (default: ./<input name>.rrd)")
     c.add_argument("--include-topic", action="append", default=[], metavar="RE", help="keep topics matching RE (repeatable)")
     c.add_argument("--exclude-topic", action="append", default=[], metavar="RE", help="drop topics matching RE (repeatable)")
     c.add_argument("--start", metavar="T", help="start time: seconds from the bag start, @epoch-seconds, or epoch ns")
     c.add_argument("--end", metavar="T", help="end time (same forms as --start)")
-    c.add_argument("--strict", action="store_true", help="unsupported message types make the exit status 3")
+    c.add_argument("--strict", action="store_true", help="types without a visual mapper make the exit status 3")
+    c.add_argument("--distro", metavar="NAME", default=None,
+                   help="ROS 2 distribution (humble, jazzy, ...) whose standard definitions decode messages recorded "
+                        "without one (default: the bag's ros_distro, else the definition that fits the bytes)")
     c.add_argument("--no-compression", action="store_true", help="write chunks without LZ4")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")

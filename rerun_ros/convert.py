@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .ingest import Ingestor, TopicStats
-from .sources.db3 import Db3Source, db3_files
-from .sources.mcap import McapSource
+from .sources import open_bag
 from .stream.recording import BatcherConfig, RecordingStream
 from .rrd.writer import RrdWriter
 
@@ -47,8 +46,9 @@ class ConvertReport:
 
     @property
     def skipped_errors(self) -> int:
-        """Messages skipped because they failed (not counting unsupported types)."""
-        return sum(t.skipped for t in self.topics if not t.unsupported)
+        """Messages not kept (did not decode, no definition) or kept but not drawn (their
+        archetypes could not be made)."""
+        return sum(t.skipped + t.unmapped for t in self.topics)
 
     @property
     def unsupported(self) -> list[TopicStats]:
@@ -114,22 +114,12 @@ def _unlink_quietly(p: Path) -> None:
         pass
 
 
-def open_bag(path: str | os.PathLike, warn: Callable[[str], None] | None = None):
-    """A message source for a bag: MCAP file / rosbag2 MCAP directory, or sqlite3 ``.db3``.
-
-    Raises:
-        FileNotFoundError, BagError: see :class:`McapSource` and :class:`Db3Source`.
-    """
-    if db3_files(path):
-        return Db3Source(path, warn=warn)
-    return McapSource(path, warn=warn)
-
-
 def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             include: Sequence[str] = (), exclude: Sequence[str] = (), start: str | None = None,
             end: str | None = None, warn: Callable[[str], None] | None = None,
             progress: Callable[[int, int | None], None] | None = None,
-            application_id: str | None = None, compress: bool = True) -> ConvertReport:
+            application_id: str | None = None, compress: bool = True,
+            distro: str | None = None) -> ConvertReport:
     """Convert a bag to ``.rrd``.
 
     Args:
@@ -140,6 +130,8 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         start / end: time window on log time (see :func:`parse_time`).
         warn: called with each one-line warning as it happens.
         progress: called as ``progress(messages_done, total_or_None)``.
+        distro: the ROS 2 distribution whose standard types decode messages recorded without
+            a definition (default: the bag's ``ros_distro``, else found by fit).
 
     Raises:
         FileNotFoundError, BagError: unreadable input. FileNotFoundError/PermissionError:
@@ -173,22 +165,25 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
     rec = RecordingStream(application_id=application_id or Path(input_path).stem,
                           batcher=BatcherConfig(max_rows=4096, max_bytes=4 << 20, max_age=0),
                           sinks=[writer])
-    ing = Ingestor(rec, warn=_warn, source=str(input_path))
+    ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro)
     report = ConvertReport(str(input_path), str(output_path))
     n = 0
     total = src.total_messages
+    filtered = bool(inc or exc) or start_ns is not None or end_ns is not None
     try:
-        for m in src.messages(topic_filter=keep if (inc or exc) else None, start_ns=start_ns, end_ns=end_ns):
-            n += 1
-            if m.error is not None:
-                ing.skip(m.topic, m.type_name, m.error, log_time=m.log_time)
-            else:
-                ing.ingest(m.topic, m.type_name, m.msg, m.log_time, m.publish_time)
-            if progress is not None and n % 256 == 0:
+        for b in src.batches(topic_filter=keep if (inc or exc) else None, start_ns=start_ns, end_ns=end_ns):
+            n += len(b)
+            ing.ingest_batch(b)
+            if progress is not None:
                 progress(n, total)
         ing.finish()
     finally:
         rec.close()
+    if not filtered:
+        for ch, got, want in src.stats.shortfalls(src.channels):
+            src.stats.damaged = True
+            _warn(f"{input_path}: topic {ch.topic}: {got} of the {want} messages the file's statistics "
+                  f"count could be read; {want - got} lost to damage")
     if progress is not None:
         progress(n, total)
     report.topics = ing.stats()

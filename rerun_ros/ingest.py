@@ -1,10 +1,19 @@
-"""One path from ROS messages to the recording, shared by MCAP import and the live bridge.
+"""One path from recorded or live ROS messages to the recording, in columns.
 
-:class:`Ingestor` looks up the mapper of each topic's type, maps each message, adds a
-``CoordinateFrame`` for messages with a ``header.frame_id``, stamps the rows on the timelines
-``ros_time`` (header.stamp, else the log time), ``log_time`` and ``publish_time`` (when known),
-logs them to a :class:`~rerun_ros.stream.recording.RecordingStream`, and counts per topic what was
-converted and what was skipped and why. It never raises for a bad message.
+:class:`Ingestor` takes batches of raw CDR messages of one topic (a bag's
+:class:`~rerun_ros.sources.base.RawBatch`, or the bridge's raw subscriptions batched per flush
+period), decodes each batch once into an Arrow ``StructArray`` (:mod:`rerun_ros.cdr`) and logs,
+column-wise, on the topic's entity:
+
+- every message, whole, as the ``<pkg>.msg.<Type>:message`` struct column (as the official
+  converter names it), minus the byte blobs an archetype already carries (Image data, ...);
+- a ``CoordinateFrame`` for messages with a ``header.frame_id``;
+- the archetype columns of the type's mapper (:mod:`rerun_ros.mappers`), for all rows at once;
+
+on the timelines ``ros_time`` (header.stamp, else the log time), ``log_time`` and
+``publish_time`` (when known). It counts per topic what was read, kept, not decoded and not
+drawn, and reports each distinct problem once with the topic and a log time. It never raises
+for a bad message.
 """
 from __future__ import annotations
 
@@ -12,24 +21,40 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+import pyarrow as pa
+
+from .cdr import SchemaError, decoder_for
+from .mappers import MapContext, MappingError, archetypes_of, normalize_type
+from .mappers.base import Columns, MessageBatch, SharedState, stamp_ns
+from .mappers.registry import entry
+from .mappers.rows import RowView, _Cols
 from .model import archetypes as A
+from .model import components as C
 from .model import entity_path
 from .model.chunk import Timeline
-from .mappers import MapContext, MappingError, archetypes_of, lookup, normalize_type
-from .mappers.base import stamp_ns
+from .model.components import ComponentDescriptor
 from .stream.recording import RecordingStream
 
-__all__ = ["Ingestor", "TopicStats", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME"]
+__all__ = ["Ingestor", "TopicStats", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "message_descriptor"]
 
 ROS_TIME = Timeline("ros_time", "timestamp")
 LOG_TIME = Timeline("log_time", "timestamp")
 PUBLISH_TIME = Timeline("publish_time", "timestamp")
 _TIMELINES = {tl.name: tl for tl in (ROS_TIME, LOG_TIME, PUBLISH_TIME)}
+_FRAME = A.CoordinateFrame.column("frame")
 
 
 @dataclass
 class TopicStats:
-    """Per-topic counts: ``messages`` seen, ``converted``, ``skipped`` with reasons."""
+    """Per-topic counts.
+
+    Attributes:
+        messages: messages read. converted: kept as rows (their ``:message`` column at least).
+        skipped: not kept (did not decode; no definition). unmapped: kept, but their
+        archetypes could not be made (not drawn). reasons: problem → messages.
+        unsupported: the type has no archetype mapper (kept as its struct column only).
+    """
 
     topic: str
     type_name: str
@@ -38,125 +63,330 @@ class TopicStats:
     messages: int = 0
     converted: int = 0
     skipped: int = 0
+    unmapped: int = 0
     reasons: Counter = field(default_factory=Counter)
     unsupported: bool = False
 
     def to_dict(self) -> dict:
         return {"topic": self.topic, "type": self.type_name, "entity": self.entity,
                 "archetypes": self.archetypes, "messages": self.messages, "converted": self.converted,
-                "skipped": self.skipped, "unsupported": self.unsupported,
+                "skipped": self.skipped, "unmapped": self.unmapped, "unsupported": self.unsupported,
                 "reasons": dict(self.reasons)}
 
 
-class _Topic:
-    __slots__ = ("stats", "mapper", "ctx")
+def message_descriptor(type_name: str) -> ComponentDescriptor:
+    """``<pkg>.msg.<Type>:message``, the lossless column of a type (as ``rerun mcap convert``)."""
+    return ComponentDescriptor(normalize_type(type_name).replace("/", "."), "message", "")
 
-    def __init__(self, stats: TopicStats, mapper, ctx: MapContext):
-        self.stats, self.mapper, self.ctx = stats, mapper, ctx
+
+class _Topic:
+    __slots__ = ("stats", "entry", "ctx", "decoder", "error", "desc", "keep_fields", "stamp",
+                 "frame", "warned")
+
+    def __init__(self, stats: TopicStats, ent, ctx: MapContext):
+        self.stats, self.entry, self.ctx = stats, ent, ctx
+        self.decoder = None
+        self.error: str | None = None
+        self.desc = message_descriptor(stats.type_name)
+        self.keep_fields: list[int] | None = None
+        self.stamp: str | None = None
+        self.frame: str | None = None
+        self.warned: set = set()
 
 
 class Ingestor:
-    """Maps messages into a RecordingStream.
+    """Maps batches of messages into a RecordingStream.
 
     Args:
         rec: the stream to log to.
         warn: called with a one-line message the first time each (topic, problem) occurs.
         entity_for: optional ``topic -> entity path`` override (default: the topic name).
+        source: the input's name, prefixed to warnings.
+        distro: the ROS 2 distribution whose standard types decode messages recorded without a
+            definition (None: the newest known).
     """
 
     def __init__(self, rec: RecordingStream, *, warn: Callable[[str], None] | None = None,
-                 entity_for: Callable[[str], str] | None = None, source: str = ""):
+                 entity_for: Callable[[str], str] | None = None, source: str = "",
+                 distro: str | None = None):
         self.rec = rec
         self.warn = warn or (lambda s: None)
         self.entity_for = entity_for or entity_path.from_topic
         self.source = source
-        self.topics: dict[str, _Topic] = {}
-        self.shared: dict = {}
+        self.distro = distro
+        self.topics: dict[tuple, _Topic] = {}
+        self.shared = SharedState()
 
-    def topic(self, topic: str, type_name: str) -> _Topic:
-        t = self.topics.get(topic)
-        if t is None:
-            tn = normalize_type(type_name)
-            mapper = lookup(tn)
-            ent = self.entity_for(topic)
-            stats = TopicStats(topic, tn, ent, archetypes_of(tn), unsupported=mapper is None)
-            t = self.topics[topic] = _Topic(stats, mapper, MapContext(topic, ent, tn, shared=self.shared))
+    # -- topics -----------------------------------------------------------------------------
+
+    def topic(self, topic: str, type_name: str, schema_encoding: str = "", schema_text: str = "",
+              message_encoding: str = "cdr") -> _Topic:
+        key = (topic, type_name)
+        t = self.topics.get(key)
+        if t is not None:
+            return t
+        tn = normalize_type(type_name) if type_name else "?"
+        ent = entry(tn)
+        ename = self.entity_for(topic)
+        has_archetypes = ent is not None and (ent.columns is not None or ent.rows is not None)
+        stats = TopicStats(topic, tn, ename, archetypes_of(tn), unsupported=not has_archetypes)
+        t = self.topics[key] = _Topic(stats, ent, MapContext(topic, ename, tn, shared=self.shared))
+        if message_encoding != "cdr":
+            t.error = f"message encoding {message_encoding!r} is not ROS 2 CDR"
+        elif not type_name:
+            t.error = "channel has no schema"
+        else:
+            try:
+                t.decoder = decoder_for(tn, schema_encoding, schema_text, self.distro)
+            except SchemaError as e:
+                t.error = str(e)
+        if t.decoder is not None:
+            self._plan(t)
         return t
 
+    def _plan(self, t: _Topic) -> None:
+        """Which fields the :message column keeps, where the stamp and frame id are."""
+        typ = t.decoder.arrow_type
+        names = [f.name for f in typ]
+        blobs = set(t.entry.blobs) if t.entry is not None else set()
+        if blobs & set(names):
+            t.keep_fields = [i for i, n in enumerate(names) if n not in blobs]
+        hdr = typ.get_field_index("header")
+        if hdr >= 0 and pa.types.is_struct(typ[hdr].type):
+            h = typ[hdr].type
+            if h.get_field_index("stamp") >= 0:
+                t.stamp = "header.stamp"
+            if h.get_field_index("frame_id") >= 0 and t.stats.type_name != "tf2_msgs/msg/TFMessage":
+                t.frame = "header.frame_id"
+        elif typ.get_field_index("stamp") >= 0 and pa.types.is_struct(typ[typ.get_field_index("stamp")].type):
+            t.stamp = "stamp"
+
+    def _problem(self, t: _Topic, reason: str, log_time: int | None) -> None:
+        if reason in t.warned:
+            return
+        t.warned.add(reason)
+        where = f"{self.source}: " if self.source else ""
+        at = f" at log time {log_time}" if log_time is not None else ""
+        self.warn(f"{where}topic {t.stats.topic} ({t.stats.type_name}){at}: {reason}")
+
     def skip(self, topic: str, type_name: str, reason: str, *, log_time: int | None = None, count: int = 1) -> None:
-        """Count ``count`` messages of a topic as skipped for ``reason`` (warned once)."""
-        t = self.topic(topic, type_name)
-        t.stats.unsupported = False  # it failed: an error, whatever its type
+        """Count ``count`` messages of a topic as not kept for ``reason`` (warned once)."""
+        t = self.topic(topic, type_name) if (topic, type_name) in self.topics else self._bare(topic, type_name)
         t.stats.messages += count
         t.stats.skipped += count
-        first = reason not in t.stats.reasons
         t.stats.reasons[reason] += count
-        if first:
-            where = f"{self.source}: " if self.source else ""
-            at = f" at log time {log_time}" if log_time is not None else ""
-            self.warn(f"{where}topic {topic} ({t.stats.type_name}){at}: {reason}")
+        self._problem(t, reason, log_time)
+
+    def _bare(self, topic: str, type_name: str) -> _Topic:
+        tn = normalize_type(type_name) if type_name else "?"
+        ename = self.entity_for(topic)
+        t = _Topic(TopicStats(topic, tn, ename, archetypes_of(tn)), entry(tn), MapContext(topic, ename, tn))
+        self.topics[(topic, type_name)] = t
+        return t
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def ingest_batch(self, batch) -> None:
+        """Decode, map and log a :class:`~rerun_ros.sources.base.RawBatch`."""
+        ch = batch.channel
+        t = self.topic(ch.topic, ch.type_name, ch.schema_encoding, ch.schema_text, ch.message_encoding)
+        self.ingest_raw(t, batch.buf, batch.offsets, batch.lengths, batch.log_time, batch.publish_time)
+
+    def ingest_payloads(self, topic: str, type_name: str, payloads: list, log_time: np.ndarray,
+                        publish_time: np.ndarray | None = None, schema_text: str = "") -> None:
+        """Decode, map and log serialized messages given one by one (live raw subscriptions).
+
+        Args:
+            payloads: the CDR bytes of each message. log_time / publish_time: int64 (N,) ns.
+        """
+        lens = np.fromiter((len(p) for p in payloads), np.int64, count=len(payloads))
+        offs = np.zeros(len(payloads), np.int64)
+        if len(payloads) > 1:
+            np.cumsum(lens[:-1], out=offs[1:])
+        buf = np.frombuffer(b"".join(payloads), np.uint8)
+        t = self.topic(topic, type_name, "ros2msg" if schema_text else "", schema_text)
+        self.ingest_raw(t, buf, offs, lens, np.asarray(log_time, np.int64),
+                        None if publish_time is None else np.asarray(publish_time, np.int64))
+
+    def ingest_raw(self, t: _Topic, buf, offsets, lengths, log_time, publish_time) -> None:
+        n = len(offsets)
+        st = t.stats
+        st.messages += n
+        if t.decoder is None:
+            st.skipped += n
+            st.reasons[t.error] += n
+            self._problem(t, t.error, int(log_time[0]) if n else None)
+            return
+        dec = t.decoder.decode(buf, offsets, lengths)
+        arr = dec.array
+        if dec.first_error is not None:
+            bad = int((~dec.ok).sum())
+            st.skipped += bad
+            for reason, k in dec.errors.items():
+                st.reasons[f"message does not decode: {reason}"] += k
+            row, reason = dec.first_error
+            self._problem(t, f"message does not decode: {reason}", int(log_time[row]))
+            keep = np.nonzero(dec.ok)[0]
+            if not len(keep):
+                return
+            arr = dec.valid()
+            log_time = log_time[keep]
+            publish_time = None if publish_time is None else publish_time[keep]
+        for note in dec.notes:
+            self._problem(t, note, int(log_time[0]))
+        self._log(t, arr, np.asarray(log_time, np.int64), publish_time)
+
+    def _log(self, t: _Topic, arr: pa.StructArray, log_time: np.ndarray, publish_time) -> None:
+        n = len(arr)
+        ros_time = log_time
+        if t.stamp is not None:
+            mb0 = MessageBatch(arr, log_time, log_time)
+            ns = mb0.numbers(t.stamp + ".sec", np.int64) * 1_000_000_000 + mb0.numbers(t.stamp + ".nanosec", np.int64)
+            ros_time = np.where(ns != 0, ns, log_time)
+        batch = MessageBatch(arr, ros_time, log_time, publish_time)
+        stored = arr
+        if t.keep_fields is not None:
+            kids = arr.flatten()
+            stored = pa.StructArray.from_arrays([kids[i] for i in t.keep_fields],
+                                                fields=[arr.type[i] for i in t.keep_fields])
+        comps: dict = {t.desc: C.list_column(stored)}
+        if t.frame is not None:
+            frames = batch.field(t.frame)
+            comps[_FRAME] = C.list_column(frames, valid=C.string_lengths(frames) > 0)
+        others: list[Columns] = []
+        ctx = t.ctx
+        e = t.entry
+        if e is not None and e.columns is not None:
+            try:
+                out = e.columns(batch, ctx)
+            except (MappingError, ValueError, TypeError, KeyError, IndexError) as ex:
+                ctx.reject(n, f"cannot map messages: {type(ex).__name__}: {ex}")
+                out = []
+            for c in out:
+                if c.rows is None and c.time_ns is None and not c.static and c.entity == t.stats.entity:
+                    for d, col in c.components.items():
+                        if d == _FRAME and d in comps:
+                            continue
+                        comps[d] = col
+                else:
+                    others.append(c)
+        times = {ROS_TIME: ros_time, LOG_TIME: log_time}
+        if publish_time is not None:
+            times[PUBLISH_TIME] = publish_time
+        self.rec.log_columns(t.stats.entity, times, comps)
+        for c in others:
+            self._log_columns(c, ros_time, log_time, publish_time)
+        if e is not None and e.columns is None and e.rows is not None:
+            self._map_rows(t, arr, ros_time, log_time, publish_time)
+        t.stats.converted += n
+        self._report(t, log_time)
+
+    def _log_columns(self, c: Columns, ros_time, log_time, publish_time) -> None:
+        if c.static:
+            self.rec.log_columns(c.entity, {}, c.components, static=True)
+            return
+        idx = c.rows
+        rt = ros_time if idx is None else ros_time[idx]
+        if c.time_ns is not None:
+            rt = np.where(c.time_ns != 0, c.time_ns, rt)
+        times = {ROS_TIME: rt, LOG_TIME: log_time if idx is None else log_time[idx]}
+        if publish_time is not None:
+            times[PUBLISH_TIME] = publish_time if idx is None else publish_time[idx]
+        self.rec.log_columns(c.entity, times, c.components)
+
+    def _report(self, t: _Topic, log_time) -> None:
+        ctx = t.ctx
+        at = int(log_time[0]) if len(log_time) else None
+        for note in ctx.notes:
+            if note not in t.stats.reasons:
+                t.stats.reasons[note] += 0  # remembered, not counted
+                self._problem(t, note, at)
+        ctx.notes.clear()
+        for reason, k in ctx.unmapped.items():
+            t.stats.unmapped += k
+            t.stats.reasons[reason] += k
+            self._problem(t, reason, at)
+        ctx.unmapped.clear()
+
+    # -- row mappers ------------------------------------------------------------------------
+
+    def _map_rows(self, t: _Topic, arr, ros_time, log_time, publish_time) -> None:
+        fn = t.entry.rows
+        ctx = t.ctx
+        cols = _Cols(arr)
+        for i in range(len(arr)):
+            now = {"ros_time": int(ros_time[i]), "log_time": int(log_time[i])}
+            if publish_time is not None:
+                now["publish_time"] = int(publish_time[i])
+            ctx.now = now
+            try:
+                rows = fn(RowView(cols, i), ctx)
+            except MappingError as ex:
+                ctx.reject(1, str(ex))
+                continue
+            except (AttributeError, TypeError, ValueError, IndexError, KeyError) as ex:
+                ctx.reject(1, f"cannot map message: {type(ex).__name__}: {ex}")
+                continue
+            self._log_rows(rows, now)
 
     def ingest(self, topic: str, type_name: str, msg, log_time: int, publish_time: int | None = None) -> bool:
-        """Map and log one decoded message; returns True if it was converted."""
+        """Map and log one message object (an rclpy message) through the type's row mapper;
+        returns True if it was mapped. (The lossless struct column is written only by the
+        batch paths.)"""
         t = self.topic(topic, type_name)
-        if t.mapper is None:
-            t.stats.messages += 1
+        fn = t.entry.rows if t.entry is not None else None
+        t.stats.messages += 1
+        if fn is None:
             t.stats.skipped += 1
-            t.stats.reasons["unsupported type"] += 1
+            t.stats.reasons["no row mapper"] += 1
             return False
         header = getattr(msg, "header", None)
         stamp = stamp_ns(getattr(header, "stamp", None) if header is not None else getattr(msg, "stamp", None))
-        ros_time = stamp or log_time
-        now = {"ros_time": ros_time, "log_time": log_time}
+        now = {"ros_time": stamp or log_time, "log_time": log_time}
         if publish_time is not None:
             now["publish_time"] = publish_time
         t.ctx.now = now
         try:
-            rows = t.mapper(msg, t.ctx)
-        except MappingError as e:
-            self.skip(topic, type_name, str(e), log_time=log_time)
-            return False
-        except (AttributeError, TypeError, ValueError, IndexError, KeyError) as e:
-            self.skip(topic, type_name, f"cannot map message: {type(e).__name__}: {e}", log_time=log_time)
-            return False
-        for note in t.ctx.state.pop("notes", ()):
-            if note not in t.stats.reasons:
-                t.stats.reasons[note] += 0  # remembered, not counted as a skip
-                where = f"{self.source}: " if self.source else ""
-                self.warn(f"{where}topic {topic} ({t.stats.type_name}) at log time {log_time}: {note}")
-        frame = getattr(header, "frame_id", None) if header is not None else None
-        self._log_rows(t, rows, frame, ros_time, log_time, publish_time)
-        t.stats.messages += 1
-        t.stats.converted += 1
-        return True
+            rows = fn(msg, t.ctx)
+        except MappingError as ex:
+            t.ctx.reject(1, str(ex))
+            rows = None
+        except (AttributeError, TypeError, ValueError, IndexError, KeyError) as ex:
+            t.ctx.reject(1, f"cannot map message: {type(ex).__name__}: {ex}")
+            rows = None
+        if rows is not None:
+            frame = getattr(header, "frame_id", None) if header is not None else None
+            if frame and t.stats.type_name != "tf2_msgs/msg/TFMessage":
+                self.rec.log(t.stats.entity, A.CoordinateFrame(frame), timepoints=self._tp(now))
+            self._log_rows(rows, now)
+            t.stats.converted += 1
+        self._report(t, np.array([log_time]))
+        return rows is not None
 
-    def _log_rows(self, t: _Topic, rows, frame, ros_time, log_time, publish_time) -> None:
-        added_frame = False
+    @staticmethod
+    def _tp(now: dict) -> dict:
+        return {_TIMELINES[k]: v for k, v in now.items() if k in _TIMELINES}
+
+    def _log_rows(self, rows, now: dict) -> None:
         for r in rows:
             comps = []
-            has_frame = False
             for a in r.archetypes:
-                has_frame = has_frame or a.NAME == "CoordinateFrame"
                 comps.extend(a.component_batches())
-            if frame and not added_frame and not has_frame and not r.static and r.entity == t.ctx.entity \
-                    and t.ctx.type_name != "tf2_msgs/msg/TFMessage":
-                comps.extend(A.CoordinateFrame(frame).component_batches())
-                added_frame = True
             if r.static:
                 self.rec.log_components(r.entity, comps, static=True)
                 continue
             if r.times is not None:
-                tp = {_TIMELINES[k]: v for k, v in r.times.items() if k in _TIMELINES}
+                tp = self._tp(r.times)
             else:
-                tp = {ROS_TIME: r.time_ns if r.time_ns is not None else ros_time, LOG_TIME: log_time}
-                if publish_time is not None:
-                    tp[PUBLISH_TIME] = publish_time
+                tp = self._tp(now)
+                if r.time_ns is not None:
+                    tp[ROS_TIME] = r.time_ns
             self.rec.log_components(r.entity, comps, timepoints=tp)
 
     def finish(self) -> None:
         """End of the stream: let mappers log what they deferred (e.g. marker expiries)."""
         for t in self.topics.values():
-            fin = getattr(t.mapper, "finish", None)
+            fin = t.entry.finish if t.entry is not None else None
             if fin is None:
                 continue
             try:
@@ -164,7 +394,7 @@ class Ingestor:
             except Exception as e:  # never lose the recording over a deferred row
                 self.warn(f"topic {t.stats.topic}: could not finish: {e}")
                 continue
-            self._log_rows(t, rows, None, 0, 0, None)
+            self._log_rows(rows, {"ros_time": 0, "log_time": 0})
 
     def stats(self) -> list[TopicStats]:
         return [t.stats for t in sorted(self.topics.values(), key=lambda t: t.stats.topic)]

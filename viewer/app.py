@@ -23,19 +23,8 @@ def load_source(source: str, store: ChunkStore, warn=print):
         from ..stream.tcp import StreamClient
         warm_up()  # pyarrow's one-time lazy import now, not when the first live chunk arrives
         return StreamClient(source[len("tcp://"):], store.add_chunk)
-    p = Path(source)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file or directory")
-    if p.suffix == ".rrd":
-        from ..rrd.reader import RrdReader
-        with RrdReader(p) as r:
-            for c in r.iter_chunks():
-                store.add_chunk(c)
-            for w in r.warnings:
-                warn(f"warning: {w}")
-        return None
-    from ..query.recording import load_bag
-    for w in load_bag(p, store):
+    from ..store.open import open_source
+    for w in open_source(source, store=store).warnings:
         warn(f"warning: {w}")
     return None
 
@@ -55,17 +44,13 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
         raise ValueError(f"--size must be WIDTHxHEIGHT, got {size!r}") from None
     bp = B.load(blueprint) if blueprint else None
     client = None
-    if source.endswith(".rrd") and Path(source).is_file() and Path(source).stat().st_size > LAZY_THRESHOLD:
-        from ..store.lazy import LazyRrdStore
-        try:
-            store = LazyRrdStore(source)  # big file: chunks load on demand via the footer manifest
-        except ValueError as e:
-            print(f"warning: {e}; loading everything", file=sys.stderr)
-            store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
-            client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
-    else:
+    if source.startswith("tcp://"):
         store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
         client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
+    else:
+        from ..store.open import open_source
+        opened = open_source(source, warn=lambda s: print(f"warning: {s}", file=sys.stderr))
+        store = opened.store
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([sys.argv[0]])
     if client is not None:
         import time as _t

@@ -1,7 +1,13 @@
-"""What every mapper shares: the row type it returns, its error type, and ROS helpers.
+"""What every mapper shares: the types of its input and output, its error type, ROS helpers.
 
-A mapper is a pure function ``fn(msg, ctx) -> list[MappedRow]`` from one ROS message (an rclpy
-message or an MCAP-decoded one: fields are read by name) to archetype rows.
+Two kinds of mapper, one registry (:mod:`rerun_ros.mappers.registry`):
+
+- a **column mapper** ``fn(batch: MessageBatch, ctx: MapContext) -> list[Columns]`` maps a
+  whole decoded batch (N messages of one topic as an Arrow ``StructArray``) to archetype
+  columns for all its rows at once: the hot path, no Python per message;
+- a **row mapper** ``fn(msg, ctx: MapContext) -> list[MappedRow]`` maps one message (read by
+  attribute: an rclpy message or a :class:`~rerun_ros.mappers.rows.RowView`) to archetype rows;
+  kept for rare, irregular types (markers, diagnostics, URDF) where a loop is clearer.
 """
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ import numpy as np
 
 from ..model.archetypes import Archetype
 
-__all__ = ["MappedRow", "MappingError", "MapContext", "stamp_ns", "frame_id", "quat_rotate"]
+__all__ = ["MappedRow", "MappingError", "MapContext", "MessageBatch", "Columns", "SharedState",
+           "stamp_ns", "frame_id", "quat_rotate"]
 
 
 class MappingError(ValueError):
@@ -34,18 +41,111 @@ class MappedRow:
 
 
 @dataclass
+class SharedState:
+    """What topics of one ingest share: the robot model from ``/robot_description`` (used by
+    JointState) and where meshes are looked up."""
+
+    robot_model: Any = None
+    robot_joints_entity: str = ""
+    mesh_search_paths: tuple = ()
+
+
+@dataclass
 class MapContext:
-    """Per-topic context: the topic, its entity path, and per-topic state a mapper may keep
-    (e.g. whether static series names were already logged)."""
+    """Per-topic context: the topic, its entity path, per-topic state a mapper may keep (e.g.
+    the series names it logged last), the notes it wants reported once, and the shared state."""
 
     topic: str
     entity: str
     type_name: str = ""
+    #: the mapper's own per-topic memory (only the mapper of this topic reads it)
     state: dict = field(default_factory=dict)
-    #: the current message's times (timeline name -> ns), set before each call
+    #: the current message's times (timeline name -> ns), set before each row-mapper call
     now: dict = field(default_factory=dict)
-    #: state shared by every topic of one ingest (e.g. the robot model for joint states)
-    shared: dict = field(default_factory=dict)
+    shared: SharedState = field(default_factory=SharedState)
+    #: one-line problems that cost no message (reported once each by the ingest)
+    notes: list = field(default_factory=list)
+    #: reason -> number of messages whose archetypes could not be made (kept as struct rows)
+    unmapped: dict = field(default_factory=dict)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def reject(self, count: int, reason: str) -> None:
+        """Count ``count`` messages whose archetypes could not be made for ``reason``."""
+        if count:
+            self.unmapped[reason] = self.unmapped.get(reason, 0) + int(count)
+
+
+@dataclass
+class MessageBatch:
+    """N decoded messages of one topic, the input of a column mapper.
+
+    Attributes:
+        messages: StructArray (N,) of the messages (fields as in the message definition).
+        ros_time: int64 (N,) ns: header.stamp where set, else the log time.
+        log_time: int64 (N,) ns; publish_time: int64 (N,) ns or None (unknown).
+    """
+
+    messages: Any
+    ros_time: np.ndarray
+    log_time: np.ndarray
+    publish_time: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def field(self, path: str):
+        """The Arrow array of a (nested) field, e.g. ``header.frame_id`` (N rows).
+
+        Raises:
+            KeyError: no such field.
+        """
+        return struct_field(self.messages, path)
+
+    def numbers(self, path: str, dtype=np.float64) -> np.ndarray:
+        """A numeric field as numpy (N,) (a copy only when the dtype differs)."""
+        return np.asarray(self.field(path).to_numpy(zero_copy_only=False), dtype=dtype)
+
+    def vectors(self, path: str, names: str = "xyz", dtype=np.float64) -> np.ndarray:
+        """Several numeric sub-fields of a message field as (N, len(names)), e.g. a Vector3
+        ``vectors("linear_acceleration")`` or a Quaternion ``vectors("orientation", "xyzw")``."""
+        return np.stack([self.numbers(f"{path}.{c}" if path else c, dtype) for c in names], axis=1)
+
+
+def struct_field(arr, path: str):
+    """Field ``a.b.c`` of a StructArray, honouring its offset (a sliced or filtered array).
+
+    Raises:
+        KeyError: no such field.
+    """
+    for part in path.split("."):
+        t = arr.type
+        i = t.get_field_index(part) if hasattr(t, "get_field_index") else -1
+        if i < 0:
+            raise KeyError(f"no field {path!r}")
+        arr = arr.field(i) if arr.offset == 0 and arr.null_count == 0 else arr.flatten()[i]
+    return arr
+
+
+@dataclass
+class Columns:
+    """Archetype columns for some rows of one entity, the output of a column mapper.
+
+    Attributes:
+        entity: the entity path.
+        components: descriptor → list array (one row per entry; null = not set in that row).
+        rows: int64 (n,) index of the message each row comes from (None: one row per message
+            of the batch, in order; such rows share the messages' row ids and chunk).
+        time_ns: int64 (n,) ros_time of each row when not the message's (a transform's stamp).
+        static: rows without time, valid at every time.
+    """
+
+    entity: str
+    components: dict
+    rows: np.ndarray | None = None
+    time_ns: np.ndarray | None = None
+    static: bool = False
 
 
 Mapper = Callable[[Any, MapContext], list]

@@ -54,35 +54,35 @@ def robot_description(text: str, ctx: MapContext) -> list[MappedRow]:
         model = parse_urdf(text)
     except UrdfError as e:
         raise MappingError(str(e)) from None
-    ctx.shared["robot_model"] = model
-    ctx.shared["robot_joints_entity"] = entity_path.join(ctx.entity, "joints")
+    ctx.shared.robot_model = model
+    ctx.shared.robot_joints_entity = entity_path.join(ctx.entity, "joints")
     notes: list[str] = []
     rows = []
     base = entity_path.parse(ctx.entity)
     for link, visuals in model.visuals.items():
         for i, v in enumerate(visuals):
-            arch = _visual_archetype(v, ctx.shared.get("mesh_search_paths", ()), notes)
+            arch = _visual_archetype(v, ctx.shared.mesh_search_paths, notes)
             if arch is None:
                 continue
             ent = entity_path.format_parts([*base, link, f"visual_{i}"])
             rows.append(MappedRow(ent, [arch, A.CoordinateFrame(link)], static=True))
-    jent = ctx.shared["robot_joints_entity"]
+    jent = ctx.shared.robot_joints_entity
     for j in model.joints:
         t, q = j.transform(0.0)
         arch = A.Transform3D(translation=t, quaternion=q, parent_frame=j.parent, child_frame=j.child)
         rows.append(MappedRow(jent, [arch], static=not j.movable))
     if notes:
-        ctx.state.setdefault("notes", []).extend(sorted(set(notes)))
+        ctx.notes.extend(sorted(set(notes)))
     return rows
 
 
 def joint_transforms(names, positions, ctx: MapContext) -> list[MappedRow]:
     """Transform3D rows of the movable joints named in a JointState (when a robot model is known)."""
-    model: RobotModel | None = ctx.shared.get("robot_model")
+    model: RobotModel | None = ctx.shared.robot_model
     if model is None:
         return []
     rows = []
-    jent = ctx.shared["robot_joints_entity"]
+    jent = ctx.shared.robot_joints_entity
     for name, pos in zip(names, positions):
         j = model.joint(str(name))
         if j is None or not j.movable or not np.isfinite(pos):

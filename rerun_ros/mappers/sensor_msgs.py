@@ -16,9 +16,11 @@ import pyarrow as pa
 
 from ..model import archetypes as A
 from ..model import components as C
+from ..model import entity_path
 from . import pointcloud  # the module, not its names: pointcloud imports mappers.base (no cycle)
-from .base import MapContext, MappedRow, MappingError, xyz
-from .registry import register
+from .base import Columns, MapContext, MappedRow, MappingError, MessageBatch, xyz
+from .columns import rows_to_columns
+from .registry import register, register_columns
 
 # encoding -> (kind, color model or pixel format, numpy dtype, channels)
 IMAGE_ENCODINGS: dict[str, tuple[str, str | None, str, int]] = {
@@ -74,7 +76,7 @@ def _encoding_spec(enc: str):
     return None
 
 
-@register("sensor_msgs/msg/Image", archetypes="Image / DepthImage")
+@register("sensor_msgs/msg/Image", archetypes="Image / DepthImage", blobs=("data",))
 def image(msg, ctx: MapContext) -> list[MappedRow]:
     enc = str(msg.encoding).lower()
     spec = _encoding_spec(enc)
@@ -111,7 +113,7 @@ def image(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [A.Image(buf, w, h, color_model=model, datatype=dt)])]
 
 
-@register("sensor_msgs/msg/CompressedImage", archetypes="EncodedImage")
+@register("sensor_msgs/msg/CompressedImage", archetypes="EncodedImage", blobs=("data",))
 def compressed_image(msg, ctx: MapContext) -> list[MappedRow]:
     fmt = str(msg.format).lower()
     data = msg.data
@@ -186,7 +188,7 @@ def camera_info(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [A.Pinhole(k, resolution=[w, h], camera_xyz="RDF"), extra])]
 
 
-@register("sensor_msgs/msg/PointCloud2", archetypes="Points3D")
+@register("sensor_msgs/msg/PointCloud2", archetypes="Points3D", blobs=("data",))
 def point_cloud2(msg, ctx: MapContext) -> list[MappedRow]:
     pos, colors = pointcloud.xyz_and_colors(msg)
     return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
@@ -406,3 +408,210 @@ def multi_dof_joint_state(msg, ctx: MapContext) -> list[MappedRow]:
         rows.append(MappedRow(ctx.entity, [A.Transform3D(translation=xyz(tf.translation), quaternion=xyzw(tf.rotation),
                                                          parent_frame=parent, child_frame=str(name))]))
     return rows
+
+
+# ---- column mappers (whole batches at once) ---------------------------------------------------
+
+IMU_NAMES = ["accel x [m/s²]", "accel y [m/s²]", "accel z [m/s²]", "gyro x [rad/s]", "gyro y [rad/s]",
+             "gyro z [rad/s]", "roll [rad]", "pitch [rad]", "yaw [rad]"]
+
+
+def quat_to_rpy(q: np.ndarray) -> np.ndarray:
+    """(n, 4) xyzw quaternions → (n, 3) roll, pitch, yaw in rad (ZYX Tait-Bryan, as tf2's
+    ``getRPY``)."""
+    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
+    pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1.0, 1.0))
+    yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return np.stack([roll, pitch, yaw], axis=1)
+
+
+@register_columns("sensor_msgs/msg/Imu", archetypes="Scalars")
+def imu_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    """Acceleration (m/s²), angular velocity (rad/s) and orientation as roll/pitch/yaw (rad; NaN
+    when the IMU gives none: orientation_covariance[0] == -1, REP 145) as nine series; the
+    orientation quaternion and the three covariances as ``Imu:*`` columns."""
+    from .columns import list_values, scalars_columns, series_names, unit_quaternions
+
+    acc = batch.vectors("linear_acceleration")
+    gyr = batch.vectors("angular_velocity")
+    q = batch.vectors("orientation", "xyzw")
+    cov, off = list_values(batch.field("orientation_covariance"))
+    no_orientation = np.zeros(len(batch), bool)
+    has = np.diff(off) > 0
+    no_orientation[has] = cov[off[:-1][has]] == -1
+    qn, ok = unit_quaternions(q)
+    rpy = quat_to_rpy(qn)
+    rpy[~ok | no_orientation] = np.nan
+    comps = scalars_columns(np.concatenate([acc, gyr, rpy], axis=1))
+    comps[C.ComponentDescriptor("Imu", "orientation", "")] = C.list_column(
+        C.array(q.reshape(-1), pa.float64()), np.arange(0, 4 * len(q) + 1, 4))
+    for f in ("orientation_covariance", "angular_velocity_covariance", "linear_acceleration_covariance"):
+        comps[C.ComponentDescriptor("Imu", f, "")] = batch.field(f)
+    return series_names(ctx, ctx.entity, IMU_NAMES) + [Columns(ctx.entity, comps)]
+
+
+def _scalar_fields(fields: list[str], names: list[str]):
+    def fn(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+        from .columns import scalars_columns, series_names
+        vals = np.stack([batch.numbers(f) for f in fields], axis=1)
+        return series_names(ctx, ctx.entity, names) + [Columns(ctx.entity, scalars_columns(vals))]
+    return fn
+
+
+register_columns("sensor_msgs/msg/Temperature", archetypes="Scalars")(
+    _scalar_fields(["temperature", "variance"], ["temperature [°C]", "variance [°C²]"]))
+register_columns("sensor_msgs/msg/FluidPressure", archetypes="Scalars")(
+    _scalar_fields(["fluid_pressure", "variance"], ["pressure [Pa]", "variance [Pa²]"]))
+register_columns("sensor_msgs/msg/RelativeHumidity", archetypes="Scalars")(
+    _scalar_fields(["relative_humidity", "variance"], ["relative humidity [0-1]", "variance"]))
+register_columns("sensor_msgs/msg/Illuminance", archetypes="Scalars")(
+    _scalar_fields(["illuminance", "variance"], ["illuminance [lx]", "variance [lx²]"]))
+register_columns("sensor_msgs/msg/MagneticField", archetypes="Scalars")(
+    _scalar_fields(["magnetic_field.x", "magnetic_field.y", "magnetic_field.z"], ["x [T]", "y [T]", "z [T]"]))
+register_columns("sensor_msgs/msg/BatteryState", archetypes="Scalars")(
+    _scalar_fields(["voltage", "current", "charge", "percentage"],
+                   ["voltage [V]", "current [A]", "charge [Ah]", "percentage [0-1]"]))
+
+
+@register_columns("sensor_msgs/msg/JointState", archetypes="Scalars")
+def joint_state_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    """Positions as scalars named by the message's own joint names (``SeriesLines:names`` on
+    every row: two publishers on one topic keep their labels); velocities and efforts the same
+    on ``<topic>/velocity`` and ``<topic>/effort``; with a robot model, the movable joints'
+    transforms (see :mod:`.robot`)."""
+    from .columns import list_values
+    names = batch.field("name")
+    name_col = C.list_column(names.values, np.asarray(names.offsets.to_numpy(zero_copy_only=False)))
+    out = []
+    for f, ent in (("position", ctx.entity), ("velocity", entity_path.join(ctx.entity, "velocity")),
+                   ("effort", entity_path.join(ctx.entity, "effort"))):
+        col = batch.field(f)
+        _, off = list_values(col)
+        present = np.diff(off) > 0
+        if not present.any():
+            continue
+        comps = {A.Scalars.column("scalars"): C.list_column(col.values, off, present),
+                 A.SeriesLines.column("names"): name_col}
+        out.append(Columns(ent, comps, rows=None if ent == ctx.entity else np.arange(len(batch), dtype=np.int64)))
+    if ctx.shared.robot_model is not None:
+        from .robot import joint_transforms
+        from .rows import rows_of
+        for i, m in enumerate(rows_of(batch.messages)):
+            pos = np.asarray(m.position, np.float64)
+            rows = joint_transforms([str(n) for n in m.name][:len(pos)], pos, ctx)
+            for r in rows:
+                out.append(Columns(r.entity, rows_to_columns([r.archetypes], r.entity),
+                                   rows=np.array([i], np.int64)))
+    return out
+
+
+NAVSAT_NAMES = ["altitude [m]", "status", "σ east [m]", "σ north [m]", "σ up [m]"]
+
+
+@register_columns("sensor_msgs/msg/NavSatFix", archetypes="GeoPoints + Scalars")
+def nav_sat_fix_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    """Fixes as GeoPoints (WGS-84 degrees); altitude, status and σ (m) as scalars on every row.
+    A message without a fix (NaN latitude, status NO_FIX) keeps its row and scalars; only its
+    point is absent."""
+    from .columns import list_values, scalars_columns, series_names
+    lat, lon = batch.numbers("latitude"), batch.numbers("longitude")
+    fix = np.isfinite(lat) & np.isfinite(lon)
+    bad = fix & ((np.abs(lat) > 90) | (np.abs(lon) > 180))
+    if bad.any():
+        ctx.reject(int(bad.sum()), "NavSatFix: latitude/longitude out of range")
+    fix &= ~bad
+    cov, off = list_values(batch.field("position_covariance"))
+    sig = np.full((len(batch), 3), np.nan)
+    nine = np.diff(off) == 9
+    if nine.any():
+        base = off[:-1][nine]
+        sig[nine] = np.sqrt(np.clip(np.stack([cov[base], cov[base + 4], cov[base + 8]], axis=1), 0, None))
+    vals = np.concatenate([batch.numbers("altitude")[:, None], batch.numbers("status.status")[:, None], sig], axis=1)
+    comps = scalars_columns(vals)
+    ll = np.stack([np.where(fix, lat, 0.0), np.where(fix, lon, 0.0)], axis=1)
+    typ = pa.list_(pa.field("item", pa.float64(), nullable=False), 2)
+    comps[A.GeoPoints.column("positions")] = C.list_column(C.values_array(ll, typ), valid=fix)
+    comps[A.GeoPoints.column("radii")] = C.list_column(C.array(np.full(len(batch), -5.0, np.float32), pa.float32()),
+                                                      valid=fix)
+    return series_names(ctx, ctx.entity, NAVSAT_NAMES) + [Columns(ctx.entity, comps)]
+
+
+@register_columns("sensor_msgs/msg/LaserScan", archetypes="Points3D")
+def laser_scan_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    """Every valid range (finite, within [range_min, range_max]) as a point in the scan frame
+    (angle_min + i·angle_increment, counter-clockwise from x), coloured by intensity when each
+    range has one; all scans of the batch at once."""
+    from .columns import fixed, flat_offsets, list_values
+    r, off = list_values(batch.field("ranges"))
+    counts = np.diff(off)
+    n = len(batch)
+    row = np.repeat(np.arange(n), counts)
+    k = np.arange(off[-1] - off[0], dtype=np.float32) - np.repeat(off[:-1] - off[0], counts).astype(np.float32)
+    r = np.asarray(r[off[0]:off[-1]], np.float32)
+    amin = batch.numbers("angle_min", np.float32)
+    ainc = batch.numbers("angle_increment", np.float32)
+    ang = amin[row] + k * ainc[row]
+    ok = np.isfinite(r) & (r >= batch.numbers("range_min", np.float32)[row]) & (r <= batch.numbers("range_max", np.float32)[row])
+    pos = np.zeros((int(ok.sum()), 3), np.float32)
+    pos[:, 0] = r[ok] * np.cos(ang[ok])
+    pos[:, 1] = r[ok] * np.sin(ang[ok])
+    new_off = flat_offsets(np.bincount(row[ok], minlength=n))
+    comps = {A.Points3D.column("positions"): C.list_column(fixed(pos, 3), new_off)}
+    inten, ioff = list_values(batch.field("intensities"))
+    if len(inten) and (np.diff(ioff) == counts).all():
+        iv = np.asarray(inten[ioff[0]:ioff[-1]], np.float32)[ok]
+        has = np.repeat(np.diff(ioff) > 0, np.bincount(row[ok], minlength=n))
+        colors = pointcloud.colormap(iv) if len(iv) else np.zeros(0, np.uint32)
+        packed = C.colors_array(colors, "Points3D:colors").to_arrow() if len(iv) else C.array(np.zeros(0, np.uint32), pa.uint32())
+        if has.all():
+            comps[A.Points3D.column("colors")] = C.list_column(packed, new_off)
+    return [Columns(ctx.entity, comps)]
+
+
+class _Msg:
+    """A row of a batch as attributes, with byte blobs as numpy views (for the big-message
+    mappers that work one message at a time)."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _blob_rows(batch: MessageBatch, field: str = "data") -> list:
+    from .columns import list_values
+    vals, off = list_values(batch.field(field))
+    return [vals[off[i]:off[i + 1]] for i in range(len(batch))]
+
+
+def _per_message(batch: MessageBatch, ctx: MapContext, fn, scalars: list[str], blob: str = "data") -> list[Columns]:
+    """Map big messages one at a time with ``fn(msg, ctx)`` (a row mapper), their blob a view."""
+    from .columns import rows_to_columns
+    from .rows import rows_of
+    blobs = _blob_rows(batch, blob)
+    per_row = []
+    for i, m in enumerate(rows_of(batch.messages)):
+        fields = {s: getattr(m, s) for s in scalars}
+        fields[blob] = blobs[i]
+        try:
+            rows = fn(_Msg(**fields), ctx)
+            per_row.append([a for r in rows for a in r.archetypes])
+        except MappingError as e:
+            ctx.reject(1, str(e))
+            per_row.append(None)
+    return [Columns(ctx.entity, rows_to_columns(per_row, ctx.entity))]
+
+
+@register_columns("sensor_msgs/msg/Image", archetypes="Image / DepthImage", blobs=("data",))
+def image_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    return _per_message(batch, ctx, image, ["encoding", "width", "height", "step", "is_bigendian"])
+
+
+@register_columns("sensor_msgs/msg/CompressedImage", archetypes="EncodedImage", blobs=("data",))
+def compressed_image_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    return _per_message(batch, ctx, compressed_image, ["format"])
+
+
+@register_columns("sensor_msgs/msg/PointCloud2", archetypes="Points3D", blobs=("data",))
+def point_cloud2_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    return _per_message(batch, ctx, point_cloud2, ["height", "width", "fields", "is_bigendian", "point_step",
+                                                  "row_step", "is_dense"])

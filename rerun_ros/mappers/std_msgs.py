@@ -1,9 +1,13 @@
 """std_msgs numbers/strings and rcl_interfaces/Log (``/rosout``) mappers."""
 from __future__ import annotations
 
+import numpy as np
+import pyarrow as pa
+
 from ..model import archetypes as A
-from .base import MapContext, MappedRow
-from .registry import register
+from ..model import components as C
+from .base import Columns, MapContext, MappedRow, MessageBatch
+from .registry import register, register_columns
 
 _NUMBER_TYPES = ["Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
                  "UInt32", "UInt64", "Byte", "Char", "Bool"]
@@ -35,3 +39,43 @@ def rosout(msg, ctx: MapContext) -> list[MappedRow]:
     level = LOG_LEVELS.get(int(msg.level), "INFO")
     text = f"[{msg.name}] {msg.msg}" if msg.name else str(msg.msg)
     return [MappedRow(ctx.entity, [A.TextLog(text, level=level)])]
+
+
+# ---- column mappers ---------------------------------------------------------------------------
+
+def number_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    from .columns import scalars_columns
+    return [Columns(ctx.entity, scalars_columns(batch.numbers("data")[:, None]))]
+
+
+for _t in _NUMBER_TYPES:
+    register_columns(f"std_msgs/msg/{_t}", archetypes="Scalars")(number_columns)
+
+_MULTI = ["Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Byte"]
+
+
+@register_columns(*[f"std_msgs/msg/{t}MultiArray" for t in _MULTI], archetypes="Scalars")
+def multi_array_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    """Every element of ``data`` as one series (``data[i]``), whatever the layout says."""
+    from .columns import list_values
+    vals, off = list_values(batch.field("data"))
+    v = C.array(np.asarray(vals, np.float64), pa.float64())
+    col = C.list_column(v.slice(int(off[0]), int(off[-1] - off[0])), off - off[0], np.diff(off) > 0)
+    return [Columns(ctx.entity, {A.Scalars.column("scalars"): col})]
+
+
+@register_columns("rcl_interfaces/msg/Log", archetypes="TextLog")
+def rosout_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
+    """``[node] message`` lines with their level (DEBUG 10 … FATAL 50 → CRITICAL)."""
+    import pyarrow.compute as pc
+    name, msg = batch.field("name"), batch.field("msg")
+    text = pc.if_else(pc.equal(pc.utf8_length(name), 0), msg,
+                      pc.binary_join_element_wise("[", name, "] ", msg, ""))
+    lv = batch.numbers("level", np.int64)
+    codes = np.searchsorted(np.array([10, 20, 30, 40, 50]), lv)
+    known = np.isin(lv, [10, 20, 30, 40, 50])
+    names = np.array(["DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"])
+    level = np.where(known, names[np.clip(codes, 0, 4)], "INFO")
+    levels = C.array(level.tolist(), pa.utf8())
+    return [Columns(ctx.entity, {A.TextLog.column("text"): C.list_column(text),
+                                 A.TextLog.column("level"): C.list_column(levels)})]

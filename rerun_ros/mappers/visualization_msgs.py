@@ -158,7 +158,7 @@ def _marker_rows(m, ctx: MapContext, warnings: list) -> list[MappedRow]:
         return [MappedRow(ent, [A.Clear(recursive=False)], times=now)]
     if action not in (ADD, MODIFY):
         raise MappingError(f"Marker {m.ns}/{m.id}: unknown action {action}")
-    res = marker_archetypes(m, ctx.shared.get("mesh_search_paths", ()))
+    res = marker_archetypes(m, ctx.shared.mesh_search_paths)
     if isinstance(res, tuple):
         res, warning = res
         warnings.append(warning)
@@ -197,23 +197,21 @@ def _map(markers, ctx: MapContext) -> list[MappedRow]:
     for m in markers:
         rows += _marker_rows(m, ctx, warnings)
     if warnings:  # the ingest path reports each distinct note once
-        ctx.state.setdefault("notes", []).extend(warnings)
+        ctx.notes.extend(warnings)
     return rows
-
-
-@register("visualization_msgs/msg/Marker", archetypes="Marker → Boxes3D/Arrows3D/LineStrips3D/...")
-def marker(msg, ctx: MapContext) -> list[MappedRow]:
-    return _map([msg], ctx)
-
-
-@register("visualization_msgs/msg/MarkerArray", archetypes="Marker → Boxes3D/Arrows3D/LineStrips3D/...")
-def marker_array(msg, ctx: MapContext) -> list[MappedRow]:
-    return _map(list(msg.markers), ctx)
 
 
 def _finish(ctx: MapContext) -> list[MappedRow]:
     return _expired(ctx, None)
 
 
-marker.finish = _finish
-marker_array.finish = _finish
+@register("visualization_msgs/msg/Marker", archetypes="Marker → Boxes3D/Arrows3D/LineStrips3D/...",
+          finish=_finish)
+def marker(msg, ctx: MapContext) -> list[MappedRow]:
+    return _map([msg], ctx)
+
+
+@register("visualization_msgs/msg/MarkerArray", archetypes="Marker → Boxes3D/Arrows3D/LineStrips3D/...",
+          finish=_finish)
+def marker_array(msg, ctx: MapContext) -> list[MappedRow]:
+    return _map(list(msg.markers), ctx)

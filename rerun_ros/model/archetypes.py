@@ -43,6 +43,15 @@ class Archetype:
     def descriptor(self, field: str) -> ComponentDescriptor:
         return ComponentDescriptor(self.NAME, field, self.FIELDS[field])
 
+    @classmethod
+    def column(cls, field: str) -> ComponentDescriptor:
+        """The descriptor of one of this archetype's fields (for column-wise logging).
+
+        Raises:
+            KeyError: not a field of this archetype.
+        """
+        return ComponentDescriptor(cls.NAME, field, cls.FIELDS[field])
+
     def component_batches(self) -> list[tuple[ComponentDescriptor, pa.Array]]:
         """The (descriptor, flat instances array) pairs of this archetype, in field order."""
         return [(self.descriptor(f), a) for f, a in self._batches.items()]

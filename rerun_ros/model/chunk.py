@@ -272,10 +272,10 @@ class Chunk:
                     parts.append(pa.nulls(len(c), typ))
             comps[d] = pa.concat_arrays(parts)
         out = Chunk(first.entity_path, tuid.new_tuid(), row_ids, tls, comps, first.is_static)
-        order = np.lexsort((np.ascontiguousarray(row_ids).view(">u8").reshape(-1, 2)[:, 1],
-                            np.ascontiguousarray(row_ids).view(">u8").reshape(-1, 2)[:, 0]))
-        if (order != np.arange(len(order))).any():
-            out = out.take(order)
+        v = np.ascontiguousarray(row_ids).view(">u8").reshape(-1, 2)
+        hi, lo = v[:, 0], v[:, 1]
+        if not ((hi[1:] > hi[:-1]) | ((hi[1:] == hi[:-1]) & (lo[1:] >= lo[:-1]))).all():
+            out = out.take(np.lexsort((lo, hi)))
         return out
 
     # -- Arrow ------------------------------------------------------------------------------

@@ -49,7 +49,10 @@ class ComponentDescriptor:
         arch = md.get(b"rerun:archetype", b"").decode()
         comp = md.get(b"rerun:component", name.encode()).decode()
         ctype = md.get(b"rerun:component_type", b"").decode()
-        arch_short = arch.rsplit(".", 1)[-1] if arch else (comp.split(":", 1)[0] if ":" in comp else "")
+        if arch.startswith("rerun.archetypes."):
+            arch_short = arch[len("rerun.archetypes."):]
+        else:  # another namespace (a ROS type's struct column: ``dvl_msgs.msg.DVL``) keeps its name
+            arch_short = arch or (comp.split(":", 1)[0] if ":" in comp else "")
         field = comp.split(":", 1)[1] if ":" in comp else comp
         ctype_short = ctype[len("rerun.components."):] if ctype.startswith("rerun.components.") else ctype
         return ComponentDescriptor(arch_short, field, ctype_short)
@@ -384,3 +387,66 @@ def line_strips_array(strips: Sequence, name: str) -> pa.Array:
     flat = np.concatenate(arrs) if arrs else np.zeros((0, 3), np.float32)
     pts = fixed_vectors(flat, 3, np.float32, name).to_arrow()
     return pa.ListArray.from_arrays(offsets_array(offsets), pts, type=LINE_STRIP3D)
+
+
+# ---- columns: one list of instances per row, for many rows at once ------------------------------
+
+def values_array(data: np.ndarray, typ: pa.DataType) -> pa.Array:
+    """Flat instances from numpy without a Python loop: a 1-D array of a primitive type, or an
+    (m, k) array as ``fixed_size_list<item not null>[k]`` (``typ`` is then the list type).
+
+    Raises:
+        ValueError: a shape that does not fit ``typ``.
+    """
+    if pa.types.is_fixed_size_list(typ):
+        k = typ.list_size
+        a = np.ascontiguousarray(data, dtype=_NP_OF[typ.value_type]).reshape(-1)
+        if a.size % k:
+            raise ValueError(f"{a.size} values do not make vectors of {k}")
+        return pa.FixedSizeListArray.from_arrays(array(a, typ.value_type), type=typ)
+    return array(np.ascontiguousarray(data), typ)
+
+
+def list_column(values: pa.Array, offsets: np.ndarray | None = None, valid: np.ndarray | None = None) -> pa.Array:
+    """A component column: row i holds ``values[offsets[i]:offsets[i+1]]``.
+
+    Args:
+        values: the flat instances of all rows.
+        offsets: int (n + 1,); None means one instance per row (n = len(values)).
+        valid: bool (n,); rows where it is False are null (the row does not set the component).
+
+    Raises:
+        ValueError: offsets that do not fit the values.
+    """
+    n = len(values) if offsets is None else len(offsets) - 1
+    if offsets is None:
+        off = np.arange(n + 1, dtype=np.int32)
+    else:
+        off = np.asarray(offsets)
+        if len(off) and int(off[-1]) != len(values):
+            raise ValueError(f"offsets end at {int(off[-1])} for {len(values)} values")
+        off = off.astype(np.int32)
+    mask = None
+    if valid is not None and not np.all(valid):
+        mask = pa.py_buffer(np.packbits(np.asarray(valid, bool), bitorder="little"))
+    typ = pa.list_(pa.field("item", values.type, nullable=True))
+    return pa.ListArray.from_buffers(typ, n, [mask, pa.py_buffer(off)], children=[values])
+
+
+def repeat_column(values: pa.Array, n: int) -> pa.Array:
+    """A column of ``n`` rows that all hold the same instances ``values`` (e.g. series names)."""
+    k = len(values)
+    idx = np.tile(np.arange(k, dtype=np.int64), n)
+    return list_column(values.take(array(idx, pa.int64())) if n != 1 else values,
+                       np.arange(0, n * k + 1, max(k, 1), dtype=np.int64) if k else np.zeros(n + 1, np.int64))
+
+
+def string_lengths(arr: pa.Array) -> np.ndarray:
+    """Byte lengths (int64 (n,)) of the values of a utf8/binary array (nulls count 0), from its
+    offsets without a copy of the data."""
+    n = len(arr)
+    off = np.frombuffer(arr.buffers()[1], np.int32, count=arr.offset + n + 1)[arr.offset:]
+    lens = np.diff(off).astype(np.int64)
+    if arr.null_count:
+        lens[~np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), bool)] = 0
+    return lens

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..model.chunk import Chunk
 from .recording import entity_glob
+from ..rrd.manifest import component_of
 from ..rrd.reader import RrdReader
 from ..rrd.writer import RrdWriter
 from ..store.chunk_store import ChunkStore
@@ -62,7 +63,7 @@ def filter_rrd(src: str | os.PathLike, dst: str | os.PathLike, *, entities: list
             entity_comps: dict[str, set] = {}
             for n in man.column_names:
                 if n.startswith(f"{timeline}:") and n.endswith(":num_rows"):
-                    comp = n[len(timeline) + 1:-len(":num_rows")]
+                    comp = component_of(man.schema.field(n))
                     for ent, k in zip(ents, man.column(n).to_pylist()):
                         if k:
                             entity_comps.setdefault(ent, set()).add(comp)

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
 from ..store.chunk_store import ChunkStore, LatestAt
 
-__all__ = ["open", "Recording", "entity_glob", "load_bag"]
+__all__ = ["open", "Recording", "entity_glob"]
 
 
 def entity_glob(pattern: str) -> re.Pattern:
@@ -41,26 +40,6 @@ def entity_glob(pattern: str) -> re.Pattern:
             parts.append(re.escape(pattern[i]))
             i += 1
     return re.compile("^" + "".join(parts) + "$")
-
-
-def load_bag(path: Path, store: ChunkStore) -> list[str]:
-    """Convert a bag (MCAP, rosbag2 directory, .db3) into ``store`` through the mappers; returns
-    the warnings (one line each)."""
-    from ..convert import open_bag
-    from ..ingest import Ingestor
-    from ..stream.recording import BatcherConfig, RecordingStream
-    warnings: list[str] = []
-    src = open_bag(path, warn=warnings.append)
-    rec = RecordingStream(path.stem, batcher=BatcherConfig(max_age=0), sinks=[store])
-    ing = Ingestor(rec, warn=warnings.append, source=str(path))
-    for m in src.messages():
-        if m.error is not None:
-            ing.skip(m.topic, m.type_name, m.error, log_time=m.log_time)
-        else:
-            ing.ingest(m.topic, m.type_name, m.msg, m.log_time, m.publish_time)
-    ing.finish()
-    rec.close()
-    return warnings
 
 
 class Recording:
@@ -219,17 +198,6 @@ def open(path: str | os.PathLike, lazy_threshold: int = 256 << 20) -> Recording:
     Raises:
         FileNotFoundError, RrdError, BagError: unreadable input (message names it).
     """
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"{p}: no such file or directory")
-    if p.suffix == ".rrd":
-        from ..store.lazy import open_store
-        from ..rrd.reader import RrdReader
-        store = open_store(p, lazy_threshold=lazy_threshold)
-        warnings = []
-        if not hasattr(store, "reader"):
-            with RrdReader(p) as r:
-                warnings = list(r.warnings)
-        return Recording(store, str(p), warnings)
-    store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
-    return Recording(store, str(p), load_bag(p, store))
+    from ..store.open import open_source
+    opened = open_source(path, lazy_threshold=lazy_threshold)
+    return Recording(opened.store, str(path), opened.warnings)

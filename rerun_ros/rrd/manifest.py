@@ -17,7 +17,7 @@ import pyarrow as pa
 from ..model.chunk import Chunk, Timeline
 from ..model.components import ComponentDescriptor, array
 
-__all__ = ["ManifestEntry", "ManifestBuilder"]
+__all__ = ["ManifestEntry", "ManifestBuilder", "component_of"]
 
 
 @dataclass
@@ -36,6 +36,19 @@ class ManifestEntry:
     time_ranges: dict = field(default_factory=dict)
     # (timeline name, component column) -> (start, end, num_rows)
     component_ranges: dict = field(default_factory=dict)
+
+
+def _col(component: str) -> str:
+    """A component's name in manifest column names: Rerun writes ``.`` as ``_`` there
+    (``dvl_msgs.msg.DVL:message`` → ``dvl_msgs_msg_DVL:message``); the field metadata keeps the
+    real name (``rerun:component``)."""
+    return component.replace(".", "_")
+
+
+def component_of(field: pa.Field) -> str:
+    """The component a manifest column is about (from its metadata, else its name)."""
+    md = field.metadata or {}
+    return md.get(b"rerun:component", b"").decode() or field.name
 
 
 class ManifestBuilder:
@@ -101,7 +114,7 @@ class ManifestBuilder:
 
         for c in comps:
             d = self.descriptors[c]
-            add(pa.field(f"{c}:has_static_data", pa.bool_(), False, metadata=cmd(d, "rerun:static")),
+            add(pa.field(f"{_col(c)}:has_static_data", pa.bool_(), False, metadata=cmd(d, "rerun:static")),
                 [c in e.static_components for e in E])
         tls = sorted(self.timelines)
         for name in tls:
@@ -118,9 +131,9 @@ class ManifestBuilder:
                 rng = [e.component_ranges.get((name, c)) for e in E]
                 for j, which in enumerate(("start", "end")):
                     vals = [None if r is None else r[j] for r in rng]
-                    add(pa.field(f"{name}:{c}:{which}", typ, True, metadata=md),
+                    add(pa.field(f"{name}:{_col(c)}:{which}", typ, True, metadata=md),
                         array(vals, typ))
-                add(pa.field(f"{name}:{c}:num_rows", pa.uint64(), True, metadata=md),
+                add(pa.field(f"{name}:{_col(c)}:num_rows", pa.uint64(), True, metadata=md),
                     [0 if r is None else r[2] for r in rng])
         return pa.Table.from_arrays(cols, schema=pa.schema(fields))
 

@@ -1,11 +1,14 @@
-"""Reading rosbag2 sqlite3 bags (``.db3``, the default storage before Iron) with ``rosbags``.
+"""Reading rosbag2 sqlite3 bags (``.db3``, the default storage before Iron) as raw batches.
 
-The rosbag2 sqlite3 storage holds tables ``topics(id, name, type, serialization_format, ...)``
-and ``messages(id, topic_id, timestamp, data)`` (timestamp = receive time, ns). Older bags
-embed no message definitions, so messages are decoded with the ROS 2 standard type store of
-``rosbags`` (plus the ``message_definitions`` table when a newer bag has one); a topic of a type
-that neither knows is reported as unsupported. Accepts a ``.db3`` file or a rosbag2 directory
-whose ``metadata.yaml`` names ``sqlite3`` storage.
+The rosbag2 sqlite3 storage holds tables ``topics(id, name, type, serialization_format,
+offered_qos_profiles, ...)`` and ``messages(id, topic_id, timestamp, data)`` (timestamp = receive
+time, ns); newer bags add ``message_definitions(topic_type, encoding,
+encoded_message_definition, ...)``. Messages are read a page of rows at a time (in timestamp
+order) and grouped per topic into :class:`~rerun_ros.sources.base.RawBatch` es; definitions come
+from ``message_definitions`` when the bag has them, else the decoder uses the standard types of
+the bag's ROS distribution (see :mod:`rerun_ros.ingest`). Accepts a ``.db3`` file or a rosbag2
+directory whose ``metadata.yaml`` names ``sqlite3`` storage (split files in order; zstd FILE and
+MESSAGE compression).
 """
 from __future__ import annotations
 
@@ -14,63 +17,80 @@ import sqlite3
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .mcap import BagError, SourceMessage
+import numpy as np
+
+from .base import BagError, Channel, RawBatch, SourceStats
 
 __all__ = ["Db3Source", "db3_files"]
+
+PAGE = 8192  # rows fetched at a time
 
 
 def db3_files(path: str | os.PathLike) -> list[Path] | None:
     """The ``.db3`` files of a bag path, or None if it is not a sqlite3 bag."""
+    from .rosbag2 import bag_metadata
+
     p = Path(path)
     if p.is_file():
-        return [p] if p.suffix == ".db3" else None
+        return [p] if p.suffix == ".db3" or p.name.endswith(".db3.zstd") else None
     if p.is_dir():
-        meta = p / "metadata.yaml"
-        if meta.exists():
-            import yaml
-
-            info = (yaml.safe_load(meta.read_text()) or {}).get("rosbag2_bagfile_information", {})
-            if info.get("storage_identifier") == "sqlite3":
-                return [p / f for f in info.get("relative_file_paths", [])] or sorted(p.glob("*.db3"))
+        try:
+            meta = bag_metadata(p)
+        except BagError:
+            return None
+        if meta is not None:
+            if meta.storage == "sqlite3":
+                return [p / f for f in meta.relative_file_paths] or sorted(p.glob("*.db3"))
             return None
         files = sorted(p.glob("*.db3"))
         return files if files and not list(p.glob("*.mcap")) else None
     return None
 
 
-def _typestore():
-    from rosbags.typesys import Stores, get_typestore
-
-    for name in ("ROS2_KILTED", "ROS2_JAZZY", "ROS2_IRON", "ROS2_HUMBLE"):
-        if hasattr(Stores, name):
-            return get_typestore(getattr(Stores, name))
-    return get_typestore(list(Stores)[-1])
-
-
 class Db3Source:
-    """Streams decoded messages from a sqlite3 rosbag2 (same interface as McapSource).
+    """Batches of raw messages from a sqlite3 rosbag2 (the interface of
+    :class:`~rerun_ros.sources.mcap.McapSource`).
 
     Raises:
         FileNotFoundError: no such path. BagError: not a readable rosbag2 sqlite3 database.
     """
 
     def __init__(self, path: str | os.PathLike, warn: Callable[[str], None] | None = None):
+        from .rosbag2 import bag_metadata, open_member
+
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no such file or directory")
         files = db3_files(path)
         if not files:
             raise BagError(f"{self.path}: not a sqlite3 rosbag2 (.db3) bag")
+        missing = [f for f in files if not f.exists()]
+        if missing:
+            raise BagError(f"{self.path}: metadata.yaml lists missing files: {', '.join(m.name for m in missing)}")
+        for f in files:
+            if not f.is_file():
+                raise BagError(f"{f}: not a regular file")
         self.files = files
+        self.meta = bag_metadata(self.path) if self.path.is_dir() else None
+        self.distro = self.meta.ros_distro if self.meta is not None else None
+        self._open_member = open_member
         self.warn = warn or (lambda s: None)
-        self.damaged = False
+        self.stats = SourceStats()
         self.profile = "ros2"
         self.total_messages = 0
         self.start_time = self.end_time = None
-        self._store = _typestore()
+        self.channels: dict[int, Channel] = {}
+        self._keys: dict[tuple, int] = {}
+        self._plain: dict[Path, Path] = {}
+        self._local: dict[Path, dict[int, int]] = {}
         for f in files:
             try:
                 with self._connect(f) as c:
+                    self._local[f] = self._topics(c)
+                    for tid, n in c.execute("select topic_id, count(*) from messages group by topic_id"):
+                        g = self._local[f].get(tid)
+                        if g is not None:
+                            self.stats.expected[g] = self.stats.expected.get(g, 0) + n
                     n, lo, hi = c.execute("select count(*), min(timestamp), max(timestamp) from messages").fetchone()
             except sqlite3.DatabaseError as e:
                 raise BagError(f"{f}: not a readable rosbag2 sqlite3 database ({e})") from None
@@ -79,67 +99,89 @@ class Db3Source:
                 self.start_time = lo if self.start_time is None else min(self.start_time, lo)
                 self.end_time = hi if self.end_time is None else max(self.end_time, hi)
 
-    @staticmethod
-    def _connect(f: Path) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+    @property
+    def damaged(self) -> bool:
+        return self.stats.damaged
 
-    def _register_definitions(self, c: sqlite3.Connection) -> None:
-        """Types defined in a newer bag's ``message_definitions`` table (ros2msg encoding)."""
+    def _connect(self, f: Path) -> sqlite3.Connection:
+        p = self._plain.get(f)
+        if p is None:
+            p = self._plain[f] = self._open_member(f)
+        return sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+
+    def _topics(self, c: sqlite3.Connection) -> dict[int, int]:
+        defs = {}
         try:
-            rows = c.execute("select topic_type, encoding, encoded_message_definition from message_definitions").fetchall()
+            for typ, enc, text in c.execute(
+                    "select topic_type, encoding, encoded_message_definition from message_definitions"):
+                if text:
+                    defs[typ] = (enc or "ros2msg", text)
         except sqlite3.DatabaseError:
-            return
-        from rosbags.typesys import get_types_from_msg
+            pass
+        cols = [r[1] for r in c.execute("pragma table_info(topics)")]
+        qcol = "offered_qos_profiles" if "offered_qos_profiles" in cols else "''"
+        local = {}
+        for tid, name, typ, fmt, qos in c.execute(f"select id, name, type, serialization_format, {qcol} from topics"):
+            enc, text = defs.get(typ, ("", ""))
+            key = (name, typ, text, fmt)
+            g = self._keys.get(key)
+            if g is None:
+                g = self._keys[key] = len(self._keys) + 1
+                self.channels[g] = Channel(g, name, typ, fmt or "cdr", enc, text,
+                                           {"offered_qos_profiles": qos or ""})
+            local[tid] = g
+        return local
 
-        for typ, enc, text in rows:
-            if enc == "ros2msg" and typ not in self._store.types and text:
-                try:
-                    self._store.register(get_types_from_msg(text, typ))
-                except Exception as e:
-                    self.warn(f"{self.path}: cannot use the definition of {typ}: {e}")
+    def batches(self, *, topic_filter=None, start_ns: int | None = None,
+                end_ns: int | None = None) -> Iterator[RawBatch]:
+        """Every message, a page at a time, grouped per topic (timestamp order within a page)."""
+        from .rosbag2 import decompress_messages
 
-    def messages(self, *, topic_filter=None, start_ns: int | None = None,
-                 end_ns: int | None = None) -> Iterator[SourceMessage]:
+        per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"
         for f in self.files:
+            local = self._local[f]
+            wanted = {tid for tid, g in local.items()
+                      if topic_filter is None or topic_filter(self.channels[g].topic)}
+            q = "select topic_id, timestamp, data from messages"
+            cond, args = [], []
+            if start_ns is not None:
+                cond.append("timestamp >= ?")
+                args.append(start_ns)
+            if end_ns is not None:
+                cond.append("timestamp <= ?")
+                args.append(end_ns)
+            if cond:
+                q += " where " + " and ".join(cond)
+            q += " order by timestamp"
             with self._connect(f) as c:
-                self._register_definitions(c)
-                topics = {}
-                for tid, name, typ, fmt in c.execute("select id, name, type, serialization_format from topics"):
-                    if topic_filter is not None and not topic_filter(name):
-                        continue
-                    err = None
-                    if fmt != "cdr":
-                        err = f"serialization format {fmt!r} is not ROS 2 CDR"
-                    elif typ not in self._store.types:
-                        err = "type not defined in the bag nor a standard ROS 2 type"
-                    topics[tid] = (name, typ, err)
-                q = "select topic_id, timestamp, data from messages"
-                cond, args = [], []
-                if start_ns is not None:
-                    cond.append("timestamp >= ?")
-                    args.append(start_ns)
-                if end_ns is not None:
-                    cond.append("timestamp <= ?")
-                    args.append(end_ns)
-                if cond:
-                    q += " where " + " and ".join(cond)
-                q += " order by timestamp"
                 try:
-                    for tid, ts, data in c.execute(q, args):
-                        t = topics.get(tid)
-                        if t is None:
-                            continue
-                        name, typ, err = t
-                        if err is not None:
-                            yield SourceMessage(name, typ, ts, ts, None, err)
-                            continue
-                        try:
-                            msg = self._store.deserialize_cdr(data, typ)
-                        except Exception as e:
-                            yield SourceMessage(name, typ, ts, ts, None,
-                                                f"message does not decode: {type(e).__name__}: {e}")
-                            continue
-                        yield SourceMessage(name, typ, ts, ts, msg)
+                    cur = c.execute(q, args)
+                    while True:
+                        rows = cur.fetchmany(PAGE)
+                        if not rows:
+                            break
+                        for b in self._page(rows, local, wanted):
+                            if per_message:
+                                b = decompress_messages(b, self.meta.compression_format, self.warn, self.stats)
+                            if b is not None:
+                                yield b
                 except sqlite3.DatabaseError as e:
-                    self.damaged = True
+                    self.stats.damaged = True
                     self.warn(f"{f}: database damaged ({e}); everything before it was converted")
+
+    def _page(self, rows: list, local: dict, wanted: set) -> Iterator[RawBatch]:
+        tids = np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
+        for tid in np.unique(tids).tolist():
+            g = local.get(tid)
+            idx = np.nonzero(tids == tid)[0]
+            if g is None:
+                continue
+            self.stats.read[g] += len(idx)
+            if tid not in wanted:
+                continue
+            datas = [rows[i][2] for i in idx.tolist()]
+            lens = np.fromiter((len(d) for d in datas), np.int64, count=len(datas))
+            offs = np.zeros(len(datas), np.int64)
+            np.cumsum(lens[:-1], out=offs[1:])
+            ts = np.fromiter((rows[i][1] for i in idx.tolist()), np.int64, count=len(idx))
+            yield RawBatch(self.channels[g], np.frombuffer(b"".join(datas), np.uint8), offs, lens, ts, ts)

@@ -1,49 +1,43 @@
-"""Reading ROS 2 bags: MCAP files and rosbag2 directories (``metadata.yaml`` + ``.mcap``).
+"""Reading MCAP files as batches of raw messages (:class:`~rerun_ros.sources.base.RawBatch`).
 
-Messages are decoded from the schemas embedded in the file (``mcap-ros2-support``), so no ROS
-installation is needed. Reading goes chunk by chunk through the summary's chunk index (memory
-stays bounded by one chunk); a chunk whose CRC does not match or that does not decompress is
-skipped with a warning and reading goes on; a file without summary (e.g. truncated) is read as
-a stream up to the last whole record. Problems are reported per channel, once.
+Records are walked here, not through the ``mcap`` library's per-message iterator (about 12 us a
+message); the library still reads the summary (schemas, channels, chunk indexes, statistics).
+MCAP layout facts used (MCAP specification, https://mcap.dev/spec): every record is an opcode
+byte and a uint64 little-endian length; a Chunk (0x06) holds start/end time, uncompressed size
+and CRC, a compression name and a records blob; each chunk is followed by one Message Index
+(0x07) record per channel giving (log_time, offset) of every message record in the
+uncompressed blob; a Message (0x05) is channel id u16, sequence u32, log time u64, publish
+time u64, then the payload.
+
+Per chunk: the blob is read and decompressed in a helper thread (zstd, lz4 and zlib's CRC
+release the GIL), the message indexes give every message's offset, and all record headers of a
+channel are checked at once with numpy (opcode, channel, length within the chunk). A chunk
+without usable indexes, or whose indexes do not cover it, is walked record by record. A file
+without summary (a recorder that died) is walked from the start; a chunk cut short by the end
+of the file keeps every whole message before the cut, compressed or not. Whatever cannot be
+read is reported once, naming the file, the byte offset and the log times, and marks the
+source damaged; what the file's statistics promise per channel is compared with what was read.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import io
 import os
+import struct
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from mcap.data_stream import ReadDataStream
-from mcap.reader import SeekingReader
-from mcap.records import Channel, Chunk, Message, Schema
-from mcap.stream_reader import StreamReader, breakup_chunk
-from mcap_ros2.decoder import DecoderFactory
+import numpy as np
 
-from ..cdr.fast import fast_decoder_for
+from .base import BagError, Channel, RawBatch, SourceStats
 
-__all__ = ["McapSource", "SourceMessage", "BagError"]
+__all__ = ["McapSource", "bag_files", "BagError"]
 
-
-class BagError(ValueError):
-    """The input is not a readable bag (message names the path and the problem)."""
-
-
-@dataclass
-class SourceMessage:
-    """One message: its topic and type, log/publish time (ns), the decoded message, or
-    ``error`` (why it could not be decoded) with ``msg`` None."""
-
-    topic: str
-    type_name: str
-    log_time: int
-    publish_time: int
-    msg: object
-    error: str | None = None
+_MAGIC = b"\x89MCAP0\r\n"
+OP_HEADER, OP_FOOTER, OP_SCHEMA, OP_CHANNEL, OP_MESSAGE, OP_CHUNK, OP_MESSAGE_INDEX = 1, 2, 3, 4, 5, 6, 7
+_U64 = struct.Struct("<Q")
+_MSG = struct.Struct("<HIQQ")
+PREFETCH = 3  # chunks read ahead
 
 
 def bag_files(path: str | os.PathLike) -> list[Path]:
@@ -53,32 +47,28 @@ def bag_files(path: str | os.PathLike) -> list[Path]:
     Raises:
         FileNotFoundError: no such path. BagError: not an MCAP file/bag directory.
     """
+    from .rosbag2 import bag_metadata
+
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"{p}: no such file or directory")
     if p.is_dir():
-        meta = p / "metadata.yaml"
-        files: list[Path] = []
-        if meta.exists():
-            import yaml
-
-            try:
-                info = yaml.safe_load(meta.read_text()) or {}
-                bag = info.get("rosbag2_bagfile_information", info)
-                storage = bag.get("storage_identifier", "mcap")
-                if storage and storage not in ("mcap",):
-                    raise BagError(f"{p}: rosbag2 storage {storage!r} is not supported (mcap and sqlite3 are)")
-                files = [p / f for f in bag.get("relative_file_paths", [])]
-            except yaml.YAMLError as e:
-                raise BagError(f"{meta}: unreadable metadata.yaml: {e}") from None
+        meta = bag_metadata(p)
+        files = [p / f for f in meta.relative_file_paths] if meta is not None else []
+        if meta is not None and meta.storage not in ("", "mcap"):
+            raise BagError(f"{p}: rosbag2 storage {meta.storage!r} is not MCAP")
         if not files:
-            files = sorted(p.glob("*.mcap"))
+            files = sorted(list(p.glob("*.mcap")) + list(p.glob("*.mcap.zstd")))
         if not files:
             raise BagError(f"{p}: directory holds no .mcap files")
         missing = [f for f in files if not f.exists()]
         if missing:
             raise BagError(f"{p}: metadata.yaml lists missing files: {', '.join(str(m.name) for m in missing)}")
         return files
+    if not p.is_file():
+        raise BagError(f"{p}: not a regular file")
+    if p.suffix == ".zstd":
+        return [p]
     with open(p, "rb") as f:
         magic = f.read(8)
     if magic[:5] != b"\x89MCAP":
@@ -86,220 +76,487 @@ def bag_files(path: str | os.PathLike) -> list[Path]:
     return [p]
 
 
+def _string(b, pos: int) -> tuple[str, int]:
+    n = struct.unpack_from("<I", b, pos)[0]
+    return bytes(b[pos + 4:pos + 4 + n]).decode("utf-8", "replace"), pos + 4 + n
+
+
+def _parse_schema(b) -> tuple[int, str, str, bytes]:
+    sid = struct.unpack_from("<H", b, 0)[0]
+    name, p = _string(b, 2)
+    enc, p = _string(b, p)
+    n = struct.unpack_from("<I", b, p)[0]
+    return sid, name, enc, bytes(b[p + 4:p + 4 + n])
+
+
+def _parse_channel(b) -> tuple[int, int, str, str, dict]:
+    cid, sid = struct.unpack_from("<HH", b, 0)
+    topic, p = _string(b, 4)
+    enc, p = _string(b, p)
+    n = struct.unpack_from("<I", b, p)[0]
+    p += 4
+    end = p + n
+    meta = {}
+    while p < end:
+        k, p = _string(b, p)
+        v, p = _string(b, p)
+        meta[k] = v
+    return cid, sid, topic, enc, meta
+
+
+def _decompress(compression: str, data, size: int, partial: bool = False) -> bytes:
+    """Decompress a chunk's records; ``partial``: the data was cut short, return what decodes.
+
+    Raises:
+        ValueError: unknown compression or data that does not decompress.
+    """
+    if compression == "":
+        return bytes(data)
+    if compression == "zstd":
+        import zstandard
+        if partial:
+            return zstandard.ZstdDecompressor().decompressobj().decompress(bytes(data))
+        return zstandard.ZstdDecompressor().decompress(data, max_output_size=size)
+    if compression == "lz4":
+        import lz4.frame
+        if partial:
+            d = lz4.frame.LZ4FrameDecompressor()
+            return d.decompress(bytes(data))
+        return lz4.frame.decompress(data)
+    raise ValueError(f"unsupported chunk compression {compression!r}")
+
+
+class _Chunk:
+    """A chunk record's fields (the records blob still compressed)."""
+
+    __slots__ = ("start", "end", "size", "crc", "compression", "data", "truncated")
+
+    def __init__(self, b, truncated: bool = False):
+        self.start, self.end, self.size, self.crc = struct.unpack_from("<QQQI", b, 0)
+        self.compression, p = _string(b, 28)
+        n = _U64.unpack_from(b, p)[0]
+        self.data = memoryview(b)[p + 8:p + 8 + n]
+        self.truncated = truncated or len(self.data) < n
+
+
+def _load(fp: Path, offset: int, length: int, index_len: int) -> tuple[bytes, bytes]:
+    """(uncompressed records, message index bytes) of the chunk at ``offset`` (runs in the
+    prefetch thread).
+
+    Raises:
+        ValueError: not a chunk record, CRC mismatch, bad compression; OSError.
+    """
+    with open(fp, "rb") as f:
+        f.seek(offset)
+        raw = f.read(length + index_len)
+    if len(raw) < 9 or raw[0] != OP_CHUNK:
+        raise ValueError("no chunk record at this offset")
+    rlen = _U64.unpack_from(raw, 1)[0]
+    ch = _Chunk(memoryview(raw)[9:9 + rlen])
+    if ch.truncated:
+        raise ValueError("chunk record cut short")
+    data = _decompress(ch.compression, ch.data, ch.size)
+    if ch.crc != 0:
+        crc = zlib.crc32(data)
+        if crc != ch.crc:
+            raise ValueError(f"CRC mismatch (expected {ch.crc:#010x}, got {crc:#010x})")
+    return data, raw[9 + rlen:]
+
+
 class McapSource:
-    """Streams decoded messages from one bag (file or rosbag2 directory).
+    """Batches of raw messages from one bag (an MCAP file or a rosbag2 directory of them).
 
     Args:
-        path: MCAP file or rosbag2 directory.
+        path: MCAP file or rosbag2 directory (``metadata.yaml`` + ``.mcap`` files; zstd file or
+            message compression as rosbag2 writes it, see :mod:`rerun_ros.sources.rosbag2`).
         warn: called once per problem with a one-line message naming the file.
+
+    Attributes:
+        channels: global channel id → :class:`Channel` (the same topic/type/definition in
+            several split files is one channel).
+        stats: :class:`SourceStats` (expected per the files' statistics, read, damaged).
+        total_messages, start_time, end_time: from the statistics (None when unknown).
+        profile: the MCAP profile (``ros2``; ``ros1`` bags are reported, not decoded).
+        distro: the ROS distribution the bag names (rosbag2 metadata), or None.
 
     Raises:
         FileNotFoundError, BagError: see :func:`bag_files`.
     """
 
     def __init__(self, path: str | os.PathLike, warn: Callable[[str], None] | None = None):
+        from .rosbag2 import bag_metadata, open_member
+
         self.path = Path(path)
         self.files = bag_files(path)
         self.warn = warn or (lambda s: None)
-        self.damaged = False  # a chunk or the file tail could not be read
-        self._factory = DecoderFactory()
+        self.meta = bag_metadata(self.path) if self.path.is_dir() else None
+        self.distro = self.meta.ros_distro if self.meta is not None else None
+        self._open_member = open_member
+        self.channels: dict[int, Channel] = {}
+        self._keys: dict[tuple, int] = {}
+        self.stats = SourceStats()
         self.profile = ""
         self.total_messages: int | None = None
         self.start_time: int | None = None
         self.end_time: int | None = None
+        self._summaries: dict[Path, object] = {}
+        self._plain: dict[Path, Path] = {}
         total = 0
         for fp in self.files:
-            try:
-                with open(fp, "rb") as f:
-                    r = SeekingReader(f)
-                    self.profile = r.get_header().profile or self.profile
-                    s = r.get_summary()
-                    if s is not None and s.statistics is not None:
-                        total += s.statistics.message_count
-                        st = s.statistics
-                        if st.message_count:
-                            self.start_time = st.message_start_time if self.start_time is None else min(self.start_time, st.message_start_time)
-                            self.end_time = st.message_end_time if self.end_time is None else max(self.end_time, st.message_end_time)
-                    else:
-                        total = -1 if total >= 0 else total
-            except Exception:
+            s = self._summary(fp)
+            if s is None or s.statistics is None:
                 total = -1
+                continue
+            st = s.statistics
+            total = total + st.message_count if total >= 0 else total
+            if st.message_count:
+                self.start_time = st.message_start_time if self.start_time is None else min(self.start_time, st.message_start_time)
+                self.end_time = st.message_end_time if self.end_time is None else max(self.end_time, st.message_end_time)
+            local = self._file_channels(fp, s.schemas, s.channels)
+            for cid, n in st.channel_message_counts.items():
+                g = local.get(cid)
+                if g is not None:
+                    self.stats.expected[g] = self.stats.expected.get(g, 0) + n
         self.total_messages = total if total >= 0 else None
         if self.profile == "ros1":
             self.warn(f"{self.path}: MCAP profile 'ros1' (a ROS 1 bag); its messages cannot be decoded as ROS 2 CDR")
 
-    # -- decoding ---------------------------------------------------------------------------
+    @property
+    def damaged(self) -> bool:
+        return self.stats.damaged
 
-    def _decoder(self, cache: dict, schema: Schema | None, channel: Channel):
-        key = channel.id
-        if key in cache:
-            return cache[key]
-        dec, err = None, None
-        if channel.message_encoding != "cdr":
-            err = f"message encoding {channel.message_encoding!r} is not ROS 2 CDR"
-        elif schema is None:
-            err = "channel has no schema"
-        elif schema.encoding not in ("ros2msg", "ros2idl"):
-            err = f"schema encoding {schema.encoding!r} is not supported (expected ros2msg)"
-        else:
-            try:
-                with contextlib.redirect_stderr(io.StringIO()):  # the parser prints its errors too
-                    dec = self._factory.decoder_for(channel.message_encoding, schema)
-                fast = fast_decoder_for(schema.name, schema.data.decode("utf-8", "replace")) \
-                    if dec is not None and schema.encoding == "ros2msg" else None
-                if fast is not None:
-                    dec = _with_fast_path(fast, dec)
-                if dec is None:
-                    err = f"no decoder for schema encoding {schema.encoding!r}"
-            except Exception as e:
-                err = f"cannot parse schema {schema.name!r}: {_short(e)}"
-        cache[key] = (dec, err)
-        return cache[key]
+    # -- files ------------------------------------------------------------------------------
 
-    def messages(self, *, topic_filter: Callable[[str], bool] | None = None,
-                 start_ns: int | None = None, end_ns: int | None = None) -> Iterator[SourceMessage]:
-        """Every message in file order (then chunk order), decoded, filtered by topic and by
-        log time in ``[start_ns, end_ns]``."""
+    def _plain_file(self, fp: Path) -> Path:
+        """The MCAP file to read for ``fp`` (a ``.zstd`` file of a file-compressed rosbag2 is
+        decompressed to a temporary file first)."""
+        p = self._plain.get(fp)
+        if p is None:
+            p = self._plain[fp] = self._open_member(fp)
+        return p
+
+    def _summary(self, fp: Path):
+        if fp in self._summaries:
+            return self._summaries[fp]
+        from mcap.reader import SeekingReader
+
+        s = None
+        try:
+            with open(self._plain_file(fp), "rb") as f:
+                r = SeekingReader(f)
+                self.profile = r.get_header().profile or self.profile
+                s = r.get_summary()
+        except Exception:
+            s = None
+        self._summaries[fp] = s
+        return s
+
+    def _channel(self, fp: Path, cid: int, topic: str, enc: str, meta: dict, schema) -> int:
+        """The global id of a file's channel (schema: (name, encoding, text) or None)."""
+        name, senc, text = schema if schema is not None else ("", "", "")
+        key = (topic, name, text, enc)
+        g = self._keys.get(key)
+        if g is None:
+            g = self._keys[key] = len(self._keys) + 1
+            self.channels[g] = Channel(g, topic, name, enc, senc, text, dict(meta))
+        return g
+
+    def _file_channels(self, fp: Path, schemas: dict, channels: dict) -> dict[int, int]:
+        out = {}
+        for cid, ch in channels.items():
+            sch = schemas.get(ch.schema_id)
+            s = (sch.name, sch.encoding, sch.data.decode("utf-8", "replace")) if sch is not None else None
+            out[cid] = self._channel(fp, cid, ch.topic, ch.message_encoding, ch.metadata, s)
+        return out
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def batches(self, *, topic_filter: Callable[[str], bool] | None = None,
+                start_ns: int | None = None, end_ns: int | None = None) -> Iterator[RawBatch]:
+        """Every message as batches (per chunk and channel, in file order), filtered by topic
+        and by log time in ``[start_ns, end_ns]``."""
+        from .rosbag2 import decompress_messages
+
+        per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"
         for fp in self.files:
-            yield from self._file_messages(fp, topic_filter, start_ns, end_ns)
-
-    def _file_messages(self, fp: Path, topic_filter, start_ns, end_ns) -> Iterator[SourceMessage]:
-        cache: dict = {}
-        schemas: dict[int, Schema] = {}
-        channels: dict[int, Channel] = {}
-
-        def emit(rec: Message) -> SourceMessage | None:
-            ch = channels.get(rec.channel_id)
-            if ch is None:
-                return None
-            if topic_filter is not None and not topic_filter(ch.topic):
-                return None
-            if start_ns is not None and rec.log_time < start_ns:
-                return None
-            if end_ns is not None and rec.log_time > end_ns:
-                return None
-            schema = schemas.get(ch.schema_id)
-            type_name = schema.name if schema is not None else "?"
-            dec, err = self._decoder(cache, schema, ch)
-            if dec is None:
-                return SourceMessage(ch.topic, type_name, rec.log_time, rec.publish_time, None, err)
-            try:
-                msg = dec(rec.data)
-            except Exception as e:
-                return SourceMessage(ch.topic, type_name, rec.log_time, rec.publish_time, None,
-                                     f"message does not decode: {_short(e)}")
-            return SourceMessage(ch.topic, type_name, rec.log_time, rec.publish_time, msg)
-
-        with open(fp, "rb") as f:
-            summary = None
-            try:
-                summary = SeekingReader(f).get_summary()
-            except Exception:
-                summary = None
-            if summary is not None and summary.chunk_indexes:
-                schemas.update(summary.schemas)
-                channels.update(summary.channels)
-                wanted = [ci for ci in sorted(summary.chunk_indexes, key=lambda c: c.chunk_start_offset)
-                          if not (start_ns is not None and ci.message_end_time < start_ns)
-                          and not (end_ns is not None and ci.message_start_time > end_ns)]
-                for ci, loaded in _prefetch(fp, wanted):
-                    try:
-                        if isinstance(loaded, BaseException):
-                            raise loaded
-                        records = breakup_chunk(loaded, validate_crc=False)
-                    except Exception as e:
-                        self.damaged = True
-                        self.warn(f"{fp}: chunk at byte {ci.chunk_start_offset} (log time "
-                                  f"{ci.message_start_time}..{ci.message_end_time}) is unreadable "
-                                  f"({_short(e)}); its messages were skipped")
+            for b in self._file_batches(fp, topic_filter, start_ns, end_ns):
+                if per_message:
+                    b = decompress_messages(b, self.meta.compression_format, self.warn, self.stats)
+                    if b is None:
                         continue
-                    for rec in records:
-                        if isinstance(rec, Schema):
-                            schemas.setdefault(rec.id, rec)
-                        elif isinstance(rec, Channel):
-                            channels.setdefault(rec.id, rec)
-                        elif isinstance(rec, Message):
-                            m = emit(rec)
-                            if m is not None:
-                                yield m
+                yield b
+
+    def _file_batches(self, fp: Path, topic_filter, start_ns, end_ns) -> Iterator[RawBatch]:
+        s = self._summary(fp)
+        ctx = _FileCtx(self, fp, topic_filter, start_ns, end_ns)
+        if s is not None and s.chunk_indexes:
+            ctx.local = self._file_channels(fp, s.schemas, s.channels)
+            ctx.schemas = {sid: (x.name, x.encoding, x.data.decode("utf-8", "replace")) for sid, x in s.schemas.items()}
+            wanted = [ci for ci in sorted(s.chunk_indexes, key=lambda c: c.chunk_start_offset)
+                      if not (start_ns is not None and ci.message_end_time < start_ns)
+                      and not (end_ns is not None and ci.message_start_time > end_ns)]
+            plain = self._plain_file(fp)
+            for ci, loaded in _prefetch(plain, wanted):
+                if isinstance(loaded, BaseException):
+                    self.stats.damaged = True
+                    self.warn(f"{fp}: chunk at byte {ci.chunk_start_offset} (log time {ci.message_start_time}.."
+                              f"{ci.message_end_time}) is unreadable ({_short(loaded)}); its messages were skipped")
+                    continue
+                data, index = loaded
+                yield from ctx.chunk(data, index, ci.chunk_start_offset)
+            return
+        yield from ctx.stream()
+
+
+class _FileCtx:
+    """Reading one file: its channel ids → global ids, filters, and the batch builders."""
+
+    def __init__(self, src: McapSource, fp: Path, topic_filter, start_ns, end_ns):
+        self.src, self.fp = src, fp
+        self.topic_filter, self.start_ns, self.end_ns = topic_filter, start_ns, end_ns
+        self.local: dict[int, int] = {}
+        self.schemas: dict[int, tuple] = {}
+        self._wanted: dict[int, bool] = {}
+        self._unknown_warned = False
+
+    def wanted(self, g: int) -> bool:
+        w = self._wanted.get(g)
+        if w is None:
+            w = self._wanted[g] = self.topic_filter is None or self.topic_filter(self.src.channels[g].topic)
+        return w
+
+    def _problem(self, text: str) -> None:
+        self.src.stats.damaged = True
+        self.src.warn(f"{self.fp}: {text}")
+
+    def add_schema(self, b) -> None:
+        sid, name, enc, data = _parse_schema(b)
+        self.schemas.setdefault(sid, (name, enc, data.decode("utf-8", "replace")))
+
+    def add_channel(self, b) -> None:
+        cid, sid, topic, enc, meta = _parse_channel(b)
+        if cid not in self.local:
+            self.local[cid] = self.src._channel(self.fp, cid, topic, enc, meta, self.schemas.get(sid))
+
+    # -- batches ----------------------------------------------------------------------------
+
+    def _emit(self, g: int, buf: np.ndarray, offs: np.ndarray, lens: np.ndarray,
+              log: np.ndarray, pub: np.ndarray) -> RawBatch | None:
+        self.src.stats.read[g] += len(offs)
+        if not self.wanted(g):
+            return None
+        keep = None
+        if self.start_ns is not None:
+            keep = log >= self.start_ns
+        if self.end_ns is not None:
+            k2 = log <= self.end_ns
+            keep = k2 if keep is None else keep & k2
+        b = RawBatch(self.src.channels[g], buf, offs, lens, log, pub)
+        if keep is not None and not keep.all():
+            b = b.take(np.nonzero(keep)[0])
+        return b if len(b) else None
+
+    def chunk(self, data: bytes, index: bytes, at: int) -> Iterator[RawBatch]:
+        """The batches of one decompressed chunk, through its message indexes when they cover
+        it, else by walking its records."""
+        buf = np.frombuffer(data, np.uint8)
+        per = _message_index(index)
+        if per:
+            out, covered, bad = [], 0, 0
+            for cid, offs in per.items():
+                g = self.local.get(cid)
+                if g is None or not len(offs):
+                    continue
+                offs = np.sort(offs)
+                ok = offs + 31 <= len(buf)
+                hdr = np.zeros((len(offs), 31), np.uint8)
+                if ok.any():
+                    from ..cdr.decoder import gather_rows
+                    hdr[ok] = gather_rows(buf, offs[ok], 31)
+                op = hdr[:, 0]
+                rlen = np.ascontiguousarray(hdr[:, 1:9]).view("<u8").reshape(-1).astype(np.int64)
+                ch = np.ascontiguousarray(hdr[:, 9:11]).view("<u2").reshape(-1)
+                good = ok & (op == OP_MESSAGE) & (ch == cid) & (rlen >= 22) & (offs + 9 + rlen <= len(buf))
+                if not good.all():
+                    bad += int((~good).sum())
+                    offs, hdr, rlen = offs[good], hdr[good], rlen[good]
+                covered += int((rlen + 9).sum())
+                log = np.ascontiguousarray(hdr[:, 15:23]).view("<u8").reshape(-1).astype(np.int64)
+                pub = np.ascontiguousarray(hdr[:, 23:31]).view("<u8").reshape(-1).astype(np.int64)
+                out.append((int(offs[0]) if len(offs) else 0, g, offs + 31, rlen - 22, log, pub))
+            if bad == 0 and covered == len(buf):
+                for _, g, o, n, lt, pt in sorted(out, key=lambda x: x[0]):
+                    b = self._emit(g, buf, o, n, lt, pt)
+                    if b is not None:
+                        yield b
                 return
-            # No usable summary: read the file as a stream up to the first damaged record.
-            f.seek(0)
-            try:
-                for rec in StreamReader(f, skip_magic=False, validate_crcs=True).records:
-                    if isinstance(rec, Schema):
-                        schemas[rec.id] = rec
-                    elif isinstance(rec, Channel):
-                        channels[rec.id] = rec
-                    elif isinstance(rec, Message):
-                        m = emit(rec)
-                        if m is not None:
-                            yield m
-            except Exception as e:
-                self.damaged = True
-                self.warn(f"{fp}: truncated or corrupt at byte {f.tell()} ({_short(e)}); "
-                          "everything before it was converted")
+        yield from self.walk(data, at)
+
+    def walk(self, data, at: int, truncated: bool = False) -> Iterator[RawBatch]:
+        """Walk a records blob (a chunk's, or a chunk cut short when ``truncated``)."""
+        buf = np.frombuffer(data, np.uint8)
+        per: dict[int, list] = {}
+        pos, end = 0, len(data)
+        unpack_len, unpack_msg = _U64.unpack_from, _MSG.unpack_from
+        mv = memoryview(data)
+        while pos + 9 <= end:
+            op = data[pos]
+            rlen = unpack_len(data, pos + 1)[0]
+            if pos + 9 + rlen > end:
+                if truncated:
+                    self._problem(f"chunk at byte {at} is cut short: its last record (at byte {pos} of the "
+                                  "chunk) is incomplete; every whole message before it was kept")
+                else:
+                    self._problem(f"chunk at byte {at}: record at byte {pos} runs {pos + 9 + rlen - end} "
+                                  "bytes past the chunk's end; the rest of the chunk was skipped")
+                break
+            if op == OP_MESSAGE:
+                if rlen < 22:
+                    self._problem(f"chunk at byte {at}: message record at byte {pos} is too short ({rlen} bytes)")
+                else:
+                    cid, _, lt, pt = unpack_msg(data, pos + 9)
+                    lst = per.get(cid)
+                    if lst is None:
+                        lst = per[cid] = []
+                    lst.append((pos + 31, rlen - 22, lt, pt))
+            elif op == OP_SCHEMA:
+                self.add_schema(mv[pos + 9:pos + 9 + rlen])
+            elif op == OP_CHANNEL:
+                self.add_channel(mv[pos + 9:pos + 9 + rlen])
+            pos += 9 + rlen
+        else:
+            if pos != end and not truncated:
+                self._problem(f"chunk at byte {at}: {end - pos} stray bytes at its end")
+            elif pos != end:
+                self._problem(f"chunk at byte {at} is cut short; every whole message before the cut was kept")
+        for cid, rows in sorted(per.items(), key=lambda kv: kv[1][0][0]):
+            g = self.local.get(cid)
+            if g is None:
+                if not self._unknown_warned:
+                    self._problem(f"chunk at byte {at}: {len(rows)} messages of channel id {cid}, which has "
+                                  "no Channel record; skipped")
+                    self._unknown_warned = True
+                continue
+            a = np.array(rows, dtype=np.int64).reshape(-1, 4)
+            b = self._emit(g, buf, a[:, 0].copy(), a[:, 1].copy(), a[:, 2].copy(), a[:, 3].copy())
+            if b is not None:
+                yield b
+
+    def stream(self) -> Iterator[RawBatch]:
+        """Read a file without (usable) summary from its start, up to its last whole record."""
+        plain = self.src._plain_file(self.fp)
+        loose: dict[int, list] = {}  # top-level (unchunked) messages per channel
+        with open(plain, "rb") as f:
+            head = f.read(8)
+            if head != _MAGIC:
+                self._problem("does not start with the MCAP magic")
+                return
+            pos = 8
+            while True:
+                h = f.read(9)
+                if len(h) < 9:
+                    if h:
+                        self._problem(f"truncated at byte {pos} (a record header cut short); everything before it was read")
+                    else:
+                        self._problem(f"ends at byte {pos} without footer (the recorder did not finish); "
+                                      "everything before it was read")
+                    break
+                op, rlen = h[0], _U64.unpack_from(h, 1)[0]
+                body = f.read(rlen) if rlen < (1 << 40) else b""
+                cut = len(body) < rlen
+                if op == OP_FOOTER:
+                    break
+                if op == OP_CHUNK:
+                    try:
+                        ch = _Chunk(body, truncated=cut)
+                        data = _decompress(ch.compression, ch.data, ch.size, partial=ch.truncated)
+                        if not ch.truncated and ch.crc and zlib.crc32(data) != ch.crc:
+                            raise ValueError("CRC mismatch")
+                    except Exception as e:
+                        self._problem(f"chunk at byte {pos} is unreadable ({_short(e)}); its messages were skipped")
+                        data = None
+                    if data is not None:
+                        yield from self._flush_loose(loose)
+                        yield from self.walk(data, pos, truncated=ch.truncated)
+                elif cut:
+                    pass
+                elif op == OP_SCHEMA:
+                    self.add_schema(body)
+                elif op == OP_CHANNEL:
+                    self.add_channel(body)
+                elif op == OP_MESSAGE and rlen >= 22:
+                    cid, _, lt, pt = _MSG.unpack_from(body, 0)
+                    loose.setdefault(cid, []).append((body, lt, pt))
+                    if len(loose[cid]) >= 4096:
+                        yield from self._flush_loose({cid: loose.pop(cid)})
+                if cut:
+                    self._problem(f"truncated at byte {pos} (a record of {rlen} bytes cut short); "
+                                  "everything before it was read")
+                    break
+                pos += 9 + rlen
+        yield from self._flush_loose(loose)
+
+    def _flush_loose(self, loose: dict) -> Iterator[RawBatch]:
+        for cid, rows in list(loose.items()):
+            g = self.local.get(cid)
+            if g is None or not rows:
+                continue
+            bodies = [r[0] for r in rows]
+            lens = np.fromiter((len(b) - 22 for b in bodies), np.int64, count=len(bodies))
+            data = b"".join(bytes(memoryview(b)[22:]) for b in bodies)
+            offs = np.zeros(len(rows), np.int64)
+            np.cumsum(lens[:-1], out=offs[1:])
+            b = self._emit(g, np.frombuffer(data, np.uint8), offs, lens,
+                           np.array([r[1] for r in rows], np.int64), np.array([r[2] for r in rows], np.int64))
+            if b is not None:
+                yield b
+        loose.clear()
 
 
-PREFETCH = 3  # chunks read ahead
-
-
-def _load_chunk(fp: Path, offset: int) -> Chunk:
-    """Read one chunk record, decompress it and check its CRC (runs in a helper thread: the
-    file read, decompression and CRC release the GIL). Returns an uncompressed Chunk.
-
-    Raises:
-        McapError and friends from the mcap library, or ValueError on a CRC mismatch.
-    """
-    with open(fp, "rb") as f:
-        f.seek(offset + 1 + 8, io.SEEK_SET)
-        chunk = Chunk.read(ReadDataStream(f))
-    if chunk.compression == "zstd":
-        import zstandard
-        data = zstandard.decompress(chunk.data, chunk.uncompressed_size)
-    elif chunk.compression == "lz4":
-        import lz4.frame
-        data = lz4.frame.decompress(chunk.data)
-    elif chunk.compression == "":
-        data = chunk.data
-    else:
-        raise ValueError(f"unsupported chunk compression {chunk.compression!r}")
-    if chunk.uncompressed_crc != 0:
-        crc = zlib.crc32(data)
-        if crc != chunk.uncompressed_crc:
-            raise ValueError(f"CRC mismatch (expected {chunk.uncompressed_crc:#010x}, got {crc:#010x})")
-    return dataclasses.replace(chunk, data=data, compression="", uncompressed_crc=0)
+def _message_index(index: bytes) -> dict[int, np.ndarray] | None:
+    """Channel id → message record offsets from the Message Index records after a chunk
+    (None when there are none or they do not parse)."""
+    out: dict[int, list] = {}
+    pos, end = 0, len(index)
+    while pos + 9 <= end:
+        op = index[pos]
+        rlen = _U64.unpack_from(index, pos + 1)[0]
+        if op != OP_MESSAGE_INDEX:
+            break
+        if pos + 9 + rlen > end or rlen < 6:
+            return None
+        cid, n = struct.unpack_from("<HI", index, pos + 9)
+        if n % 16 or 6 + n > rlen:
+            return None
+        pairs = np.frombuffer(index, dtype="<u8", count=n // 8, offset=pos + 15).reshape(-1, 2)
+        out.setdefault(cid, []).append(pairs[:, 1].astype(np.int64))
+        pos += 9 + rlen
+    if not out:
+        return None
+    return {cid: np.concatenate(v) if len(v) > 1 else v[0] for cid, v in out.items()}
 
 
 def _prefetch(fp: Path, indexes: list) -> Iterator:
-    """(chunk index, loaded Chunk or the exception) in order, loading a few chunks ahead."""
+    """(chunk index, (records, message index bytes) or the exception), loading a few ahead."""
     if not indexes:
         return
+    def job(ci):
+        return _load(fp, ci.chunk_start_offset, ci.chunk_length, ci.message_index_length)
     with ThreadPoolExecutor(1, thread_name_prefix="mcap-read") as pool:
-        futures = [pool.submit(_load_chunk, fp, ci.chunk_start_offset) for ci in indexes[:PREFETCH]]
+        futures = [pool.submit(job, ci) for ci in indexes[:PREFETCH]]
         for i, ci in enumerate(indexes):
             fut = futures[i]
             futures[i] = None
             if i + PREFETCH < len(indexes):
-                futures.append(pool.submit(_load_chunk, fp, indexes[i + PREFETCH].chunk_start_offset))
+                futures.append(pool.submit(job, indexes[i + PREFETCH]))
             try:
                 yield ci, fut.result()
             except Exception as e:
                 yield ci, e
 
 
-def _with_fast_path(fast, generic):
-    """A decoder: the fast path (``rerun_ros.cdr.fast``), the generic decoder for what it does
-    not handle."""
-
-    def dec(data):
-        msg = fast(data)
-        return generic(data) if msg is None else msg
-
-    return dec
-
-
 def _short(e: BaseException) -> str:
     s = str(e).strip().splitlines()
     text = s[0] if s else ""
     return f"{type(e).__name__}: {text}"[:200] if text else type(e).__name__
+

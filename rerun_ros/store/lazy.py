@@ -14,6 +14,7 @@ import numpy as np
 
 from ..model.chunk import Chunk, Timeline
 from ..model.components import offsets_array
+from ..rrd.manifest import component_of
 from ..rrd.reader import RrdReader
 from .chunk_store import ChunkStore, LatestAt, RangeResult
 
@@ -62,14 +63,15 @@ class LazyRrdStore(ChunkStore):
             for n in comp_cols:
                 s = cols[n][i]
                 if s is not None:
-                    tl, comp = n[:-len(":start")].split(":", 1)
+                    tl = n.split(":", 1)[0]
+                    comp = component_of(man.schema.field(n))
                     e.comps[(tl, comp)] = (s, cols[n[:-len(":start")] + ":end"][i])
             self.entries.append(e)
             self._by_entity.setdefault(e.entity, []).append(e)
         self._static_cols: dict[str, set] = {}
         for n in man.column_names:
             if n.endswith(":has_static_data"):
-                comp = n[:-len(":has_static_data")]
+                comp = component_of(man.schema.field(n))
                 for i, v in enumerate(cols[n]):
                     if v:
                         self._static_cols.setdefault(self.entries[i].entity, set()).add(comp)

@@ -19,6 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
+import numpy as np
+import pyarrow as pa
+
 from ..model import tuid
 from ..model.archetypes import Archetype
 from ..model.chunk import Chunk, PendingRow, Timeline
@@ -73,8 +76,11 @@ class BatcherConfig:
 @dataclass
 class _Group:
     rows: list = field(default_factory=list)
+    #: chunks logged column-wise (``log_columns``), in log order after/between the rows
+    chunks: list = field(default_factory=list)
     nbytes: int = 0
     first_time: float = 0.0
+    nrows: int = 0
 
 
 @dataclass
@@ -196,15 +202,59 @@ class RecordingStream:
                 self._wake.set()  # the ticker schedules this group's flush
             g.rows.append(row)
             g.nbytes += size
+            g.nrows += 1
             self._pending_bytes += size
             self.stats.rows_logged += 1
-            if len(g.rows) >= self.config.max_rows or g.nbytes >= self.config.max_bytes or (
+            if g.nrows >= self.config.max_rows or g.nbytes >= self.config.max_bytes or (
                     self.config.flush_row_bytes and size >= self.config.flush_row_bytes):
                 flush.append((key, self._groups.pop(key)))
                 self._pending_bytes -= g.nbytes
         for k, grp in flush:
             self._submit(k, grp)
         return True
+
+    def log_columns(self, entity_path: str, timelines: dict[Timeline, "np.ndarray"],
+                    components: dict[ComponentDescriptor, "pa.Array"], *, static: bool = False) -> None:
+        """Log n rows at once, column-wise (Rerun's ``send_columns``): ``timelines`` maps each
+        timeline to int64 (n,) times (ns or sequence), ``components`` each descriptor to a list
+        array of n rows (see :func:`rerun_ros.model.components.list_column`). The rows get new
+        row ids now and join the entity's pending chunk like logged rows; a group that is large
+        enough is flushed at once.
+
+        Raises:
+            ValueError: the stream is closed, or columns of different lengths.
+        """
+        if self._closed:
+            raise ValueError("RecordingStream is closed")
+        n = len(next(iter(components.values()))) if components else 0
+        if n == 0:
+            return
+        t_ns, inc = tuid.new_tuids(n)
+        row_ids = tuid.tuids_to_fixed16(np.full(n, t_ns, np.uint64),
+                                        np.arange(inc, inc + n, dtype=np.uint64))
+        tls = {} if static else {tl.name: (tl, np.asarray(v, np.int64)) for tl, v in timelines.items()}
+        chunk = Chunk(entity_path, tuid.new_tuid(), row_ids, tls, dict(components), is_static=static)
+        size = chunk.nbytes
+        key = (entity_path, static, tuple(sorted((t.name, t.kind) for t in ([] if static else timelines))))
+        flush = None
+        with self._lock:
+            g = self._groups.get(key)
+            if g is None:
+                g = self._groups[key] = _Group(first_time=time.monotonic())
+                self._wake.set()
+            if g.rows:  # keep log order: pending rows become a chunk before these columns
+                g.chunks.append(g.rows)
+                g.rows = []
+            g.chunks.append(chunk)
+            g.nbytes += size
+            g.nrows += n
+            self._pending_bytes += size
+            self.stats.rows_logged += n
+            if g.nrows >= self.config.max_rows or g.nbytes >= self.config.max_bytes:
+                flush = self._groups.pop(key)
+                self._pending_bytes -= g.nbytes
+        if flush is not None:
+            self._submit(key, flush)
 
     # -- flushing ---------------------------------------------------------------------------
 
@@ -228,7 +278,10 @@ class RecordingStream:
     def _emit(self, key: tuple, group: _Group) -> None:
         entity, static, _ = key
         try:
-            chunk = Chunk.from_rows(entity, group.rows, is_static=static)
+            parts = []
+            for p in group.chunks + ([group.rows] if group.rows else []):
+                parts.append(Chunk.from_rows(entity, p, is_static=static) if isinstance(p, list) else p)
+            chunk = parts[0] if len(parts) == 1 else Chunk.concat(parts)
         except Exception as e:  # a bad row must not take the stream down
             self.stats.sink_errors += 1
             self.errors.append(f"{entity}: could not build a chunk: {e}")
@@ -271,7 +324,7 @@ class RecordingStream:
             out = [(k, self._groups.pop(k)) for k in keys]
             for _, g in out:
                 self._pending_bytes -= g.nbytes
-        out.sort(key=lambda kg: kg[1].rows[0].row_id)
+        out.sort(key=lambda kg: kg[1].first_time)
         for k, g in out:
             self._submit(k, g)
         if older_than is None:

@@ -1,0 +1,191 @@
+"""Helpers of the column mappers: archetype columns for all rows of a batch from numpy arrays.
+
+Each helper returns component columns (one list per row, see
+:func:`rerun_ros.model.components.list_column`) with Rerun 0.41's component types: vectors as
+``fixed_size_list<float32>[3]``, quaternions ``[4]`` xyzw, colours packed uint32 0xRRGGBBAA,
+scalars float64. Rows that have nothing to draw (NaN positions, no fix) are null in that
+column; they keep their row (and their lossless ``:message`` struct).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from ..model import archetypes as A
+from ..model import components as C
+from .base import Columns, MapContext, MessageBatch
+
+__all__ = ["fixed", "per_row", "scalars_columns", "series_names", "pose_arrows", "covariance_ellipsoids",
+           "quat_rotate_rows", "unit_quaternions", "flat_offsets"]
+
+ARROW_LENGTH = 0.5  # m, like rviz's default pose arrow
+
+
+def fixed(values: np.ndarray, k: int, dtype=np.float32) -> pa.Array:
+    """(m, k) numbers → ``fixed_size_list<dtype not null>[k]`` instances."""
+    typ = pa.list_(pa.field("item", pa.from_numpy_dtype(np.dtype(dtype)), nullable=False), k)
+    return C.values_array(np.asarray(values, dtype).reshape(-1, k), typ)
+
+
+def per_row(values: pa.Array, valid: np.ndarray | None = None) -> pa.Array:
+    """A column with one instance per row (row i = values[i]); rows not ``valid`` are null."""
+    return C.list_column(values, valid=valid)
+
+
+def flat_offsets(counts: np.ndarray) -> np.ndarray:
+    """int64 (n + 1,) list offsets from per-row counts."""
+    off = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=off[1:])
+    return off
+
+
+def series_names(ctx: MapContext, entity: str, names: list[str]) -> list[Columns]:
+    """A static ``SeriesLines:names`` row for constant series names, logged again only when the
+    names change (per entity)."""
+    key = ("series_names", entity)
+    if ctx.state.get(key) == names:
+        return []
+    ctx.state[key] = list(names)
+    col = C.list_column(C.array(names, pa.utf8()), np.array([0, len(names)]))
+    return [Columns(entity, {A.SeriesLines.column("names"): col}, static=True)]
+
+
+def scalars_columns(values: np.ndarray, valid: np.ndarray | None = None) -> dict:
+    """``Scalars:scalars`` of (n, k) float64 values: k series, one list of k per row."""
+    v = np.ascontiguousarray(values, np.float64)
+    n, k = v.shape
+    col = C.list_column(C.array(v.reshape(-1), pa.float64()), np.arange(0, n * k + 1, k, dtype=np.int64) if k
+                        else np.zeros(n + 1, np.int64), valid=valid)
+    return {A.Scalars.column("scalars"): col}
+
+
+def quat_rotate_rows(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rotate vectors v (n, 3) by unit quaternions q (n, 4) xyzw, row by row."""
+    u, w = q[:, :3], q[:, 3:4]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def unit_quaternions(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(normalised (n, 4), ok (n,)): finite, non-zero quaternions (others left as identity)."""
+    q = np.asarray(q, np.float64)
+    norm = np.linalg.norm(q, axis=1)
+    ok = np.isfinite(q).all(axis=1) & (norm > 0) & np.isfinite(norm)
+    out = np.zeros_like(q)
+    out[:, 3] = 1.0
+    out[ok] = q[ok] / norm[ok, None]
+    return out, ok
+
+
+def pose_arrows(p: np.ndarray, q: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
+    """``Arrows3D`` of poses (position p (n, 3), orientation q (n, 4) xyzw), one arrow per row
+    along the pose's x axis (rviz's pose arrow), null where the position is not finite.
+
+    Returns:
+        (columns, drawn (n,) bool, bad_rotation (n,) bool: finite position, invalid quaternion).
+    """
+    qn, qok = unit_quaternions(q)
+    pok = np.isfinite(p).all(axis=1)
+    drawn = pok & qok
+    vec = quat_rotate_rows(qn, np.tile([[ARROW_LENGTH, 0.0, 0.0]], (len(p), 1)))
+    cols = {A.Arrows3D.column("vectors"): per_row(fixed(vec, 3), drawn),
+            A.Arrows3D.column("origins"): per_row(fixed(np.where(pok[:, None], p, 0.0), 3), drawn)}
+    return cols, drawn, pok & ~qok
+
+
+def covariance_ellipsoids(p: np.ndarray, cov6x6: np.ndarray, drawn: np.ndarray) -> dict:
+    """``Ellipsoids3D`` (1 σ) of the position part (top-left 3x3, row-major, m²) of 6x6 pose
+    covariances (n, 36); null where not ``drawn`` or the covariance is zero or not finite."""
+    n = len(p)
+    c = np.asarray(cov6x6, np.float64).reshape(n, 6, 6)[:, :3, :3]
+    ok = drawn & np.isfinite(c).all(axis=(1, 2)) & c.any(axis=(1, 2))
+    half = np.zeros((n, 3))
+    quat = np.zeros((n, 4))
+    quat[:, 3] = 1.0
+    if ok.any():
+        cs = c[ok]
+        cs = (cs + np.transpose(cs, (0, 2, 1))) / 2
+        w, v = np.linalg.eigh(cs)
+        w = np.clip(w, 0.0, None)
+        flip = np.linalg.det(v) < 0
+        v[flip, :, 2] *= -1
+        half[ok] = np.sqrt(w)
+        quat[ok] = matrices_to_quats(v)
+    color = C.array(np.full(n, 0xFF00FF60, np.uint32), pa.uint32())
+    return {A.Ellipsoids3D.column("half_sizes"): per_row(fixed(half, 3), ok),
+            A.Ellipsoids3D.column("centers"): per_row(fixed(np.where(ok[:, None], p, 0.0), 3), ok),
+            A.Ellipsoids3D.column("quaternions"): per_row(fixed(quat, 4), ok),
+            A.Ellipsoids3D.column("colors"): per_row(color, ok)}
+
+
+def matrices_to_quats(m: np.ndarray) -> np.ndarray:
+    """Rotation matrices (n, 3, 3) → unit quaternions (n, 4) xyzw (Shepperd's method)."""
+    n = len(m)
+    q = np.zeros((n, 4))
+    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    c0 = tr > 0
+    c1 = ~c0 & (m[:, 0, 0] > m[:, 1, 1]) & (m[:, 0, 0] > m[:, 2, 2])
+    c2 = ~c0 & ~c1 & (m[:, 1, 1] > m[:, 2, 2])
+    c3 = ~c0 & ~c1 & ~c2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(np.maximum(tr + 1.0, 0)) * 2
+        q[c0] = np.stack([(m[:, 2, 1] - m[:, 1, 2]) / s, (m[:, 0, 2] - m[:, 2, 0]) / s,
+                          (m[:, 1, 0] - m[:, 0, 1]) / s, 0.25 * s], axis=1)[c0]
+        s = np.sqrt(np.maximum(1.0 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2], 0)) * 2
+        q[c1] = np.stack([0.25 * s, (m[:, 0, 1] + m[:, 1, 0]) / s, (m[:, 0, 2] + m[:, 2, 0]) / s,
+                          (m[:, 2, 1] - m[:, 1, 2]) / s], axis=1)[c1]
+        s = np.sqrt(np.maximum(1.0 + m[:, 1, 1] - m[:, 0, 0] - m[:, 2, 2], 0)) * 2
+        q[c2] = np.stack([(m[:, 0, 1] + m[:, 1, 0]) / s, 0.25 * s, (m[:, 1, 2] + m[:, 2, 1]) / s,
+                          (m[:, 0, 2] - m[:, 2, 0]) / s], axis=1)[c2]
+        s = np.sqrt(np.maximum(1.0 + m[:, 2, 2] - m[:, 0, 0] - m[:, 1, 1], 0)) * 2
+        q[c3] = np.stack([(m[:, 0, 2] + m[:, 2, 0]) / s, (m[:, 1, 2] + m[:, 2, 1]) / s, 0.25 * s,
+                          (m[:, 1, 0] - m[:, 0, 1]) / s], axis=1)[c3]
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def vector_pair(batch: MessageBatch, ctx: MapContext, a: str, b: str, names: list[str],
+                entity: str) -> list[Columns]:
+    """Two vectors per row (linear/angular, force/torque) as two arrows from the frame origin
+    (red, blue; null where not finite) and six scalars, on ``entity``."""
+    va = batch.vectors(a)
+    vb = batch.vectors(b)
+    n = len(va)
+    vecs = np.stack([va, vb], axis=1)  # (n, 2, 3)
+    ok = np.isfinite(vecs).all(axis=(1, 2))
+    off = np.arange(0, 2 * n + 1, 2, dtype=np.int64)
+    colors = C.array(np.tile(np.array([0xE63C3CFF, 0x3C5AE6FF], np.uint32), n), pa.uint32())
+    comps = {A.Arrows3D.column("vectors"): C.list_column(fixed(vecs.reshape(-1, 3), 3), off, ok),
+             A.Arrows3D.column("origins"): C.list_column(fixed(np.zeros((2 * n, 3)), 3), off, ok),
+             A.Arrows3D.column("colors"): C.list_column(colors, off, ok)}
+    comps.update(scalars_columns(vecs.reshape(n, 6)))
+    rows = None if entity == ctx.entity else np.arange(n, dtype=np.int64)
+    return series_names(ctx, entity, names) + [Columns(entity, comps, rows=rows)]
+
+
+def rows_to_columns(per_row: list, entity: str) -> dict:
+    """Component columns from per-row archetype lists (None or [] = the row has none): for
+    big messages mapped one at a time (images, clouds), whose payloads are views."""
+    n = len(per_row)
+    parts: dict = {}
+    for i, archs in enumerate(per_row):
+        for a in archs or ():
+            for d, arr in a.component_batches():
+                parts.setdefault(d, [None] * n)[i] = arr
+    out = {}
+    for d, lst in parts.items():
+        present = [C.to_arrow(p) for p in lst if p is not None]
+        typ = present[0].type
+        present = [p if p.type == typ else p.cast(typ) for p in present]
+        counts = np.array([0 if p is None else len(p) for p in lst], np.int64)
+        valid = np.array([p is not None for p in lst], bool)
+        values = pa.concat_arrays(present) if len(present) > 1 else present[0]
+        out[d] = C.list_column(values, flat_offsets(counts), valid)
+    return out
+
+
+def list_values(arr) -> tuple[np.ndarray, np.ndarray]:
+    """(values as numpy, int64 offsets (n + 1,)) of a list<primitive> array, zero-copy where
+    Arrow allows (offset-aware)."""
+    off = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), np.int64)
+    vals = arr.values.to_numpy(zero_copy_only=False)
+    return vals, off

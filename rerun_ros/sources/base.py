@@ -1,0 +1,105 @@
+"""What every source of recorded messages yields: channels and batches of raw CDR messages.
+
+A source (MCAP file, rosbag2 directory, sqlite3 ``.db3``) reads a recording and yields
+:class:`RawBatch` es: N serialized messages of one channel that sit in one buffer (a
+decompressed MCAP chunk, a page of a ``.db3``) with their log and publish times as arrays.
+Nothing is decoded here; decoding is :mod:`rerun_ros.cdr`'s job. A source also counts what it
+read per channel and knows what the file says it holds (MCAP statistics), so that a shortfall
+is reported (see :meth:`SourceStats.shortfalls`).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["BagError", "Channel", "RawBatch", "SourceStats"]
+
+
+class BagError(ValueError):
+    """The input is not a readable bag (the message names the path and the problem)."""
+
+
+@dataclass
+class Channel:
+    """One recorded topic.
+
+    Attributes:
+        id: the channel's id in its file (unique per source).
+        topic: the ROS topic name, e.g. ``/imu/data``.
+        type_name: the ROS type as recorded, e.g. ``sensor_msgs/msg/Imu`` (may be ``pkg/Type``).
+        message_encoding: ``cdr`` for ROS 2.
+        schema_encoding: ``ros2msg``, ``ros2idl`` or ``""`` when the recording has no definition.
+        schema_text: the recorded message definition (empty when none).
+        metadata: channel metadata (rosbag2 stores ``offered_qos_profiles`` here).
+        schema_id: the schema's id in its file (0: none).
+    """
+
+    id: int
+    topic: str
+    type_name: str
+    message_encoding: str = "cdr"
+    schema_encoding: str = ""
+    schema_text: str = ""
+    metadata: dict = field(default_factory=dict)
+    schema_id: int = 0
+
+
+@dataclass
+class RawBatch:
+    """N serialized messages of one channel.
+
+    Attributes:
+        channel: the channel they were recorded on.
+        buf: uint8 (B,) buffer that holds them.
+        offsets, lengths: int64 (N,): message i is ``buf[offsets[i] : offsets[i] + lengths[i]]``
+            (its CDR encapsulation header included).
+        log_time, publish_time: int64 (N,) ns since the epoch (MCAP log/publish time; for
+            ``.db3`` both are the receive time).
+    """
+
+    channel: Channel
+    buf: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+    log_time: np.ndarray
+    publish_time: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def take(self, idx: np.ndarray) -> "RawBatch":
+        """The messages at ``idx`` (int or bool array), same buffer."""
+        return RawBatch(self.channel, self.buf, self.offsets[idx], self.lengths[idx],
+                        self.log_time[idx], self.publish_time[idx])
+
+    def payload(self, i: int) -> bytes:
+        """Message i's bytes (a copy)."""
+        o = int(self.offsets[i])
+        return self.buf[o:o + int(self.lengths[i])].tobytes()
+
+
+@dataclass
+class SourceStats:
+    """What a source read, against what the recording says it holds.
+
+    Attributes:
+        expected: channel id → message count the file's statistics give (empty if none).
+        read: channel id → messages read whole.
+        damaged: a chunk, a record or the file's tail could not be read.
+    """
+
+    expected: dict = field(default_factory=dict)
+    read: Counter = field(default_factory=Counter)
+    damaged: bool = False
+
+    def shortfalls(self, channels: dict) -> list[tuple[Channel, int, int]]:
+        """(channel, read, expected) for every channel that has fewer messages than its file
+        says (only meaningful when nothing was filtered out)."""
+        out = []
+        for cid, n in sorted(self.expected.items()):
+            got = self.read.get(cid, 0)
+            if got < n and cid in channels:
+                out.append((channels[cid], got, n))
+        return out
