@@ -161,9 +161,9 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
 
     _discard_old_output(Path(output_path))
     writer = RrdWriter(output_path, application_id=application_id or Path(input_path).stem,
-                       compress=compress, threads=1)
+                       compress=compress, threads=1, queue_bytes=8 << 20)
     rec = RecordingStream(application_id=application_id or Path(input_path).stem,
-                          batcher=BatcherConfig(max_rows=4096, max_bytes=4 << 20, max_age=0),
+                          batcher=BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0),
                           sinks=[writer])
     ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro)
     report = ConvertReport(str(input_path), str(output_path))

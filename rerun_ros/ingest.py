@@ -219,6 +219,7 @@ class Ingestor:
             return
         dec = t.decoder.decode(buf, offsets, lengths)
         arr = dec.array
+        cache = dec.numbers
         if dec.first_error is not None:
             bad = int((~dec.ok).sum())
             st.skipped += bad
@@ -230,20 +231,21 @@ class Ingestor:
             if not len(keep):
                 return
             arr = dec.valid()
+            cache = {k: v[keep] for k, v in cache.items()}
             log_time = log_time[keep]
             publish_time = None if publish_time is None else publish_time[keep]
         for note in dec.notes:
             self._problem(t, note, int(log_time[0]))
-        self._log(t, arr, np.asarray(log_time, np.int64), publish_time)
+        self._log(t, arr, np.asarray(log_time, np.int64), publish_time, cache)
 
-    def _log(self, t: _Topic, arr: pa.StructArray, log_time: np.ndarray, publish_time) -> None:
+    def _log(self, t: _Topic, arr: pa.StructArray, log_time: np.ndarray, publish_time, cache: dict) -> None:
         n = len(arr)
         ros_time = log_time
         if t.stamp is not None:
-            mb0 = MessageBatch(arr, log_time, log_time)
+            mb0 = MessageBatch(arr, log_time, log_time, cache=cache)
             ns = mb0.numbers(t.stamp + ".sec", np.int64) * 1_000_000_000 + mb0.numbers(t.stamp + ".nanosec", np.int64)
             ros_time = np.where(ns != 0, ns, log_time)
-        batch = MessageBatch(arr, ros_time, log_time, publish_time)
+        batch = MessageBatch(arr, ros_time, log_time, publish_time, cache)
         stored = arr
         if t.keep_fields is not None:
             kids = arr.flatten()

@@ -102,16 +102,22 @@ def test_field_bag_tf_static_and_dynamic(tmp_path):
     st = [c for c in store.chunks("/tf_static") if c.is_static]
     assert sum(len(c) for c in st) == len(tfs)
     dyn = [msg for _, msg in decoded(FIELD, "/tf")]
-    n_rows = sum(len(c) for c in store.chunks("/tf"))
+    n_rows = sum(len(c) - c.component("Transform3D:translation")[1].null_count
+                 for c in store.chunks("/tf") if c.component("Transform3D:translation"))
     assert n_rows == sum(len(m.transforms) for m in dyn)
+    # and every TFMessage whole, as its struct column
+    n_msgs = sum(len(c) - c.component("tf2_msgs.msg.TFMessage:message")[1].null_count
+                 for c in store.chunks("/tf") if c.component("tf2_msgs.msg.TFMessage:message"))
+    assert n_msgs == len(dyn)
     last = dyn[-1].transforms[-1]
     la = store.latest_at("/tf", "ros_time", ns(last.header.stamp))
     tr = la["Transform3D:translation"].values.flatten().to_numpy()
     np.testing.assert_allclose(tr, [last.transform.translation.x, last.transform.translation.y,
                                     last.transform.translation.z], rtol=1e-6)
     assert la["Transform3D:child_frame"].to_numpy().tolist() == [last.child_frame_id]
-    # custom message types with embedded schemas are listed as unsupported, not errors
-    assert any(t.type_name.startswith("dvl_msgs") and t.unsupported for t in report.topics)
+    # custom message types with embedded schemas are kept whole (struct columns), not errors
+    dvl = next(t for t in report.topics if t.type_name.startswith("dvl_msgs"))
+    assert dvl.unsupported and dvl.converted == dvl.messages > 0 and not dvl.skipped
 
 
 def test_lidar_bag_relative_topics_and_zero_log_time(tmp_path):
@@ -120,8 +126,11 @@ def test_lidar_bag_relative_topics_and_zero_log_time(tmp_path):
     assert exit_code(report) == 0 and rerun_verify(out).returncode == 0
     chunks, _ = read_chunks(out)
     assert {c.entity_path for c in chunks} == {"/cloud_1", "/cloud_2", "/cloud_3"}
-    c = next(c for c in chunks if c.entity_path == "/cloud_1")
+    c = next(c for c in chunks if c.entity_path == "/cloud_1" and c.component("Points3D:positions"))
     assert len(c.component("Points3D:positions")[1][0].values) == 80256
+    # the cloud's bytes are carried by Points3D only, not a second time in the struct column
+    msg_type = c.component("sensor_msgs.msg.PointCloud2:message")[1].type.value_type
+    assert "data" not in [f.name for f in msg_type] and "fields" in [f.name for f in msg_type]
 
 
 def test_include_exclude_and_time_window(tmp_path):
@@ -163,7 +172,8 @@ def test_malformed_messages_are_skipped_with_reasons(bag_builder, tmp_path):
     r = convert(b.path, out, warn=warnings.append)
     assert exit_code(r) == 3
     cam = next(t for t in r.topics if t.topic == "/cam")
-    assert (cam.converted, cam.skipped) == (2, 2)
+    # every message is kept (its struct row); two could not be drawn
+    assert (cam.converted, cam.skipped, cam.unmapped) == (4, 0, 2)
     assert any("data has 10 bytes, expected step x height = 18" in w and "/cam" in w for w in warnings)
     assert any("unsupported encoding 'weird42'" in w for w in warnings)
     assert any("overflows point_step 10" in w and "/pc" in w for w in warnings)
@@ -177,11 +187,10 @@ def test_malformed_messages_are_skipped_with_reasons(bag_builder, tmp_path):
 
 
 @pytest.mark.parametrize("name, expect", [
-    ("test_bad_schema.mcap", "cannot parse schema 'broken_msgs/Garbage'"),
+    ("test_bad_schema.mcap", "broken_msgs/msg/Garbage: nested type broken_msgs/msg/THIS is not defined"),
     ("test_unsupported_encoding.mcap", "message encoding 'protobuf' is not ROS 2 CDR"),
-    ("test_embedded_timestamp.mcap", "message does not decode"),
+    ("test_embedded_timestamp.mcap", "test_msgs/msg/StampedValue: cannot parse the message definition"),
     ("wrong_rmw_test_0.mcap", "message encoding 'wrong_format'"),
-    ("only_services.mcap", "cannot parse schema 'example_interfaces/srv/AddTwoInts_Event'"),
     ("test.mcap", "ros1"),
 ])
 def test_bad_bags_fail_cleanly(tmp_path, name, expect):
@@ -192,6 +201,23 @@ def test_bad_bags_fail_cleanly(tmp_path, name, expect):
     assert str(BAD / name) in p.stderr  # the warning names the file
     assert p.returncode in (1, 3)
     assert rerun_verify(out).returncode == 0  # what was convertible is kept, file is valid
+
+
+def test_service_events_decode_from_the_srv_definition(tmp_path):
+    """rosbag2 records service introspection as ``pkg/srv/Name_Event`` with the ``.srv`` text as
+    schema (mcap-ros2-support cannot parse it); the event is rebuilt from request/response."""
+    out = tmp_path / "s.rrd"
+    r = convert(BAD / "only_services.mcap", out)
+    assert exit_code(r) == 0, r.warnings
+    rows = official_table(out, "/add_two_ints/_service_event", index="log_time").column(
+        "/add_two_ints/_service_event:example_interfaces.srv.AddTwoInts_Event:message").to_pylist()
+    events = [x[0] for x in rows]
+    assert len(events) == 12
+    requests = [e["request"][0] for e in events if e["request"]]
+    responses = [e["response"][0]["sum"] for e in events if e["response"]]
+    assert requests and all(set(q) == {"a", "b"} for q in requests)
+    assert sorted({q["a"] + q["b"] for q in requests}) == sorted(set(responses))
+    assert {e["info"]["event_type"] for e in events} <= {0, 1, 2, 3}
 
 
 def test_good_part_of_bad_schema_bag_is_kept(tmp_path):
@@ -227,7 +253,7 @@ def test_truncated_mcap_keeps_whole_chunks(bag_builder, tmp_path):
     out = tmp_path / "cut.rrd"
     p = run_cli("convert", cut, "-o", out, "--json")
     assert p.returncode == 3, p.stderr
-    assert "truncated or corrupt" in p.stderr and "cut.mcap" in p.stderr and "Traceback" not in p.stderr
+    assert "truncated at byte" in p.stderr and "cut.mcap" in p.stderr and "Traceback" not in p.stderr
     rep = json.loads(p.stdout)
     n = rep["converted"]
     assert 0 < n < 400
@@ -283,7 +309,7 @@ def test_cli_convert_and_info_json(tmp_path):
     assert p.returncode == 3
     info = json.loads(run_cli("info", out, "--json").stdout)
     assert info["info_version"] == 1 and info["has_footer"] and info["rerun_version"] == "0.41.0"
-    assert info["entities"]["/image"]["archetypes"] == ["CoordinateFrame", "Image"]
+    assert info["entities"]["/image"]["archetypes"] == ["CoordinateFrame", "Image", "sensor_msgs.msg.Image"]
     assert info["entities"]["/image"]["components"]["Image:buffer"]["component_type"] == "rerun.components.ImageBuffer"
     assert set(info["timelines"]) == {"ros_time", "log_time", "publish_time"}
     assert info["timelines"]["ros_time"]["kind"] == "timestamp"
@@ -307,16 +333,19 @@ def test_rosbag2_directory(tmp_path):
     assert r.messages == 194 and exit_code(r) == 0
 
 
-def test_only_unsupported_types_is_a_failure(bag_builder, tmp_path):
+def test_custom_type_is_kept_whole_and_strict_flags_it(bag_builder, tmp_path):
     b = bag_builder()
     b.schema("my_msgs/msg/Thing", "int32 value\nstring name")
     for i in range(3):
-        b.write("/thing", "my_msgs/msg/Thing", {"value": i, "name": "x"}, 1_000 + i)
+        b.write("/thing", "my_msgs/msg/Thing", {"value": i, "name": f"x{i}"}, 1_000 + i)
     b.close()
-    r = convert(b.path, tmp_path / "t.rrd")
+    out = tmp_path / "t.rrd"
+    r = convert(b.path, out)
     (t,) = r.topics
-    assert t.unsupported and t.messages == 3 and t.type_name == "my_msgs/msg/Thing"
-    assert exit_code(r) == 1  # nothing convertible in it
+    assert t.unsupported and t.messages == t.converted == 3 and t.type_name == "my_msgs/msg/Thing"
+    assert exit_code(r) == 0 and exit_code(r, strict=True) == 3
+    rows = official_table(out, "/thing", index="log_time").column("/thing:my_msgs.msg.Thing:message").to_pylist()
+    assert [x[0] for x in rows] == [{"value": i, "name": f"x{i}"} for i in range(3)]
 
 
 def test_convert_never_imports_pandas(tmp_path):

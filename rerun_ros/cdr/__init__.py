@@ -25,7 +25,7 @@ def decoder_for(type_name: str, schema_encoding: str = "", schema_text: str = ""
     if d is None:
         try:
             defs = parse_schema(type_name, schema_text, schema_encoding) if schema_text.strip() else {}
-            d = BatchDecoder(resolve(type_name, defs, typestore(distro)))
+            d = BatchDecoder(resolve(type_name, defs, lambda: typestore(distro)))
         except SchemaError as e:
             d = e
         if len(_CACHE) > 4096:

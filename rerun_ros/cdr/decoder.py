@@ -105,6 +105,17 @@ def _prim_array(name: str, vals: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(typ, len(vals), [None, pa.py_buffer(np.ascontiguousarray(vals))])
 
 
+def _indices(idx: np.ndarray) -> pa.Array:
+    """int64 Arrow indices from numpy (from buffers: ``pa.array`` would import pandas)."""
+    a = np.ascontiguousarray(idx, _I64)
+    return pa.Array.from_buffers(pa.int64(), len(a), [None, pa.py_buffer(a)])
+
+
+def _mask(ok: np.ndarray) -> pa.Array:
+    bits = np.packbits(np.asarray(ok, bool), bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), len(ok), [None, pa.py_buffer(bits)])
+
+
 def _list(offsets: np.ndarray, values: pa.Array, elem_type: pa.DataType) -> pa.Array:
     return pa.ListArray.from_arrays(_offsets32(offsets), values,
                                     type=pa.list_(pa.field("item", elem_type, nullable=False)))
@@ -177,6 +188,10 @@ class _Run:
         self.endian = endian
         self.align = max(l.size for l in leaves)  # noqa: E741
         self._layouts: dict[int, tuple[list[int], int]] = {}
+        self._lengths: np.ndarray | None = None
+
+    def skip(self, ctx: _Ctx, items: _Items, pos: np.ndarray) -> np.ndarray:
+        return _run_skip(self, ctx, items, pos)
 
     def layout(self, phase: int) -> tuple[list[int], int]:
         lay = self._layouts.get(phase)
@@ -189,7 +204,7 @@ class _Run:
             lay = self._layouts[phase] = (offs, off - phase)
         return lay
 
-    def read(self, ctx: _Ctx, items: _Items, pos: np.ndarray, out: dict) -> np.ndarray:
+    def read(self, ctx: _Ctx, items: _Items, pos: np.ndarray, out: dict, cache: dict | None = None) -> np.ndarray:
         m = len(pos)
         a = self.align
         phases = (pos & (a - 1)) if a > 1 else np.zeros(m, _I64)
@@ -235,6 +250,8 @@ class _Run:
             if leaf.kind == "pad":
                 continue
             vals = results[i]
+            if cache is not None:
+                cache[".".join(leaf.path)] = vals
             if leaf.kind == "farr":
                 flat = _prim_array(leaf.prim, vals.reshape(-1))
                 offsets = np.arange(0, m * leaf.count + 1, leaf.count, dtype=_I64)
@@ -242,6 +259,16 @@ class _Run:
             else:
                 out[leaf.path] = _prim_array(leaf.prim, vals)
         return new_pos
+
+
+def _run_skip(run: "_Run", ctx: _Ctx, items: _Items, pos: np.ndarray) -> np.ndarray:
+    a = run.align
+    lut = run._lengths
+    if lut is None:
+        lut = run._lengths = np.array([run.layout(p)[1] for p in range(a)], _I64)
+    length = lut[pos & (a - 1)] if a > 1 else np.full(len(pos), lut[0], _I64)
+    _check(ctx, items, pos, length, run.leaves[0].path[-1] if run.leaves[0].path else "message")
+    return pos + length
 
 
 def _read_u32(ctx: _Ctx, items: _Items, pos: np.ndarray, endian: str, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -284,9 +311,18 @@ class _String:
         except pa.ArrowInvalid:
             ctx.notes[f"field {self.name}: invalid UTF-8 replaced"] += 1
             raw = values.tobytes()
-            arr = pa.array([raw[a:b].decode("utf-8", "replace") for a, b in
-                            zip(offsets[:-1].tolist(), offsets[1:].tolist())], pa.utf8())
+            fixed = [raw[a:b].decode("utf-8", "replace").encode() for a, b in
+                     zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+            noff = np.zeros(len(fixed) + 1, _I64)
+            np.cumsum([len(x) for x in fixed], out=noff[1:])
+            arr = pa.Array.from_buffers(pa.utf8(), len(fixed), [None, _offsets32(noff).buffers()[1],
+                                                                 pa.py_buffer(b"".join(fixed))])
         return arr, pos + n
+
+    def skip(self, ctx: _Ctx, items: _Items, pos: np.ndarray) -> np.ndarray:
+        n, pos = _read_u32(ctx, items, pos, self.endian, self.name)
+        _check(ctx, items, pos, n, self.name)
+        return pos + n
 
 
 class _Struct:
@@ -357,12 +393,12 @@ class _Struct:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def read(self, ctx: _Ctx, items: _Items, pos: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    def read(self, ctx: _Ctx, items: _Items, pos: np.ndarray, cache: dict | None = None) -> tuple[pa.Array, np.ndarray]:
         out: dict[tuple, pa.Array] = {}
         m = len(pos)
         for step in self.steps:
             if isinstance(step, _Run):
-                pos = step.read(ctx, items, pos, out)
+                pos = step.read(ctx, items, pos, out, cache)
             elif step.kind == "string":
                 out[step.path], pos = step.elem.read(ctx, items, pos)
             elif step.kind == "pseq":
@@ -395,7 +431,7 @@ class _Struct:
         name = ".".join(leaf.path)
         prog = leaf.elem
         if leaf.length == 0 or prog is None:
-            empty = pa.array([], type=leaf.elem_type)
+            empty = pa.nulls(0, leaf.elem_type)
             return _list(np.zeros(m + 1, _I64), empty, leaf.elem_type), pos
         if leaf.length is None:
             cnt, pos = _read_u32(ctx, items, pos, self.endian, name)
@@ -422,22 +458,57 @@ class _Struct:
             epos = np.repeat(start, cnt) + k * stride
             values, _ = prog.read(ctx, items.repeat(cnt), epos)
             return _list(offsets, values, leaf.elem_type), start + cnt * stride
-        # variable-size elements: element k of every message that has one, k = 0, 1, ...
-        parts, dest = [], []
+        # variable-size elements: find where element k of every message starts (k = 0, 1, ...:
+        # only lengths are read), then decode all elements at once in message order
+        epos = np.empty(total, _I64)
         pos = pos.copy()
         for k in range(int(cnt.max())):
             idx = np.nonzero(cnt > k)[0]
-            vals, p = prog.read(ctx, items.take(idx), pos[idx])
-            pos[idx] = p
-            parts.append(vals)
-            dest.append(offsets[idx] + k)
-        flat = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
-        d = np.concatenate(dest)
-        inv = np.empty(total, _I64)
-        inv[d] = np.arange(total, dtype=_I64)
-        if not (inv == np.arange(total)).all():
-            flat = flat.take(pa.array(inv))
-        return _list(offsets, flat, leaf.elem_type), pos
+            epos[offsets[idx] + k] = pos[idx]
+            pos[idx] = prog.skip(ctx, items.take(idx), pos[idx])
+        values, _ = prog.read(ctx, items.repeat(cnt), epos)
+        return _list(offsets, values, leaf.elem_type), pos
+
+    def skip(self, ctx: _Ctx, items: _Items, pos: np.ndarray) -> np.ndarray:
+        """The position after one value of this message at ``pos`` (lengths read, nothing
+        decoded)."""
+        for step in self.steps:
+            if isinstance(step, _Run):
+                pos = step.skip(ctx, items, pos)
+            elif step.kind == "string":
+                pos = step.elem.skip(ctx, items, pos)
+            elif step.kind == "pseq":
+                name = ".".join(step.path)
+                cnt, pos = _read_u32(ctx, items, pos, self.endian, name)
+                if step.size > 1:
+                    pos = np.where(cnt > 0, _align(pos, step.size), pos)
+                _check(ctx, items, pos, cnt * step.size, name)
+                pos = pos + cnt * step.size
+            else:
+                pos = self._skip_array(ctx, items, pos, step)
+        return pos
+
+    def _skip_array(self, ctx, items, pos, leaf: _Leaf) -> np.ndarray:
+        prog = leaf.elem
+        if leaf.length == 0 or prog is None:
+            return pos
+        name = ".".join(leaf.path)
+        if leaf.length is None:
+            cnt, pos = _read_u32(ctx, items, pos, self.endian, name)
+            ok = _check(ctx, items, pos, cnt * prog.min_size, name)
+            if not ok.all():
+                cnt = np.where(ok, cnt, 0)
+        else:
+            cnt = np.full(len(pos), leaf.length, _I64)
+        if prog.fixed_stride is not None:
+            start = np.where(cnt > 0, _align(pos, prog.steps[0].align), pos)
+            _check(ctx, items, start, cnt * prog.fixed_stride, name)
+            return start + cnt * prog.fixed_stride
+        pos = pos.copy()
+        for k in range(int(cnt.max()) if len(cnt) else 0):
+            idx = np.nonzero(cnt > k)[0]
+            pos[idx] = prog.skip(ctx, items.take(idx), pos[idx])
+        return pos
 
     def _assemble(self, msg: Message, prefix: tuple, out: dict, m: int) -> pa.Array:
         if not msg.fields:
@@ -466,6 +537,9 @@ class Decoded:
         errors: reason → number of messages that failed for it.
         first_error: (row, reason) of the first failure, or None.
         notes: problems that did not cost the message (e.g. invalid UTF-8 replaced) → count.
+        numbers: dotted path → numpy (N,) or (N, k) of the message's fixed-size numeric fields
+            outside sequences (the arrays the columns were made from; for mappers).
+        end: int64 (N,) bytes each message used, its CDR header included.
     """
 
     array: pa.StructArray
@@ -473,12 +547,14 @@ class Decoded:
     errors: Counter = field(default_factory=Counter)
     first_error: tuple[int, str] | None = None
     notes: Counter = field(default_factory=Counter)
+    numbers: dict = field(default_factory=dict)
+    end: np.ndarray | None = None
 
     def valid(self) -> pa.StructArray:
         """The rows that decoded (all of ``array`` when none failed)."""
         if self.ok.all():
             return self.array
-        return self.array.filter(pa.array(self.ok))
+        return self.array.filter(_mask(self.ok))
 
 
 class BatchDecoder:
@@ -532,8 +608,11 @@ class BatchDecoder:
             ctx.fail(np.nonzero(other)[0], f"unsupported CDR encapsulation kind {int(kind[other][0])} "
                                            "(only plain CDR is)")
         be = kind == 0
+        cache: dict = {}
+        end = None
         if not be.any():
-            arr, _ = self._prog("<").read(ctx, items, np.zeros(n, _I64))
+            arr, end = self._prog("<").read(ctx, items, np.zeros(n, _I64), cache)
+            end = end + 4
         else:
             parts, order = [], []
             for endian, mask in (("<", ~be), (">", be)):
@@ -546,11 +625,11 @@ class BatchDecoder:
             o = np.concatenate(order)
             inv = np.empty(n, _I64)
             inv[o] = np.arange(n, dtype=_I64)
-            arr = arr.take(pa.array(inv))
+            arr = arr.take(_indices(inv))
         ok = ~ctx.bad
         errors: Counter = Counter(ctx.reasons.values())
         first = None
         if ctx.reasons:
             r = min(ctx.reasons)
             first = (r, ctx.reasons[r])
-        return Decoded(arr, ok, errors, first, ctx.notes)
+        return Decoded(arr, ok, errors, first, ctx.notes, cache, end)

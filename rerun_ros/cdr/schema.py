@@ -16,6 +16,7 @@ fields in definition order, nested messages as structs, fixed arrays and sequenc
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Union
@@ -108,6 +109,8 @@ def parse_schema(type_name: str, text: str, encoding: str = "ros2msg") -> dict:
 
     name = normalize_type(type_name)
     try:
+        if encoding == "ros2msg" and "/srv/" in name and name.endswith("_Event") and _SRV_SPLIT.search(text):
+            return _service_event(name, text)
         if encoding == "ros2msg":
             return dict(get_types_from_msg(text, name))
         if encoding == "ros2idl":
@@ -118,10 +121,41 @@ def parse_schema(type_name: str, text: str, encoding: str = "ros2msg") -> dict:
     raise SchemaError(f"{name}: schema encoding {encoding!r} is not supported (ros2msg, ros2idl are)")
 
 
-def resolve(type_name: str, defs: dict, fallback: dict | None = None) -> Message:
+_SRV_SPLIT = re.compile(r"^---[ \t]*$", re.MULTILINE)
+
+
+def _service_event(name: str, text: str) -> dict:
+    """The definitions of a service event ``pkg/srv/Name_Event`` (what rosbag2 records for
+    service introspection) from the service's ``.srv`` text (request ``---`` response): the
+    event is ``service_msgs/ServiceEventInfo info``, ``Name_Request[<=1] request``,
+    ``Name_Response[<=1] response`` (rosidl's generated service event message)."""
+    from rosbags.typesys import get_types_from_msg
+
+    base = name[: -len("_Event")]
+    req_text, resp_text = _SRV_SPLIT.split(text, maxsplit=1)
+    deps = ""
+    m = re.search(r"^={3,}\s*$", resp_text, re.MULTILINE)
+    if m:  # nested definitions rosbag2 appended after the response
+        deps = resp_text[m.start():]
+        resp_text = resp_text[:m.start()]
+    defs: dict = {}
+    for part, suffix in ((req_text, "_Request"), (resp_text, "_Response")):
+        got = dict(get_types_from_msg(part + "\n" + deps, base + suffix))
+        # rosbags files every parsed type under pkg/msg/...; the main one keeps its srv name
+        main = next((k for k in got if k.endswith("/" + base.rsplit("/", 1)[1] + suffix)), None)
+        if main is not None:
+            defs[base + suffix] = got.pop(main)
+        defs.update(got)
+    defs[name] = ([], [("info", (2, "service_msgs/msg/ServiceEventInfo")),
+                       ("request", (4, ((2, base + "_Request"), 1))),
+                       ("response", (4, ((2, base + "_Response"), 1)))])
+    return defs
+
+
+def resolve(type_name: str, defs: dict, fallback=None) -> Message:
     """The typed tree of ``type_name`` from parsed definitions ``defs`` (see
     :func:`parse_schema`), nested types missing from ``defs`` taken from ``fallback`` (a
-    :func:`typestore`).
+    :func:`typestore` mapping, or a callable returning one: loaded only when needed).
 
     Raises:
         SchemaError: an undefined nested type, a recursive definition or a ``wstring`` field.
@@ -131,7 +165,8 @@ def resolve(type_name: str, defs: dict, fallback: dict | None = None) -> Message
     def lookup(name: str):
         d = defs.get(name)
         if d is None and fallback is not None:
-            d = fallback.get(name)
+            store = fallback() if callable(fallback) else fallback
+            d = store.get(name)
         return d
 
     def message(name: str, stack: tuple) -> Message:

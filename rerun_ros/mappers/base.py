@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..model.archetypes import Archetype
+from ..model.components import to_numpy
 
 __all__ = ["MappedRow", "MappingError", "MapContext", "MessageBatch", "Columns", "SharedState",
            "stamp_ns", "frame_id", "quat_rotate"]
@@ -91,6 +92,8 @@ class MessageBatch:
     ros_time: np.ndarray
     log_time: np.ndarray
     publish_time: np.ndarray | None = None
+    #: dotted path → numpy values the decoder already made (see ``Decoded.numbers``)
+    cache: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -105,7 +108,10 @@ class MessageBatch:
 
     def numbers(self, path: str, dtype=np.float64) -> np.ndarray:
         """A numeric field as numpy (N,) (a copy only when the dtype differs)."""
-        return np.asarray(self.field(path).to_numpy(zero_copy_only=False), dtype=dtype)
+        v = self.cache.get(path)
+        if v is not None and v.ndim == 1:
+            return np.asarray(v, dtype=dtype)
+        return np.asarray(to_numpy(self.field(path)), dtype=dtype)
 
     def vectors(self, path: str, names: str = "xyz", dtype=np.float64) -> np.ndarray:
         """Several numeric sub-fields of a message field as (N, len(names)), e.g. a Vector3

@@ -103,14 +103,18 @@ def covariance_ellipsoids(p: np.ndarray, cov6x6: np.ndarray, drawn: np.ndarray) 
     quat = np.zeros((n, 4))
     quat[:, 3] = 1.0
     if ok.any():
-        cs = c[ok]
+        # covariances repeat (often one for the whole run): decompose each run of equal ones once
+        flat = c[ok].reshape(-1, 9)
+        starts = np.concatenate([[True], (flat[1:] != flat[:-1]).any(axis=1)])
+        inv = np.cumsum(starts) - 1
+        cs = flat[starts].reshape(-1, 3, 3)
         cs = (cs + np.transpose(cs, (0, 2, 1))) / 2
         w, v = np.linalg.eigh(cs)
         w = np.clip(w, 0.0, None)
         flip = np.linalg.det(v) < 0
         v[flip, :, 2] *= -1
-        half[ok] = np.sqrt(w)
-        quat[ok] = matrices_to_quats(v)
+        half[ok] = np.sqrt(w)[inv.reshape(-1)]
+        quat[ok] = matrices_to_quats(v)[inv.reshape(-1)]
     color = C.array(np.full(n, 0xFF00FF60, np.uint32), pa.uint32())
     return {A.Ellipsoids3D.column("half_sizes"): per_row(fixed(half, 3), ok),
             A.Ellipsoids3D.column("centers"): per_row(fixed(np.where(ok[:, None], p, 0.0), 3), ok),
@@ -186,6 +190,6 @@ def rows_to_columns(per_row: list, entity: str) -> dict:
 def list_values(arr) -> tuple[np.ndarray, np.ndarray]:
     """(values as numpy, int64 offsets (n + 1,)) of a list<primitive> array, zero-copy where
     Arrow allows (offset-aware)."""
-    off = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), np.int64)
-    vals = arr.values.to_numpy(zero_copy_only=False)
+    off = C.list_offsets(arr)
+    vals = C.to_numpy(arr.values)
     return vals, off

@@ -351,9 +351,9 @@ def path_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Each path as one line strip through its poses' positions."""
     from .columns import fixed
     poses = batch.field("poses")
-    flat = poses.flatten()
-    off = np.asarray(poses.offsets.to_numpy(zero_copy_only=False), np.int64)
-    pts = np.stack([np.asarray(struct_field(flat, f"pose.position.{c}").to_numpy(zero_copy_only=False), np.float32)
+    flat = C.list_flat(poses)
+    off = C.list_offsets(poses)
+    pts = np.stack([np.asarray(C.to_numpy(struct_field(flat, f"pose.position.{c}")), np.float32)
                     for c in "xyz"], axis=1) if len(flat) else np.zeros((0, 3), np.float32)
     strips = pa.ListArray.from_arrays(C.offsets_array(off - off[0]), fixed(pts, 3), type=C.LINE_STRIP3D)
     return [Columns(ctx.entity, {A.LineStrips3D.column("strips"): C.list_column(strips)})]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from ..model.components import to_numpy
+
 __all__ = ["RowView", "rows_of"]
 
 
@@ -79,8 +81,8 @@ class RowView:
         if kind == "lstring":
             return vals.slice(a, b - a).to_pylist()
         if kind == "lbool":
-            return vals.slice(a, b - a).to_numpy(zero_copy_only=False).astype(bool)
-        return vals.slice(a, b - a).to_numpy(zero_copy_only=False)
+            return to_numpy(vals.slice(a, b - a))
+        return to_numpy(vals.slice(a, b - a))
 
     def get_fields_and_field_types(self) -> dict:
         return {k: "" for k in self._c.kinds}

@@ -429,10 +429,9 @@ def quat_to_rpy(q: np.ndarray) -> np.ndarray:
 @register_columns("sensor_msgs/msg/Imu", archetypes="Scalars")
 def imu_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Acceleration (m/s²), angular velocity (rad/s) and orientation as roll/pitch/yaw (rad; NaN
-    when the IMU gives none: orientation_covariance[0] == -1, REP 145) as nine series; the
-    orientation quaternion and the three covariances as ``Imu:*`` columns."""
+    when the IMU gives none: orientation_covariance[0] == -1, REP 145) as nine series. The
+    quaternion and the covariances stay in the message's struct column."""
     from .columns import list_values, scalars_columns, series_names, unit_quaternions
-
     acc = batch.vectors("linear_acceleration")
     gyr = batch.vectors("angular_velocity")
     q = batch.vectors("orientation", "xyzw")
@@ -444,10 +443,6 @@ def imu_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     rpy = quat_to_rpy(qn)
     rpy[~ok | no_orientation] = np.nan
     comps = scalars_columns(np.concatenate([acc, gyr, rpy], axis=1))
-    comps[C.ComponentDescriptor("Imu", "orientation", "")] = C.list_column(
-        C.array(q.reshape(-1), pa.float64()), np.arange(0, 4 * len(q) + 1, 4))
-    for f in ("orientation_covariance", "angular_velocity_covariance", "linear_acceleration_covariance"):
-        comps[C.ComponentDescriptor("Imu", f, "")] = batch.field(f)
     return series_names(ctx, ctx.entity, IMU_NAMES) + [Columns(ctx.entity, comps)]
 
 
@@ -482,7 +477,7 @@ def joint_state_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     transforms (see :mod:`.robot`)."""
     from .columns import list_values
     names = batch.field("name")
-    name_col = C.list_column(names.values, np.asarray(names.offsets.to_numpy(zero_copy_only=False)))
+    name_col = C.list_column(names.values, C.list_offsets(names), _names_changed(names, ctx))
     out = []
     for f, ent in (("position", ctx.entity), ("velocity", entity_path.join(ctx.entity, "velocity")),
                    ("effort", entity_path.join(ctx.entity, "effort"))):
@@ -504,6 +499,39 @@ def joint_state_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
                 out.append(Columns(r.entity, rows_to_columns([r.archetypes], r.entity),
                                    rows=np.array([i], np.int64)))
     return out
+
+
+def _names_changed(names, ctx: MapContext) -> np.ndarray:
+    """bool (n,): rows whose joint names differ from the row before (the first row of a topic
+    always): the rows that carry ``SeriesLines:names``; rows in between are labelled by them
+    (latest-at), so two publishers with different joints on one topic keep their own labels."""
+    off = C.list_offsets(names)
+    n = len(off) - 1
+    flat = names.values
+    soff = C.list_offsets(flat)
+    data = np.frombuffer(flat.buffers()[2], np.uint8) if len(flat) and flat.buffers()[2] is not None \
+        else np.zeros(0, np.uint8)
+    lens = np.diff(soff)  # byte length of every name
+    rb = soff[off]  # byte range of each row's names
+    blen, cnt = np.diff(rb), np.diff(off)
+    equal = np.zeros(n, bool)
+    equal[1:] = (blen[1:] == blen[:-1]) & (cnt[1:] == cnt[:-1])
+    idx = np.nonzero(equal)[0]
+    if len(idx):
+        L = blen[idx]
+        rel = np.arange(int(L.sum()), dtype=np.int64) - np.repeat(np.cumsum(L) - L, L)
+        differs = data[np.repeat(rb[idx], L) + rel] != data[np.repeat(rb[idx - 1], L) + rel]
+        k = cnt[idx]
+        nrel = np.arange(int(k.sum()), dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+        ldiff = lens[np.repeat(off[idx], k) + nrel] != lens[np.repeat(off[idx - 1], k) + nrel]
+        bad = np.bincount(np.repeat(np.arange(len(idx)), L)[differs], minlength=len(idx)) > 0
+        bad |= np.bincount(np.repeat(np.arange(len(idx)), k)[ldiff], minlength=len(idx)) > 0
+        equal[idx] = ~bad
+    if n:
+        first = (data[rb[0]:rb[1]].tobytes(), lens[off[0]:off[1]].tobytes())
+        equal[0] = ctx.state.get("joint_names") == first
+        ctx.state["joint_names"] = (data[rb[-2]:rb[-1]].tobytes(), lens[off[-2]:off[-1]].tobytes())
+    return ~equal
 
 
 NAVSAT_NAMES = ["altitude [m]", "status", "σ east [m]", "σ north [m]", "σ up [m]"]

@@ -67,10 +67,9 @@ def multi_array_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
 @register_columns("rcl_interfaces/msg/Log", archetypes="TextLog")
 def rosout_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """``[node] message`` lines with their level (DEBUG 10 … FATAL 50 → CRITICAL)."""
-    import pyarrow.compute as pc
     name, msg = batch.field("name"), batch.field("msg")
-    text = pc.if_else(pc.equal(pc.utf8_length(name), 0), msg,
-                      pc.binary_join_element_wise("[", name, "] ", msg, ""))
+    has = C.string_lengths(name) > 0
+    text = C.join_strings([("[", has), name, ("] ", has), msg], len(batch))
     lv = batch.numbers("level", np.int64)
     codes = np.searchsorted(np.array([10, 20, 30, 40, 50]), lv)
     known = np.isin(lv, [10, 20, 30, 40, 50])

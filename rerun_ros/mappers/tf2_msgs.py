@@ -50,9 +50,9 @@ def _transform_columns(tf, parents, children, rows: np.ndarray, stamps: np.ndarr
                        static: bool, ctx: MapContext) -> list[Columns]:
     """Transform3D rows from a StructArray of geometry_msgs/Transform and frame ids (m,)."""
     from .columns import fixed, per_row, unit_quaternions
-    t = np.stack([np.asarray(struct_field(tf, f"translation.{c}").to_numpy(zero_copy_only=False), np.float64)
+    t = np.stack([np.asarray(C.to_numpy(struct_field(tf, f"translation.{c}")), np.float64)
                   for c in "xyz"], axis=1)
-    q = np.stack([np.asarray(struct_field(tf, f"rotation.{c}").to_numpy(zero_copy_only=False), np.float64)
+    q = np.stack([np.asarray(C.to_numpy(struct_field(tf, f"rotation.{c}")), np.float64)
                   for c in "xyzw"], axis=1)
     qn, qok = unit_quaternions(q)
     ok = qok & np.isfinite(t).all(axis=1) & (C.string_lengths(parents) > 0) & (C.string_lengths(children) > 0)
@@ -77,13 +77,13 @@ def _transform_columns(tf, parents, children, rows: np.ndarray, stamps: np.ndarr
 def tf_message_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Every TransformStamped of every message as one Transform3D row at its own stamp."""
     tfs = batch.field("transforms")
-    flat = tfs.flatten()
-    counts = np.diff(np.asarray(tfs.offsets.to_numpy(zero_copy_only=False), np.int64))
+    flat = C.list_flat(tfs)
+    counts = np.diff(C.list_offsets(tfs))
     rows = np.repeat(np.arange(len(tfs), dtype=np.int64), counts)
     if not len(rows):
         return []
-    sec = np.asarray(struct_field(flat, "header.stamp.sec").to_numpy(zero_copy_only=False), np.int64)
-    nsec = np.asarray(struct_field(flat, "header.stamp.nanosec").to_numpy(zero_copy_only=False), np.int64)
+    sec = np.asarray(C.to_numpy(struct_field(flat, "header.stamp.sec")), np.int64)
+    nsec = np.asarray(C.to_numpy(struct_field(flat, "header.stamp.nanosec")), np.int64)
     return _transform_columns(struct_field(flat, "transform"), struct_field(flat, "header.frame_id"),
                               struct_field(flat, "child_frame_id"), rows, sec * 1_000_000_000 + nsec,
                               ctx.entity, is_static_topic(ctx.topic), ctx)

@@ -448,5 +448,96 @@ def string_lengths(arr: pa.Array) -> np.ndarray:
     off = np.frombuffer(arr.buffers()[1], np.int32, count=arr.offset + n + 1)[arr.offset:]
     lens = np.diff(off).astype(np.int64)
     if arr.null_count:
-        lens[~np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), bool)] = 0
+        lens[~validity(arr)] = 0
     return lens
+
+
+_NP_CODE = {pa.int8(): "i1", pa.int16(): "i2", pa.int32(): "i4", pa.int64(): "i8", pa.uint8(): "u1",
+            pa.uint16(): "u2", pa.uint32(): "u4", pa.uint64(): "u8", pa.float16(): "f2", pa.float32(): "f4",
+            pa.float64(): "f8"}
+
+
+def to_numpy(arr: pa.Array) -> np.ndarray:
+    """A primitive Arrow array as numpy (n,), a zero-copy view of its buffer when it has no
+    nulls (timestamps/durations as int64, booleans unpacked). Unlike ``Array.to_numpy`` this
+    never imports pandas (pyarrow does so on its first conversion, ~0.3 s).
+
+    Raises:
+        TypeError: not a primitive (numeric, boolean, temporal) array.
+    """
+    typ = arr.type
+    n, off = len(arr), arr.offset
+    if pa.types.is_boolean(typ):
+        bits = np.frombuffer(arr.buffers()[1], np.uint8)
+        out = np.unpackbits(bits, bitorder="little", count=off + n)[off:].astype(bool)
+    else:
+        code = _NP_CODE.get(typ) or ("i8" if pa.types.is_timestamp(typ) or pa.types.is_duration(typ) else None)
+        if code is None:
+            raise TypeError(f"to_numpy: {typ} is not a primitive type")
+        buf = arr.buffers()[1]
+        out = np.frombuffer(buf, np.dtype(code), count=off + n)[off:] if n else np.zeros(0, code)
+    if arr.null_count:
+        out = out.astype(np.float64) if out.dtype.kind == "f" else out.copy()
+        valid = validity(arr)
+        if out.dtype.kind == "f":
+            out[~valid] = np.nan
+    return out
+
+
+def list_offsets(arr: pa.Array) -> np.ndarray:
+    """int64 (n + 1,) offsets of a list (or string) array into its (unsliced) values."""
+    t = arr.type
+    code = "i8" if (pa.types.is_large_list(t) or pa.types.is_large_string(t) or pa.types.is_large_binary(t)) else "i4"
+    return np.frombuffer(arr.buffers()[1], code, count=arr.offset + len(arr) + 1)[arr.offset:].astype(np.int64)
+
+
+def join_strings(pieces: list, n: int) -> pa.Array:
+    """Row-wise concatenation of string pieces into a utf8 array of n rows, with numpy (no
+    Python per row). A piece is a utf8 array of n rows, or ``(text, mask)``: the constant
+    ``text`` in the rows where the bool (n,) mask is True."""
+    parts = []
+    for p in pieces:
+        if isinstance(p, tuple):
+            text, mask = p
+            b = np.frombuffer(text.encode(), np.uint8)
+            lens = np.where(mask, len(b), 0).astype(np.int64)
+            parts.append((b, np.zeros(n, np.int64), lens))
+        else:
+            off = list_offsets(p)
+            data = np.frombuffer(p.buffers()[2], np.uint8) if p.buffers()[2] is not None else np.zeros(0, np.uint8)
+            parts.append((data, off[:-1], np.diff(off)))
+    total = np.zeros(n, np.int64)
+    for _, _, lens in parts:
+        total += lens
+    out_off = np.zeros(n + 1, np.int64)
+    np.cumsum(total, out=out_off[1:])
+    out = np.empty(int(out_off[-1]), np.uint8)
+    cursor = out_off[:-1].copy()
+    for data, src, lens in parts:
+        k = int(lens.sum())
+        if k:
+            rel = np.arange(k, dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+            out[np.repeat(cursor, lens) + rel] = data[np.repeat(src, lens) + rel]
+        cursor += lens
+    if out_off[-1] >= 2**31:
+        raise OverflowError("more than 2 GiB of text in one column")
+    return pa.Array.from_buffers(pa.utf8(), n, [None, pa.py_buffer(out_off.astype(np.int32)), pa.py_buffer(out)])
+
+
+def validity(arr: pa.Array) -> np.ndarray:
+    """bool (n,): True where ``arr`` is not null, from its validity bitmap (no compute kernel)."""
+    n = len(arr)
+    if arr.null_count == 0:
+        return np.ones(n, bool)
+    bm = arr.buffers()[0]
+    if bm is None:  # e.g. a null-typed array
+        return np.zeros(n, bool)
+    bits = np.frombuffer(bm, np.uint8)
+    return np.unpackbits(bits, bitorder="little", count=arr.offset + n)[arr.offset:].astype(bool)
+
+
+def list_flat(arr: pa.Array) -> pa.Array:
+    """The values of the rows of a list array (what ``ListArray.flatten`` gives for rows without
+    nulls), as a slice of its child: no copy, no compute kernel."""
+    off = list_offsets(arr)
+    return arr.values.slice(int(off[0]), int(off[-1] - off[0]))

@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-import numpy as np
 import pyarrow as pa
 
 from ..model.chunk import Chunk, Timeline
-from ..model.components import ComponentDescriptor, array
+from ..model.components import ComponentDescriptor, array, validity
 
 __all__ = ["ManifestEntry", "ManifestBuilder", "component_of"]
 
@@ -80,7 +79,7 @@ class ManifestBuilder:
             n = len(times)
             for d, col in chunk.components.items():
                 if col.null_count:
-                    valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+                    valid = validity(col)
                     t = times[valid]
                     if len(t):
                         e.component_ranges[(name, d.column)] = (int(t.min()), int(t.max()), len(t))

@@ -29,7 +29,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from .base import BagError, Channel, RawBatch, SourceStats
+from .base import BagError, Channel, RawBatch, SourceStats, merge_batches
 
 __all__ = ["McapSource", "bag_files", "BagError"]
 
@@ -278,13 +278,17 @@ class McapSource:
         from .rosbag2 import decompress_messages
 
         per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"
-        for fp in self.files:
-            for b in self._file_batches(fp, topic_filter, start_ns, end_ns):
-                if per_message:
-                    b = decompress_messages(b, self.meta.compression_format, self.warn, self.stats)
-                    if b is None:
-                        continue
-                yield b
+
+        def raw():
+            for fp in self.files:
+                for b in self._file_batches(fp, topic_filter, start_ns, end_ns):
+                    if per_message:
+                        b = decompress_messages(b, self.meta.compression_format, self.warn, self.stats)
+                        if b is None:
+                            continue
+                    yield b
+
+        yield from merge_batches(raw())
 
     def _file_batches(self, fp: Path, topic_filter, start_ns, end_ns) -> Iterator[RawBatch]:
         s = self._summary(fp)
