@@ -96,6 +96,8 @@ class Recording:
         others = sorted(n for n in tls if n != timeline)
         cols: dict[str, tuple] = {}
         statics: dict[str, pa.Array] = {}
+        keys: dict[str, tuple] = {}  # column name -> sort key (entity, full archetype, field), as Rerun orders
+        empty_types: dict[str, pa.DataType] = {}
         sel_t, sel_k, sel_o = [], [], []  # per selected row: time, row-id key, other timelines
         for e in self.entities(entities):
             per_col: dict[str, list] = {}
@@ -105,9 +107,15 @@ class Recording:
                         valid = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
                         if len(valid):
                             statics[f"{e}:{d.column}"] = col[int(valid[-1])].values
+                            keys[f"{e}:{d.column}"] = (e, d.archetype_full, d.field)
                     continue
                 if timeline not in c.timelines or not len(c):
                     continue
+                for d, col in c.components.items():  # a column the entity has, even if all null
+                    k = f"{e}:{d.column}"
+                    if k not in keys:
+                        keys[k] = (e, d.archetype_full, d.field)
+                        empty_types[k] = col.type
                 t = c.timelines[timeline][1]
                 inwin = (t >= lo) & (t <= hi)
                 if not inwin.any():
@@ -120,6 +128,7 @@ class Recording:
                     idx = np.flatnonzero(m)
                     if len(idx):
                         per_col.setdefault(d.column, []).append((t[idx], rid[idx], oth[idx], col.take(pa.array(idx))))
+                        keys[f"{e}:{d.column}"] = (e, d.archetype_full, d.field)
             for colname, parts in per_col.items():
                 t = np.concatenate([p[0] for p in parts])
                 rid = np.concatenate([p[1] for p in parts])
@@ -145,9 +154,12 @@ class Recording:
             at = np.concatenate(sel_t)
             ak = np.concatenate(sel_k)
             ao = np.concatenate(sel_o)
-            order = np.lexsort((ak[:, 1], ak[:, 0], at))
-            pick = order[np.flatnonzero(np.r_[at[order][1:] != at[order][:-1], True])]
-            other_vals = ao[pick]
+            # each other timeline: its greatest value among the rows at that index time (as
+            # the official reader fills them)
+            order = np.argsort(at, kind="stable")
+            ats = at[order]
+            starts = np.flatnonzero(np.r_[True, ats[1:] != ats[:-1]])
+            other_vals = np.maximum.reduceat(ao[order], starts, axis=0) if len(ao) else ao
         for n in sorted(set(others) | {timeline}):
             if n == timeline:
                 arrays.append(pa.array(times, pa.int64()).view(tls[timeline].arrow_type))
@@ -156,7 +168,11 @@ class Recording:
                 arr = pa.array(v, pa.int64(), mask=v == np.iinfo(np.int64).min)
                 arrays.append(arr.view(tls[n].arrow_type))
             names.append(n)
-        for name in sorted(set(cols) | set(statics)):
+        for name in sorted(set(cols) | set(statics) | set(empty_types), key=lambda k: keys.get(k, (k,))):
+            if name not in cols and name not in statics:
+                arrays.append(pa.nulls(len(times), empty_types[name]))
+                names.append(name)
+                continue
             if name in cols:
                 t, vals = cols[name]
                 idx = np.searchsorted(times, t)
