@@ -146,3 +146,15 @@ def qapp(xdisplay):
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["rerun_ros-tests"])
     yield app
     app.closeAllWindows()
+
+
+def nan_safe(v):
+    """Values with NaN replaced by a marker, for comparing decoded messages (NaN != NaN, and
+    real bags carry NaN: the field run's Odometry and NavSatFix without a fix)."""
+    if isinstance(v, float) and v != v:
+        return "nan"
+    if isinstance(v, list):
+        return [nan_safe(x) for x in v]
+    if isinstance(v, dict):
+        return {k: nan_safe(x) for k, x in v.items()}
+    return v

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import rerun_ros
-from conftest import FIELD, SENSORS, run_cli
+from conftest import FIELD, SENSORS, nan_safe, run_cli
 from rerun_ros.convert import convert
 
 
@@ -38,18 +38,8 @@ def test_dataframe_equals_official_reader(files, name, globs):
             assert a.column_names == b.column_names, (glob, tl)
             assert a.num_rows == b.num_rows, (glob, tl)
             for col in b.column_names:
-                assert _nan_safe(a.column(col).to_pylist()) == _nan_safe(b.column(col).to_pylist()), (glob, tl, col)
+                assert nan_safe(a.column(col).to_pylist()) == nan_safe(b.column(col).to_pylist()), (glob, tl, col)
 
-
-def _nan_safe(v):
-    """Values with NaN replaced by a marker (NaN != NaN; the real Odometry of the field bag has them)."""
-    if isinstance(v, float) and v != v:
-        return "nan"
-    if isinstance(v, list):
-        return [_nan_safe(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _nan_safe(x) for k, x in v.items()}
-    return v
 
 
 def test_latest_at_range_and_exports(files, tmp_path):

@@ -82,8 +82,12 @@ def test_report_cli_on_a_real_bag_with_snapshots(tmp_path, xdisplay):
     out = tmp_path / "rep"
     p = run_cli("report", rrd, "-o", out, "--time", "5", "--time", "15", "--fail-on", "missing_tf")
     assert p.returncode == 4, p.stderr
-    assert "rule fired: missing_tf" in p.stderr and "'odom' is not in the TF tree" in p.stderr
+    assert "rule fired: missing_tf" in p.stderr and "is not in the TF tree" in p.stderr
     rep = json.loads((out / "report.json").read_text())
+    missing = [w["message"] for w in rep["findings"] if w["kind"] == "missing_tf"]
+    # the custom DVL messages are kept whole with their frame now, so their frame is checked too
+    assert any("'odom' is not in the TF tree" in m for m in missing)
+    assert any("'dvl_A50/velocity_link' is not in the TF tree" in m for m in missing)
     assert [s["file"] for s in rep["snapshots"]] == ["snapshot_0.png", "snapshot_1.png"]
     from PIL import Image
     a = np.asarray(Image.open(out / "snapshot_0.png").convert("RGB"))

@@ -3,6 +3,7 @@ values checked against what was published."""
 from __future__ import annotations
 
 import io
+import math
 import struct
 
 import numpy as np
@@ -218,8 +219,8 @@ def test_range_navsat_scalars(store):
     np.testing.assert_allclose(np.hypot(rim[:, 1], rim[:, 2]), 2.0 * np.tan(0.25), rtol=1e-5)
     assert la(store, "/fix", "GeoPoints:positions").values.flatten().to_numpy().tolist() == [40.1, -111.8]
     assert la(store, "/fix", "Scalars:scalars").to_numpy().tolist() == [1368.5, 0.0, 2.0, 3.0, 4.0]
-    assert la(store, "/temp", "Scalars:scalars").to_numpy().tolist() == [21.5]
-    assert la(store, "/hum", "Scalars:scalars").to_numpy().tolist() == [pytest.approx(0.4)]
+    assert la(store, "/temp", "Scalars:scalars").to_numpy().tolist() == [21.5, 0.0]  # temperature, variance
+    assert la(store, "/hum", "Scalars:scalars").to_numpy().tolist() == [pytest.approx(0.4), 0.0]
 
 
 def test_geometry_types(store):
@@ -302,8 +303,16 @@ def test_db3_bags(tmp_path, bag, counts):
     s = ChunkStore.from_chunks(read_chunks(out)[0])
     topic = c.execute("select name from topics where id=?", (tid,)).fetchone()[0]
     got = s.latest_at(topic, "log_time", t_ns)["Scalars:scalars"].to_numpy()
-    np.testing.assert_allclose(got, [m.linear_acceleration.x, m.linear_acceleration.y, m.linear_acceleration.z,
-                                     m.angular_velocity.x, m.angular_velocity.y, m.angular_velocity.z])
+    np.testing.assert_allclose(got[:6], [m.linear_acceleration.x, m.linear_acceleration.y, m.linear_acceleration.z,
+                                         m.angular_velocity.x, m.angular_velocity.y, m.angular_velocity.z])
+    # then roll, pitch, yaw of the orientation (tf2's getRPY convention)
+    q = m.orientation
+    roll = math.atan2(2 * (q.w * q.x + q.y * q.z), 1 - 2 * (q.x ** 2 + q.y ** 2))
+    pitch = math.asin(max(-1.0, min(1.0, 2 * (q.w * q.y - q.z * q.x))))
+    yaw = math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y ** 2 + q.z ** 2))
+    n = math.sqrt(q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2)
+    if abs(n - 1) < 1e-6:
+        np.testing.assert_allclose(got[6:], [roll, pitch, yaw], rtol=1e-6, atol=1e-9)
 
 
 def test_scalar_sensors_of_real_bag_and_png(tmp_path, bag_builder):
@@ -323,7 +332,8 @@ def test_scalar_sensors_of_real_bag_and_png(tmp_path, bag_builder):
     with open(SENSORS, "rb") as f:
         for _, ch, m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages(topics=list(fields)):
             got = s.range(ch.topic, "log_time", m.log_time, m.log_time, "Scalars:scalars", include_latest_at=False)
-            np.testing.assert_allclose(got.values.to_pylist()[-1], fields[ch.topic](msg), rtol=1e-6)
+            want = fields[ch.topic](msg)  # the leading series (then variances, roll/pitch/yaw)
+            np.testing.assert_allclose(got.values.to_pylist()[-1][:len(want)], want, rtol=1e-6)
     from PIL import Image
     bio = io.BytesIO()
     Image.fromarray(np.arange(12, dtype=np.uint8).reshape(2, 2, 3)).save(bio, format="PNG")

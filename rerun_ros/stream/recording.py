@@ -227,7 +227,9 @@ class RecordingStream:
         if self._closed:
             raise ValueError("RecordingStream is closed")
         n = len(next(iter(components.values()))) if components else 0
-        if n == 0:
+        # a column null in every row sets nothing: left out, as if never logged
+        components = {d: c for d, c in components.items() if c.null_count < n}
+        if n == 0 or not components:
             return
         t_ns, inc = tuid.new_tuids(n)
         row_ids = tuid.tuids_to_fixed16(np.full(n, t_ns, np.uint64),
