@@ -165,7 +165,8 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
     rec = RecordingStream(application_id=application_id or Path(input_path).stem,
                           batcher=BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0),
                           sinks=[writer])
-    ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro)
+    ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro,
+                   fixed_distro=distro is not None)
     report = ConvertReport(str(input_path), str(output_path))
     n = 0
     total = src.total_messages

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from .cdr import SchemaError, decoder_for
 from .mappers import MapContext, MappingError, archetypes_of, normalize_type
-from .mappers.base import Columns, MessageBatch, SharedState, stamp_ns
+from .mappers.base import Columns, MessageBatch, SharedState
 from .mappers.registry import entry
 from .mappers.rows import RowView, _Cols
 from .model import archetypes as A
@@ -81,7 +81,7 @@ def message_descriptor(type_name: str) -> ComponentDescriptor:
 
 class _Topic:
     __slots__ = ("stats", "entry", "ctx", "decoder", "error", "desc", "keep_fields", "stamp",
-                 "frame", "warned")
+                 "frame", "warned", "candidates")
 
     def __init__(self, stats: TopicStats, ent, ctx: MapContext):
         self.stats, self.entry, self.ctx = stats, ent, ctx
@@ -92,6 +92,8 @@ class _Topic:
         self.stamp: str | None = None
         self.frame: str | None = None
         self.warned: set = set()
+        #: (distro, decoder) to choose from by fit, for a type recorded without its definition
+        self.candidates: list | None = None
 
 
 class Ingestor:
@@ -103,17 +105,20 @@ class Ingestor:
         entity_for: optional ``topic -> entity path`` override (default: the topic name).
         source: the input's name, prefixed to warnings.
         distro: the ROS 2 distribution whose standard types decode messages recorded without a
-            definition (None: the newest known).
+            definition (None: the newest known); unless ``fixed_distro``, a type whose messages
+            do not fit that definition is decoded with the distribution whose definition they fit.
     """
 
     def __init__(self, rec: RecordingStream, *, warn: Callable[[str], None] | None = None,
                  entity_for: Callable[[str], str] | None = None, source: str = "",
-                 distro: str | None = None):
+                 distro: str | None = None, fixed_distro: bool = False):
         self.rec = rec
         self.warn = warn or (lambda s: None)
         self.entity_for = entity_for or entity_path.from_topic
         self.source = source
         self.distro = distro
+        #: the distro was given by the user: no choosing by fit
+        self.fixed_distro = fixed_distro
         self.topics: dict[tuple, _Topic] = {}
         self.shared = SharedState()
 
@@ -140,9 +145,45 @@ class Ingestor:
                 t.decoder = decoder_for(tn, schema_encoding, schema_text, self.distro)
             except SchemaError as e:
                 t.error = str(e)
+            if not schema_text.strip() and not self.fixed_distro:
+                t.candidates = self._candidates(tn, schema_encoding)
+                if t.decoder is None and t.candidates:
+                    t.decoder, t.error = t.candidates[0][1], None
         if t.decoder is not None:
             self._plan(t)
         return t
+
+    def _candidates(self, type_name: str, encoding: str) -> list:
+        """The distinct standard definitions of a type across ROS 2 distributions (the bag's
+        own distro first, then newest to oldest), for a type recorded without definition."""
+        from .cdr.schema import DISTROS
+        order = ([self.distro] if self.distro else []) + [d for d in reversed(DISTROS) if d != self.distro]
+        out, seen = [], []
+        for d in order:
+            try:
+                dec = decoder_for(type_name, encoding, "", d)
+            except SchemaError:
+                continue
+            if dec.msg not in seen:
+                seen.append(dec.msg)
+                out.append((d, dec))
+        return out if len(out) > 1 else None
+
+    def _fit(self, t: _Topic, buf, offsets, lengths) -> None:
+        """Choose, among the distributions' definitions of a type recorded without one, the one
+        that every message of the first batch fits exactly (all decode, and each uses its whole
+        length, give or take CDR's trailing padding)."""
+        cands, t.candidates = t.candidates, None
+        for distro, dec in cands:
+            d = dec.decode(buf, offsets, lengths)
+            if d.ok.all() and d.end is not None and ((lengths - d.end) >= 0).all() and ((lengths - d.end) < 4).all():
+                if dec is not t.decoder:
+                    t.decoder = dec
+                    self._plan(t)
+                    self._problem(t, f"recorded without its definition; decoded with ROS 2 {distro}'s, "
+                                     "the one its messages fit", None)
+                    t.stats.reasons[f"decoded with the {distro} definition"] += 0
+                return
 
     def _plan(self, t: _Topic) -> None:
         """Which fields the :message column keeps, where the stamp and frame id are."""
@@ -212,6 +253,8 @@ class Ingestor:
         n = len(offsets)
         st = t.stats
         st.messages += n
+        if t.candidates is not None:
+            self._fit(t, buf, offsets, lengths)
         if t.decoder is None:
             st.skipped += n
             st.reasons[t.error] += n
@@ -272,14 +315,17 @@ class Ingestor:
                         comps[d] = col
                 else:
                     others.append(c)
+        if e is not None and e.columns is None and e.rows is not None:
+            # a row mapper: its one row per message on the topic's entity joins the message's row
+            for d, col in self._map_rows(t, arr, ros_time, log_time, publish_time).items():
+                if d != _FRAME or d not in comps:
+                    comps[d] = col
         times = {ROS_TIME: ros_time, LOG_TIME: log_time}
         if publish_time is not None:
             times[PUBLISH_TIME] = publish_time
         self.rec.log_columns(t.stats.entity, times, comps)
         for c in others:
             self._log_columns(c, ros_time, log_time, publish_time)
-        if e is not None and e.columns is None and e.rows is not None:
-            self._map_rows(t, arr, ros_time, log_time, publish_time)
         t.stats.converted += n
         self._report(t, log_time)
 
@@ -312,10 +358,14 @@ class Ingestor:
 
     # -- row mappers ------------------------------------------------------------------------
 
-    def _map_rows(self, t: _Topic, arr, ros_time, log_time, publish_time) -> None:
+    def _map_rows(self, t: _Topic, arr, ros_time, log_time, publish_time) -> dict:
+        """Run a row mapper on every message; returns the columns of the rows that belong with
+        the messages' own rows (on the topic's entity, at the message's time), logs the rest."""
+        from .mappers.columns import rows_to_columns
         fn = t.entry.rows
         ctx = t.ctx
         cols = _Cols(arr)
+        aligned: list = [None] * len(arr)
         for i in range(len(arr)):
             now = {"ros_time": int(ros_time[i]), "log_time": int(log_time[i])}
             if publish_time is not None:
@@ -329,41 +379,15 @@ class Ingestor:
             except (AttributeError, TypeError, ValueError, IndexError, KeyError) as ex:
                 ctx.reject(1, f"cannot map message: {type(ex).__name__}: {ex}")
                 continue
-            self._log_rows(rows, now)
-
-    def ingest(self, topic: str, type_name: str, msg, log_time: int, publish_time: int | None = None) -> bool:
-        """Map and log one message object (an rclpy message) through the type's row mapper;
-        returns True if it was mapped. (The lossless struct column is written only by the
-        batch paths.)"""
-        t = self.topic(topic, type_name)
-        fn = t.entry.rows if t.entry is not None else None
-        t.stats.messages += 1
-        if fn is None:
-            t.stats.skipped += 1
-            t.stats.reasons["no row mapper"] += 1
-            return False
-        header = getattr(msg, "header", None)
-        stamp = stamp_ns(getattr(header, "stamp", None) if header is not None else getattr(msg, "stamp", None))
-        now = {"ros_time": stamp or log_time, "log_time": log_time}
-        if publish_time is not None:
-            now["publish_time"] = publish_time
-        t.ctx.now = now
-        try:
-            rows = fn(msg, t.ctx)
-        except MappingError as ex:
-            t.ctx.reject(1, str(ex))
-            rows = None
-        except (AttributeError, TypeError, ValueError, IndexError, KeyError) as ex:
-            t.ctx.reject(1, f"cannot map message: {type(ex).__name__}: {ex}")
-            rows = None
-        if rows is not None:
-            frame = getattr(header, "frame_id", None) if header is not None else None
-            if frame and t.stats.type_name != "tf2_msgs/msg/TFMessage":
-                self.rec.log(t.stats.entity, A.CoordinateFrame(frame), timepoints=self._tp(now))
-            self._log_rows(rows, now)
-            t.stats.converted += 1
-        self._report(t, np.array([log_time]))
-        return rows is not None
+            rest = []
+            for r in rows:
+                if (aligned[i] is None and r.entity == t.stats.entity and not r.static and r.times is None
+                        and r.time_ns is None):
+                    aligned[i] = r.archetypes
+                else:
+                    rest.append(r)
+            self._log_rows(rest, now)
+        return rows_to_columns(aligned, t.stats.entity) if any(a for a in aligned) else {}
 
     @staticmethod
     def _tp(now: dict) -> dict:

@@ -150,9 +150,7 @@ class Recording:
             times = np.zeros(0, np.int64)
         arrays, names = [], []
         if others and sel_t:
-            # the other timelines' values of the row (greatest row id) that supplied each time
             at = np.concatenate(sel_t)
-            ak = np.concatenate(sel_k)
             ao = np.concatenate(sel_o)
             # each other timeline: its greatest value among the rows at that index time (as
             # the official reader fills them)

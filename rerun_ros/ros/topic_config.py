@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..mappers import lookup, normalize_type
+from ..mappers.registry import lookup_columns
 
 __all__ = ["TopicSpec", "parse_topic_spec", "Discovery", "LATCHED_TOPICS", "SENSOR_TYPES", "QOS_KINDS"]
 
@@ -92,13 +93,14 @@ class Discovery:
             raise ValueError(f"bad topic regex: {e}") from None
 
     def wants(self, topic: str, types: list[str]) -> str | None:
-        """The supported type to subscribe with, or None."""
+        """The type to subscribe with (one with a visual mapper when the topic has several;
+        every type is kept whole as its struct column), or None when the topic is not wanted."""
         if not any(p.search(topic) for p in self._inc) or any(p.search(topic) for p in self._exc):
             return None
         for t in types:
-            if lookup(t) is not None:
+            if lookup(t) is not None or lookup_columns(t) is not None:
                 return normalize_type(t)
-        return None
+        return normalize_type(types[0]) if types else None
 
 
 def default_qos_kind(topic: str, type_name: str) -> str:
