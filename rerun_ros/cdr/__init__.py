@@ -24,7 +24,8 @@ def decoder_for(type_name: str, schema_encoding: str = "", schema_text: str = ""
     d = _CACHE.get(key)
     if d is None:
         try:
-            defs = parse_schema(type_name, schema_text, schema_encoding) if schema_text.strip() else {}
+            # a recorded definition, even an empty one (std_msgs/Empty), is the definition
+            defs = parse_schema(type_name, schema_text, schema_encoding) if (schema_text.strip() or schema_encoding) else {}
             d = BatchDecoder(resolve(type_name, defs, lambda: typestore(distro)))
         except SchemaError as e:
             d = e

@@ -366,33 +366,58 @@ class _FileCtx:
         buf = np.frombuffer(data, np.uint8)
         per = _message_index(index)
         if per:
+            from ..cdr.decoder import gather_rows
             out, covered, bad = [], 0, 0
+            starts, ends = [], []
             for cid, offs in per.items():
                 g = self.local.get(cid)
                 if g is None or not len(offs):
                     continue
                 offs = np.sort(offs)
-                ok = offs + 31 <= len(buf)
+                ok = (offs >= 0) & (offs + 31 <= len(buf))
                 hdr = np.zeros((len(offs), 31), np.uint8)
                 if ok.any():
-                    from ..cdr.decoder import gather_rows
                     hdr[ok] = gather_rows(buf, offs[ok], 31)
                 op = hdr[:, 0]
                 rlen = np.ascontiguousarray(hdr[:, 1:9]).view("<u8").reshape(-1).astype(np.int64)
                 ch = np.ascontiguousarray(hdr[:, 9:11]).view("<u2").reshape(-1)
-                good = ok & (op == OP_MESSAGE) & (ch == cid) & (rlen >= 22) & (offs + 9 + rlen <= len(buf))
+                good = ok & (op == OP_MESSAGE) & (ch == cid) & (rlen >= 22) & (rlen <= len(buf)) \
+                    & (offs + 9 + rlen <= len(buf))
+                starts.append(offs)
+                ends.append(np.where(good, offs + 9 + rlen, offs + 9))
+                out.append([g, offs, hdr, rlen, good])
+            if out:
+                # records must not overlap: each ends before the next one (of any channel) starts
+                s_all, e_all = np.concatenate(starts), np.concatenate(ends)
+                order = np.argsort(s_all, kind="stable")
+                nxt = np.empty(len(s_all), np.int64)
+                nxt[order[:-1]] = s_all[order[1:]]
+                nxt[order[-1:]] = len(buf)
+                fits = e_all <= nxt
+                k = 0
+                for item in out:
+                    n = len(item[1])
+                    item[4] = item[4] & fits[k:k + n]
+                    k += n
+            emitted = []
+            for g, offs, hdr, rlen, good in out:
                 if not good.all():
                     bad += int((~good).sum())
                     offs, hdr, rlen = offs[good], hdr[good], rlen[good]
                 covered += int((rlen + 9).sum())
                 log = np.ascontiguousarray(hdr[:, 15:23]).view("<u8").reshape(-1).astype(np.int64)
                 pub = np.ascontiguousarray(hdr[:, 23:31]).view("<u8").reshape(-1).astype(np.int64)
-                out.append((int(offs[0]) if len(offs) else 0, g, offs + 31, rlen - 22, log, pub))
-            if bad == 0 and covered == len(buf):
-                for _, g, o, n, lt, pt in sorted(out, key=lambda x: x[0]):
-                    b = self._emit(g, buf, o, n, lt, pt)
-                    if b is not None:
-                        yield b
+                emitted.append((int(offs[0]) if len(offs) else 0, g, offs + 31, rlen - 22, log, pub))
+            if bad:
+                self._problem(f"chunk at byte {at}: {bad} message record{'s' if bad > 1 else ''} damaged "
+                              "(length past the chunk's end or into the next record, or a wrong header); "
+                              "skipped, every other message of the chunk kept")
+            if bad or covered == len(buf):
+                for _, g, o, n, lt, pt in sorted(emitted, key=lambda x: x[0]):
+                    if len(o):
+                        b = self._emit(g, buf, o, n, lt, pt)
+                        if b is not None:
+                            yield b
                 return
         yield from self.walk(data, at)
 
