@@ -1,17 +1,16 @@
 #!/usr/bin/env python3
-"""Benchmark: `rerun-ros convert` against `rerun mcap convert` (rerun-sdk 0.41) on one bag.
+"""Benchmark: `rerun-ros convert` against `rerun mcap convert` (rerun-sdk 0.41), same run.
 
-Builds a synthetic ROS 2 bag (300 PointCloud2 of 30k points x,y,z,intensity; 300 rgb8 640x480
-images; 3000 TFMessage with 2 transforms; one /tf_static), runs both converters on it in the
-same run (each as its own process, `--repeat` times, best wall time kept), and prints wall time,
-peak RSS and output size of each, with our/their ratios. Targets: wall ≤ 1.0, RSS ≤ 0.5,
-size ≤ 1.0.
+Two bags, generated here: the **small-message mix** of a 5-minute nav-stack run (IMU 200 Hz, TF
+100 Hz, joint states 100 Hz, odometry 50 Hz, cmd_vel 20 Hz, one custom type 10 Hz: 144k
+messages, zstd chunks as rosbag2 writes them; see ``bench/mixes.py``) and the **big-message**
+bag (300 PointCloud2 of 30k points, 300 rgb8 640x480 images, 3000 TFMessage, one /tf_static).
+Both converters run on each as their own process, ``--repeat`` times interleaved, fresh outputs;
+the table gives best wall time, worst peak RSS (GNU time) and output size with our/their ratios.
+Targets: small mix wall <= 1.0, RSS <= 1.0; big bag wall <= 1.0, RSS <= 0.5, size <= 1.0. Last,
+the decode+map throughput on the small mix in messages per CPU second (target >= 1M/s).
 
-Two modes, one table each: fresh outputs (deleted before every run) and outputs overwritten
-by the next run (re-converting a bag; rerun-ros moves the old file aside and frees it in the
-background, the official tool truncates it).
-
-Usage: .venv/bin/python bench/convert.py [--workdir DIR] [--repeat N] [--scale F]
+Usage: .venv/bin/python bench/convert.py [--workdir DIR] [--repeat N] [--scale F] [--only small|big]
 """
 from __future__ import annotations
 
@@ -124,49 +123,95 @@ def run(cmd: list[str]) -> tuple[float, float, int]:
     return wall, rss, code
 
 
+def throughput(bag: Path) -> tuple[int, float]:
+    """(messages, CPU seconds) to decode and map every message of a bag into chunks (the
+    in-memory part of a conversion: sources read beforehand, no file written)."""
+    import sys as _sys
+    _sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from rerun_ros.ingest import Ingestor
+    from rerun_ros.sources import open_bag
+    from rerun_ros.stream.recording import BatcherConfig, CallbackSink, RecordingStream
+
+    batches = list(open_bag(bag).batches())
+    rec = RecordingStream("bench", batcher=BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0),
+                          sinks=[CallbackSink(lambda c: None)])
+    ing = Ingestor(rec)
+    t = time.process_time()
+    for b in batches:
+        ing.ingest_batch(b)
+    rec.close()
+    return sum(len(b) for b in batches), time.process_time() - t
+
+
+def compare(bag: Path, work: Path, repeat: int, label: str) -> dict:
+    ours_out, theirs_out = work / f"ours_{label}.rrd", work / f"theirs_{label}.rrd"
+    ours_cmd = [str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(ours_out), "-q"]
+    theirs_cmd = [str(BIN / "rerun"), "mcap", "convert", str(bag), "-o", str(theirs_out)]
+    res = {"ours": [], "theirs": []}
+    for _ in range(repeat):  # interleaved so both see the same machine state; fresh outputs
+        for out in (ours_out, theirs_out):
+            if out.exists():
+                out.unlink()
+        res["theirs"].append(run(theirs_cmd))
+        res["ours"].append(run(ours_cmd))
+    best = {k: (min(r[0] for r in v), max(r[1] for r in v)) for k, v in res.items()}
+    size = {"ours": ours_out.stat().st_size / 2**20, "theirs": theirs_out.stat().st_size / 2**20}
+    return {"best": best, "size": size}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workdir", default=None, help="where to put the bag and outputs (default: a temp dir)")
+    ap.add_argument("--workdir", default=None, help="where to put the bags and outputs (default: a temp dir)")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--scale", type=float, default=1.0, help="scale the message counts (1.0 = the issue's bag)")
+    ap.add_argument("--scale", type=float, default=1.0, help="scale the big bag's message counts")
+    ap.add_argument("--only", choices=["small", "big"], default=None, help="run one bag only")
     ap.add_argument("--keep", action="store_true")
-    ap.add_argument("--fresh", action="store_true", help="with --only-mode: delete both outputs before every run")
-    ap.add_argument("--only-mode", action="store_true",
-                    help="measure one mode only (--fresh or overwrite); default: both, one table each")
     a = ap.parse_args()
     work = Path(a.workdir or tempfile.mkdtemp(prefix="rerun_ros_bench_"))
     work.mkdir(parents=True, exist_ok=True)
-    bag = work / "bench.mcap"
-    if not bag.exists():
-        t = time.perf_counter()
-        build_bag(bag, a.scale)
-        print(f"built {bag} ({bag.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
-    ours_out, theirs_out = work / "ours.rrd", work / "theirs.rrd"
-    ours_cmd = [str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(ours_out), "-q"]
-    theirs_cmd = [str(BIN / "rerun"), "mcap", "convert", str(bag), "-o", str(theirs_out)]
-    modes = [a.fresh] if a.only_mode else [True, False]
-    for fresh in modes:
-        res = {"ours": [], "theirs": []}
-        for _ in range(a.repeat):  # interleaved so both see the same machine state
-            for out in (ours_out, theirs_out):
-                if fresh and out.exists():
-                    out.unlink()
-            res["theirs"].append(run(theirs_cmd))
-            res["ours"].append(run(ours_cmd))
-        best = {k: (min(r[0] for r in v), max(r[1] for r in v)) for k, v in res.items()}
-        size = {"ours": ours_out.stat().st_size / 2**20, "theirs": theirs_out.stat().st_size / 2**20}
-        mode = "fresh outputs (deleted before each run)" if fresh else "each run overwrites its previous output"
-        print(f"\nbag: {bag.stat().st_size / 2**20:.0f} MiB, {a.repeat} runs each (best wall, worst peak RSS), {mode}\n")
-        print(f"| {'converter':<22} | {'wall s':>7} | {'peak RSS MiB':>12} | {'output MiB':>10} |")
-        print(f"|{'-' * 24}|{'-' * 9}|{'-' * 14}|{'-' * 12}|")
-        print(f"| {'rerun-ros convert':<22} | {best['ours'][0]:7.2f} | {best['ours'][1]:12.0f} | {size['ours']:10.0f} |")
-        print(f"| {'rerun mcap convert':<22} | {best['theirs'][0]:7.2f} | {best['theirs'][1]:12.0f} | {size['theirs']:10.0f} |")
-        rw = best["ours"][0] / best["theirs"][0]
-        rr = best["ours"][1] / best["theirs"][1]
-        rs = size["ours"] / size["theirs"]
-        print(f"| {'ratio ours/theirs':<22} | {rw:7.2f} | {rr:12.2f} | {rs:10.2f} |")
-        print(f"\ntargets: wall <= 1.0 ({'met' if rw <= 1.0 else 'NOT met'}), RSS <= 0.5 "
-              f"({'met' if rr <= 0.5 else 'NOT met'}), size <= 1.0 ({'met' if rs <= 1.0 else 'NOT met'})")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from mixes import small_mix
+
+    bags = {}
+    if a.only in (None, "small"):
+        bags["small"] = work / "small_mix.mcap"
+        if not bags["small"].exists():
+            t = time.perf_counter()
+            n = small_mix(bags["small"])
+            print(f"built {bags['small']} ({n} messages, {bags['small'].stat().st_size / 2**20:.1f} MiB) "
+                  f"in {time.perf_counter() - t:.1f} s")
+    if a.only in (None, "big"):
+        bags["big"] = work / "bench.mcap"
+        if not bags["big"].exists():
+            t = time.perf_counter()
+            build_bag(bags["big"], a.scale)
+            print(f"built {bags['big']} ({bags['big'].stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
+    targets = {"small": (1.0, 1.0, None), "big": (1.0, 0.5, 1.0)}
+    print(f"\n{a.repeat} runs each, fresh outputs (best wall, worst peak RSS)\n")
+    print(f"| {'bag':<34} | {'converter':<18} | {'wall s':>7} | {'peak RSS MiB':>12} | {'output MiB':>10} |")
+    print(f"|{'-' * 36}|{'-' * 20}|{'-' * 9}|{'-' * 14}|{'-' * 12}|")
+    verdicts = []
+    for label, bag in bags.items():
+        r = compare(bag, work, a.repeat, label)
+        b, sz = r["best"], r["size"]
+        name = f"{label}: {bag.name} ({bag.stat().st_size / 2**20:.1f} MiB)"
+        print(f"| {name:<34} | {'rerun-ros convert':<18} | {b['ours'][0]:7.2f} | {b['ours'][1]:12.0f} | {sz['ours']:10.1f} |")
+        print(f"| {'':<34} | {'rerun mcap convert':<18} | {b['theirs'][0]:7.2f} | {b['theirs'][1]:12.0f} | {sz['theirs']:10.1f} |")
+        rw, rr, rs = b["ours"][0] / b["theirs"][0], b["ours"][1] / b["theirs"][1], sz["ours"] / sz["theirs"]
+        print(f"| {'':<34} | {'ratio ours/theirs':<18} | {rw:7.2f} | {rr:12.2f} | {rs:10.2f} |")
+        tw, tr, ts = targets[label]
+        v = [f"wall <= {tw} ({'met' if rw <= tw else 'NOT met'})", f"RSS <= {tr} ({'met' if rr <= tr else 'NOT met'})"]
+        if ts is not None:
+            v.append(f"size <= {ts} ({'met' if rs <= ts else 'NOT met'})")
+        verdicts.append(f"{label}: " + ", ".join(v))
+    print()
+    for v in verdicts:
+        print("targets", v)
+    if "small" in bags:
+        n, cpu = throughput(bags["small"])
+        rate = n / cpu
+        print(f"decoded and mapped: {n} small messages in {cpu:.3f} CPU s = {rate / 1e6:.2f} M messages/s per core "
+              f"(target >= 1.0: {'met' if rate >= 1e6 else 'NOT met'})")
     if not a.keep and a.workdir is None:
         shutil.rmtree(work)
     return 0

@@ -417,7 +417,12 @@ class _Struct:
         if not ok.all():
             cnt = np.where(ok, cnt, 0)
             nbytes = cnt * size
-        values, boff = gather_segments(ctx.buf, items.base + pos, nbytes)
+        if size == 1 and len(pos) == 1 and leaf.prim != "bool":
+            # one message's byte blob (an image, a cloud): a view of the buffer, not a copy
+            a = int(items.base[0] + pos[0])
+            values, boff = ctx.buf[a:a + int(nbytes[0])], np.array([0, int(nbytes[0])], _I64)
+        else:
+            values, boff = gather_segments(ctx.buf, items.base + pos, nbytes)
         code = PRIMITIVES[leaf.prim][0]
         dt = np.dtype(code).newbyteorder(self.endian) if size > 1 else np.dtype(code)
         vals = values.view(dt)

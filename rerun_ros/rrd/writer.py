@@ -60,6 +60,47 @@ def encode_chunk_payload(chunk: Chunk, compress: bool) -> tuple[bytes | pa.Buffe
     return buf, buf.size
 
 
+class DirectPayload:
+    """A chunk's uncompressed IPC stream, written straight from the chunk's Arrow buffers to
+    the file (no intermediate copy): for big payloads that LZ4 would not shrink (camera
+    images, float point clouds). ``size`` is the stream's exact length."""
+
+    __slots__ = ("batch", "size")
+
+    def __init__(self, batch: pa.RecordBatch):
+        self.batch = batch
+        mock = pa.MockOutputStream()
+        with pa.ipc.new_stream(mock, batch.schema) as w:
+            w.write_batch(batch)
+        self.size = mock.size()
+
+    def write_to(self, f) -> None:
+        sink = pa.PythonFile(f, mode="w")
+        with pa.ipc.new_stream(sink, self.batch.schema) as w:
+            w.write_batch(self.batch)
+
+
+DIRECT_BYTES = 1 << 20  # payloads at least this big that do not compress are written directly
+
+
+def plan_chunk_payload(chunk: Chunk, compress: bool):
+    """(payload, uncompressed size) for the file writer: a :class:`DirectPayload` for a big
+    chunk whose largest buffer would not shrink under LZ4, else as :func:`encode_chunk_payload`."""
+    if chunk.nbytes >= DIRECT_BYTES:
+        batch = chunk.to_record_batch()
+        big = max((b for col in batch.columns for b in _buffers(col)), key=lambda b: b.size, default=None)
+        if big is not None and big.size >= chunk.nbytes // 2 and (not compress or not _worth_compressing(big)):
+            d = DirectPayload(batch)
+            return d, d.size
+    return encode_chunk_payload(chunk, compress)
+
+
+def _buffers(arr: pa.Array):
+    for b in arr.buffers():
+        if b is not None:
+            yield b
+
+
 SAMPLE_BYTES = 64 << 10
 MIN_SAVING = 0.10
 
@@ -184,7 +225,7 @@ class RrdWriter:
                 if chunk is None:
                     return
                 if self._error is None:
-                    payload, raw = encode_chunk_payload(chunk, self.compress)
+                    payload, raw = plan_chunk_payload(chunk, self.compress)
                     self._emit(chunk, payload, raw)
                     self._f.flush()
                     if self._sync_bytes and self._offset - self._synced >= self._sync_bytes:
@@ -241,7 +282,7 @@ class RrdWriter:
                 raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
             self._raise_error()
             if self._queue is None:
-                payload, raw = encode_chunk_payload(chunk, self.compress)
+                payload, raw = plan_chunk_payload(chunk, self.compress)
                 self._emit(chunk, payload, raw)
                 self._f.flush()
                 return
@@ -253,8 +294,9 @@ class RrdWriter:
 
     def _emit(self, chunk: Chunk, payload, raw_size: int) -> None:
         cid = tuid.tuid_bytes(*chunk.id)
-        size = payload.size if isinstance(payload, pa.Buffer) else len(payload)
-        compressed = self.compress and not (isinstance(payload, pa.Buffer) and size == raw_size)
+        direct = isinstance(payload, DirectPayload)
+        size = payload.size if isinstance(payload, (pa.Buffer, DirectPayload)) else len(payload)
+        compressed = self.compress and not direct and not (isinstance(payload, pa.Buffer) and size == raw_size)
         msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if compressed else P.COMPRESSION_NONE,
                          uncompressed_size=raw_size, encoding=P.ENCODING_ARROW_IPC,
                          is_static=chunk.is_static)
@@ -269,7 +311,13 @@ class RrdWriter:
         off = self._offset
         self._write(head)
         self._write(field5)
-        self._write(payload)
+        if direct:
+            self._f.flush()
+            payload.write_to(self._f)
+            self._offset += size
+            self.bytes_written = self._offset
+        else:
+            self._write(payload)
         self.manifest.add(chunk, off, body_len, raw_size, cid)
         self.num_chunks += 1
 

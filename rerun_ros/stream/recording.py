@@ -241,20 +241,25 @@ class RecordingStream:
         flush = None
         with self._lock:
             g = self._groups.get(key)
-            if g is None:
-                g = self._groups[key] = _Group(first_time=time.monotonic())
-                self._wake.set()
-            if g.rows:  # keep log order: pending rows become a chunk before these columns
-                g.chunks.append(g.rows)
-                g.rows = []
-            g.chunks.append(chunk)
-            g.nbytes += size
-            g.nrows += n
-            self._pending_bytes += size
-            self.stats.rows_logged += n
-            if g.nrows >= self.config.max_rows or g.nbytes >= self.config.max_bytes:
-                flush = self._groups.pop(key)
-                self._pending_bytes -= g.nbytes
+            if g is None and size >= self.config.max_bytes // 2:
+                # big enough on its own (images, clouds) and nothing pending: no concatenation
+                flush = _Group(chunks=[chunk], first_time=time.monotonic(), nrows=n)
+                self.stats.rows_logged += n
+            else:
+                if g is None:
+                    g = self._groups[key] = _Group(first_time=time.monotonic())
+                    self._wake.set()
+                if g.rows:  # keep log order: pending rows become a chunk before these columns
+                    g.chunks.append(g.rows)
+                    g.rows = []
+                g.chunks.append(chunk)
+                g.nbytes += size
+                g.nrows += n
+                self._pending_bytes += size
+                self.stats.rows_logged += n
+                if g.nrows >= self.config.max_rows or g.nbytes >= self.config.max_bytes:
+                    flush = self._groups.pop(key)
+                    self._pending_bytes -= g.nbytes
         if flush is not None:
             self._submit(key, flush)
 
