@@ -7,9 +7,11 @@ Timelines as for MCAP import: ``ros_time`` (header.stamp, else receive time), ``
 (the publisher's source timestamp; rclpy reports it to the SingleThreadedExecutor only, so it is
 there with ``executor:=single`` or where rclpy has no EventsExecutor, e.g. Humble).
 
-Threads: the executor takes messages and queues them (never blocking DDS); one mapping thread
-runs the mappers; the batcher's ticker thread makes chunks of rows older than ``flush_period``;
-the ``.rrd`` writer encodes and writes in its own thread; the stream server sends to viewers.
+Threads: the executor takes serialized messages (raw subscriptions) and queues them (never
+blocking DDS); one mapping thread, every ``flush_period``, decodes what arrived as one batch per
+topic (:mod:`rerun_ros.cdr`, with the installed type's definition) and maps it through the same
+ingest as bags (:mod:`rerun_ros.ingest`), then hands the chunks to the sinks; the ``.rrd`` writer
+encodes and writes in its own thread; the stream server sends to viewers.
 """
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ PARAMS = {
     "stats_period": (10.0, "seconds between per-topic statistics log lines (0 = only at shutdown)"),
     "application_id": ("rerun_ros", "Rerun application id of the recording"),
     "history_bytes": (268435456, "recent data replayed to a viewer that (re)connects"),
-    "flush_period": (0.02, "seconds a row may wait to be batched with later rows of its entity into one chunk (latency vs. per-chunk cost)"),
+    "flush_period": (0.02, "seconds a message may wait to be decoded in one batch with later messages of its topic (latency vs. per-batch cost)"),
     "executor": ("auto", "rclpy executor: 'events' (EventsExecutor, Jazzy+: about half the CPU per message, but "
                          "rclpy gives it no publisher timestamps, so no publish_time timeline), 'single' "
                          "(SingleThreadedExecutor, with publish_time), 'auto' = events where rclpy has it"),
