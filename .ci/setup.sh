@@ -24,6 +24,8 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 extras=""
 case " $* " in *" --test "*) extras="[test]" ;; esac
 .venv/bin/python -m pip install -q -e ".${extras}" 2>&1 | grep -v "^WARNING: Location" || true
+# bytecode now: where PYTHONDONTWRITEBYTECODE is set, every run would compile the package again
+.venv/bin/python -m compileall -q rerun_ros viewer >/dev/null
 .venv/bin/python -c "import rerun_ros.convert" # fails loudly if the install did not work
 # ROS 2 for the live bridge (wheels + generated tf2_msgs), unless --no-ros or a system ROS 2
 case " $* " in *" --no-ros "*) ;; *) bash .ci/ros_setup.sh ;; esac

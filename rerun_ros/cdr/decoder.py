@@ -96,9 +96,13 @@ def _offsets32(offsets: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(pa.int32(), len(off), [None, pa.py_buffer(off)])
 
 
+_PRIM_TYPES = {name: arrow_type(Primitive(name)) for name in PRIMITIVES}
+_LIST_TYPES: dict = {}
+
+
 def _prim_array(name: str, vals: np.ndarray) -> pa.Array:
     """Arrow array of a primitive from a 1-D numpy array in native byte order."""
-    typ = arrow_type(Primitive(name))
+    typ = _PRIM_TYPES[name]
     if name == "bool":
         bits = np.packbits(vals != 0, bitorder="little")
         return pa.Array.from_buffers(typ, len(vals), [None, pa.py_buffer(bits)])
@@ -117,8 +121,13 @@ def _mask(ok: np.ndarray) -> pa.Array:
 
 
 def _list(offsets: np.ndarray, values: pa.Array, elem_type: pa.DataType) -> pa.Array:
-    return pa.ListArray.from_arrays(_offsets32(offsets), values,
-                                    type=pa.list_(pa.field("item", elem_type, nullable=False)))
+    typ = _LIST_TYPES.get(elem_type)
+    if typ is None:
+        typ = _LIST_TYPES[elem_type] = pa.list_(pa.field("item", elem_type, nullable=False))
+    if offsets[-1] >= 2**31:
+        raise OverflowError("a list column of more than 2^31 values")
+    off = offsets.astype(np.int32)
+    return pa.ListArray.from_buffers(typ, len(off) - 1, [None, pa.py_buffer(off)], children=[values])
 
 
 # ---- decoding state ------------------------------------------------------------------------
@@ -255,7 +264,7 @@ class _Run:
             if leaf.kind == "farr":
                 flat = _prim_array(leaf.prim, vals.reshape(-1))
                 offsets = np.arange(0, m * leaf.count + 1, leaf.count, dtype=_I64)
-                out[leaf.path] = _list(offsets, flat, arrow_type(Primitive(leaf.prim)))
+                out[leaf.path] = _list(offsets, flat, _PRIM_TYPES[leaf.prim])
             else:
                 out[leaf.path] = _prim_array(leaf.prim, vals)
         return new_pos
@@ -331,6 +340,7 @@ class _Struct:
     def __init__(self, msg: Message, endian: str):
         self.msg = msg
         self.endian = endian
+        self._struct_types: dict = {}
         self.arrow = arrow_type(msg)
         leaves: list[_Leaf] = []
         self._flatten(msg, (), leaves)
@@ -429,7 +439,7 @@ class _Struct:
         if size > 1 and dt.byteorder not in ("=", "|"):
             vals = vals.astype(dt.newbyteorder("="))
         offsets = boff // size if size > 1 else boff
-        return _list(offsets, _prim_array(leaf.prim, vals), arrow_type(Primitive(leaf.prim))), pos + nbytes
+        return _list(offsets, _prim_array(leaf.prim, vals), _PRIM_TYPES[leaf.prim]), pos + nbytes
 
     def _read_array(self, ctx, items, pos, leaf: _Leaf):
         m = len(pos)
@@ -516,18 +526,16 @@ class _Struct:
         return pos
 
     def _assemble(self, msg: Message, prefix: tuple, out: dict, m: int) -> pa.Array:
+        typ = self._struct_types.get(prefix)
+        if typ is None:
+            typ = self._struct_types[prefix] = arrow_type(msg)
         if not msg.fields:
-            return pa.StructArray.from_buffers(pa.struct([]), m, [None])
-        children, fields = [], []
+            return pa.StructArray.from_buffers(typ, m, [None])
+        children = []
         for name, t in msg.fields:
             path = prefix + (name,)
-            if isinstance(t, Message):
-                arr = self._assemble(t, path, out, m)
-            else:
-                arr = out[path]
-            children.append(arr)
-            fields.append(pa.field(name, arr.type, nullable=False))
-        return pa.StructArray.from_arrays(children, fields=fields)
+            children.append(self._assemble(t, path, out, m) if isinstance(t, Message) else out[path])
+        return pa.StructArray.from_buffers(typ, m, [None], children=children)
 
 
 # ---- public face ---------------------------------------------------------------------------

@@ -228,7 +228,7 @@ class Chunk:
     def nbytes(self) -> int:
         if self._nbytes is None:
             self._nbytes = (self.row_ids.nbytes + sum(t.nbytes for _, t in self.timelines.values())
-                            + sum(c.nbytes for c in self.components.values()))
+                            + sum(c.get_total_buffer_size() for c in self.components.values()))
         return self._nbytes
 
     def component(self, column: str) -> tuple[ComponentDescriptor, pa.Array] | None:

@@ -420,7 +420,7 @@ def list_column(values: pa.Array, offsets: np.ndarray | None = None, valid: np.n
     """
     n = len(values) if offsets is None else len(offsets) - 1
     if offsets is None:
-        off = np.arange(n + 1, dtype=np.int32)
+        off = _ARANGE32[:n + 1] if n < len(_ARANGE32) else np.arange(n + 1, dtype=np.int32)
     else:
         off = np.asarray(offsets)
         if len(off) and int(off[-1]) != len(values):
@@ -429,8 +429,17 @@ def list_column(values: pa.Array, offsets: np.ndarray | None = None, valid: np.n
     mask = None
     if valid is not None and not np.all(valid):
         mask = pa.py_buffer(np.packbits(np.asarray(valid, bool), bitorder="little"))
-    typ = pa.list_(pa.field("item", values.type, nullable=True))
+    typ = _LIST_OF.get(values.type)
+    if typ is None:
+        if len(_LIST_OF) > 4096:
+            _LIST_OF.clear()
+        typ = _LIST_OF[values.type] = pa.list_(pa.field("item", values.type, nullable=True))
     return pa.ListArray.from_buffers(typ, n, [mask, pa.py_buffer(off)], children=[values])
+
+
+_ARANGE32 = np.arange(1 << 16, dtype=np.int32)  # shared offsets of one-instance-per-row columns (read only)
+_ARANGE32.setflags(write=False)
+_LIST_OF: dict = {}
 
 
 def repeat_column(values: pa.Array, n: int) -> pa.Array:

@@ -81,9 +81,10 @@ def make_qos(kind: str, publishers=()) -> QoSProfile:
     best_effort_pub = any(p.qos_profile.reliability == ReliabilityPolicy.BEST_EFFORT for p in pubs)
     if kind == "sensor_data":
         if pubs and not best_effort_pub:
-            # every publisher is reliable: a reliable shallow queue loses nothing a best-effort one
-            # would (large samples over best effort drop fragments under load)
-            return QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+            # every publisher is reliable: a reliable queue loses nothing a best-effort one would
+            # (large samples over best effort drop fragments under load); 50 deep so that a
+            # 200 Hz IMU outlasts a busy moment of the executor (10 lost samples, measured)
+            return QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         return qos_profile_sensor_data
     if kind == "best_effort":
         return QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
