@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything rerun_ros needs on a fresh Debian machine with Python 3.11:
-# a virtualenv in .venv with the package (editable) and, with --test, the test dependencies
-# (rerun-sdk 0.41.0 as the RRD oracle). Safe to run again.
+# a virtualenv in .venv with the package (editable) and the test dependencies
+# (rerun-sdk 0.41.0 as the RRD oracle; --no-test skips them). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -21,8 +21,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-extras=""
-case " $* " in *" --test "*) extras="[test]" ;; esac
+# the test dependencies too (pytest, rerun-sdk as the oracle), so that the README's second
+# command works right after its first; --no-test leaves them out (--test is accepted, the default)
+extras="[test]"
+case " $* " in *" --no-test "*) extras="" ;; esac
 .venv/bin/python -m pip install -q -e ".${extras}" 2>&1 | grep -v "^WARNING: Location" || true
 # bytecode now: where PYTHONDONTWRITEBYTECODE is set, every run would compile the package again
 .venv/bin/python -m compileall -q rerun_ros viewer >/dev/null

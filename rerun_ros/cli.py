@@ -133,6 +133,8 @@ def cmd_query(args) -> int:
     from .query.recording import open as open_recording
 
     rec = open_recording(args.file)
+    for w in rec.warnings:  # a damaged or truncated input: said, not hidden behind a partial table
+        print(f"warning: {w}", file=sys.stderr)
     rng = rec.time_range(args.timeline)
     if rng is None and args.timeline not in rec.timelines():
         raise ValueError(f"unknown timeline {args.timeline!r}; known: {', '.join(rec.timelines()) or 'none'}")
@@ -194,9 +196,12 @@ def cmd_filter(args) -> int:
     base = rng or 0
     rep = filter_rrd(args.input, args.output, entities=args.entity or None, timeline=args.timeline,
                      start=parse_time(args.start, base), end=parse_time(args.end, base))
+    for w in rep.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     print(f"{args.output}: {rep.copied} chunks copied, {rep.cut} cut at the window edges, {rep.state_rows} "
-          f"latest-at rows kept from before the start; read {_human(rep.bytes_read)}, wrote {_human(rep.bytes_written)}")
-    return 0
+          f"latest-at rows kept from before the start; read {_human(rep.bytes_read)}, wrote {_human(rep.bytes_written)}"
+          + (f"; {rep.skipped} damaged chunks left out" if rep.skipped else ""))
+    return 3 if rep.skipped or rep.warnings else 0
 
 
 def cmd_report(args) -> int:
@@ -204,6 +209,8 @@ def cmd_report(args) -> int:
 
     code, summary = make_report(args.input, args.output, blueprint=args.blueprint, fail_on=args.fail_on,
                                 times=args.time or None, fixed_frame=args.fixed_frame, snapshots=not args.no_snapshots)
+    for w in summary["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
     print(f"wrote {Path(args.output) / 'index.html'}: {len(summary['topics'])} topics, "
           f"{len(summary['findings'])} warnings" + (f", {len(summary['fired'])} rules fired" if summary["fired"] else ""))
     for m in summary["fired"]:

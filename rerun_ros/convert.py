@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Callable, Sequence
 
 from .ingest import Ingestor, TopicStats
 from .sources import open_bag
+from .rrd.output import commit, discard, staged_output
 from .stream.recording import BatcherConfig, RecordingStream
 from .rrd.writer import RrdWriter
 
@@ -38,6 +38,8 @@ class ConvertReport:
     topics: list[TopicStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     damaged: bool = False
+    #: writing the output failed (disk full, directory removed...): it holds what was written
+    write_failed: bool = False
     messages: int = 0
     converted: int = 0
     chunks: int = 0
@@ -57,12 +59,12 @@ class ConvertReport:
     def to_dict(self) -> dict:
         return {"input": self.input, "output": self.output, "messages": self.messages,
                 "converted": self.converted, "chunks": self.chunks, "bytes_written": self.bytes_written,
-                "seconds": round(self.seconds, 3), "damaged": self.damaged,
+                "seconds": round(self.seconds, 3), "damaged": self.damaged, "write_failed": self.write_failed,
                 "warnings": self.warnings, "topics": [t.to_dict() for t in self.topics]}
 
 
 def exit_code(report: ConvertReport, strict: bool = False) -> int:
-    if report.converted == 0:
+    if report.converted == 0 or report.write_failed:
         return EXIT_FAILED
     if report.damaged or report.skipped_errors or (strict and report.unsupported):
         return EXIT_PARTIAL
@@ -92,26 +94,6 @@ def parse_time(text: str | None, bag_start: int | None) -> int | None:
         raise ValueError(f"cannot read time {text!r}: use seconds from the bag start (2.5), "
                          "@<seconds since epoch>, or integer ns since epoch") from None
     return (bag_start or 0) + int(round(v * 1e9))
-
-
-def _discard_old_output(path: Path) -> None:
-    """Move an existing output aside and delete it in the background: freeing a large file's
-    pages costs tens of ms that need not delay the conversion."""
-    if not path.is_file():
-        return
-    aside = path.with_name(f".{path.name}.old-{os.getpid()}")
-    try:
-        os.replace(path, aside)
-    except OSError:
-        return  # e.g. no write permission on the directory: the writer reports it
-    threading.Thread(target=_unlink_quietly, args=(aside,), daemon=False).start()
-
-
-def _unlink_quietly(p: Path) -> None:
-    try:
-        p.unlink()
-    except OSError:
-        pass
 
 
 def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
@@ -159,12 +141,17 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             return False
         return not any(p.search(topic) for p in exc)
 
-    _discard_old_output(Path(output_path))
-    writer = RrdWriter(output_path, application_id=application_id or Path(input_path).stem,
-                       compress=compress, threads=1, queue_bytes=8 << 20)
+    staged = staged_output(output_path, [input_path])
+    try:
+        writer = RrdWriter(staged, application_id=application_id or Path(input_path).stem,
+                           compress=compress, threads=1, queue_bytes=8 << 20)
+    except OSError as e:
+        discard(staged)
+        raise OSError(f"{output_path}: cannot write ({e.strerror or e})") from None
     rec = RecordingStream(application_id=application_id or Path(input_path).stem,
                           batcher=BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0),
                           sinks=[writer])
+    writer.on_error = lambda m: _warn(m.replace(str(staged), str(output_path)))
     ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro,
                    fixed_distro=distro is not None)
     report = ConvertReport(str(input_path), str(output_path))
@@ -178,8 +165,18 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             if progress is not None:
                 progress(n, total)
         ing.finish()
-    finally:
+    except BaseException:
         rec.close()
+        discard(staged)
+        raise
+    rec.close()
+    report.write_failed = bool(rec.errors)
+    if writer.num_chunks or not report.write_failed:
+        commit(staged, output_path)  # (after a failed write: what was written, readable)
+    else:
+        discard(staged)
+    for ent, rows in sorted(rec.stats.rows_lost.items()):
+        _warn(f"{output_path}: {rows} rows of {ent} were not written")
     if not filtered:
         for ch, got, want in src.stats.shortfalls(src.channels):
             src.stats.damaged = True
@@ -195,6 +192,4 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
     report.chunks = writer.num_chunks
     report.bytes_written = writer.bytes_written
     report.seconds = time.perf_counter() - t0
-    for e in rec.errors:
-        _warn(e)
     return report

@@ -326,7 +326,9 @@ def make_report(input_path: str, out_dir: str, *, blueprint: str | None = None, 
     rows = "".join(f"<tr><td>{esc(h.entity)}</td><td>{h.rows}</td><td>{h.rate_hz:.2f}</td><td>{h.max_gap_s:.3f}</td>"
                    f"<td>{'' if h.latency_ms_p50 is None else f'{h.latency_ms_p50:.1f} / {h.latency_ms_p99:.1f}'}</td></tr>"
                    for h in health)
-    warn = "".join(f"<li><b>{esc(f.kind)}</b> {esc(f.message)}</li>" for f in findings) or "<li>none</li>"
+    warn = "".join(f"<li><b>input</b> {esc(w)}</li>" for w in rec.warnings)  # a damaged/truncated input
+    warn += "".join(f"<li><b>{esc(f.kind)}</b> {esc(f.message)}</li>" for f in findings)
+    warn = warn or "<li>none</li>"
     fired_html = "".join(f"<li>{esc(m)}</li>" for m in fired)
     shots_html = "".join(f"<figure><img src='{esc(f)}' width='100%'><figcaption>t = {esc(t)} s</figcaption></figure>"
                          if f else f"<p>snapshot at {esc(t)} s failed: {esc(e)}</p>" for t, f, e in shots)

@@ -95,7 +95,8 @@ def parse_ros_args(argv: list[str], node_name: str = "rerun_viewer") -> dict:
     Raises:
         ValueError: an unknown parameter or a malformed argument.
     """
-    import yaml
+
+    from .. import safe_yaml
     params = dict(VIEWER_PARAMS)
     if "--ros-args" not in argv:
         return params
@@ -108,7 +109,7 @@ def parse_ros_args(argv: list[str], node_name: str = "rerun_viewer") -> dict:
             k, sep, v = args[i + 1].partition(":=")
             if not sep:
                 raise ValueError(f"viewer: parameter {args[i + 1]!r} is not name:=value")
-            overrides[k] = yaml.safe_load(v) if v else ""
+            overrides[k] = safe_yaml.load(v) if v else ""
             i += 2
         elif a == "--params-file" and i + 1 < len(args):
             files.append(args[i + 1])
@@ -123,7 +124,7 @@ def parse_ros_args(argv: list[str], node_name: str = "rerun_viewer") -> dict:
         else:
             i += 1
     for f in files:
-        data = yaml.safe_load(Path(f).read_text()) or {}
+        data = safe_yaml.load(Path(f).read_text()) or {}
         for key in (node_name, "/" + node_name, "/**"):
             params.update((data.get(key) or {}).get("ros__parameters", {}) or {})
     params.update(overrides)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from .. import safe_yaml
 from ..query.recording import entity_glob
 
 __all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "BlueprintError", "VIEW_KINDS"]
@@ -129,14 +130,21 @@ def load(path_or_text) -> Blueprint:
     Raises:
         FileNotFoundError: no such file. BlueprintError: invalid YAML or structure.
     """
-    p = Path(str(path_or_text))
-    text = p.read_text() if ("\n" not in str(path_or_text) and p.exists()) else None
+    raw = str(path_or_text)
+    p = Path(raw)
+    looks_like_path = "\n" not in raw and len(raw) < 4096
+    try:
+        text = p.read_text() if (looks_like_path and p.is_file()) else None
+    except OSError as e:
+        raise BlueprintError(f"{raw[:200]}: cannot read the blueprint ({e.strerror or e})") from None
     if text is None:
-        if isinstance(path_or_text, Path) or (str(path_or_text).endswith((".yaml", ".yml")) and "\n" not in str(path_or_text)):
+        if isinstance(path_or_text, Path) or (raw.endswith((".yaml", ".yml")) and looks_like_path):
             raise FileNotFoundError(f"{path_or_text}: no such blueprint file")
         text = str(path_or_text)
     try:
-        data = yaml.safe_load(text)
+        data = safe_yaml.load(text)
+    except safe_yaml.YamlLimitError as e:
+        raise BlueprintError(f"blueprint refused: {e}") from None
     except yaml.YAMLError as e:
         raise BlueprintError(f"blueprint is not valid YAML: {e}") from None
     if not isinstance(data, dict) or "root" not in data:

@@ -66,7 +66,69 @@ PARAMS = {
                          "(SingleThreadedExecutor, with publish_time), 'auto' = events where rclpy has it"),
     "queue_size": (2000, "messages waiting to be mapped before new ones are dropped (and counted)"),
     "latency_report": ("", "write latency percentiles, publish → chunk handed to the stream and file (JSON), here at shutdown ('' = off)"),
+    "overwrite": (False, "replace an existing recording at rrd_path (default: a new name, <stem>-2.rrd, ...)"),
 }
+
+#: allowed values: (min, max) for numbers (None = unbounded), a tuple of choices for strings
+RANGES = {
+    "rate_limit_hz": (0.0, None), "discover_period": (0.05, 3600.0), "rotate_bytes": (0, None),
+    "rotate_seconds": (0.0, None), "sync_bytes": (0, None), "split_image_hz": (0.01, 1000.0),
+    "split_max_points": (1, None), "stats_period": (0.0, None), "history_bytes": (0, None),
+    "flush_period": (0.001, 10.0), "queue_size": (1, 10_000_000), "executor": ("auto", "events", "single"),
+}
+
+
+def check_params(p: dict) -> None:
+    """Every parameter within its range (see ``RANGES``).
+
+    Raises:
+        ValueError: one line naming the parameter, its value and what is allowed.
+    """
+    for key, rng in RANGES.items():
+        v = p[key]
+        if isinstance(rng[0], str):
+            if v not in rng:
+                raise ValueError(f"parameter {key}: {v!r} is not one of {', '.join(rng)}")
+            continue
+        lo, hi = rng
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            allowed = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+            raise ValueError(f"parameter {key}: {v} is out of range (allowed: {allowed})")
+
+
+def _coerce(key: str, v, default):
+    """A parameter value as the type of its default.
+
+    Raises:
+        ValueError: a value of another kind (``rate_limit_hz:=abc``), naming the parameter.
+    """
+    want = type(default)
+    if isinstance(default, bool):
+        if isinstance(v, bool):
+            return v
+    elif isinstance(default, float) and isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    elif isinstance(default, int) and isinstance(v, int) and not isinstance(v, bool):
+        return v
+    elif isinstance(default, str) and isinstance(v, str):
+        return v
+    elif isinstance(default, list) and isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v):
+        return list(v)
+    elif isinstance(default, list) and isinstance(v, str):
+        return [v]
+    kind = {bool: "true or false", float: "a number", int: "an integer", str: "a string",
+            list: "a list of strings"}[want]
+    raise ValueError(f"parameter {key}: expected {kind}, got {v!r}")
+
+
+def help_text(name: str, defaults: dict | None = None) -> str:
+    """The node's usage and parameters (what ``--help`` prints)."""
+    defaults = defaults or {}
+    lines = [f"usage: {name} [--ros-args -p NAME:=VALUE ...]", "",
+             "ROS 2 parameters (see config/bridge.yaml):"]
+    for key, (value, desc) in PARAMS.items():
+        lines.append(f"  {key} (default {defaults.get(key, value)!r}): {desc}")
+    return "\n".join(lines)
 
 
 def _message_class(type_name: str):
@@ -108,12 +170,15 @@ class BridgeNode(Node):
     def __init__(self, name: str = "rerun_bridge", defaults: dict | None = None, **kw):
         super().__init__(name, **kw)
         defaults = defaults or {}
+        from rcl_interfaces.msg import ParameterDescriptor
+        p = {}
         for key, (value, desc) in PARAMS.items():
-            self.declare_parameter(key, defaults.get(key, value))
-        p = {k: self.get_parameter(k).value for k in PARAMS}
+            default = defaults.get(key, value)
+            # typed by us, not by rclpy: "2" for a float is fine, "abc" is a one-line error
+            v = self.declare_parameter(key, default, ParameterDescriptor(description=desc, dynamic_typing=True)).value
+            p[key] = _coerce(key, v, default)
         self.params = p
-        if p["executor"] not in ("auto", "events", "single"):
-            raise ValueError(f"executor: expected auto, events or single, got {p['executor']!r}")
+        check_params(p)
         self.events_executor = p["executor"] != "single" and _events_executor_class() is not None
         self.specs: dict[str, TopicSpec] = {}
         for text in p["topics"] or []:
@@ -124,6 +189,8 @@ class BridgeNode(Node):
         self.counters: dict[str, TopicCounters] = defaultdict(TopicCounters)
         self.subscriptions_by_topic: dict[str, object] = {}
         self._definitions: dict[str, str] = {}
+        self._no_clock_since: int | None = None
+        self._no_clock_warned = False
         self._last_rx: dict[str, float] = {}
         sinks: list = []
         self.stream = None
@@ -137,12 +204,13 @@ class BridgeNode(Node):
         if p["rrd_path"]:
             self.file = RotatingRrdSink(p["rrd_path"], max_bytes=int(p["rotate_bytes"]),
                                         max_seconds=float(p["rotate_seconds"]), application_id=p["application_id"],
-                                        sync_bytes=int(p["sync_bytes"]))
+                                        sync_bytes=int(p["sync_bytes"]), overwrite=bool(p["overwrite"]),
+                                        on_error=self._report_error)
             sinks.append(self.file)
             self.get_logger().info(f"recording to {self.file.path}")
         batcher = BatcherConfig(max_age=max(float(p["flush_period"]), 0.001), max_bytes=4 << 20,
                                 flush_row_bytes=256 << 10)
-        self.rec = RecordingStream(p["application_id"], batcher=batcher, sinks=sinks)
+        self.rec = RecordingStream(p["application_id"], batcher=batcher, sinks=sinks, on_error=self._report_error)
         self._latencies: dict[str, list] = defaultdict(list)
         if p["latency_report"]:
             # last sink: a chunk counts once the stream and the file writer have it
@@ -230,6 +298,25 @@ class BridgeNode(Node):
         self.subscriptions_by_topic[spec.name] = self.create_subscription(cls, spec.name, cb, qos, raw=True)
         self.get_logger().info(f"bridging {spec.name} ({type_name}, qos {kind}{f', {rate} Hz' if rate else ''})")
 
+    def _report_error(self, text: str) -> None:
+        """A sink failed (disk full, directory removed...): said at once, once per problem."""
+        self.get_logger().error(text)
+
+    def _log_time(self) -> int:
+        """Receive time on the node's clock; under ``use_sim_time`` before any ``/clock``, the
+        wall clock (rows would otherwise all get time 0), with a warning after 3 s."""
+        t = self.get_clock().now().nanoseconds
+        if t:
+            return t
+        now = time.time_ns()
+        if self._no_clock_since is None:
+            self._no_clock_since = now
+        elif now - self._no_clock_since > 3_000_000_000 and not self._no_clock_warned:
+            self._no_clock_warned = True
+            self.get_logger().warning("use_sim_time is set but nothing publishes /clock: log_time uses the "
+                                      "wall clock until it does")
+        return now
+
     def _on_message(self, topic: str, type_name: str, msg: bytes, min_gap: float, publish_ns) -> None:
         """DDS callback with the serialized message (a raw subscription: no Python message
         object is built): count, rate-limit, stamp and queue. Decoding and mapping happen on the
@@ -244,7 +331,7 @@ class BridgeNode(Node):
                 c.dropped += 1
                 return
             self._last_rx[topic] = now
-        log_ns = self.get_clock().now().nanoseconds
+        log_ns = self._log_time()
         try:
             self._work.put_nowait((topic, type_name, msg, log_ns, publish_ns or None))
         except queue.Full:
@@ -359,9 +446,15 @@ class BridgeNode(Node):
             self._write_latency_report()
         for line in self.stats_lines():
             print(f"[{self.get_name()}] {line}", file=sys.stderr, flush=True)
+        for ent, rows in sorted(self.rec.stats.rows_lost.items()):
+            print(f"[{self.get_name()}] error: {rows} rows of {ent} were not recorded", file=sys.stderr, flush=True)
+        for e in self.rec.errors:
+            print(f"[{self.get_name()}] error: {e}", file=sys.stderr, flush=True)
         if self.file is not None:
-            print(f"[{self.get_name()}] recording written: {', '.join(map(str, self.file.files))}", file=sys.stderr,
-                  flush=True)
+            files = [str(f) for f in self.file.files if f.exists()]
+            state = "recording incomplete" if self.rec.errors else "recording written"
+            print(f"[{self.get_name()}] {state}: {', '.join(files) or 'no file'}", file=sys.stderr, flush=True)
+        self.failed = bool(self.rec.errors)
 
 
 RECORDER_DEFAULTS = {"stream_address": "127.0.0.1:9878", "rrd_path": "recording.rrd", "split": True}
@@ -373,6 +466,11 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
     # default 5 ms switch interval, Fast DDS lost messages of other topics (measured: 6 of 12
     # small images published just before 1.2 MB clouds, reliable QoS) when Python-heavy work ran.
     sys.setswitchinterval(0.0005)
+    argv = list(argv or [])
+    own = argv[1:argv.index("--ros-args")] if "--ros-args" in argv else argv[1:]
+    if "-h" in own or "--help" in own:
+        print(help_text(name, defaults))
+        return 0
     try:
         rclpy.init(args=argv)
     except Exception as e:  # rcl rejects malformed --ros-args with an RCLError
@@ -411,7 +509,7 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
         ex.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()
-    return 0
+    return 1 if getattr(node, "failed", False) else 0
 
 
 def _spin_until(ex, stop: threading.Event) -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from .. import safe_yaml
+
 import rclpy
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
@@ -57,7 +59,7 @@ def _raw_messages(path: Path, keep):
 def _qos(topic: str, qos_yaml: str) -> QoSProfile:
     profiles = []
     try:
-        profiles = yaml.safe_load(qos_yaml) or [] if qos_yaml else []
+        profiles = safe_yaml.load(qos_yaml) or [] if qos_yaml else []
     except yaml.YAMLError:
         profiles = []
     durability = {1: DurabilityPolicy.TRANSIENT_LOCAL, 2: DurabilityPolicy.VOLATILE}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -68,10 +69,14 @@ class RrdReader:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no such file")
-        if self.path.is_dir():
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.path}: no such file") from None
+        if stat.S_ISDIR(mode):
             raise RrdError(f"{self.path}: is a directory, not an .rrd file")
+        if not stat.S_ISREG(mode):  # a FIFO would block open() forever, a device is no recording
+            raise RrdError(f"{self.path}: not a regular file (a FIFO or device cannot be read as a recording)")
         self._file = open(self.path, "rb")
         size = os.fstat(self._file.fileno()).st_size
         if size == 0:
@@ -124,6 +129,11 @@ class RrdReader:
                 if m.data.compression == P.COMPRESSION_LZ4:
                     payload = lz4.block.decompress(payload, uncompressed_size=m.data.uncompressed_size)
                 table = pa.ipc.open_stream(payload).read_all()
+                table.validate(full=True)
+                missing = [c for c in ("chunk_entity_path", "chunk_is_static", "chunk_byte_offset",
+                                       "chunk_byte_size", "chunk_num_rows") if c not in table.column_names]
+                if missing:
+                    raise ValueError(f"manifest lacks columns {', '.join(missing)}")
                 if m.store_id.kind == P.STORE_KIND_RECORDING:
                     self._manifest = table
                     self._manifest_store = _store_key(m.store_id)
@@ -248,13 +258,21 @@ def decode_arrow_msg(body: bytes) -> tuple[P.ArrowMsg, Chunk]:
     m = P.ArrowMsg.FromString(body)
     payload = m.payload
     if m.compression == P.COMPRESSION_LZ4:
+        # LZ4 expands at most 255:1: a larger claimed size is a lie (and a huge allocation)
+        if m.uncompressed_size > 255 * len(payload) + 64:
+            raise ValueError(f"claims {m.uncompressed_size} bytes uncompressed from {len(payload)}")
         payload = lz4.block.decompress(payload, uncompressed_size=m.uncompressed_size)
     reader = pa.ipc.open_stream(payload)
     batches = [b for b in reader]
+    if not batches:
+        raise ValueError("no record batch in the chunk")
     if len(batches) != 1:
         batch = pa.Table.from_batches(batches, schema=reader.schema).combine_chunks().to_batches()[0]
     else:
         batch = batches[0]
+    # a stranger's file: every offset and length checked before anything reads the data
+    # (a list offset past its values would otherwise crash the process)
+    batch.validate(full=True)
     chunk = Chunk.from_record_batch(batch, is_static=m.is_static)
     if m.HasField("chunk_id"):
         chunk.id = (m.chunk_id.time_ns, m.chunk_id.inc)

@@ -207,11 +207,16 @@ class RrdWriter:
         self._thread: threading.Thread | None = None
         self.num_chunks = 0
         self.bytes_written = 0
+        #: called with a one-line message when writing fails (the error is also raised)
+        self.on_error = None
+        self.footer_written = False
+        self._good: int | None = None  # file offset after the last whole chunk
         self._sync_bytes = sync_bytes if (threads > 0 and self._own and hasattr(os, "posix_fadvise")) else 0
         self._synced = 0
         self._write(stream_header(compress))
         self._write(store_info_msg(self.store_id))
         self._f.flush()
+        self._good = self._offset
         if threads > 0:
             self._queue = queue.Queue()
             self._thread = threading.Thread(target=self._run, name="rrd-writer", daemon=True)
@@ -226,12 +231,12 @@ class RrdWriter:
                     return
                 if self._error is None:
                     payload, raw = plan_chunk_payload(chunk, self.compress)
-                    self._emit(chunk, payload, raw)
-                    self._f.flush()
+                    self._emit_safely(chunk, payload, raw)
                     if self._sync_bytes and self._offset - self._synced >= self._sync_bytes:
                         self._drop_written_pages()
             except BaseException as e:  # reported to the caller on its next call
-                self._error = e
+                if self._error is None:
+                    self._error = e
             finally:
                 if chunk is not None:
                     with self._cv:
@@ -249,6 +254,9 @@ class RrdWriter:
         self._synced = end
 
     def _raise_error(self) -> None:
+        if getattr(self, "_salvaged", False):  # the file was closed after a failed write: for good
+            e = self._first_error
+            raise OSError(f"{self.path or 'rrd stream'}: writing failed: {e.strerror if isinstance(e, OSError) and e.strerror else e}")
         if self._error is not None:
             e, self._error = self._error, None
             raise OSError(f"{self.path or 'rrd stream'}: writing failed: {e}") from e
@@ -283,14 +291,73 @@ class RrdWriter:
             self._raise_error()
             if self._queue is None:
                 payload, raw = plan_chunk_payload(chunk, self.compress)
-                self._emit(chunk, payload, raw)
-                self._f.flush()
+                self._emit_safely(chunk, payload, raw)
                 return
             with self._cv:
                 while self._queued_bytes > self._queue_bytes and self._error is None:
                     self._cv.wait(0.5)
                 self._queued_bytes += chunk.nbytes
             self._queue.put(chunk)
+
+    def _emit_safely(self, chunk: Chunk, payload, raw_size: int) -> None:
+        """Write one chunk; when the write fails (disk full, the file or its directory gone),
+        cut the file back to its last whole chunk, try to end it with a footer, and fail every
+        later write (raising, so the caller counts what was not written)."""
+        try:
+            self._emit(chunk, payload, raw_size)
+            self._f.flush()
+            self._good = self._offset
+        except OSError as e:
+            self._error = e
+            self._first_error = e
+            self._salvage()
+            if self.on_error is not None:
+                self.on_error(f"{self.path or 'rrd stream'}: writing failed ({e.strerror or e}); the file keeps "
+                              f"the {self.num_chunks} whole chunks written before")
+            raise
+
+    def _salvage(self) -> None:
+        """After a failed write: the file cut to its last whole chunk, then the footer if it fits."""
+        if not self._own:
+            return
+        try:  # first the broken buffered file: its pending bytes must not land after the footer
+            self._f.close()
+        except OSError:
+            pass
+        self._f = open(os.devnull, "wb")
+        self._salvaged = True
+        try:
+            fd = os.open(self.path, os.O_RDWR)
+        except OSError:
+            return  # the file is gone (its directory removed): nothing left to keep
+        try:
+            os.ftruncate(fd, self._good)
+            with os.fdopen(fd, "r+b", closefd=False) as f:
+                saved, self._f = self._f, f
+                end = self._good
+                try:
+                    # the footer where there is room for it: when the disk is full, the last
+                    # chunks give way to it (a file with a footer opens everywhere)
+                    while True:
+                        f.seek(end)
+                        self._offset = end
+                        try:
+                            self._write_footer()
+                            f.flush()
+                            self.footer_written = True
+                            break
+                        except OSError:
+                            os.ftruncate(fd, end)
+                            if not self.manifest.entries:
+                                break
+                            last = self.manifest.entries.pop()
+                            end = last.byte_offset - MSG_HEADER.size
+                            os.ftruncate(fd, end)
+                            self.num_chunks -= 1
+                finally:
+                    self._f = saved
+        finally:
+            os.close(fd)
 
     def _emit(self, chunk: Chunk, payload, raw_size: int) -> None:
         cid = tuid.tuid_bytes(*chunk.id)
@@ -367,11 +434,22 @@ class RrdWriter:
             if self._queue is not None:
                 self._queue.put(None)
                 self._thread.join()
-            if write_footer:
-                self._write_footer()
-            self._f.flush()
+            if getattr(self, "_salvaged", False):
+                self._f.close()
+                self._raise_error()
+                return
+            try:
+                if write_footer:
+                    self._write_footer()
+                self._f.flush()
+                self.footer_written = write_footer
+            except OSError as e:
+                self._error = self._error or e
+                self._first_error = e
+                self._salvage()
             if self._own:
                 self._f.close()
+            self._raise_error()
 
     def _write_footer(self) -> None:
         table = self.manifest.to_table()

@@ -49,9 +49,11 @@ def bag_metadata(directory: str | os.PathLike) -> BagMetadata | None:
         return None
     import yaml
 
+    from .. import safe_yaml
+
     try:
-        info = yaml.safe_load(meta.read_text()) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        info = safe_yaml.load(meta.read_text(), max_bytes=64 << 20) or {}
+    except (yaml.YAMLError, UnicodeDecodeError, safe_yaml.YamlLimitError) as e:
         raise BagError(f"{meta}: unreadable metadata.yaml ({str(e).splitlines()[0]})") from None
     if not isinstance(info, dict):
         raise BagError(f"{meta}: metadata.yaml is not a mapping")

@@ -90,6 +90,8 @@ class StreamStats:
     chunks_flushed: int = 0
     bytes_flushed: int = 0
     sink_errors: int = 0
+    #: entity → rows of chunks a sink failed to take (e.g. the disk is full)
+    rows_lost: dict = field(default_factory=dict)
 
 
 class RecordingStream:
@@ -103,7 +105,8 @@ class RecordingStream:
     """
 
     def __init__(self, application_id: str = "rerun_ros", recording_id: str | None = None,
-                 batcher: BatcherConfig | None = None, sinks: Sequence[ChunkSink] = ()):
+                 batcher: BatcherConfig | None = None, sinks: Sequence[ChunkSink] = (),
+                 on_error=None):
         self.application_id = application_id
         self.recording_id = recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex()
         self.config = batcher or BatcherConfig()
@@ -119,6 +122,8 @@ class RecordingStream:
         self._wake = threading.Event()
         self._ticker = None
         self.errors: list[str] = []
+        #: called once with each distinct sink error as it happens (e.g. to print it at once)
+        self.on_error = on_error
         self._chunk_queue: queue.Queue | None = None
         self._chunker = None
         if self.config.threaded:
@@ -291,7 +296,7 @@ class RecordingStream:
             chunk = parts[0] if len(parts) == 1 else Chunk.concat(parts)
         except Exception as e:  # a bad row must not take the stream down
             self.stats.sink_errors += 1
-            self.errors.append(f"{entity}: could not build a chunk: {e}")
+            self._error(f"{entity}: could not build a chunk: {e}")
             return
         self._send(chunk)
 
@@ -304,9 +309,18 @@ class RecordingStream:
                     s.write_chunk(chunk)
                 except Exception as e:
                     self.stats.sink_errors += 1
-                    msg = f"sink {type(s).__name__}: {e}"
-                    if msg not in self.errors:
-                        self.errors.append(msg)
+                    lost = self.stats.rows_lost
+                    lost[chunk.entity_path] = lost.get(chunk.entity_path, 0) + len(chunk)
+                    self._error(f"sink {type(s).__name__}: {e}")
+
+    def _error(self, msg: str) -> None:
+        if msg not in self.errors:
+            self.errors.append(msg)
+            if self.on_error is not None:
+                try:
+                    self.on_error(msg)
+                except Exception:  # a reporting callback must not take the stream down
+                    pass
 
     def _each_sink(self, method: str) -> None:
         """Call ``flush``/``close`` on every sink; a failing sink is recorded in ``errors``."""
@@ -315,7 +329,7 @@ class RecordingStream:
                 try:
                     getattr(s, method)()
                 except Exception as e:
-                    self.errors.append(f"sink {type(s).__name__}: {method} failed: {e}")
+                    self._error(f"sink {type(s).__name__}: {method} failed: {e}")
 
     def send_chunk(self, chunk: Chunk) -> None:
         """Hand an already built chunk to the sinks (e.g. when copying a recording)."""

@@ -44,23 +44,38 @@ class RotatingRrdSink:
 
     def __init__(self, path: str | os.PathLike, *, max_bytes: int = 0, max_seconds: float = 0.0,
                  application_id: str = "rerun_ros", recording_id: str | None = None, threads: int = 1,
-                 sync_bytes: int = 0):
+                 sync_bytes: int = 0, overwrite: bool = False, on_error=None, retry_seconds: float = 5.0):
         self.base = Path(path)
         if not self.base.parent.exists():
             raise FileNotFoundError(f"{self.base}: output directory {self.base.parent} does not exist")
+        if max_bytes < 0 or max_seconds < 0:
+            raise ValueError("rotation limits must be >= 0 (0 = never)")
+        self.rotating = bool(max_bytes or max_seconds)
+        if not overwrite:  # never over an earlier recording: out.rrd, then out-2.rrd, out-3.rrd...
+            k, stem = 1, self.base.stem
+            while self._taken(self.base):
+                k += 1
+                self.base = self.base.with_name(f"{stem}-{k}{self.base.suffix or '.rrd'}")
+        self.on_error = on_error
+        self.retry_seconds = retry_seconds
+        self._retry_at: float | None = None
         self.max_bytes = max_bytes
         self.max_seconds = max_seconds
         self.application_id = application_id
         self.recording_id = recording_id
         self.threads = threads
         self.sync_bytes = sync_bytes
-        self.rotating = bool(max_bytes or max_seconds)
         self.files: list[Path] = []
         self._static: list[Chunk] = []
         self._lock = threading.Lock()
         self._writer: RrdWriter | None = None
         self._opened = 0.0
         self._open()
+
+    def _taken(self, base: Path) -> bool:
+        if self.rotating:
+            return any(base.parent.glob(f"{base.stem}_[0-9][0-9][0-9][0-9]{base.suffix or '.rrd'}"))
+        return base.exists()
 
     def _next_path(self) -> Path:
         if not self.rotating:
@@ -71,6 +86,7 @@ class RotatingRrdSink:
         p = self._next_path()
         self._writer = RrdWriter(p, application_id=self.application_id, recording_id=self.recording_id,
                                  threads=self.threads, sync_bytes=self.sync_bytes)
+        self._writer.on_error = self.on_error
         self._opened = time.monotonic()
         self.files.append(p)
         for c in self._static:
@@ -86,8 +102,28 @@ class RotatingRrdSink:
                 self._static.append(chunk)
             w = self._writer
             if w is None:
-                return
-            w.write_chunk(chunk)
+                if self._retry_at is None or time.monotonic() < self._retry_at:
+                    raise OSError(f"{self.path}: not recording (writing failed)")
+                try:  # rotating after a failed write: a new file once there is room again
+                    self._open()
+                    self._retry_at = None
+                    if self.on_error is not None:
+                        self.on_error(f"{self.path}: recording again")
+                except OSError as e:
+                    self._writer = None
+                    self._retry_at = time.monotonic() + self.retry_seconds
+                    raise OSError(f"{self.path}: still cannot write ({e})") from None
+                w = self._writer
+            try:
+                w.write_chunk(chunk)
+            except OSError:
+                try:
+                    w.close()  # the writer kept what it could (whole chunks, footer if room)
+                except OSError:
+                    pass
+                self._writer = None
+                self._retry_at = time.monotonic() + self.retry_seconds if self.rotating else None
+                raise
             if self.rotating and ((self.max_bytes and w.bytes_written >= self.max_bytes)
                                   or (self.max_seconds and time.monotonic() - self._opened >= self.max_seconds)):
                 w.close()
@@ -99,11 +135,15 @@ class RotatingRrdSink:
                 self._writer.flush()
 
     def close(self) -> None:
-        """Write the footer of the current file and close it. Idempotent."""
+        """Write the footer of the current file and close it. Idempotent.
+
+        Raises:
+            OSError: the footer could not be written (the file keeps its whole chunks).
+        """
         with self._lock:
             if self._writer is not None:
-                self._writer.close()
-                self._writer = None
+                w, self._writer = self._writer, None
+                w.close()
 
 
 def _subsample_rows(col: pa.Array, keep_every: np.ndarray) -> pa.Array:
