@@ -31,6 +31,7 @@ setup(
         "rich>=13",
         "PyYAML>=6",
         "trimesh>=4",
+        "scipy>=1.10",  # trimesh needs it for the mesh formats it reads (else a traceback per mesh)
         "pycollada>=0.8",
         "rosbags>=0.10",
         "Pillow>=9",

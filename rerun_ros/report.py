@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .mappers.base import struct_field
+from .model.components import list_offsets, validity
 from .query.frames import FrameGraph
 
 __all__ = ["make_report", "Finding", "parse_rules", "EXIT_RULES_FIRED"]
@@ -91,6 +93,49 @@ def _row_times(store, entity: str, timeline: str) -> dict[bytes, int]:
     return out
 
 
+def _stamp_series(store, entity: str) -> list[tuple[str, np.ndarray]]:
+    """The header stamps of an entity as series that must each move forward, in log-time order:
+    transforms per (parent, child) edge (``/tf`` interleaves many publishers and frames), else
+    one stamp per message (the rows of its ``:message`` column; all rows for other recordings)."""
+    per: dict[str, list] = {}
+    for c in store.chunks(entity):
+        if c.is_static or "ros_time" not in c.timelines or "log_time" not in c.timelines:
+            continue
+        rt, lt = c.timelines["ros_time"][1], c.timelines["log_time"][1]
+        child = c.component("Transform3D:child_frame")
+        if child is not None:
+            parent = c.component("Transform3D:parent_frame")
+            valid = validity(child[1])
+            kids = child[1].values.to_pylist() if child[1].null_count == 0 else \
+                [x[0] if x else None for x in child[1].to_pylist()]
+            pars = parent[1].to_pylist() if parent is not None else [None] * len(c)
+            for i in np.flatnonzero(valid):
+                key = f"{pars[i][0] if pars[i] else '?'} -> {kids[i]}"
+                per.setdefault(key, []).append((lt[i], rt[i]))
+            continue
+        desc, msg = next(((d, col) for d, col in c.components.items() if d.field == "message"), (None, None))
+        idx = np.flatnonzero(validity(msg)) if msg is not None else np.arange(len(c))
+        if desc is not None and desc.archetype == "rcl_interfaces.msg.Log":
+            # /rosout gathers every node's log, each stamped by its own clock: judged per node
+            names = struct_field(msg.values, "name").to_pylist()
+            offs = list_offsets(msg)
+            for i in idx:
+                per.setdefault(f"node {names[offs[i] - offs[0]]}", []).append((int(lt[i]), int(rt[i])))
+            continue
+        per.setdefault("", []).extend(zip(lt[idx].tolist(), rt[idx].tolist()))
+    out = []
+    for key, rows in per.items():
+        rows.sort()
+        out.append((key, np.array([r for _, r in rows], np.int64)))
+    return out
+
+
+def _is_event_stream(store, entity: str) -> bool:
+    """Logs and diagnostics come in bursts: no steady rate to fall below."""
+    cols = store.columns(entity)
+    return any(c.startswith(("TextLog:", "rcl_interfaces.msg.Log:", "diagnostic_msgs.msg.")) for c in cols)
+
+
 def topic_health(store) -> list[TopicHealth]:
     """Rate, gaps and stamp latency per entity with log_time rows."""
     out = []
@@ -133,18 +178,21 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
                 found.append(Finding("stale_tf", child, f"transform {g.parent(child)} -> {child} last updated "
                                      f"{(rng[1] - tr[1]) / 1e9:.1f} s before the end of the recording"))
     for h in health:
-        stamps_by_row = _row_times(store, h.entity, "ros_time")
-        rows = sorted((lt, stamps_by_row.get(rid)) for rid, lt in _row_times(store, h.entity, "log_time").items())
-        stamps = np.array([r for _, r in rows if r is not None], np.int64)
-        if len(stamps) > 1:
+        back, worst, ahead = 0, 0, 0
+        for label, stamps in _stamp_series(store, h.entity):
+            if len(stamps) < 2:
+                continue
             d = np.diff(stamps)
-            if (d < 0).any():
-                found.append(Finding("time_jump", h.entity, f"{h.entity}: header stamp goes back in time "
-                                     f"{int((d < 0).sum())} times (by up to {-d.min() / 1e9:.3f} s)"))
-            if (d > 10e9).any():
-                found.append(Finding("time_jump", h.entity, f"{h.entity}: header stamp jumps ahead by "
-                                     f"{d.max() / 1e9:.1f} s"))
-        if h.rows >= 20 and h.rate_hz > 0:
+            back += int((d < 0).sum())
+            worst = max(worst, int(-d.min()) if (d < 0).any() else 0)
+            ahead = max(ahead, int(d.max()))
+        if back:
+            found.append(Finding("time_jump", h.entity, f"{h.entity}: header stamp goes back in time "
+                                 f"{back} times (by up to {worst / 1e9:.3f} s)"))
+        if ahead > 10e9:
+            found.append(Finding("time_jump", h.entity, f"{h.entity}: header stamp jumps ahead by "
+                                 f"{ahead / 1e9:.1f} s"))
+        if h.rows >= 20 and h.rate_hz > 0 and not _is_event_stream(store, h.entity):
             t = (h.log_times - h.log_times[0]) / 1e9
             counts = np.bincount(t.astype(np.int64))[:-1]  # whole seconds only
             if len(counts) >= 3:
@@ -154,8 +202,11 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
                     found.append(Finding("rate_drop", h.entity, f"{h.entity}: rate fell below half its median "
                                          f"({med:.0f}/s) in {len(low)} one-second windows, first at {low[0]} s"))
     for e in store.entities():
+        cols = store.columns(e)
+        if any(c.startswith("sensor_msgs.msg.NavSatFix:") for c in cols):
+            continue  # NaN is NavSatFix's "no fix"/"unknown" (sensor_msgs/NavSatFix), not a fault
         for col in ("Scalars:scalars", "Points3D:positions"):
-            if col not in store.columns(e):
+            if col not in cols:
                 continue
             r = store.range(e, "log_time", -2**62, 2**62, col, include_latest_at=False)
             if not len(r):

@@ -30,7 +30,8 @@ def mk(id, type, *, ns="shapes", action=0, pose=(0, 0, 0), yaw=0.0, scale=(1, 1,
 
 
 @pytest.fixture
-def store(bag_builder, tmp_path):
+def store(bag_builder, tmp_path, monkeypatch):
+    monkeypatch.setenv("RERUN_ROS_MESH_PATH", str(tmp_path))  # file:// meshes only from an allowed root
     stl = tmp_path / "tri.stl"
     stl.write_text("solid t\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 1 0 0\nvertex 0 1 0\n"
                    "endloop\nendfacet\nendsolid t\n")

@@ -33,6 +33,21 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
                fixed_frame: str | None = None, screenshot: str | None = None, size: str = "1280x800",
                select: str | None = None, save_blueprint: str | None = None) -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    if screenshot and not os.environ.get("DISPLAY") and os.environ["QT_QPA_PLATFORM"] == "xcb":
+        # headless: our own virtual display (Qt would abort without one)
+        from .display import start_xvfb
+        try:
+            _, os.environ["DISPLAY"] = start_xvfb(f"{size}x24" if "x" in size else "1600x1000x24",
+                                                     with_parent=True)
+        except (FileNotFoundError, RuntimeError) as e:
+            raise OSError(f"--screenshot without a display needs Xvfb: {e}") from None
+    # (the Xvfb ends with this process, after Qt has disconnected from it)
+    return _run_viewer(source, blueprint=blueprint, time=time, timeline=timeline, fixed_frame=fixed_frame,
+                       screenshot=screenshot, size=size, select=select, save_blueprint=save_blueprint)
+
+
+def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, screenshot, size, select,
+                save_blueprint) -> int:
     from PyQt6 import QtWidgets
 
     from ..convert import parse_time

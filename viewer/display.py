@@ -12,8 +12,15 @@ import subprocess
 __all__ = ["start_xvfb"]
 
 
-def start_xvfb(size: str = "1600x1000x24") -> tuple[subprocess.Popen, str]:
-    """Start ``Xvfb`` on a free display; returns (process, ``":N"``). The caller terminates it.
+def _die_with_parent() -> None:
+    import ctypes
+    import signal
+    ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def start_xvfb(size: str = "1600x1000x24", *, with_parent: bool = False) -> tuple[subprocess.Popen, str]:
+    """Start ``Xvfb`` on a free display; returns (process, ``":N"``). The caller terminates it,
+    or with ``with_parent`` it ends when this process does (after Qt has let go of it).
 
     Raises:
         FileNotFoundError: Xvfb is not installed (``apt-get install xvfb``).
@@ -23,7 +30,8 @@ def start_xvfb(size: str = "1600x1000x24") -> tuple[subprocess.Popen, str]:
         raise FileNotFoundError("Xvfb is not installed (apt-get install xvfb)")
     r, w = os.pipe()
     proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", size, "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_die_with_parent if with_parent else None)
     os.close(w)
     num = b""
     while not num.endswith(b"\n"):

@@ -3,7 +3,8 @@
 URIs: ``package://<pkg>/<path>`` is looked up as ``<prefix>/share/<pkg>/<path>`` for every
 prefix in ``AMENT_PREFIX_PATH`` (the ament resource layout), then as ``<dir>/<pkg>/<path>`` and
 ``<dir>/<path>`` for every dir in ``RERUN_ROS_MESH_PATH`` / ``ROS_PACKAGE_PATH`` and the extra
-search paths given; ``file:///abs/path`` and plain paths are used as they are. Meshes (STL, OBJ,
+search paths given; ``file:///abs/path`` and plain paths only inside those configured roots
+(a stranger's bag must not embed files from elsewhere on this machine). Meshes (STL, OBJ,
 DAE, glTF/GLB, PLY) are read with ``trimesh`` (DAE through ``pycollada``) and cached.
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["resolve_uri", "load_mesh", "MeshData", "MeshError"]
+__all__ = ["resolve_uri", "load_mesh", "mesh_roots", "MeshData", "MeshError"]
 
 
 class MeshError(ValueError):
@@ -39,24 +40,53 @@ def _env_dirs(name: str) -> list[Path]:
     return [Path(p) for p in os.environ.get(name, "").split(os.pathsep) if p]
 
 
+def _inside(p: Path, root: Path) -> bool:
+    try:
+        return p.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def mesh_roots(search_paths: Sequence[str | os.PathLike] = ()) -> list[Path]:
+    """Directories the user allows meshes from beyond package shares: ``search_paths`` and
+    ``RERUN_ROS_MESH_PATH``."""
+    return [*map(Path, search_paths), *_env_dirs("RERUN_ROS_MESH_PATH")]
+
+
 def resolve_uri(uri: str, search_paths: Sequence[str | os.PathLike] = ()) -> Path | None:
-    """The local file a mesh URI names, or None if it cannot be found."""
-    if uri.startswith("file://"):
-        p = Path(uri[len("file://"):])
-        return p if p.is_file() else None
+    """The local file a mesh URI names, or None if it cannot be found.
+
+    A bag or URDF comes from anyone: ``package://pkg/...`` resolves only inside that package's
+    share directory (or a configured root), after ``..`` and symlinks; ``file://`` URIs and
+    plain paths only inside a configured root (``search_paths``, ``RERUN_ROS_MESH_PATH``).
+
+    Raises:
+        MeshError: the URI names a file outside every allowed directory.
+    """
+    roots = mesh_roots(search_paths)
     if uri.startswith("package://"):
         rest = uri[len("package://"):]
         pkg, _, rel = rest.partition("/")
-        candidates = [pre / "share" / pkg / rel for pre in _env_dirs("AMENT_PREFIX_PATH")]
-        for d in [*map(Path, search_paths), *_env_dirs("RERUN_ROS_MESH_PATH"), *_env_dirs("ROS_PACKAGE_PATH")]:
-            candidates += [d / pkg / rel, d / rel]
-        return next((c for c in candidates if c.is_file()), None)
-    p = Path(uri)
-    if p.is_file():
-        return p
-    for d in map(Path, search_paths):
-        if (d / uri).is_file():
-            return d / uri
+        if not pkg or "/" in pkg or pkg in (".", ".."):
+            raise MeshError(f"mesh {uri!r}: not a package URI")
+        bases = [pre / "share" / pkg for pre in _env_dirs("AMENT_PREFIX_PATH")]
+        for d in [*roots, *_env_dirs("ROS_PACKAGE_PATH")]:
+            bases += [d / pkg, d]
+        for base in bases:
+            c = base / rel
+            if c.is_file():
+                if not _inside(c, base):
+                    raise MeshError(f"mesh {uri!r}: refused, it leaves the package directory {base}")
+                return c
+        return None
+    p = Path(uri[len("file://"):]) if uri.startswith("file://") else Path(uri)
+    cands = [p] if p.is_absolute() else [d / p for d in roots]
+    for c in cands:
+        if c.is_file():
+            if not any(_inside(c, r) for r in roots):
+                raise MeshError(f"mesh {uri!r}: refused, outside the package share directories and mesh roots "
+                                "(allow a directory with RERUN_ROS_MESH_PATH)")
+            return c
     return None
 
 

@@ -9,6 +9,7 @@ loads up to its last whole chunk (``rerun-ros`` and the official viewer read fil
 """
 from __future__ import annotations
 
+import errno
 import os
 import re
 import struct
@@ -306,6 +307,9 @@ class RrdWriter:
         try:
             self._emit(chunk, payload, raw_size)
             self._f.flush()
+            if self._own and os.fstat(self._f.fileno()).st_nlink == 0:
+                # writes to an unlinked file succeed and vanish at close: say it now
+                raise OSError(errno.ENOENT, "the file was removed (its directory deleted?)")
             self._good = self._offset
         except OSError as e:
             self._error = e
