@@ -327,13 +327,20 @@ class Chunk:
             if kind == "control" or f.name in (ROW_ID_COLUMN, "rerun_row_id"):
                 if isinstance(col, pa.ExtensionArray):
                     col = col.storage
+                if not (pa.types.is_fixed_size_binary(col.type) and col.type.byte_width == 16):
+                    raise ValueError(f"chunk {ep.decode(errors='replace')}: row ids are {col.type}, not 16-byte ids")
                 buf = col.buffers()[1]
                 row_ids = np.frombuffer(buf, dtype=np.uint8, count=16 * (len(col) + col.offset))[16 * col.offset:].reshape(-1, 16)
             elif kind == "index":
                 name = fmd.get(b"rerun:index_name", f.name.encode()).decode()
+                if not (pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type) or pa.types.is_duration(f.type)):
+                    raise ValueError(f"chunk {ep.decode(errors='replace')}: index column {name} is {f.type}")
                 tl = Timeline(name, Timeline.kind_of(f.type))
                 timelines[name] = (tl, col.cast(pa.int64()).to_numpy(zero_copy_only=False))
             else:
+                if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)):
+                    raise ValueError(f"chunk {ep.decode(errors='replace')}: column {f.name} is {f.type}, "
+                                     "not a list per row")
                 comps[ComponentDescriptor.from_metadata(f.name, fmd)] = col
         if row_ids is None:
             raise ValueError(f"chunk {ep.decode()}: no row-id column")

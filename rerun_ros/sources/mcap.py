@@ -36,7 +36,7 @@ __all__ = ["McapSource", "bag_files", "BagError"]
 _MAGIC = b"\x89MCAP0\r\n"
 OP_HEADER, OP_FOOTER, OP_SCHEMA, OP_CHANNEL, OP_MESSAGE, OP_CHUNK, OP_MESSAGE_INDEX = 1, 2, 3, 4, 5, 6, 7
 _U64 = struct.Struct("<Q")
-_MSG = struct.Struct("<HIQQ")
+_MSG = struct.Struct("<HIqq")  # (times signed: a damaged u64 must not overflow int64 arrays)
 PREFETCH = 3  # chunks read ahead
 
 
@@ -334,11 +334,19 @@ class _FileCtx:
         self.src.warn(f"{self.fp}: {text}")
 
     def add_schema(self, b) -> None:
-        sid, name, enc, data = _parse_schema(b)
+        try:
+            sid, name, enc, data = _parse_schema(b)
+        except (struct.error, ValueError):
+            self._problem(f"an unreadable Schema record ({len(b)} bytes) was skipped")
+            return
         self.schemas.setdefault(sid, (name, enc, data.decode("utf-8", "replace")))
 
     def add_channel(self, b) -> None:
-        cid, sid, topic, enc, meta = _parse_channel(b)
+        try:
+            cid, sid, topic, enc, meta = _parse_channel(b)
+        except (struct.error, ValueError):
+            self._problem(f"an unreadable Channel record ({len(b)} bytes) was skipped")
+            return
         if cid not in self.local:
             self.local[cid] = self.src._channel(self.fp, cid, topic, enc, meta, self.schemas.get(sid))
 
@@ -475,6 +483,7 @@ class _FileCtx:
         """Read a file without (usable) summary from its start, up to its last whole record."""
         plain = self.src._plain_file(self.fp)
         loose: dict[int, list] = {}  # top-level (unchunked) messages per channel
+        size = os.path.getsize(plain)
         with open(plain, "rb") as f:
             head = f.read(8)
             if head != _MAGIC:
@@ -491,7 +500,8 @@ class _FileCtx:
                                       "everything before it was read")
                     break
                 op, rlen = h[0], _U64.unpack_from(h, 1)[0]
-                body = f.read(rlen) if rlen < (1 << 40) else b""
+                left = size - pos - 9  # never read past the file, whatever a length claims
+                body = f.read(min(rlen, left)) if left > 0 else b""
                 cut = len(body) < rlen
                 if op == OP_FOOTER:
                     break
