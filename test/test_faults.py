@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -340,3 +341,144 @@ def test_readme_gives_two_commands_and_setup_installs_the_test_tools():
     run = (root / ".ci" / "run").read_text()
     assert ".venv/bin/python -m pytest -q test" in run and "setup.sh" in run
 
+
+
+# ---- the viewer stream ----------------------------------------------------------------------
+
+def _rss_mib() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _big_chunks(n: int, mb: int = 2):
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.stream.recording import BatcherConfig, CallbackSink, RecordingStream
+    out = []
+    rec = RecordingStream("t", batcher=BatcherConfig(max_age=0, max_rows=1), sinks=[CallbackSink(out.append)])
+    img = np.random.default_rng(0).integers(0, 255, (mb * 1024, 1024), dtype=np.uint8)
+    for i in range(n):
+        rec.set_time("ros_time", timestamp_ns=1_700_000_000_000_000_000 + i)
+        rec.log("/cam", A.Image(img, 1024, mb * 1024, color_model="L"))
+    rec.close()
+    return out
+
+
+def _connect(server, token):
+    import socket
+    s = socket.create_connection((server.host, server.port), timeout=5)
+    s.sendall(b"TOKEN " + token.encode() + b"\n")
+    return s
+
+
+def test_idle_viewers_cost_no_memory_and_are_closed():
+    """Five viewers that connect and never read: each chunk is encoded once and shared, they are
+    dropped when too far behind or when their socket stops taking data, and memory stays flat
+    (was 0.6 GiB per idle viewer, never given back)."""
+    from rerun_ros.stream.tcp import StreamServer
+    chunk = _big_chunks(1)[0]
+    server = StreamServer("127.0.0.1:0", history_bytes=32 << 20, client_queue_bytes=16 << 20, send_timeout=1.0)
+    try:
+        idle = [_connect(server, server.token) for _ in range(5)]
+        time.sleep(0.3)
+        base = _rss_mib()
+        for _ in range(150):  # 300 MiB through the stream
+            server.write_chunk(chunk)
+        time.sleep(2.5)  # past the send timeout
+        grew = _rss_mib() - base
+        assert grew < 120, grew
+        assert server.num_clients == 0 and server.stats["dropped_clients"] >= 1
+        alive = [t for t in threading.enumerate() if t.name.startswith("stream-client")]
+        assert not alive, alive  # their threads ended (no thread stuck in sendall)
+        for s in idle:
+            s.close()
+    finally:
+        server.close()
+
+
+def test_accepting_many_viewers_does_not_stall_recording():
+    from rerun_ros.stream.tcp import StreamServer
+    chunks = _big_chunks(40, mb=1)
+    server = StreamServer("127.0.0.1:0", history_bytes=64 << 20, max_clients=300)
+    for c in chunks:
+        server.write_chunk(c)
+    socks, stop = [], threading.Event()
+
+    def connect_many():
+        for _ in range(200):
+            if stop.is_set():
+                break
+            try:
+                socks.append(_connect(server, server.token))
+            except OSError:
+                break
+
+    th = threading.Thread(target=connect_many)
+    th.start()
+    worst = 0.0
+    t_end = time.monotonic() + 3
+    while th.is_alive() and time.monotonic() < t_end:
+        t = time.perf_counter()
+        server.write_chunk(chunks[0])
+        worst = max(worst, time.perf_counter() - t)
+        time.sleep(0.005)
+    stop.set()
+    th.join()
+    for s in socks:
+        s.close()
+    server.close()
+    assert worst < 0.05, worst  # was 22.5 s for 200 connections, with the writer blocked
+
+
+def test_stream_token_and_non_loopback_bind():
+    from rerun_ros.stream.tcp import StreamClient, StreamServer, token_path
+    server = StreamServer("127.0.0.1:0")
+    try:
+        f = token_path(server.port)
+        assert f.read_text().strip() == server.token and (f.stat().st_mode & 0o777) == 0o600
+        for c in _big_chunks(2, mb=1):
+            server.write_chunk(c)
+        wrong = _connect(server, "0" * 32)
+        wrong.settimeout(3)
+        assert wrong.recv(16) == b""  # closed without a byte of the stream
+        got = []
+        client = StreamClient(server.address, got.append, reconnect_delay=0.05)  # reads the token file
+        t = time.monotonic()
+        while len(got) < 2 and time.monotonic() - t < 10:
+            time.sleep(0.05)
+        client.close()
+        assert len(got) == 2 and server.stats["refused"] >= 1
+    finally:
+        server.close()
+    assert not token_path(server.port).exists()
+    with pytest.raises(ValueError, match="reachable from other machines"):
+        StreamServer("0.0.0.0:0")
+
+
+def test_accept_survives_running_out_of_file_descriptors():
+    code = r'''
+import resource, socket, time, sys
+from rerun_ros.stream.tcp import StreamServer, StreamClient
+server = StreamServer("127.0.0.1:0")
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+import os
+used = len(os.listdir("/proc/self/fd"))
+resource.setrlimit(resource.RLIMIT_NOFILE, (used + 30, hard))
+socks = []
+try:
+    for _ in range(60):
+        s = socket.socket(); s.settimeout(2); s.connect((server.host, server.port)); socks.append(s)
+except OSError:
+    pass
+time.sleep(1.0)  # the server hits EMFILE on accept
+for s in socks:
+    s.close()
+time.sleep(2.5)
+resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+got = []
+c = StreamClient(server.address, got.append, reconnect_delay=0.05)
+ok = c.connected.wait(5)
+time.sleep(0.5)
+print("connected" if ok and server.stats["connections"] >= 1 else "lost", server._accept_thread.is_alive())
+c.close(); server.close()
+'''
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "connected True" in p.stdout, (p.stdout, p.stderr[-800:])

@@ -66,6 +66,8 @@ PARAMS = {
                          "(SingleThreadedExecutor, with publish_time), 'auto' = events where rclpy has it"),
     "queue_size": (2000, "messages waiting to be mapped before new ones are dropped (and counted)"),
     "latency_report": ("", "write latency percentiles, publish → chunk handed to the stream and file (JSON), here at shutdown ('' = off)"),
+    "stream_token": ("", "shared secret viewers must present ('' = one generated per run, written to a file only "
+                         "this user can read, where local viewers find it); required for a non-loopback stream_address"),
     "overwrite": (False, "replace an existing recording at rrd_path (default: a new name, <stem>-2.rrd, ...)"),
 }
 
@@ -197,7 +199,7 @@ class BridgeNode(Node):
         self.file = None
         if p["stream_address"]:
             self.stream = StreamServer(p["stream_address"], application_id=p["application_id"],
-                                       history_bytes=int(p["history_bytes"]))
+                                       history_bytes=int(p["history_bytes"]), token=p["stream_token"] or None)
             sinks.append(DecimatingSink(self.stream, image_hz=p["split_image_hz"], max_points=int(p["split_max_points"]))
                          if p["split"] else self.stream)
             self.get_logger().info(f"serving the viewer stream on {self.stream.address}")

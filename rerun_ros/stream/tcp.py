@@ -2,20 +2,39 @@
 
 The wire format is an RRD stream (``docs/rrd-format.md``): a 12-byte stream header, a
 SetStoreInfo message, then one ArrowMsg per chunk, each framed by the 16-byte message header.
-On connect, a viewer first receives the server's history — every static chunk and the recent
-temporal chunks it still holds (bounded by ``history_bytes``) — then live chunks. A viewer
-that drops and reconnects therefore loses nothing the server keeps; :class:`StreamClient`
-de-duplicates by chunk id. A client that cannot keep up (more than ``client_queue_bytes``
-waiting) is disconnected rather than slowing the bridge; it reconnects and resyncs.
+A viewer first presents the stream's token (one line, ``TOKEN <hex>``); without the right one
+the connection is closed before anything is sent. It then receives the server's history —
+every static chunk and the recent temporal chunks it still holds (bounded by
+``history_bytes``) — then live chunks. A viewer that drops and reconnects therefore loses
+nothing the server keeps; :class:`StreamClient` de-duplicates by chunk id.
+
+Costs stay bounded whatever viewers do: each chunk is encoded once, when the first viewer needs
+it, and shared by all; accepting a viewer takes no more than a snapshot of the history under the
+lock (the viewer's own thread encodes and sends); a viewer more than ``client_queue_bytes``
+behind, or whose socket does not take data for ``send_timeout`` seconds, is disconnected (it
+reconnects and resyncs); at most ``max_clients`` at once; running out of file descriptors
+(EMFILE) pauses accepting, it does not end it.
+
+The token (a shared secret, default generated per run) is written to a file only the user can
+read (``token_path``: ``$XDG_RUNTIME_DIR/rerun_ros/stream-<port>.token``, else
+``~/.cache/rerun_ros/...``, mode 0600), where local viewers find it; remote viewers pass it
+(``RERUN_ROS_STREAM_TOKEN`` or the ``token`` argument). Binding to a non-loopback address needs
+an explicit token.
 """
 from __future__ import annotations
 
+import errno
+import hmac
+import ipaddress
 import logging
-import queue
+import os
+import secrets
 import socket
 import struct
 import threading
+import time
 from collections import deque
+from pathlib import Path
 from typing import Callable
 
 from ..rrd import proto as P
@@ -23,9 +42,11 @@ from ..model.chunk import Chunk
 from ..rrd.reader import decode_arrow_msg
 from ..rrd.writer import MSG_HEADER, encode_arrow_msg, make_store_id, store_info_msg, stream_header
 
-__all__ = ["StreamServer", "StreamClient", "parse_address", "DEFAULT_PORT"]
+__all__ = ["StreamServer", "StreamClient", "parse_address", "token_path", "read_token", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 9877
+MAX_MESSAGE = 2 << 30  # bytes a viewer accepts for one message
+TOKEN_ENV = "RERUN_ROS_STREAM_TOKEN"
 log = logging.getLogger("rerun_ros.stream")
 
 
@@ -52,62 +73,131 @@ def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]
     return host, p
 
 
-def _size(p) -> int:
-    return p.size if hasattr(p, "size") and not isinstance(p, (bytes, bytearray)) else len(p)
+def token_path(port: int) -> Path:
+    """Where the server on ``port`` writes its token for local viewers."""
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    root = Path(base) / "rerun_ros" if base else Path.home() / ".cache" / "rerun_ros"
+    return root / f"stream-{port}.token"
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Entry:
+    """A chunk of the history with its encoding, made once on first use and shared."""
+
+    __slots__ = ("chunk", "parts", "size", "lock")
+
+    def __init__(self, chunk: Chunk):
+        self.chunk = chunk
+        self.parts = None
+        self.size = chunk.nbytes
+        self.lock = threading.Lock()
+
+    def encoded(self, store_id, compress: bool) -> list:
+        if self.parts is None:
+            with self.lock:
+                if self.parts is None:
+                    self.parts = encode_arrow_msg(self.chunk, store_id, compress)
+        return self.parts
 
 
 class _Client:
-    def __init__(self, sock: socket.socket, addr, limit: int):
+    """One viewer: its thread checks the token, then sends the backlog and the live entries."""
+
+    def __init__(self, server: "StreamServer", sock: socket.socket, addr):
+        self.server = server
         self.sock = sock
         self.addr = addr
-        self.limit = limit
-        self.q: queue.Queue = queue.Queue()
+        self.q: deque = deque()
+        self.cv = threading.Condition()
         self.queued = 0
-        self.lock = threading.Lock()
         self.alive = True
         self.thread = threading.Thread(target=self._run, name=f"stream-client-{addr}", daemon=True)
 
-    def send(self, parts: list) -> bool:
-        n = sum(_size(p) for p in parts)
-        with self.lock:
+    def push(self, entries, backlog: bool = False) -> bool:
+        """Queue entries (no copy, no encoding here); False when the viewer is too far behind.
+        The ``backlog`` (the history at connect time) does not count toward the limit."""
+        with self.cv:
             if not self.alive:
                 return False
-            if self.queued + n > self.limit:
+            for e in entries:
+                n = 0 if backlog else e.size
+                self.q.append((e, n))
+                self.queued += n
+            if self.queued > self.server.client_queue_bytes:
                 self.alive = False
-                self.q.put(None)
+                self.cv.notify()
                 return False
-            self.queued += n
-        self.q.put((parts, n))
+            self.cv.notify()
         return True
 
+    def _check_token(self) -> bool:
+        want = self.server.token
+        self.sock.settimeout(5.0)
+        line = b""
+        while not line.endswith(b"\n") and len(line) < 200:
+            part = self.sock.recv(200 - len(line))
+            if not part:
+                return False
+            line += part
+        got = line.strip()
+        return got.startswith(b"TOKEN ") and hmac.compare_digest(got[6:], want.encode())
+
     def _run(self) -> None:
+        srv = self.server
         try:
+            if not self._check_token():
+                srv._refused(self.addr)
+                return
+            self.sock.settimeout(srv.send_timeout)
+            self.sock.sendall(srv._hello)
             while True:
-                item = self.q.get()
-                if item is None:
-                    break
-                parts, n = item
-                for p in parts:
-                    self.sock.sendall(p)
-                with self.lock:
+                with self.cv:
+                    while self.alive and not self.q:
+                        self.cv.wait(1.0)
+                    if not self.alive:
+                        return
+                    e, n = self.q.popleft()
                     self.queued -= n
-        except OSError:
+                for part in e.encoded(srv.store_id, srv.compress):
+                    self.sock.sendall(part)
+        except (OSError, socket.timeout):
             pass
         finally:
-            self.alive = False
+            with self.cv:
+                self.alive = False
+                self.q.clear()
+                self.queued = 0
             try:
                 self.sock.close()
             except OSError:
                 pass
 
-    def close(self) -> None:
-        with self.lock:
+    def close(self, end: bool = False) -> None:
+        with self.cv:
             self.alive = False
-        self.q.put(None)
+            self.cv.notify()
+        if end:
+            try:
+                self.sock.settimeout(1.0)
+                self.sock.sendall(MSG_HEADER.pack(P.KIND_END, 0))
+            except OSError:
+                pass
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 class StreamServer:
-    """A chunk sink serving connected viewers over TCP.
+    """A chunk sink serving connected viewers over TCP (see the module doc).
 
     Args:
         address: ``host:port`` to bind (default ``127.0.0.1:9877``; port 0 picks a free one,
@@ -116,27 +206,39 @@ class StreamServer:
         history_bytes: how much recent temporal data to replay to new viewers (static data is
             always replayed).
         client_queue_bytes: per-viewer backlog before that viewer is dropped.
+        token: the shared secret viewers must present (None: generated, and written to
+            :func:`token_path`).
+        send_timeout: seconds a viewer's socket may refuse data before it is dropped.
+        max_clients: viewers at once (more are refused).
 
     Raises:
         OSError: the address cannot be bound (e.g. port in use), with the address in the message.
+        ValueError: a non-loopback address without an explicit token.
     """
 
     def __init__(self, address: str = f"127.0.0.1:{DEFAULT_PORT}", *, application_id: str = "rerun_ros",
                  recording_id: str | None = None, history_bytes: int = 256 << 20,
-                 client_queue_bytes: int = 64 << 20, compress: bool = False):
+                 client_queue_bytes: int = 64 << 20, compress: bool = False, token: str | None = None,
+                 send_timeout: float = 10.0, max_clients: int = 16):
         host, port = parse_address(address)
+        token = token or os.environ.get(TOKEN_ENV) or None
+        if not _is_loopback(host) and not token:
+            raise ValueError(f"stream address {host}:{port} is reachable from other machines: give a token "
+                             f"({TOKEN_ENV} or the stream_token parameter), or bind 127.0.0.1")
         self.store_id = make_store_id(application_id, recording_id)
         self.compress = compress
-        self._hello = [stream_header(compress) + store_info_msg(self.store_id)]
-        # history as chunks: encoded only when a viewer connects (nothing to do without viewers)
-        self._static: list[Chunk] = []
-        self._history: deque[Chunk] = deque()
+        self._hello = stream_header(compress) + store_info_msg(self.store_id)
+        self._static: list[_Entry] = []
+        self._history: deque[_Entry] = deque()
         self._history_bytes = 0
         self.history_limit = history_bytes
         self.client_queue_bytes = client_queue_bytes
+        self.send_timeout = send_timeout
+        self.max_clients = max_clients
         self._clients: list[_Client] = []
         self._lock = threading.Lock()
-        self.stats = {"connections": 0, "dropped_clients": 0, "chunks": 0}
+        self._refused_logged: set = set()
+        self.stats = {"connections": 0, "dropped_clients": 0, "chunks": 0, "refused": 0}
         self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -144,8 +246,12 @@ class StreamServer:
         except OSError as e:
             self._sock.close()
             raise OSError(f"cannot serve the viewer stream on {host}:{port}: {e.strerror or e}") from None
-        self._sock.listen(8)
+        self._sock.listen(64)
         self.host, self.port = self._sock.getsockname()[:2]
+        self.token = token or secrets.token_hex(16)
+        self.token_file: Path | None = None
+        if token is None:
+            self.token_file = _write_token(token_path(self.port), self.token)
         self._closed = False
         self._accept_thread = threading.Thread(target=self._accept, name="stream-accept", daemon=True)
         self._accept_thread.start()
@@ -154,48 +260,75 @@ class StreamServer:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def _refused(self, addr) -> None:
+        self.stats["refused"] += 1
+        if addr[0] not in self._refused_logged:
+            self._refused_logged.add(addr[0])
+            log.warning("viewer from %s refused: wrong or missing stream token", addr[0])
+
     def _accept(self) -> None:
+        backoff = 0.05
+        emfile_logged = False
         while not self._closed:
             try:
                 sock, addr = self._sock.accept()
-            except OSError:
+            except OSError as e:
+                if self._closed:
+                    return
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    if not emfile_logged:  # out of descriptors: wait for some, keep serving
+                        log.error("viewer stream: cannot accept (%s); retrying", e.strerror)
+                        emfile_logged = True
+                    time.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+                if e.errno in (errno.ECONNABORTED, errno.EINTR, errno.EPROTO):
+                    continue
                 return
+            backoff, emfile_logged = 0.05, False
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            c = _Client(sock, addr, 1 << 62)
+            c = _Client(self, sock, addr)
             with self._lock:
-                backlog = [*self._static, *self._history]
-                c.thread.start()
-                c.send(self._hello)
-                self._clients.append(c)  # live chunks from now on queue behind the backlog
-                self.stats["connections"] += 1
-                for chunk in backlog:
-                    c.send(encode_arrow_msg(chunk, self.store_id, self.compress))
-                c.limit = self.client_queue_bytes + c.queued
+                self._clients = [x for x in self._clients if x.alive]
+                if len(self._clients) >= self.max_clients:
+                    refuse = True
+                else:
+                    refuse = False
+                    backlog = [*self._static, *self._history]  # references only: cheap under the lock
+                    c.push(backlog, backlog=True)  # (it is the history: counted in history_bytes)
+                    self._clients.append(c)
+                    self.stats["connections"] += 1
+            if refuse:
+                log.warning("viewer from %s refused: %d viewers already connected", addr[0], self.max_clients)
+                sock.close()
+                continue
+            c.thread.start()
             log.info("viewer connected from %s", addr)
 
     # -- sink interface ---------------------------------------------------------------------
 
     def write_chunk(self, chunk: Chunk) -> None:
+        e = _Entry(chunk)
         with self._lock:
             self.stats["chunks"] += 1
             if chunk.is_static:
-                self._static.append(chunk)
+                self._static.append(e)
             else:
-                self._history.append(chunk)
-                self._history_bytes += chunk.nbytes
+                self._history.append(e)
+                self._history_bytes += e.size
                 while self._history_bytes > self.history_limit and len(self._history) > 1:
-                    self._history_bytes -= self._history.popleft().nbytes
+                    self._history_bytes -= self._history.popleft().size
             if not self._clients:
                 return
-            parts = encode_arrow_msg(chunk, self.store_id, self.compress)
             keep = []
             for c in self._clients:
-                if c.send(parts):
+                if c.push([e]):
                     keep.append(c)
-                elif c.alive is False:
+                elif c.alive is False and c.thread.is_alive():
                     self.stats["dropped_clients"] += 1
                     log.warning("viewer %s could not keep up and was disconnected", c.addr)
-            self._clients = [c for c in keep if c.alive]
+                    c.close()
+            self._clients = keep
 
     def flush(self) -> None:
         pass
@@ -206,7 +339,7 @@ class StreamServer:
             return sum(1 for c in self._clients if c.alive)
 
     def close(self) -> None:
-        """Stop serving: send End to viewers, close every connection."""
+        """Stop serving: send End to viewers, close every connection, remove the token file."""
         if self._closed:
             return
         self._closed = True
@@ -214,12 +347,40 @@ class StreamServer:
             self._sock.close()
         except OSError:
             pass
-        end = MSG_HEADER.pack(P.KIND_END, 0)
         with self._lock:
-            for c in self._clients:
-                c.send([end])
-                c.close()
-            self._clients = []
+            clients, self._clients = self._clients, []
+        for c in clients:
+            c.close(end=True)
+        if self.token_file is not None:
+            try:
+                self.token_file.unlink()
+            except OSError:
+                pass
+
+
+def _write_token(path: Path, token: str) -> Path:
+    """Write the token readable by this user only (directory 0700, file 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, token.encode() + b"\n")
+    finally:
+        os.close(fd)
+    return path
+
+
+def read_token(port: int) -> str | None:
+    """The token a viewer presents to the server on ``port`` of this machine: the
+    ``RERUN_ROS_STREAM_TOKEN`` environment variable, else the server's token file."""
+    t = os.environ.get(TOKEN_ENV)
+    if t:
+        return t.strip()
+    try:
+        return token_path(port).read_text().strip() or None
+    except OSError:
+        return None
 
 
 class StreamClient:
@@ -229,10 +390,14 @@ class StreamClient:
         address: ``host:port`` of the server.
         on_chunk: called with each new chunk (never twice for one chunk id).
         reconnect_delay: seconds between connection attempts.
+        token: the stream's token (default: ``RERUN_ROS_STREAM_TOKEN``, else the token file a
+            server on this machine wrote, see :func:`token_path`).
     """
 
-    def __init__(self, address: str, on_chunk: Callable[[Chunk], None], *, reconnect_delay: float = 0.5):
+    def __init__(self, address: str, on_chunk: Callable[[Chunk], None], *, reconnect_delay: float = 0.5,
+                 token: str | None = None):
         self.host, self.port = parse_address(address)
+        self.token = token
         self.on_chunk = on_chunk
         self.reconnect_delay = reconnect_delay
         self.seen: set = set()
@@ -260,22 +425,30 @@ class StreamClient:
             except OSError:
                 self._stop.wait(self.reconnect_delay)
                 continue
-            sock.settimeout(None)
             self._sock = sock
-            self.connections += 1
-            self.connected.set()
             try:
+                token = self.token or read_token(self.port) or ""
+                sock.sendall(b"TOKEN " + token.encode() + b"\n")
+                sock.settimeout(None)
+                self.connections += 1
+                self.connected.set()
                 head = self._read_exact(sock, 12)
                 if head[:4] != b"RRF2":
                     raise ConnectionError(f"not an RRD stream (got {head[:4]!r})")
                 while not self._stop.is_set():
                     kind, length = struct.unpack("<QQ", self._read_exact(sock, 16))
+                    if length > MAX_MESSAGE:
+                        raise ConnectionError(f"message of {length} bytes announced (a stream from a stranger?)")
                     body = self._read_exact(sock, length) if length else b""
                     if kind == P.KIND_END:
                         break
                     if kind != P.KIND_ARROW_MSG:
                         continue
-                    _, chunk = decode_arrow_msg(body)
+                    try:
+                        _, chunk = decode_arrow_msg(body)  # validated before use
+                    except Exception as e:
+                        self.errors.append(f"damaged chunk from {self.host}:{self.port} skipped: {e}")
+                        continue
                     if chunk.id in self.seen:
                         continue
                     self.seen.add(chunk.id)
