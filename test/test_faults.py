@@ -482,3 +482,24 @@ c.close(); server.close()
 '''
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "connected True" in p.stdout, (p.stdout, p.stderr[-800:])
+
+
+def test_sim_time_without_clock_keeps_rows_apart(ros_env_local, tmp_path):
+    """use_sim_time with nothing on /clock: rows were all stamped 0 (a query then returned 1 row
+    of many); now the wall clock stands in, with a warning."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_bridge import publish, reliable_specs, start_bridge, stop
+    from rerun_ros.store.chunk_store import ChunkStore
+    out = tmp_path / "sim.rrd"
+    bridge = start_bridge(ros_env_local, f"rrd_path:={out}", "stream_address:=''", reliable_specs(),
+                          "auto_discover:=false", "use_sim_time:=true", "stats_period:=0.0")
+    try:
+        time.sleep(3.5)
+        pub = publish(ros_env_local, 8, "--points", "10", "--hz", "5")
+        assert pub.returncode == 0, pub.stderr
+    finally:
+        _, err = stop(bridge)
+    assert "nothing publishes /clock" in err
+    s = ChunkStore.from_chunks(read_chunks(out)[0])
+    t = s.range("/value", "log_time", 0, 2**62, "Scalars:scalars", include_latest_at=False).times
+    assert len(t) == 8 and len(set(t.tolist())) == 8 and min(t) > 1_600_000_000 * 10**9

@@ -191,7 +191,7 @@ class BridgeNode(Node):
         self.counters: dict[str, TopicCounters] = defaultdict(TopicCounters)
         self.subscriptions_by_topic: dict[str, object] = {}
         self._definitions: dict[str, str] = {}
-        self._no_clock_since: int | None = None
+        self._started = time.monotonic()
         self._no_clock_warned = False
         self._last_rx: dict[str, float] = {}
         sinks: list = []
@@ -243,6 +243,7 @@ class BridgeNode(Node):
                 self._subscribe(spec, typ)
 
     def _discover(self) -> None:
+        self._check_clock()
         advertised = self.get_topic_names_and_types()
         for name, types in advertised:
             if name in self.subscriptions_by_topic:
@@ -308,16 +309,16 @@ class BridgeNode(Node):
         """Receive time on the node's clock; under ``use_sim_time`` before any ``/clock``, the
         wall clock (rows would otherwise all get time 0), with a warning after 3 s."""
         t = self.get_clock().now().nanoseconds
-        if t:
-            return t
-        now = time.time_ns()
-        if self._no_clock_since is None:
-            self._no_clock_since = now
-        elif now - self._no_clock_since > 3_000_000_000 and not self._no_clock_warned:
+        return t if t else time.time_ns()
+
+    def _check_clock(self) -> None:
+        """Warn once when sim time stands at 0 for 3 s (``use_sim_time`` without ``/clock``)."""
+        if self._no_clock_warned or self.get_clock().now().nanoseconds:
+            return
+        if time.monotonic() - self._started > 3.0:
             self._no_clock_warned = True
             self.get_logger().warning("use_sim_time is set but nothing publishes /clock: log_time uses the "
                                       "wall clock until it does")
-        return now
 
     def _on_message(self, topic: str, type_name: str, msg: bytes, min_gap: float, publish_ns) -> None:
         """DDS callback with the serialized message (a raw subscription: no Python message
