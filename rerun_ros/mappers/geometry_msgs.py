@@ -8,27 +8,10 @@ import pyarrow as pa
 from ..model import archetypes as A
 from ..model import components as C
 from ..model import entity_path
-from .base import Columns, MapContext, MappedRow, MappingError, MessageBatch, quat_rotate, struct_field, xyz, xyzw
+from .base import Columns, MapContext, MappedRow, MessageBatch, quat_rotate, struct_field, xyz, xyzw
 from .registry import register, register_columns
 
 ARROW_LENGTH = 0.5  # m, like rviz's default pose arrow
-
-
-def _pose_arrow(pose) -> list[A.Arrows3D]:
-    """The pose as one arrow, or no archetype for an unknown (NaN) position."""
-    p = np.array(xyz(pose.position), dtype=np.float64)
-    q = np.array(xyzw(pose.orientation), dtype=np.float64)
-    if not np.isfinite(p).all():
-        return []
-    n = np.linalg.norm(q)
-    if not np.isfinite(q).all() or n == 0:
-        raise MappingError(f"pose orientation {q.tolist()} is not a rotation")
-    v = quat_rotate(q / n, np.array([[ARROW_LENGTH, 0.0, 0.0]]))
-    return [A.Arrows3D(v, origins=p.reshape(1, 3))]
-
-
-def _rows(ctx: MapContext, archs: list) -> list[MappedRow]:
-    return [MappedRow(ctx.entity, archs)] if archs else []
 
 
 def covariance_ellipsoid(position, cov6x6, sigmas: float = 1.0) -> list:
@@ -65,13 +48,6 @@ def matrix_to_quat(m: np.ndarray) -> np.ndarray:
     return q / np.linalg.norm(q)
 
 
-def _pose_with_cov(pwc) -> list:
-    archs = _pose_arrow(pwc.pose)
-    if archs:
-        archs += covariance_ellipsoid(xyz(pwc.pose.position), pwc.covariance)
-    return archs
-
-
 @register("geometry_msgs/msg/PoseArray", archetypes="Arrows3D")
 def pose_array(msg, ctx: MapContext) -> list[MappedRow]:
     p = np.array([xyz(x.position) for x in msg.poses], dtype=np.float64).reshape(-1, 3)
@@ -80,16 +56,6 @@ def pose_array(msg, ctx: MapContext) -> list[MappedRow]:
     ok = np.isfinite(p).all(1) & np.isfinite(q).all(1) & (n[:, 0] > 0)
     v = quat_rotate(q[ok] / n[ok], np.tile([[ARROW_LENGTH, 0.0, 0.0]], (int(ok.sum()), 1)))
     return [MappedRow(ctx.entity, [A.Arrows3D(v, origins=p[ok])])]
-
-
-@register("geometry_msgs/msg/Point", "geometry_msgs/msg/Point32", archetypes="Points3D")
-def point(msg, ctx: MapContext) -> list[MappedRow]:
-    return [MappedRow(ctx.entity, [A.Points3D([xyz(msg)])])]
-
-
-@register("geometry_msgs/msg/PointStamped", archetypes="Points3D")
-def point_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return [MappedRow(ctx.entity, [A.Points3D([xyz(msg.point)])])]
 
 
 def _polygon(poly) -> A.LineStrips3D:
@@ -108,111 +74,11 @@ def polygon_stamped(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [_polygon(msg.polygon)])]
 
 
-def _vector_pair(ctx: MapContext, a, b, names: list[str], entity: str | None = None) -> list[MappedRow]:
-    """Two vectors (linear/angular, force/torque) as two arrows from the frame origin (red,
-    blue) and six scalars."""
-    ent = entity or ctx.entity
-    vecs = np.array([xyz(a), xyz(b)], dtype=np.float64)
-    rows = []
-    key = "names:" + ent
-    if ctx.state.get(key) is None:
-        ctx.state[key] = True
-        rows.append(MappedRow(ent, [A.SeriesLines(names=names)], static=True))
-    archs = [A.Scalars(vecs.reshape(-1))]
-    if np.isfinite(vecs).all():
-        archs.insert(0, A.Arrows3D(vecs, origins=np.zeros((2, 3)), colors=[[230, 60, 60], [60, 90, 230]]))
-    rows.append(MappedRow(ent, archs))
-    return rows
-
-
 TWIST_NAMES = ["linear x [m/s]", "linear y [m/s]", "linear z [m/s]", "angular x [rad/s]",
                "angular y [rad/s]", "angular z [rad/s]"]
 WRENCH_NAMES = ["force x [N]", "force y [N]", "force z [N]", "torque x [N·m]", "torque y [N·m]", "torque z [N·m]"]
 ACCEL_NAMES = ["linear x [m/s²]", "linear y [m/s²]", "linear z [m/s²]", "angular x [rad/s²]",
                "angular y [rad/s²]", "angular z [rad/s²]"]
-
-
-@register("geometry_msgs/msg/Wrench", archetypes="Arrows3D + Scalars")
-def wrench(msg, ctx: MapContext) -> list[MappedRow]:
-    return _vector_pair(ctx, msg.force, msg.torque, WRENCH_NAMES)
-
-
-@register("geometry_msgs/msg/WrenchStamped", archetypes="Arrows3D + Scalars")
-def wrench_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return _vector_pair(ctx, msg.wrench.force, msg.wrench.torque, WRENCH_NAMES)
-
-
-@register("geometry_msgs/msg/Accel", archetypes="Arrows3D + Scalars")
-def accel(msg, ctx: MapContext) -> list[MappedRow]:
-    return _vector_pair(ctx, msg.linear, msg.angular, ACCEL_NAMES)
-
-
-@register("geometry_msgs/msg/AccelStamped", archetypes="Arrows3D + Scalars")
-def accel_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return _vector_pair(ctx, msg.accel.linear, msg.accel.angular, ACCEL_NAMES)
-
-
-@register("geometry_msgs/msg/AccelWithCovarianceStamped", archetypes="Arrows3D + Scalars")
-def accel_with_cov(msg, ctx: MapContext) -> list[MappedRow]:
-    return _vector_pair(ctx, msg.accel.accel.linear, msg.accel.accel.angular, ACCEL_NAMES)
-
-
-@register("geometry_msgs/msg/Vector3", archetypes="Arrows3D")
-def vector3(msg, ctx: MapContext) -> list[MappedRow]:
-    return [MappedRow(ctx.entity, [A.Arrows3D([xyz(msg)], origins=[[0, 0, 0]])])]
-
-
-@register("geometry_msgs/msg/Vector3Stamped", archetypes="Arrows3D")
-def vector3_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return [MappedRow(ctx.entity, [A.Arrows3D([xyz(msg.vector)], origins=[[0, 0, 0]])])]
-
-
-@register("geometry_msgs/msg/PoseStamped", archetypes="Arrows3D")
-def pose_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return _rows(ctx, _pose_arrow(msg.pose))
-
-
-@register("geometry_msgs/msg/Pose", archetypes="Arrows3D")
-def pose(msg, ctx: MapContext) -> list[MappedRow]:
-    return _rows(ctx, _pose_arrow(msg))
-
-
-@register("geometry_msgs/msg/PoseWithCovarianceStamped", archetypes="Arrows3D + Ellipsoids3D")
-def pose_with_covariance_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return _rows(ctx, _pose_with_cov(msg.pose))
-
-
-def _twist_scalars(ctx: MapContext, twist) -> list[MappedRow]:
-    ent = ctx.entity + "/twist" if ctx.type_name.endswith("Odometry") else ctx.entity
-    return _vector_pair(ctx, twist.linear, twist.angular, TWIST_NAMES, entity=ent)
-
-
-@register("geometry_msgs/msg/TwistStamped", archetypes="Scalars")
-def twist_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return _twist_scalars(ctx, msg.twist)
-
-
-@register("geometry_msgs/msg/TwistWithCovarianceStamped", archetypes="Scalars")
-def twist_with_covariance_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return _twist_scalars(ctx, msg.twist.twist)
-
-
-@register("geometry_msgs/msg/Twist", archetypes="Scalars")
-def twist(msg, ctx: MapContext) -> list[MappedRow]:
-    return _twist_scalars(ctx, msg)
-
-
-@register("nav_msgs/msg/Odometry", archetypes="Arrows3D + Ellipsoids3D + Scalars")
-def odometry(msg, ctx: MapContext) -> list[MappedRow]:
-    """Pose as an arrow with its position covariance ellipsoid (1 σ) on the topic's entity;
-    twist (in child_frame_id) as arrows and scalars on ``<entity>/twist``."""
-    return _rows(ctx, _pose_with_cov(msg.pose)) + _twist_scalars(ctx, msg.twist.twist)
-
-
-@register("nav_msgs/msg/Path", archetypes="LineStrips3D")
-def path(msg, ctx: MapContext) -> list[MappedRow]:
-    pts = np.array([xyz(p.pose.position) for p in msg.poses], dtype=np.float32).reshape(-1, 3)
-    return [MappedRow(ctx.entity, [A.LineStrips3D([pts])])]
 
 
 # ---- column mappers (whole batches at once) ---------------------------------------------------

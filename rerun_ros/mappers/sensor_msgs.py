@@ -8,7 +8,6 @@ camera optical frames are RDF (REP 103); LaserScan angles in radians, counter-cl
 from __future__ import annotations
 
 import itertools
-import math
 import re
 
 import numpy as np
@@ -76,7 +75,6 @@ def _encoding_spec(enc: str):
     return None
 
 
-@register("sensor_msgs/msg/Image", archetypes="Image / DepthImage", blobs=("data",))
 def image(msg, ctx: MapContext) -> list[MappedRow]:
     enc = str(msg.encoding).lower()
     spec = _encoding_spec(enc)
@@ -113,7 +111,6 @@ def image(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [A.Image(buf, w, h, color_model=model, datatype=dt)])]
 
 
-@register("sensor_msgs/msg/CompressedImage", archetypes="EncodedImage", blobs=("data",))
 def compressed_image(msg, ctx: MapContext) -> list[MappedRow]:
     fmt = str(msg.format).lower()
     data = msg.data
@@ -188,7 +185,6 @@ def camera_info(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [A.Pinhole(k, resolution=[w, h], camera_xyz="RDF"), extra])]
 
 
-@register("sensor_msgs/msg/PointCloud2", archetypes="Points3D", blobs=("data",))
 def point_cloud2(msg, ctx: MapContext) -> list[MappedRow]:
     pos, colors = pointcloud.xyz_and_colors(msg)
     return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
@@ -237,35 +233,12 @@ def range_msg(msg, ctx: MapContext) -> list[MappedRow]:
     return rows + [MappedRow(ctx.entity, archs)]
 
 
-@register("sensor_msgs/msg/LaserScan", archetypes="Points3D")
-def laser_scan(msg, ctx: MapContext) -> list[MappedRow]:
-    r = np.asarray(msg.ranges, dtype=np.float32)
-    ang = np.float32(msg.angle_min) + np.arange(len(r), dtype=np.float32) * np.float32(msg.angle_increment)
-    ok = np.isfinite(r) & (r >= msg.range_min) & (r <= msg.range_max)
-    pos = np.zeros((int(ok.sum()), 3), np.float32)
-    pos[:, 0] = r[ok] * np.cos(ang[ok])
-    pos[:, 1] = r[ok] * np.sin(ang[ok])
-    colors = None
-    inten = np.asarray(msg.intensities, dtype=np.float32)
-    if len(inten) == len(r) and len(r):
-        colors = pointcloud.colormap(inten[ok])
-    return [MappedRow(ctx.entity, [A.Points3D(pos, colors=colors)])]
-
-
 def _series_names(ctx: MapContext, names: list[str]) -> list[MappedRow]:
     """A static SeriesLines with the series names, logged again only when they change."""
     if ctx.state.get("series_names") == names:
         return []
     ctx.state["series_names"] = names
     return [MappedRow(ctx.entity, [A.SeriesLines(names=names)], static=True)]
-
-
-@register("sensor_msgs/msg/Imu", archetypes="Scalars")
-def imu(msg, ctx: MapContext) -> list[MappedRow]:
-    a, g = msg.linear_acceleration, msg.angular_velocity
-    values = [a.x, a.y, a.z, g.x, g.y, g.z]
-    names = ["accel x [m/s²]", "accel y [m/s²]", "accel z [m/s²]", "gyro x [rad/s]", "gyro y [rad/s]", "gyro z [rad/s]"]
-    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(values)])]
 
 
 def _scalar(field: str, label: str):
@@ -278,48 +251,6 @@ register("sensor_msgs/msg/Temperature", archetypes="Scalars")(_scalar("temperatu
 register("sensor_msgs/msg/FluidPressure", archetypes="Scalars")(_scalar("fluid_pressure", "pressure [Pa]"))
 register("sensor_msgs/msg/RelativeHumidity", archetypes="Scalars")(_scalar("relative_humidity", "relative humidity [0-1]"))
 register("sensor_msgs/msg/Illuminance", archetypes="Scalars")(_scalar("illuminance", "illuminance [lx]"))
-
-
-@register("sensor_msgs/msg/MagneticField", archetypes="Scalars")
-def magnetic_field(msg, ctx: MapContext) -> list[MappedRow]:
-    return _series_names(ctx, ["x [T]", "y [T]", "z [T]"]) + [
-        MappedRow(ctx.entity, [A.Scalars(xyz(msg.magnetic_field))])]
-
-
-@register("sensor_msgs/msg/BatteryState", archetypes="Scalars")
-def battery_state(msg, ctx: MapContext) -> list[MappedRow]:
-    names = ["voltage [V]", "current [A]", "charge [Ah]", "percentage [0-1]"]
-    vals = [msg.voltage, msg.current, msg.charge, msg.percentage]
-    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(np.asarray(vals, np.float64))])]
-
-
-@register("sensor_msgs/msg/JointState", archetypes="Scalars")
-def joint_state(msg, ctx: MapContext) -> list[MappedRow]:
-    """Joint positions as scalars (one series per joint name); with a robot model from
-    ``/robot_description``, also the movable joints' transforms (see ``mappers.robot``)."""
-    from .robot import joint_transforms
-
-    pos = np.asarray(msg.position, dtype=np.float64)
-    names = [str(n) for n in msg.name][: len(pos)]
-    if len(pos) == 0:
-        return []
-    return (_series_names(ctx, names) + [MappedRow(ctx.entity, [A.Scalars(pos)])]
-            + joint_transforms(names, pos, ctx))
-
-
-@register("sensor_msgs/msg/NavSatFix", archetypes="GeoPoints")
-def nav_sat_fix(msg, ctx: MapContext) -> list[MappedRow]:
-    lat, lon = float(msg.latitude), float(msg.longitude)
-    if not (math.isfinite(lat) and math.isfinite(lon)):
-        return []  # no fix (status NO_FIX reports NaN): nothing to show, not an error
-    if abs(lat) > 90 or abs(lon) > 180:
-        raise MappingError(f"NavSatFix: invalid position lat={lat} lon={lon}")
-    cov = np.asarray(msg.position_covariance, dtype=np.float64)
-    names = ["altitude [m]", "status", "σ east [m]", "σ north [m]", "σ up [m]"]
-    sig = np.sqrt(np.clip(cov[[0, 4, 8]], 0, None)) if len(cov) == 9 else np.full(3, np.nan)
-    vals = [float(msg.altitude), float(msg.status.status), *sig.tolist()]
-    return _series_names(ctx, names) + [MappedRow(ctx.entity, [A.GeoPoints([[lat, lon]], radii=[-5.0]),
-                                                                A.Scalars(vals)])]
 
 
 @register("sensor_msgs/msg/Joy", archetypes="Scalars")

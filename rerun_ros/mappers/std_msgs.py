@@ -13,13 +13,6 @@ _NUMBER_TYPES = ["Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8
                  "UInt32", "UInt64", "Byte", "Char", "Bool"]
 
 
-def number(msg, ctx: MapContext) -> list[MappedRow]:
-    return [MappedRow(ctx.entity, [A.Scalars([float(msg.data)])])]
-
-
-for _t in _NUMBER_TYPES:
-    register(f"std_msgs/msg/{_t}", archetypes="Scalars")(number)
-
 
 @register("std_msgs/msg/String", archetypes="TextDocument (URDF on */robot_description)")
 def string(msg, ctx: MapContext) -> list[MappedRow]:
@@ -32,13 +25,6 @@ def string(msg, ctx: MapContext) -> list[MappedRow]:
 
 # rcl_interfaces/msg/Log levels: DEBUG=10 INFO=20 WARN=30 ERROR=40 FATAL=50
 LOG_LEVELS = {10: "DEBUG", 20: "INFO", 30: "WARN", 40: "ERROR", 50: "CRITICAL"}
-
-
-@register("rcl_interfaces/msg/Log", archetypes="TextLog")
-def rosout(msg, ctx: MapContext) -> list[MappedRow]:
-    level = LOG_LEVELS.get(int(msg.level), "INFO")
-    text = f"[{msg.name}] {msg.msg}" if msg.name else str(msg.msg)
-    return [MappedRow(ctx.entity, [A.TextLog(text, level=level)])]
 
 
 # ---- column mappers ---------------------------------------------------------------------------

@@ -8,40 +8,12 @@ import pyarrow as pa
 
 from ..model import archetypes as A
 from ..model import components as C
-from .base import Columns, MapContext, MappedRow, MappingError, MessageBatch, stamp_ns, struct_field, xyz, xyzw
-from .registry import register, register_columns
+from .base import Columns, MapContext, MessageBatch, struct_field
+from .registry import register_columns
 
 
 def is_static_topic(topic: str) -> bool:
     return topic.rstrip("/").endswith("tf_static")
-
-
-@register("tf2_msgs/msg/TFMessage", archetypes="Transform3D")
-def tf_message(msg, ctx: MapContext) -> list[MappedRow]:
-    static = is_static_topic(ctx.topic)
-    rows = []
-    for t in msg.transforms:
-        rows.append(transform_row(t, ctx.entity, static))
-    return rows
-
-
-def transform_row(t, entity: str, static: bool) -> MappedRow:
-    parent = t.header.frame_id
-    child = t.child_frame_id
-    if not parent or not child:
-        raise MappingError(f"TransformStamped with empty frame id (parent {parent!r}, child {child!r})")
-    try:
-        arch = A.Transform3D(translation=xyz(t.transform.translation), quaternion=xyzw(t.transform.rotation),
-                             parent_frame=parent, child_frame=child)
-    except ValueError as e:
-        raise MappingError(f"transform {parent} -> {child}: {e}") from None
-    ts = stamp_ns(t.header.stamp)
-    return MappedRow(entity, [arch], static=static, time_ns=ts if ts else None)
-
-
-@register("geometry_msgs/msg/TransformStamped", archetypes="Transform3D")
-def transform_stamped(msg, ctx: MapContext) -> list[MappedRow]:
-    return [transform_row(msg, ctx.entity, is_static_topic(ctx.topic))]
 
 
 # ---- columns ---------------------------------------------------------------------------------
