@@ -448,13 +448,7 @@ class _Struct:
         if leaf.length == 0 or prog is None:
             empty = pa.nulls(0, leaf.elem_type)
             return _list(np.zeros(m + 1, _I64), empty, leaf.elem_type), pos
-        if leaf.length is None:
-            cnt, pos = _read_u32(ctx, items, pos, self.endian, name)
-            ok = _check(ctx, items, pos, cnt * prog.min_size, name)
-            if not ok.all():
-                cnt = np.where(ok, cnt, 0)
-        else:
-            cnt = np.full(m, leaf.length, _I64)
+        cnt, pos = self._counts(ctx, items, pos, leaf, name)
         offsets = np.zeros(m + 1, _I64)
         np.cumsum(cnt, out=offsets[1:])
         total = int(offsets[-1])
@@ -503,18 +497,21 @@ class _Struct:
                 pos = self._skip_array(ctx, items, pos, step)
         return pos
 
+    def _counts(self, ctx, items, pos, leaf: _Leaf, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(element count of each item, position after the count) of an array field: a
+        sequence's uint32 count (0 where it cannot fit in the message), or the fixed length."""
+        if leaf.length is not None:
+            return np.full(len(pos), leaf.length, _I64), pos
+        cnt, pos = _read_u32(ctx, items, pos, self.endian, name)
+        ok = _check(ctx, items, pos, cnt * leaf.elem.min_size, name)
+        return (cnt if ok.all() else np.where(ok, cnt, 0)), pos
+
     def _skip_array(self, ctx, items, pos, leaf: _Leaf) -> np.ndarray:
         prog = leaf.elem
         if leaf.length == 0 or prog is None:
             return pos
         name = ".".join(leaf.path)
-        if leaf.length is None:
-            cnt, pos = _read_u32(ctx, items, pos, self.endian, name)
-            ok = _check(ctx, items, pos, cnt * prog.min_size, name)
-            if not ok.all():
-                cnt = np.where(ok, cnt, 0)
-        else:
-            cnt = np.full(len(pos), leaf.length, _I64)
+        cnt, pos = self._counts(ctx, items, pos, leaf, name)
         if prog.fixed_stride is not None:
             start = np.where(cnt > 0, _align(pos, prog.steps[0].align), pos)
             _check(ctx, items, start, cnt * prog.fixed_stride, name)
