@@ -503,3 +503,38 @@ def test_sim_time_without_clock_keeps_rows_apart(ros_env_local, tmp_path):
     s = ChunkStore.from_chunks(read_chunks(out)[0])
     t = s.range("/value", "log_time", 0, 2**62, "Scalars:scalars", include_latest_at=False).times
     assert len(t) == 8 and len(set(t.tolist())) == 8 and min(t) > 1_600_000_000 * 10**9
+
+
+def test_rotating_recorder_starts_a_new_file_when_space_returns(full_disk):
+    """Disk full while rotating: the full file keeps its whole chunks (footer where it fits),
+    rows in between are counted as lost, and once there is room a new file follows."""
+    from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+    from rerun_ros.stream.sinks import RotatingRrdSink
+    errors: list = []
+    ballast = full_disk / "ballast"
+    sink = RotatingRrdSink(full_disk / "r.rrd", max_bytes=10 << 20, threads=0, on_error=errors.append,
+                           retry_seconds=0.2)
+    rec = RecordingStream("t", batcher=BatcherConfig(max_age=0, max_rows=1), sinks=[sink], on_error=errors.append)
+    from rerun_ros.model import archetypes as A
+    blob = np.random.default_rng(1).integers(0, 255, 40_000, dtype=np.uint8)
+    for i in range(12):  # ~480 KB into a 200 KiB disk: the first file fills up
+        rec.set_time("ros_time", timestamp_ns=1_700_000_000_000_000_000 + i)
+        rec.log("/blob", A.Image(blob, 200, 200, color_model="L"))
+    assert errors and any("No space left" in e for e in errors)
+    lost = rec.stats.rows_lost.get("/blob", 0)
+    assert lost > 0
+    for f in full_disk.iterdir():  # make room again
+        if f.name != "r_0001.rrd":
+            f.unlink()
+    first = full_disk / "r_0001.rrd"
+    kept = sum(len(c) for c in read_chunks(first)[0])
+    first.rename(ballast)  # (moved out of the way, as an operator would archive it)
+    shutil.move(str(ballast), str(full_disk.parent / "archived.rrd"))
+    time.sleep(0.3)
+    for i in range(3):
+        rec.set_time("ros_time", timestamp_ns=1_700_000_001_000_000_000 + i)
+        rec.log("/blob", A.Image(blob, 200, 200, color_model="L"))
+    rec.close()
+    assert len(sink.files) >= 2 and sink.files[-1].exists()
+    assert sum(len(c) for c in read_chunks(sink.files[-1])[0]) == 3
+    assert rerun_verify(full_disk.parent / "archived.rrd").returncode == 0 and kept + lost == 12

@@ -314,6 +314,11 @@ class RrdWriter:
         except OSError as e:
             self._error = e
             self._first_error = e
+            # the chunk being written (its manifest entry may already be there) did not make it
+            ents = self.manifest.entries
+            while ents and ents[-1].byte_offset + ents[-1].byte_size > self._good:
+                ents.pop()
+                self.num_chunks -= 1
             self._salvage()
             if self.on_error is not None:
                 self.on_error(f"{self.path or 'rrd stream'}: writing failed ({e.strerror or e}); the file keeps "
