@@ -161,6 +161,49 @@ def full_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)])
 
 
+@pytest.fixture
+def read_only(tmp_path):
+    """``(writable, read_only)``: a directory and a read-only bind mount of it (needs root, as CI is)."""
+    src, mnt = tmp_path / "rw", tmp_path / "ro"
+    src.mkdir()
+    mnt.mkdir()
+    r = subprocess.run(["mount", "--bind", str(src), str(mnt)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {r.stderr.decode()[:100]}")
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(mnt)], check=True)
+    yield src, mnt
+    subprocess.run(["umount", "-l", str(mnt)])
+
+
+_KILLED_RECORDER = """
+import os, sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("pragma journal_mode=wal"); c.execute("pragma wal_autocheckpoint=0")
+c.execute("begin")
+c.execute("create temp table m2 as select * from messages where id % 2 = 0")
+c.execute("delete from messages where id % 2 = 0")
+c.execute("insert into messages select * from m2")
+c.execute("commit")
+os._exit(0)  # killed: no checkpoint, half the messages live only in the -wal file
+"""
+
+
+def test_db3_on_read_only_media_converts_whole(read_only, tmp_path):
+    rw, ro = read_only
+    bag = DATA / "db3" / "rosbag2_test_0.db3"
+    shutil.copy(bag, rw / "clean.db3")
+    p = run_cli("convert", ro / "clean.db3", "-o", tmp_path / "a.rrd", "-q")
+    assert p.returncode == 0, p.stderr  # was "unable to open database file": WAL needs a -shm file
+    assert sum(len(c) for c in read_chunks(tmp_path / "a.rrd")[0]) > 0
+    shutil.copy(bag, rw / "killed.db3")
+    subprocess.run([sys.executable, "-c", _KILLED_RECORDER, str(rw / "killed.db3")], check=True)
+    assert (rw / "killed.db3-wal").stat().st_size > 100_000
+    p = run_cli("convert", ro / "killed.db3", "-o", tmp_path / "b.rrd", "--json")
+    assert p.returncode == 0, p.stderr
+    import json
+    assert json.loads(p.stdout)["converted"] == 4695  # none lost with the WAL
+
+
 def test_convert_to_a_full_disk_says_so_and_keeps_a_readable_file(full_disk):
     out = full_disk / "o.rrd"
     p = run_cli("convert", FIELD, "-o", out, "-q")

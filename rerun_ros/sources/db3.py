@@ -106,8 +106,8 @@ class Db3Source:
     def _connect(self, f: Path) -> sqlite3.Connection:
         p = self._plain.get(f)
         if p is None:
-            p = self._plain[f] = self._open_member(f)
-        return sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+            p = self._plain[f] = _readable_uri(self._open_member(f))
+        return sqlite3.connect(p, uri=True)
 
     def _topics(self, c: sqlite3.Connection) -> dict[int, int]:
         defs = {}
@@ -185,3 +185,39 @@ class Db3Source:
             np.cumsum(lens[:-1], out=offs[1:])
             ts = np.fromiter((rows[i][1] for i in idx.tolist()), np.int64, count=len(idx))
             yield RawBatch(self.channels[g], np.frombuffer(b"".join(datas), np.uint8), offs, lens, ts, ts)
+
+
+def _readable_uri(path: Path) -> str:
+    """The SQLite URI that opens ``path`` read-only, or where SQLite cannot open it read-only in place, a file it can: rosbag2 writes
+    its databases in WAL journal mode, and a WAL database needs its ``-shm`` file beside it, which
+    cannot be made on read-only media (a mounted drive, a shared dataset). Without a ``-wal`` file
+    holding data the database is opened as immutable; with one (a recorder that was killed before
+    its checkpoint) the database and its WAL are copied to a temporary directory so that none of
+    the messages still in the WAL are lost. See https://www.sqlite.org/wal.html (read-only databases).
+    """
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(path))}?mode=ro"
+    try:
+        c = sqlite3.connect(uri, uri=True)
+        try:
+            c.execute("select count(*) from sqlite_master").fetchone()
+            return uri
+        finally:
+            c.close()
+    except sqlite3.OperationalError:
+        pass
+    wal = Path(f"{path}-wal")
+    if not (wal.exists() and wal.stat().st_size > 0):
+        return uri + "&immutable=1"
+    import shutil
+    import tempfile
+
+    from .rosbag2 import _TEMP
+    d = tempfile.mkdtemp(prefix="rerun_ros_bag_")
+    _TEMP.append(d)
+    out = Path(d) / path.name
+    shutil.copyfile(path, out)
+    shutil.copyfile(wal, Path(f"{out}-wal"))
+    return f"file:{quote(str(out))}?mode=ro"
+
