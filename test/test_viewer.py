@@ -15,7 +15,8 @@ from rerun_ros.stream.recording import BatcherConfig, RecordingStream
 from rerun_ros.rrd.reader import read_chunks
 from rerun_ros.store.chunk_store import ChunkStore
 from rerun_ros.viewer import blueprint as B
-from rerun_ros.viewer.scene import decimate_minmax, scene_3d
+from rerun_ros.viewer.series import decimate_minmax
+from rerun_ros.viewer.spatial import scene_3d
 
 T = Timeline("ros_time")
 S = 10**9
@@ -70,7 +71,7 @@ def test_scene_places_cloud_through_the_frame_graph():
     g = scene_3d(s, ["/cloud"], "ros_time", 4 * S, "map")
     np.testing.assert_allclose(g.points, [[4, 0, 1]])  # map -> base (x=4) -> sensor (z=1)
     g2 = scene_3d(s, ["/cloud"], "ros_time", 4 * S, "nowhere")
-    assert "/cloud" in g2.problems and "does not exist" in g2.problems["/cloud"]
+    assert "/cloud" in g2.problems and "'nowhere' is not in TF" in g2.problems["/cloud"]
 
 
 def test_window_views_match_the_data(qapp):
@@ -112,7 +113,9 @@ def test_window_views_match_the_data(qapp):
         patch = frame[int(y * ps) - 3:int(y * ps) + 4, int(x * ps) - 3:int(x * ps) + 4, :3].reshape(-1, 3)
         assert any(p[0] > 200 and p[1] < 80 and p[2] < 80 for p in patch), (t, patch[:5])
     # time series: lines drawn, cursor at the current time; text log filtered by level
-    assert "/signal[0]" in ts.data and len(ts.data["/signal[0]"][0]) == 8
+    # (no time_range: the whole recording, as PlotJuggler; the cursor line at 7 s)
+    assert "/signal[0]" in ts.data and len(ts.data["/signal[0]"][0]) == 10
+    assert np.allclose(ts.cursor.pos[:, 0], 7.0)
     assert len(log.rows) == 8
     log.level.setCurrentText("WARN")
     pump(qapp)
@@ -234,7 +237,7 @@ def test_live_stream_appears_within_a_second(qapp):
         pump(qapp, 1)
     elapsed = time.monotonic() - t0
     assert win.t == 123 * S and elapsed < 1.0  # follow-live moved the cursor to the new data
-    assert "/signal" in [win.tree.topLevelItem(i).text(0) for i in range(win.tree.topLevelItemCount())]
+    assert "/signal" in win.tree.items and win.tree.items["/signal"].text(2) == "1"
     client.close()
     rec.close()
     win.close()
@@ -269,7 +272,7 @@ def test_lazy_store_answers_like_the_full_store(tmp_path):
 
 
 def test_frustums_shapes_meshes_overlays_and_marks(qapp, tmp_path):
-    from rerun_ros.viewer.scene import overlays_2d
+    from rerun_ros.viewer.images import overlays_2d
     from rerun_ros.viewer.window import Spatial2DView, Spatial3DView, ViewerWindow
     store = ChunkStore()
     rec = RecordingStream(batcher=BatcherConfig(max_age=0), sinks=[store])
@@ -308,7 +311,7 @@ def test_frustums_shapes_meshes_overlays_and_marks(qapp, tmp_path):
     frame = v2.canvas.render()[..., :3]
     assert ((frame[..., 0] > 200) & (frame[..., 1] > 200) & (frame[..., 2] < 60)).any()  # yellow keypoints drawn
     win.marks.recompute()
-    assert len(win.marks.columns) == 2  # data at t=0 and t=5 s
+    assert sorted({int(c) for _, cols in win.marks.rows for c in cols}) == [0, win.marks.width() - 1]  # t=0 and t=5 s
     win.reset_views()
     out = tmp_path / "saved.yaml"
     win.save_blueprint(out)

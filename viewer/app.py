@@ -72,7 +72,8 @@ def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, screensh
         client.connected.wait(5.0)
         _t.sleep(0.5)
     from .window import ViewerWindow
-    win = ViewerWindow(store, bp, timeline=timeline, fixed_frame=fixed_frame, title=f"rerun_ros — {source}")
+    win = ViewerWindow(store, bp, timeline=timeline, fixed_frame=fixed_frame, title=f"rerun_ros — {source}",
+                       source_name=source)
     win.resize(w, h)
     if client is not None:
         win.live.setChecked(True)

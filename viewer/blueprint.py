@@ -14,6 +14,7 @@ root:
       children:
         - {view: spatial2d, name: camera, origin: /camera/image}
         - {view: timeseries, name: IMU, include: ["/imu"], time_range: 10.0}   # seconds before the cursor
+        - {view: timeseries, name: DVL, include: [], series: ["/dvl/data:message.altitude"]}  # any field
         - {view: textlog, name: log, include: ["/rosout"]}
 ```
 """
@@ -26,6 +27,7 @@ import yaml
 
 from .. import safe_yaml
 from ..query.recording import entity_glob
+from .spatial import is_spatial
 
 __all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "BlueprintError", "VIEW_KINDS"]
 
@@ -45,7 +47,10 @@ class View:
     include: list = field(default_factory=lambda: ["/**"])
     exclude: list = field(default_factory=list)
     fixed_frame: str | None = None
-    time_range: float | None = None  # seconds before the time cursor (timeseries/textlog)
+    #: seconds before the time cursor: a time series' window, a 3D view's trails (default 30 s)
+    time_range: float | None = None
+    #: message fields to plot in a time series view: ``"<entity>:message.<field>[.<field>|[i]]"``
+    series: list = field(default_factory=list)
 
     def matches(self, entity: str) -> bool:
         """Whether an entity is shown: under ``origin``, matching an include and no exclude."""
@@ -64,6 +69,8 @@ class View:
             d["fixed_frame"] = self.fixed_frame
         if self.time_range is not None:
             d["time_range"] = self.time_range
+        if self.series:
+            d["series"] = list(self.series)
         return d
 
 
@@ -108,7 +115,7 @@ def _parse(node, where: str):
         kind = node["view"]
         if kind not in VIEW_KINDS:
             raise BlueprintError(f"blueprint {where}: view must be one of {', '.join(VIEW_KINDS)}, got {kind!r}")
-        unknown = set(node) - {"view", "name", "origin", "include", "exclude", "fixed_frame", "time_range"}
+        unknown = set(node) - {"view", "name", "origin", "include", "exclude", "fixed_frame", "time_range", "series"}
         if unknown:
             raise BlueprintError(f"blueprint {where}: unknown key(s) {', '.join(sorted(unknown))}")
         inc = node.get("include", ["/**"])
@@ -117,10 +124,15 @@ def _parse(node, where: str):
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 raise BlueprintError(f"blueprint {where}: {k} must be a list of entity globs")
         tr = node.get("time_range")
-        if tr is not None and not (isinstance(tr, (int, float)) and tr > 0):
-            raise BlueprintError(f"blueprint {where}: time_range must be a positive number of seconds")
+        if tr is not None and (isinstance(tr, bool) or not (isinstance(tr, (int, float)) and tr >= 0)):
+            raise BlueprintError(f"blueprint {where}: time_range must be a number of seconds >= 0")
+        ser = node.get("series", [])
+        if not isinstance(ser, list) or not all(isinstance(x, str) and ":" in x for x in ser):
+            raise BlueprintError(f"blueprint {where}: series must be a list of '<entity>:message.<field>' paths")
+        if ser and kind != "timeseries":
+            raise BlueprintError(f"blueprint {where}: series belongs to a timeseries view")
         return View(kind, str(node.get("name", kind)), str(node.get("origin", "/")), inc, exc,
-                    node.get("fixed_frame"), None if tr is None else float(tr))
+                    node.get("fixed_frame"), None if tr is None else float(tr), list(ser))
     raise BlueprintError(f"blueprint {where}: needs 'container' or 'view'")
 
 
@@ -175,8 +187,7 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
             scalars.append(e)
         if "TextLog:text" in cols:
             logs.append(e)
-        if any(c.split(":")[0] in ("Points3D", "LineStrips3D", "Boxes3D", "Arrows3D", "Ellipsoids3D",
-                                   "Mesh3D", "Transform3D", "Cylinders3D") for c in cols):
+        if is_spatial(cols):
             spatial.append(e)
     views = []
     if spatial:

@@ -9,6 +9,8 @@ rows that ``/tf`` and ``/tf_static`` become. Semantics follow tf2 (``tf2::Buffer
 - ``t = 0`` asks for the latest time common to every dynamic edge of the chain;
 - the result of ``lookup(target, source, t)`` maps points in ``source`` into ``target``
   (``lookupTransform(target_frame, source_frame, time)``).
+A viewer asks with ``hold_latest=True`` (Rerun's latest-at): after an edge's last stamp its last
+transform holds (a recording ends, a publisher stops) instead of raising.
 Frames with two parents, cycles and unknown frames raise :class:`FrameGraphError` subclasses
 with messages naming the frames. Units: metres, ns; quaternions xyzw.
 """
@@ -116,6 +118,36 @@ class Transform:
         return m
 
 
+def _first_per_row(lists) -> tuple[np.ndarray, "object"]:
+    """(rows that have a value (n,) bool, the first value of each row as an Arrow array (n,))."""
+    import pyarrow as pa
+
+    off = np.asarray(lists.offsets)
+    n = len(lists)
+    has = (off[1:] > off[:-1])
+    if lists.null_count:
+        has &= np.asarray(lists.is_valid())
+    idx = np.minimum(off[:-1], max(len(lists.values) - 1, 0))
+    vals = lists.values.take(pa.array(idx, pa.int64())) if len(lists.values) else pa.array([""] * n)
+    return has, vals
+
+
+def _vectors(lists, n: int, default: list) -> np.ndarray:
+    """The first fixed-size vector of each row as (n, k) float64, ``default`` where a row has none."""
+    k = len(default)
+    out = np.tile(np.asarray(default, float), (n, 1))
+    if lists is None:
+        return out
+    has, vals = _first_per_row(lists)
+    if len(lists.values) == 0:
+        return out
+    flat = np.asarray(vals.flatten().to_numpy(zero_copy_only=False), float)
+    if len(flat) != n * k:
+        return out
+    out[has] = flat.reshape(n, k)[has]
+    return out
+
+
 @dataclass
 class _Edge:
     parent: str
@@ -140,10 +172,13 @@ class FrameGraph:
     Args:
         tolerance_ns: how far outside an edge's stamps a lookup may clamp to the nearest stamp
             instead of raising :class:`ExtrapolationError` (default 0: exact, as tf2).
+        hold_latest: after an edge's last stamp, its last transform holds (latest-at, as Rerun's
+            viewer); before its first stamp the tolerance still applies.
     """
 
-    def __init__(self, tolerance_ns: int = 0):
+    def __init__(self, tolerance_ns: int = 0, hold_latest: bool = False):
         self.tolerance_ns = tolerance_ns
+        self.hold_latest = hold_latest
         self._edges: dict[str, _Edge] = {}
         self.conflicts: dict[str, set[str]] = {}
 
@@ -188,11 +223,12 @@ class FrameGraph:
             self.add_transform(p, c, t, tr, q)
 
     @classmethod
-    def from_chunks(cls, chunks, timeline: str = "ros_time", tolerance_ns: int = 0) -> "FrameGraph":
+    def from_chunks(cls, chunks, timeline: str = "ros_time", tolerance_ns: int = 0,
+                    hold_latest: bool = False) -> "FrameGraph":
         """Build from chunks holding ``Transform3D`` rows with parent and child frames (from an
         ``.rrd`` or a ChunkStore). Rows with a translation or quaternion but no frames are
         ignored (they are entity transforms, not TF)."""
-        g = cls(tolerance_ns)
+        g = cls(tolerance_ns, hold_latest)
         for c in chunks:
             par = c.component("Transform3D:parent_frame")
             chi = c.component("Transform3D:child_frame")
@@ -201,17 +237,57 @@ class FrameGraph:
             if not c.is_static and timeline not in c.timelines:
                 continue
             n = len(c)
-            tr = c.component("Transform3D:translation")
-            qt = c.component("Transform3D:quaternion")
-            parents = [v[0] if v else None for v in par[1].to_pylist()]
-            children = [v[0] if v else None for v in chi[1].to_pylist()]
-            trs = [v[0] if v else [0.0, 0.0, 0.0] for v in tr[1].to_pylist()] if tr else [[0.0] * 3] * n
-            qs = [v[0] if v else [0.0, 0.0, 0.0, 1.0] for v in qt[1].to_pylist()] if qt else [[0.0, 0.0, 0.0, 1.0]] * n
-            times = [None] * n if c.is_static else c.timelines[timeline][1].tolist()
-            for p, ch, t, a, q in zip(parents, children, times, trs, qs):
-                if p and ch:
-                    g.add_transform(p, ch, t, a, q)
+            ok_p, parents = _first_per_row(par[1])
+            ok_c, children = _first_per_row(chi[1])
+            ok = ok_p & ok_c
+            if not ok.any():
+                continue
+            parents = parents.to_numpy(zero_copy_only=False)
+            children = children.to_numpy(zero_copy_only=False)
+            tr, qt = c.component("Transform3D:translation"), c.component("Transform3D:quaternion")
+            trs = _vectors(tr[1] if tr else None, n, [0.0, 0.0, 0.0])
+            qs = _vectors(qt[1] if qt else None, n, [0.0, 0.0, 0.0, 1.0])
+            times = None if c.is_static else np.asarray(c.timelines[timeline][1], np.int64)
+            ok &= (parents != "") & (children != "")
+            for child in np.unique(children[ok]):
+                rows = np.flatnonzero(ok & (children == child))
+                for parent in np.unique(parents[rows]):
+                    sel = rows[parents[rows] == parent]
+                    g.add_samples(str(parent), str(child), None if times is None else times[sel], trs[sel], qs[sel])
         return g
+
+    def add_samples(self, parent: str, child: str, times, translations, rotations) -> None:
+        """Add the samples of one edge at once: ``times`` (n,) int64 ns, or None for a static
+        edge (its last row holds); ``translations`` (n, 3) m; ``rotations`` (n, 4) xyzw.
+        Samples with a non-finite or zero rotation are left out.
+
+        Raises:
+            ValueError: empty frame ids, or parent == child.
+        """
+        if not parent or not child:
+            raise ValueError(f"transform with an empty frame id (parent {parent!r}, child {child!r})")
+        if parent == child:
+            raise ValueError(f"transform from frame {child!r} to itself")
+        q = np.asarray(rotations, float).reshape(-1, 4)
+        tr = np.asarray(translations, float).reshape(-1, 3)
+        nrm = np.linalg.norm(q, axis=1)
+        good = np.isfinite(q).all(axis=1) & (nrm > 0) & np.isfinite(tr).all(axis=1)
+        if not good.any():
+            return
+        q, tr, nrm = q[good], tr[good], nrm[good]
+        e = self._edges.get(child)
+        if e is None:
+            e = self._edges[child] = _Edge(parent)
+        elif e.parent != parent:
+            self.conflicts.setdefault(child, {e.parent}).add(parent)
+            return
+        if times is None:
+            e.static = Transform(tr[-1], q[-1] / nrm[-1])
+        else:
+            e.times.extend(np.asarray(times, np.int64)[good].tolist())
+            e.translations.extend(tr)
+            e.rotations.extend(q / nrm[:, None])
+            e._arrays = None
 
     # -- queries ----------------------------------------------------------------------------
 
@@ -241,6 +317,11 @@ class FrameGraph:
         t = e.arrays()[0]
         return int(t[0]), int(t[-1])
 
+    def sample_times(self, child: str) -> np.ndarray:
+        """The stamps (ns, sorted int64) of the dynamic edge into ``child``; empty if static or unknown."""
+        e = self._edges.get(child)
+        return e.arrays()[0] if e is not None and e.times else np.zeros(0, np.int64)
+
     def _chain(self, frame: str) -> list[str]:
         """frame, parent, grandparent, ... up to the root."""
         chain = [frame]
@@ -264,7 +345,7 @@ class FrameGraph:
             assert e.static is not None
             return e.static
         times, trs, qs = e.arrays()
-        if t < times[0] - self.tolerance_ns or t > times[-1] + self.tolerance_ns:
+        if t < times[0] - self.tolerance_ns or (t > times[-1] + self.tolerance_ns and not self.hold_latest):
             where = "past" if t < times[0] else "future"
             edge_t = times[0] if t < times[0] else times[-1]
             raise ExtrapolationError(

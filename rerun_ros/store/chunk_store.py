@@ -163,6 +163,11 @@ class ChunkStore:
         parts = [c.timelines[timeline][1] for c in self.chunks() if timeline in c.timelines]
         return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
 
+    def entity_times(self, entity: str, timeline: str) -> np.ndarray:
+        """Sorted distinct times (int64 ns) of one entity's rows on ``timeline``."""
+        parts = [c.timelines[timeline][1] for c in self.chunks(entity) if timeline in c.timelines]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
     def columns(self, entity: str) -> list[str]:
         """Component columns (``Archetype:field``) present on an entity."""
         cols: set[str] = set()

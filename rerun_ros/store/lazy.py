@@ -127,6 +127,11 @@ class LazyRrdStore(ChunkStore):
         ts = {x for e in self.entries if timeline in e.ranges for x in e.ranges[timeline]}
         return np.array(sorted(ts), np.int64)
 
+    def entity_times(self, entity: str, timeline: str) -> np.ndarray:
+        """The entity's chunk start/end times from the manifest (coarse: no chunk is loaded)."""
+        ts = {x for e in self._by_entity.get(entity, []) if timeline in e.ranges for x in e.ranges[timeline]}
+        return np.array(sorted(ts), np.int64)
+
     def time_range(self, timeline: str, entity: str | None = None):
         rs = [e.ranges[timeline] for e in (self._by_entity.get(entity, []) if entity else self.entries)
               if timeline in e.ranges]

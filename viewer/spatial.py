@@ -1,0 +1,217 @@
+"""The 3D view's content at a time: every entity's latest-at data placed in the view's fixed
+frame through the frame graph, the TF frames as named axes, and trails of where poses and
+moving frames were over the view's time range. Pure numpy (no GL).
+
+Conventions: an entity's ``CoordinateFrame:frame`` is the frame its data is expressed in (its
+``header.frame_id``); frames are looked up at the cursor with latest-at semantics (the last
+transform of an edge holds after its last stamp, as in Rerun's viewer); REP 105 names (``map``,
+``odom``) are preferred for the default fixed frame, as rviz does.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..query.frames import FrameGraph, FrameGraphError, Transform
+from ..store.chunk_store import ChunkStore
+from .geometry import Geometry3D, SceneBuilder, colors
+from .visualizers import SPATIAL_ARCHETYPES, VISUALIZERS_3D
+
+__all__ = ["frame_graph", "scene_3d", "default_fixed_frame", "entity_frame", "is_spatial"]
+
+PREFERRED_ROOTS = ("map", "odom", "world", "earth")
+TRAIL_FRAMES_MAX = 8
+TRAIL_SAMPLES_MAX = 240
+
+
+def frame_graph(store: ChunkStore, timeline: str) -> FrameGraph:
+    """The frame graph of every Transform3D row with parent and child frames in the store (only
+    the chunks holding transforms are read), with latest-at hold after an edge's last stamp."""
+    return FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline=timeline,
+                                  tolerance_ns=0, hold_latest=True)
+
+
+def is_spatial(columns) -> bool:
+    """Whether an entity with these ``Archetype:field`` columns draws in a 3D view."""
+    return any(c.split(":", 1)[0] in SPATIAL_ARCHETYPES for c in columns)
+
+
+def entity_frame(store: ChunkStore, entity: str, timeline: str, t: int | None = None) -> str | None:
+    """The entity's frame id (``CoordinateFrame:frame``) latest-at ``t`` (the end if None)."""
+    if t is None:
+        rng = store.time_range(timeline)
+        t = rng[1] if rng else 2**62
+    fr = store.latest_at(entity, timeline, t).get("CoordinateFrame:frame")
+    if fr is None or not len(fr.values):
+        return None
+    return fr.values[0].as_py() or None
+
+
+def _root(g: FrameGraph, frame: str) -> str:
+    seen = {frame}
+    while True:
+        p = g.parent(frame)
+        if p is None or p in seen:
+            return frame
+        seen.add(p)
+        frame = p
+
+
+def default_fixed_frame(store: ChunkStore, timeline: str, graph: FrameGraph | None = None) -> str | None:
+    """The fixed frame a 3D view should start in: the TF root (or frame outside TF) that the most
+    spatial rows resolve to, preferring ``map``, then ``odom`` (REP 105) on a tie; the TF root
+    with the most frames when no data names a frame; None when nothing names a frame."""
+    g = graph or frame_graph(store, timeline)
+    weight: dict[str, int] = {}
+    for e in store.entities():
+        cols = store.columns(e)
+        if "Transform3D:child_frame" in cols or not is_spatial(cols):
+            continue
+        f = entity_frame(store, e, timeline)
+        if f is None:
+            continue
+        r = _root(g, f) if f in g.frames() else f
+        weight[r] = weight.get(r, 0) + store.num_rows(e)
+    if not weight:
+        for r in g.roots():
+            weight[r] = sum(1 for f in g.frames() if _root(g, f) == r)
+    if not weight:
+        return None
+    best = max(weight.values())
+    tied = sorted(r for r, w in weight.items() if w == best)
+    for pref in PREFERRED_ROOTS:
+        if pref in tied:
+            return pref
+    # a preferred name inside the winning tree (map -> odom -> base_link: "map")
+    return tied[0]
+
+
+def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixed_frame: str | None,
+             graph: FrameGraph | None = None, axis_length: float | None = None,
+             trail_ns: int = 0) -> Geometry3D:
+    """Latest-at geometry of ``entities`` at ``t`` (ns), in ``fixed_frame``.
+
+    Entities without a CoordinateFrame are drawn as they are; frames the graph cannot resolve at
+    ``t`` (unknown, disconnected, before their first transform) are reported in ``problems``.
+    TF frames connected to ``fixed_frame`` are drawn as axes of ``axis_length`` m (None: 4 % of
+    the scene's size, 0.1-5 m) with their names. With ``trail_ns`` > 0, where each pose entity
+    (Arrows3D origins) and each moving frame was over [t - trail_ns, t] is drawn as a trail.
+    """
+    g = graph or frame_graph(store, timeline)
+    out = SceneBuilder()
+    for ent in entities:
+        la = store.latest_at(ent, timeline, t)
+        if not la:
+            continue
+        tf = _entity_transform(ent, la, g, fixed_frame, t, out.problems)
+        if tf is None:
+            continue
+        for arch, visualize in VISUALIZERS_3D.items():
+            if any(k.startswith(arch + ":") for k in la):
+                try:
+                    visualize(la, tf, out)
+                except (ValueError, TypeError, IndexError) as e:  # malformed data: say so, draw the rest
+                    out.problems[ent] = f"{arch}: {e}"
+        if trail_ns > 0 and "Arrows3D:origins" in la:
+            _pose_trail(store, ent, timeline, t, trail_ns, tf, la, out)
+    frames = []
+    if fixed_frame and fixed_frame not in g.frames():
+        frames.append((fixed_frame, Transform.identity()))  # the fixed frame's origin, even outside TF
+    elif fixed_frame:
+        for f in sorted(g.frames()):
+            try:
+                frames.append((f, g.lookup(fixed_frame, f, t)))
+            except FrameGraphError:
+                continue
+    geo = None
+    if axis_length is None:
+        geo = out.build()
+        pts = np.concatenate([geo.extent_points()] + [tf.apply(np.zeros((1, 3))) for _, tf in frames])
+        size = float(np.linalg.norm(np.percentile(pts, 98, axis=0) - np.percentile(pts, 2, axis=0))) if len(pts) > 1 else 1.0
+        axis_length = float(np.clip(0.04 * size, 0.1, 5.0))
+    for f, tf in frames:
+        out.axes.append([tf.apply(np.zeros(3)), *tf.apply(np.eye(3) * axis_length)])
+        out.axis_names.append(f)
+    if trail_ns > 0 and fixed_frame in g.frames():
+        _frame_trails(g, fixed_frame, t, trail_ns, out)
+    return out.build()
+
+
+def _entity_transform(ent, la, g: FrameGraph, fixed_frame, t, problems) -> Transform | None:
+    frame = la.get("CoordinateFrame:frame")
+    if frame is None or not fixed_frame or not len(frame.values):
+        return Transform.identity()
+    name = frame.values[0].as_py()
+    if not name or name == fixed_frame:
+        return Transform.identity()
+    # a Marker with frame_locked false stays where it was drawn (the transform at its own stamp,
+    # as rviz); everything else follows its frame at the cursor time
+    lock = la.get("Marker:frame_locked")
+    at = frame.time if (lock is not None and len(lock.values) and not lock.values[0].as_py()
+                        and frame.time is not None) else t
+    known = g.frames()
+    if name not in known or fixed_frame not in known:
+        missing = [f for f in (name, fixed_frame) if f not in known]
+        problems[ent] = (f"no transform from {name!r} to the fixed frame {fixed_frame!r}: "
+                         f"{' and '.join(repr(m) for m in missing)} {'is' if len(missing) == 1 else 'are'} not in TF")
+        return None
+    try:
+        return g.lookup(fixed_frame, name, at)
+    except FrameGraphError as e:
+        problems[ent] = str(e)
+        return None
+
+
+def _fade(col: np.ndarray, n: int) -> np.ndarray:
+    """(n, 4) uint8: ``col`` from 15 % to 90 % opacity, oldest first."""
+    c = np.tile(np.asarray(col, np.uint8)[:3], (n, 1))
+    a = np.linspace(40, 230, n).astype(np.uint8)[:, None]
+    return np.concatenate([c, a], 1)
+
+
+def _pose_trail(store, ent, timeline, t, trail_ns, tf, la, out) -> None:
+    r = store.range(ent, timeline, t - trail_ns, t, "Arrows3D:origins", include_latest_at=False)
+    if len(r) < 2:
+        return
+    off = np.asarray(r.values.offsets)
+    has = off[1:] > off[:-1]
+    if not has.any():
+        return
+    flat = r.values.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, 3).astype(float)
+    p = flat[off[:-1][has]]
+    p = p[np.isfinite(p).all(axis=1)]
+    if len(p) > 4 * TRAIL_SAMPLES_MAX:
+        p = p[np.linspace(0, len(p) - 1, 4 * TRAIL_SAMPLES_MAX).astype(np.int64)]
+    col = colors(la.get("Arrows3D:colors"), 1)[0]
+    out.add_polyline(tf.apply(p), _fade(col, max(len(p) - 1, 1)), trail=True)
+
+
+def _frame_trails(g: FrameGraph, fixed_frame: str, t: int, trail_ns: int, out) -> None:
+    """Trails of the frames whose own edge moves, near the top of the fixed frame's tree (odom,
+    base_link: the robot; not every wheel joint)."""
+    root = _root(g, fixed_frame)
+    picked = []
+    for f in sorted(g.frames()):
+        if f == fixed_frame or g.is_static(f) or g.time_range(f) is None:
+            continue
+        depth, x = 0, f
+        while g.parent(x) is not None and depth < 4:
+            x, depth = g.parent(x), depth + 1
+        if x != root or depth > 2:
+            continue
+        picked.append(f)
+    for f in picked[:TRAIL_FRAMES_MAX]:
+        times = g.sample_times(f)
+        lo, hi = np.searchsorted(times, t - trail_ns, "left"), np.searchsorted(times, t, "right")
+        ts = times[lo:hi]
+        if len(ts) < 2:
+            continue
+        if len(ts) > TRAIL_SAMPLES_MAX:
+            ts = ts[np.linspace(0, len(ts) - 1, TRAIL_SAMPLES_MAX).astype(np.int64)]
+        pts = []
+        for s in ts.tolist():
+            try:
+                pts.append(g.lookup(fixed_frame, f, s).translation)
+            except FrameGraphError:
+                continue
+        if len(pts) >= 2 and np.ptp(np.asarray(pts), axis=0).max() > 1e-3:
+            out.add_polyline(np.asarray(pts), _fade([120, 200, 255, 255], len(pts) - 1), trail=True)

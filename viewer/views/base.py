@@ -1,0 +1,61 @@
+"""What every canvas view shares: a title bar with a status line (what could not be drawn, and
+why) over a VisPy canvas."""
+from __future__ import annotations
+
+from PyQt6 import QtWidgets
+
+import vispy
+
+vispy.use(app="pyqt6")
+from vispy import scene  # noqa: E402
+
+from ..blueprint import View  # noqa: E402
+
+__all__ = ["CanvasView", "scene", "BACKGROUND"]
+
+BACKGROUND = "#101014"
+
+
+class CanvasView(QtWidgets.QWidget):
+    """A view: ``view_spec`` (its blueprint View), ``canvas`` (VisPy SceneCanvas), ``status``
+    (a QLabel under the title naming what could not be drawn). Subclasses implement
+    ``update_at(timeline, t)``."""
+
+    def __init__(self, view: View, window, camera=None, grid: bool = False):
+        super().__init__()
+        self.view_spec = view
+        self.win = window
+        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, size=(320, 240))
+        if not grid:
+            self.viewbox = self.canvas.central_widget.add_view()
+            self.viewbox.camera = camera
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(1)
+        self.title = QtWidgets.QLabel(f"<b>{view.name}</b>  <span style='color:#888'>({view.kind})</span>")
+        self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Fixed)
+        lay.addWidget(self.title)
+        self.header = QtWidgets.QHBoxLayout()
+        lay.addLayout(self.header)
+        lay.addWidget(self.canvas.native, 1)
+        self.status = QtWidgets.QLabel("")
+        self.status.setWordWrap(False)
+        self.status.setStyleSheet("color:#e0a040")
+        self.status.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        lay.addWidget(self.status)
+        self.drawn_time: int | None = None
+
+    def entities(self) -> list[str]:
+        return [e for e in self.win.store.entities() if self.view_spec.matches(e) and e not in self.win.hidden]
+
+    def set_problems(self, problems: dict) -> None:
+        """Show ``{entity: why}`` in the status line (first two, with a count), full list as tooltip."""
+        if not problems:
+            self.status.setText("")
+            self.status.setToolTip("")
+            return
+        items = sorted(problems.items())
+        head = "; ".join(f"{e}: {w}" for e, w in items[:2])
+        more = f" (+{len(items) - 2} more)" if len(items) > 2 else ""
+        self.status.setText(f"not drawn: {head}{more}")
+        self.status.setToolTip("\n".join(f"{e}: {w}" for e, w in items))

@@ -1,0 +1,125 @@
+"""The 3D view (rviz's 3D panel): the view's entities in its fixed frame on a ground grid, TF
+frames as named axes, pose arrows, trails over the view's time range; the camera frames what is
+visible and re-frames on "reset view"."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import spatial as SP
+from ..geometry import Geometry3D
+from .base import CanvasView, scene
+
+__all__ = ["Spatial3DView"]
+
+DEFAULT_TRAIL_S = 30.0
+
+
+class Spatial3DView(CanvasView):
+    """Points, line strips, arrows, boxes, meshes, frame axes with names and trails, in the view's
+    fixed frame (the blueprint's, else the window's, else the TF root most data resolves to)."""
+
+    def __init__(self, view, window):
+        super().__init__(view, window, scene.cameras.TurntableCamera(fov=45, distance=10, up="+z"))
+        vs = self.viewbox.scene
+        # visuals start with placeholder data: VisPy fails drawing or bounding empty ones
+        self.grid = scene.visuals.Line(np.zeros((2, 3), np.float32), parent=vs, connect="segments",
+                                       color=(0.3, 0.3, 0.35, 1.0))
+        self.markers = scene.visuals.Markers(parent=vs, antialias=0)  # fixed pixel size
+        self.world_markers = scene.visuals.Markers(pos=np.zeros((1, 3), np.float32), parent=vs, antialias=0,
+                                                   scaling="scene")
+        self.world_markers.visible = False
+        self.mesh = scene.visuals.Mesh(vertices=np.zeros((3, 3), np.float32), faces=np.array([[0, 1, 2]], np.uint32),
+                                       parent=vs, shading=None)
+        self.mesh.visible = False
+        self.lines = scene.visuals.Line(parent=vs, connect="segments", width=2)
+        self.trails = scene.visuals.Line(parent=vs, connect="segments", width=3)
+        self.axes = scene.visuals.Line(parent=vs, connect="segments", width=3)
+        self.labels = scene.visuals.Text(["."], pos=np.zeros((1, 3), np.float32), parent=vs, color="#e8e8e8",
+                                         font_size=8, anchor_x="left", anchor_y="bottom")
+        self.labels.visible = False
+        self._framed = False
+        self._grid_step = None
+        self.geometry = Geometry3D()
+
+    @property
+    def fixed_frame(self) -> str | None:
+        return self.view_spec.fixed_frame or self.win.fixed_frame
+
+    def update_at(self, timeline: str, t: int) -> None:
+        trail = self.view_spec.time_range if self.view_spec.time_range is not None else DEFAULT_TRAIL_S
+        self.geometry = geo = SP.scene_3d(self.win.store, self.entities(), timeline, t, self.fixed_frame,
+                                          self.win.graph(), trail_ns=int(trail * 1e9))
+        self._draw_points(geo)
+        if len(geo.mesh_faces):
+            self.mesh.set_data(vertices=geo.mesh_vertices, faces=geo.mesh_faces, vertex_colors=geo.mesh_colors / 255.0)
+        self.mesh.visible = bool(len(geo.mesh_faces))
+        self._set_lines(self.lines, geo.lines, geo.line_colors)
+        self._set_lines(self.trails, geo.trails, geo.trail_colors)
+        if len(geo.axes):
+            a = geo.axes
+            segs = np.stack([np.repeat(a[:, :1], 3, axis=1), a[:, 1:]], axis=2).reshape(-1, 3)
+            cols = np.tile(np.repeat(np.eye(3, 4) + [0, 0, 0, 1], 2, axis=0), (len(a), 1))
+            self.axes.set_data(segs, color=cols)
+            self.labels.text = list(geo.axis_names)
+            self.labels.pos = a[:, 0]
+        self.axes.visible = self.labels.visible = bool(len(geo.axes))
+        if not self._framed:
+            self._frame(geo)
+        ff = self.fixed_frame
+        self.title.setText(f"<b>{self.view_spec.name}</b>  <span style='color:#888'>(spatial3d · fixed frame "
+                           f"{ff or 'none'} · {len(geo.axis_names)} frames)</span>")
+        self.set_problems(geo.problems)
+        self.drawn_time = t
+        self.canvas.update()
+
+    def _draw_points(self, geo) -> None:
+        world = np.isfinite(geo.point_radii) & (geo.point_radii > 0) if len(geo.points) else np.zeros(0, bool)
+        fixed = ~world
+        if fixed.any():
+            r = geo.point_radii[fixed]
+            px = np.where(np.isfinite(r) & (r < 0), -2 * r, 4.0)  # negative radii: ui points (Rerun)
+            self.markers.set_data(geo.points[fixed], face_color=geo.point_colors[fixed] / 255.0, edge_width=0, size=px)
+        self.markers.visible = bool(fixed.any())
+        if world.any():
+            self.world_markers.set_data(geo.points[world], face_color=geo.point_colors[world] / 255.0, edge_width=0,
+                                        size=2 * geo.point_radii[world])
+        self.world_markers.visible = bool(world.any())
+
+    @staticmethod
+    def _set_lines(visual, segs, cols) -> None:
+        if len(segs):
+            visual.set_data(segs.reshape(-1, 3), color=np.repeat(cols / 255.0, 2, axis=0))
+        visual.visible = bool(len(segs))
+
+    def _frame(self, geo) -> None:
+        """Point the camera at what is drawn (2-98 % of it, with the fixed frame's origin) and lay a
+        ground grid under it with a round step (1, 2 or 5 × 10^k m)."""
+        pts = geo.extent_points()
+        if not len(pts):
+            self._set_grid(np.zeros(3), 10.0)
+            return
+        pts = np.concatenate([pts, np.zeros((1, 3))])
+        lo, hi = np.percentile(pts, 2, axis=0), np.percentile(pts, 98, axis=0)
+        size = float(max(np.linalg.norm(hi - lo), 1.0))
+        w, h = self.canvas.size
+        aspect = min(w / max(h, 1), 1.0)  # a narrow canvas sees less sideways
+        cam = self.viewbox.camera
+        cam.center = tuple((lo + hi) / 2)
+        cam.distance = 1.1 * (size / 2) / (np.tan(np.radians(cam.fov / 2)) * aspect)
+        self._set_grid((lo + hi) / 2, size)
+        self._framed = True
+
+    def _set_grid(self, center, size: float) -> None:
+        raw = size / 10
+        k = 10 ** np.floor(np.log10(raw))
+        step = float(next(m * k for m in (1, 2, 5, 10) if m * k >= raw))
+        n = 12
+        c = np.round(np.asarray(center[:2]) / step) * step
+        g = np.arange(-n, n + 1) * step
+        segs = [[[c[0] + x, c[1] - n * step, 0], [c[0] + x, c[1] + n * step, 0]] for x in g]
+        segs += [[[c[0] - n * step, c[1] + y, 0], [c[0] + n * step, c[1] + y, 0]] for y in g]
+        self.grid.set_data(np.array(segs, np.float32).reshape(-1, 3))
+        self._grid_step = step
+
+    def reset_view(self) -> None:
+        self._framed = False

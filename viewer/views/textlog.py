@@ -1,0 +1,65 @@
+"""The text log view (rqt_console's table): TextLog rows up to the cursor with a level filter, a
+node (entity) filter and search; click a row to jump to its time."""
+from __future__ import annotations
+
+from PyQt6 import QtGui, QtWidgets
+
+from ..logs import text_log
+
+__all__ = ["TextLogView", "LEVEL_COLORS"]
+
+LEVEL_COLORS = {"CRITICAL": "#ff4040", "ERROR": "#ff6060", "WARN": "#ffc040", "INFO": "#d0d0d0",
+                "DEBUG": "#80a0ff", "TRACE": "#808080"}
+SHOWN_MAX = 500
+
+
+class TextLogView(QtWidgets.QWidget):
+    """``rows`` holds (time ns, entity, level, text) of what the filters keep up to the cursor."""
+
+    def __init__(self, view, window):
+        super().__init__()
+        self.view_spec = view
+        self.win = window
+        self.level = QtWidgets.QComboBox()
+        self.level.addItems(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"])
+        self.search = QtWidgets.QLineEdit()
+        self.search.setPlaceholderText("search")
+        self.table = QtWidgets.QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["time", "entity", "level", "text"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.cellClicked.connect(self._jump)
+        top = QtWidgets.QHBoxLayout()
+        top.addWidget(QtWidgets.QLabel(f"<b>{view.name}</b>"))
+        top.addWidget(self.level)
+        top.addWidget(self.search)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addLayout(top)
+        lay.addWidget(self.table)
+        self.level.currentTextChanged.connect(lambda _: self.win.refresh())
+        self.search.textChanged.connect(lambda _: self.win.refresh())
+        self.rows = []
+        self.drawn_time = None
+
+    def entities(self) -> list[str]:
+        return [e for e in self.win.store.entities() if self.view_spec.matches(e) and e not in self.win.hidden]
+
+    def update_at(self, timeline: str, t: int) -> None:
+        self.rows = text_log(self.win.store, self.entities(), timeline, t, self.level.currentText(), self.search.text())
+        shown = self.rows[-SHOWN_MAX:]
+        self.table.setRowCount(len(shown))
+        for i, (tm, ent, level, text) in enumerate(shown):
+            for j, v in enumerate((self.win.format_time(tm), ent, level, text)):
+                it = QtWidgets.QTableWidgetItem(v)
+                if j == 2:
+                    it.setForeground(QtGui.QColor(LEVEL_COLORS.get(level, "#d0d0d0")))
+                self.table.setItem(i, j, it)
+        if shown:
+            self.table.scrollToBottom()
+        self.drawn_time = t
+
+    def _jump(self, row: int, _col: int) -> None:
+        shown = self.rows[-SHOWN_MAX:]
+        if 0 <= row < len(shown):
+            self.win.set_time(shown[row][0])

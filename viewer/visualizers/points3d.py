@@ -1,0 +1,18 @@
+"""Points3D: positions (n, 3) m with colours and radii (one broadcast to all)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..geometry import colors, values
+
+ARCHETYPE = "Points3D"
+
+
+def visualize(la, tf, out) -> None:
+    p = values(la.get("Points3D:positions"))
+    if p is None or not len(p):
+        return
+    r = values(la.get("Points3D:radii"))
+    if r is None or len(r) != len(p):
+        r = np.full(len(p), np.nan if r is None or len(r) == 0 else r[0], np.float32)
+    out.add_points(tf.apply(p.astype(float)), colors(la.get("Points3D:colors"), len(p)), r.astype(np.float32))
