@@ -468,7 +468,9 @@ def test_accepting_many_viewers_does_not_stall_recording():
     for s in socks:
         s.close()
     server.close()
-    assert worst < 0.05, worst  # was 22.5 s for 200 connections, with the writer blocked
+    # the writer never waits for accepts (was 22.5 s for 200 connections); the bound is loose
+    # because 200 client threads starting on 2 busy cores can delay a write by a scheduler slice
+    assert worst < 1.0, worst
 
 
 def test_stream_token_and_non_loopback_bind():
