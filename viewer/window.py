@@ -286,7 +286,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def _slider_moved(self, value: int) -> None:
         rng = self.time_range()
         if rng:
-            self.set_time(rng[0] + (rng[1] - rng[0]) * value / 10000)
+            self.set_time(rng[0] + (rng[1] - rng[0]) * value // 10000)  # integers: ns past 2^53 stay exact
 
     def _timeline_changed(self, name: str) -> None:
         self.timeline = name

@@ -10,7 +10,7 @@ __all__ = ["EntityTree"]
 PATH_ROLE = QtCore.Qt.ItemDataRole.UserRole
 ICONS = {"Points3D": "⁘", "Image": "▣", "EncodedImage": "▣", "DepthImage": "▣", "Transform3D": "⟂",
          "Scalars": "∿", "TextLog": "≡", "Arrows3D": "➚", "LineStrips3D": "⌇", "Boxes3D": "□",
-         "Mesh3D": "◭", "Pinhole": "◬", "GeoPoints": "⌖", "Ellipsoids3D": "◯"}
+         "Mesh3D": "◭", "Pinhole": "◬", "GeoPoints": "◎", "Ellipsoids3D": "◯"}
 
 
 def _archetype(col: str) -> str:

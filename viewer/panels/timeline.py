@@ -66,5 +66,5 @@ class TimelineMarks(QtWidgets.QWidget):
     def mousePressEvent(self, ev) -> None:
         rng = self.win.time_range()
         if rng:
-            frac = float(ev.position().x()) / max(self.width() - 1, 1)
-            self.win.set_time(int(rng[0] + frac * (rng[1] - rng[0])))
+            x = min(max(int(ev.position().x()), 0), max(self.width() - 1, 1))
+            self.win.set_time(rng[0] + (rng[1] - rng[0]) * x // max(self.width() - 1, 1))

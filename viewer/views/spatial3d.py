@@ -39,6 +39,12 @@ class Spatial3DView(CanvasView):
         self.labels.visible = False
         self._framed = False
         self._grid_step = None
+        self._scene_size: float | None = None
+        self._box = None
+        self._user_moved = False
+        self.canvas.events.resize.connect(self._resized)
+        self.canvas.events.mouse_press.connect(self._moved)
+        self.canvas.events.mouse_wheel.connect(self._moved)
         self.geometry = Geometry3D()
 
     @property
@@ -47,8 +53,10 @@ class Spatial3DView(CanvasView):
 
     def update_at(self, timeline: str, t: int) -> None:
         trail = self.view_spec.time_range if self.view_spec.time_range is not None else DEFAULT_TRAIL_S
+        # frame axes sized to the framed scene (4 %), so that they stay visible as data comes and goes
+        axis = None if self._scene_size is None else float(np.clip(0.04 * self._scene_size, 0.1, 5.0))
         self.geometry = geo = SP.scene_3d(self.win.store, self.entities(), timeline, t, self.fixed_frame,
-                                          self.win.graph(), trail_ns=int(trail * 1e9))
+                                          self.win.graph(), axis_length=axis, trail_ns=int(trail * 1e9))
         self._draw_points(geo)
         if len(geo.mesh_faces):
             self.mesh.set_data(vertices=geo.mesh_vertices, faces=geo.mesh_faces, vertex_colors=geo.mesh_colors / 255.0)
@@ -101,13 +109,31 @@ class Spatial3DView(CanvasView):
         pts = np.concatenate([pts, np.zeros((1, 3))])
         lo, hi = np.percentile(pts, 2, axis=0), np.percentile(pts, 98, axis=0)
         size = float(max(np.linalg.norm(hi - lo), 1.0))
+        self._scene_size = size
+        self._box = (lo, hi)
+        self._user_moved = False
+        self._aim()
+        self._set_grid((lo + hi) / 2, size)
+        self._framed = True
+
+    def _aim(self) -> None:
+        """Camera on the framed box: centred, far enough to see all of it across the canvas'
+        narrower side (re-aimed when the canvas is resized, until the user moves the camera)."""
+        if self._box is None:
+            return
+        lo, hi = self._box
         w, h = self.canvas.size
         aspect = min(w / max(h, 1), 1.0)  # a narrow canvas sees less sideways
         cam = self.viewbox.camera
         cam.center = tuple((lo + hi) / 2)
-        cam.distance = 1.1 * (size / 2) / (np.tan(np.radians(cam.fov / 2)) * aspect)
-        self._set_grid((lo + hi) / 2, size)
-        self._framed = True
+        cam.distance = 1.1 * (self._scene_size / 2) / (np.tan(np.radians(cam.fov / 2)) * aspect)
+
+    def _resized(self, _ev) -> None:
+        if not self._user_moved:
+            self._aim()
+
+    def _moved(self, _ev) -> None:
+        self._user_moved = True
 
     def _set_grid(self, center, size: float) -> None:
         raw = size / 10
@@ -123,3 +149,4 @@ class Spatial3DView(CanvasView):
 
     def reset_view(self) -> None:
         self._framed = False
+        self._scene_size = None

@@ -16,6 +16,22 @@ __all__ = ["TimeSeriesView", "PALETTE"]
 PALETTE = np.array([[0.9, 0.3, 0.3], [0.3, 0.8, 0.3], [0.3, 0.5, 1.0], [1.0, 0.8, 0.2], [0.8, 0.4, 1.0],
                     [0.2, 0.9, 0.9], [1.0, 0.5, 0.7], [0.7, 0.7, 0.7]], np.float32)
 LEGEND_MAX = 24
+SPARSE_POINTS = 64
+
+
+def _common_parent(paths: list[str]) -> str:
+    """The longest entity path that is a parent of every path ("" if none)."""
+    if not paths:
+        return ""
+    parts = [p.split("/") for p in paths]
+    out = []
+    for level in zip(*parts):
+        if len(set(level)) != 1:
+            break
+        out.append(level[0])
+    if len(out) == min(len(p) for p in parts):
+        out = out[:-1]
+    return "/".join(out)
 
 
 class TimeSeriesView(CanvasView):
@@ -43,6 +59,8 @@ class TimeSeriesView(CanvasView):
         self.hover_line = scene.visuals.Line(np.zeros((2, 2), np.float32), parent=self.viewbox.scene,
                                              color=(1, 1, 0.5, 0.4))
         self.hover_line.visible = False
+        self.dots = scene.visuals.Markers(pos=np.zeros((1, 2), np.float32), parent=self.viewbox.scene, antialias=0)
+        self.dots.visible = False
         self.legend = QtWidgets.QWidget()
         self.legend_layout = QtWidgets.QHBoxLayout(self.legend)
         self.legend_layout.setContentsMargins(2, 0, 2, 0)
@@ -80,10 +98,14 @@ class TimeSeriesView(CanvasView):
         gen = (self.win.store.generation, timeline, tuple(self.entities()))
         if self._cache_gen != gen:
             out, problems = [], {}
-            for e in self.entities():
-                if "Scalars:scalars" in self.win.store.columns(e):
-                    times, vals, names = series(self.win.store, e, timeline, -2**62, 2**62)
-                    out += [(names[j], times, vals[:, j]) for j in range(vals.shape[1] if vals.ndim == 2 else 0)]
+            ents = [e for e in self.entities() if "Scalars:scalars" in self.win.store.columns(e)]
+            common = _common_parent(ents)
+            for e in ents:
+                times, vals, names = series(self.win.store, e, timeline, -2**62, 2**62)
+                if len(ents) > 1:  # one legend over several entities: say whose series each is
+                    rel = e[len(common):].lstrip("/") or e
+                    names = [n if n.startswith(e) else f"{rel}: {n}" for n in names]
+                out += [(names[j], times, vals[:, j]) for j in range(vals.shape[1] if vals.ndim == 2 else 0)]
             for spec in self.view_spec.series:
                 ent, _, path = spec.partition(":")
                 try:
@@ -148,6 +170,7 @@ class TimeSeriesView(CanvasView):
         self.data = {}
         lo, hi = np.inf, -np.inf
         k = 0
+        dots, dot_cols = [], []
         for j, (name, times, vals) in enumerate(full):
             if k >= len(self.lines):
                 self.lines.append(scene.visuals.Line(parent=self.viewbox.scene, width=1.5))
@@ -167,15 +190,22 @@ class TimeSeriesView(CanvasView):
             if not ok.any():
                 continue
             pts = np.stack([x[ok], y[ok]], 1).astype(np.float32)
+            color = tuple(PALETTE[j % len(PALETTE)]) + (1.0,)
+            if len(pts) <= SPARSE_POINTS:  # few samples: a dot on each (one sample is no line)
+                dots.append(pts)
+                dot_cols.append(np.tile(color, (len(pts), 1)))
             if len(pts) == 1:
                 pts = np.concatenate([pts, pts + [[1e-6, 0]]])
-            line.set_data(pts, color=tuple(PALETTE[j % len(PALETTE)]) + (1.0,))
+            line.set_data(pts, color=color)
             line.visible = True
             inside = (x >= x0) & (x <= x1) & ok
             if inside.any():
                 lo, hi = min(lo, float(y[inside].min())), max(hi, float(y[inside].max()))
         for extra in self.lines[k:]:
             extra.visible = False
+        if dots:
+            self.dots.set_data(np.concatenate(dots), face_color=np.concatenate(dot_cols), edge_width=0, size=6)
+        self.dots.visible = bool(dots)
         if not np.isfinite(lo):
             lo, hi = -1.0, 1.0
         pad = (hi - lo) * 0.06 or max(abs(hi) * 0.1, 1.0)

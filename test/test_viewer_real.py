@@ -1,0 +1,216 @@
+"""The viewer on the bundled real bags, as a new user opens them (default layout, default fixed
+frame and timeline): every view has data at three times, plots carry tick labels and a legend,
+the inspector shows a custom type's fields with the values mcap-ros2 decodes, the TF panel lists
+the bag's frames, any message field plots, trails follow the robot. Real windows under Xvfb."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from mcap.reader import make_reader
+from mcap_ros2.decoder import DecoderFactory
+
+from conftest import DATA, FIELD, LIDAR, MARKERS, ROOT
+
+DEMO = ROOT / "rerun_ros" / "data" / "demo_sensors.mcap"
+FIELD_DB3 = DATA / "field" / "rosbag2_2024_09_04-17_15_57_0.db3"
+PJ_DB3 = DATA / "db3" / "rosbag2_test_0.db3"
+BAGS = {"field": FIELD, "field_db3": FIELD_DB3, "demo": DEMO, "markers": MARKERS, "lidar": LIDAR, "plotjuggler": PJ_DB3}
+BG = np.array([16, 16, 20])
+
+
+def pump(app, n=10):
+    for _ in range(n):
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def open_window(qapp, bag, **kw):
+    from rerun_ros.store.open import open_source
+    from rerun_ros.viewer.window import ViewerWindow
+    win = ViewerWindow(open_source(str(bag)).store, None, source_name=str(bag), **kw)
+    win.resize(1400, 900)
+    win.show()
+    pump(qapp, 20)
+    return win
+
+
+def _share(img: np.ndarray, colored: bool = False) -> float:
+    """Share of pixels that are not the background (``colored``: clearly coloured, not grey)."""
+    rgb = img[..., :3].astype(int)
+    if colored:
+        return float(((rgb.max(axis=2) - rgb.min(axis=2)) > 60).mean())
+    return float((np.abs(rgb - BG).sum(axis=2) > 30).mean())
+
+
+def _show(view) -> None:
+    """Bring a view forward if it sits in a tab."""
+    from PyQt6 import QtWidgets
+    w = view
+    while w is not None:
+        p = w.parentWidget()
+        if isinstance(p, QtWidgets.QStackedWidget) and isinstance(p.parentWidget(), QtWidgets.QTabWidget):
+            p.parentWidget().setCurrentWidget(w)
+        w = p
+
+
+@pytest.mark.parametrize("name", sorted(BAGS))
+def test_default_layout_has_data_in_every_view_at_three_times(qapp, name):
+    from rerun_ros.viewer.views import Spatial2DView, Spatial3DView, TextLogView, TimeSeriesView
+    win = open_window(qapp, BAGS[name])
+    assert win.views, name
+    empty = []
+    for frac in (0.1, 0.5, 0.9):
+        for v in win.views:
+            # three times inside the span of the view's own data (before an entity's first
+            # message a latest-at view is rightly empty)
+            spans = [win.store.time_range(win.timeline, e) for e in v.entities()]
+            spans = [s for s in spans if s]
+            lo, hi = min(s[0] for s in spans), max(s[1] for s in spans)
+            if isinstance(v, Spatial2DView):  # the first image's span
+                lo, hi = max(s[0] for s in spans), max(s[1] for s in spans)
+            t = lo + int(frac * (hi - lo))
+            _show(v)
+            pump(qapp, 3)
+            win.set_time(t)
+            pump(qapp, 3)
+            if isinstance(v, Spatial3DView):
+                v.grid.visible = False  # the grid alone is not data
+                share = _share(v.canvas.render())
+                v.grid.visible = True
+                ok = share > 0.0005
+            elif isinstance(v, Spatial2DView):
+                share = _share(v.canvas.render())
+                ok = share > 0.05
+            elif isinstance(v, TimeSeriesView):
+                share = _share(v.canvas.render(), colored=True)
+                ok = share > 0.0001 and v.data
+            else:
+                assert isinstance(v, TextLogView)
+                share = len(v.rows)
+                ok = share > 0 or frac == 0.1  # a log may start later than 10 %
+            if not ok:
+                empty.append((v.view_spec.name, frac, share))
+    assert not empty, (name, empty)
+    win.close()
+
+
+def test_plots_have_tick_labels_and_a_legend(qapp):
+    from rerun_ros.viewer.views import TimeSeriesView
+    win = open_window(qapp, FIELD_DB3)
+    ts = [v for v in win.views if isinstance(v, TimeSeriesView)]
+    assert ts
+    for v in ts:
+        _show(v)
+        pump(qapp, 3)
+        v.canvas.render()
+        xt, yt = v.tick_labels()
+        assert len(xt) >= 3 and all(float(x) >= 0 for x in xt), xt  # seconds since the start
+        assert len(yt) >= 3 and all(np.isfinite(float(y)) for y in yt), yt
+        names = v.legend_entries()
+        assert names and set(names) <= set(v.data) | v.hidden_series
+        # a legend entry toggles its series
+        first = names[0]
+        v.legend_boxes[first].setChecked(False)
+        assert first not in v.data
+        v.legend_boxes[first].setChecked(True)
+        assert first in v.data
+        # hover readout: the value at the time under the mouse
+        x = float(v.viewbox.camera.rect.center[0])
+        text = v.hover(x)
+        assert f"t = {x:.3f} s" in text and first.split("[")[0] in text
+    win.close()
+
+
+def _decoded(bag, topic):
+    out = []
+    with open(bag, "rb") as fh:
+        for _s, ch, m, msg in make_reader(fh, decoder_factories=[DecoderFactory()]).iter_decoded_messages(topics=[topic]):
+            out.append((m.log_time, msg))
+    return out
+
+
+def test_inspector_shows_a_custom_types_fields_with_their_values(qapp):
+    win = open_window(qapp, FIELD)
+    assert win.timeline == "log_time"  # header stamps of this run are 6 days apart (a wrong clock)
+    msgs = _decoded(FIELD, "/coug2/dvl/data")
+    t = msgs[40][0]
+    win.set_time(t)
+    win.select("/coug2/dvl/data")
+    pump(qapp)
+    rows = dict(win.selection.texts())
+    assert rows["dvl_msgs/msg/DVL"].startswith("received")
+    m = msgs[40][1]
+    assert float(rows["altitude"]) == pytest.approx(m.altitude, rel=1e-8)
+    assert float(rows["fom"]) == pytest.approx(m.fom, rel=1e-8)
+    assert rows["form"] == repr(m.form)
+    assert rows["frame_id"] == repr(m.header.frame_id)
+    texts = win.selection.texts()
+    beams = [v for k, v in texts if k == "distance"]
+    assert [float(b) for b in beams] == pytest.approx([b.distance for b in m.beams], rel=1e-8)
+    # double-click a numeric field: it is plotted, every message's value
+    v = win.plot_field("/coug2/dvl/data", "message.altitude")
+    pump(qapp)
+    win.reset_views()
+    _, vals = v.data["/coug2/dvl/data:message.altitude"]
+    assert vals == pytest.approx([mm.altitude for _, mm in msgs])
+    assert "/coug2/dvl/data:message.altitude" in win.blueprint.to_dict()["root"]["children"][1]["series"]
+    # nothing selected: the recording summary
+    win.selection.show_entity(None)
+    assert dict(win.selection.texts())["duration"].endswith(" s")
+    win.close()
+
+
+def test_blueprint_series_plots_nested_fields_and_names_bad_ones(qapp):
+    from rerun_ros.store.open import open_source
+    from rerun_ros.viewer import blueprint as B
+    from rerun_ros.viewer.window import ViewerWindow
+    bp = B.load("root: {view: timeseries, name: dvl, include: [], series: ['/coug2/dvl/data:message.beams[1].distance',"
+                " '/coug2/dvl/data:message.nope']}")
+    win = ViewerWindow(open_source(str(FIELD)).store, bp)
+    win.show()
+    pump(qapp, 10)
+    v = win.views[0]
+    msgs = _decoded(FIELD, "/coug2/dvl/data")
+    _, vals = v.data["/coug2/dvl/data:message.beams[1].distance"]
+    assert vals == pytest.approx([m.beams[1].distance for _, m in msgs])
+    assert "no field 'nope'" in v.status.text() or "no field 'nope'" in v.status.toolTip()
+    win.close()
+
+
+def test_tf_panel_lists_the_frames_and_marks_what_is_missing(qapp):
+    win = open_window(qapp, FIELD)
+    win.left_tabs.setCurrentWidget(win.tf_tree)
+    win.refresh()
+    rows = {r[1]: r for r in win.tf_tree.rows}
+    assert {"coug2.modem", "coug2.robot", "enu", "ned"} <= set(rows)
+    # frames the data names but TF lacks are listed as missing (the field run's TF has no odom)
+    assert rows["odom"][6] == "missing" and rows["dvl_A50/velocity_link"][6] == "missing"
+    dyn = [r for r in rows.values() if r[3] == "dynamic"]
+    assert dyn and all(r[4] is None or r[4] > 0 for r in dyn)
+    # double-click makes a frame the fixed frame
+    win.set_fixed_frame("enu")
+    assert win.fixed_frame == "enu"
+    win.close()
+
+
+def test_default_fixed_frame_and_a_trail_of_the_robot(qapp):
+    from rerun_ros.viewer.views import Spatial3DView
+    win = open_window(qapp, FIELD)
+    assert win.fixed_frame == "odom"  # where the dead reckoning is (TF never names it)
+    v3 = next(v for v in win.views if isinstance(v, Spatial3DView))
+    rng = win.time_range()
+    win.set_time(rng[0] + int(0.9 * (rng[1] - rng[0])))
+    pump(qapp)
+    g = v3.geometry
+    assert len(g.trails) > 10 and g.axis_names == ["odom"]
+    # the trail passes through the dead-reckoning positions of the window (the latest ones)
+    msgs = _decoded(FIELD, "/coug2/dvl/dead_reckoning")
+    last = [m for lt, m in msgs if lt <= win.t][-1].pose.pose.position
+    ends = g.trails.reshape(-1, 3)
+    assert np.linalg.norm(ends - [last.x, last.y, last.z], axis=1).min() < 1e-3
+    # what cannot be placed is named, with why
+    assert "/coug2/gps_odom" in g.problems and "not in TF" in g.problems["/coug2/gps_odom"]
+    assert "not drawn" in v3.status.text()
+    win.close()
