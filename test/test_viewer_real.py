@@ -214,3 +214,57 @@ def test_default_fixed_frame_and_a_trail_of_the_robot(qapp):
     assert "/coug2/gps_odom" in g.problems and "not in TF" in g.problems["/coug2/gps_odom"]
     assert "not drawn" in v3.status.text()
     win.close()
+
+
+def test_rosout_node_filter_and_search(qapp):
+    from rerun_ros.viewer.views import TextLogView
+    win = open_window(qapp, FIELD)
+    log = next(v for v in win.views if isinstance(v, TextLogView))
+    _show(log)
+    rng = win.time_range()
+    win.set_time(rng[1])
+    pump(qapp)
+    msgs = _decoded(FIELD, "/rosout")
+    assert len(log.rows) == len(msgs)
+    nodes = [log.node.itemText(i) for i in range(1, log.node.count())]
+    assert set(nodes) == {m.name for _, m in msgs}
+    pick = max(nodes, key=lambda n: sum(m.name == n for _, m in msgs))
+    log.node.setCurrentText(pick)
+    pump(qapp)
+    assert len(log.rows) == sum(m.name == pick for _, m in msgs) < len(msgs)
+    word = next(m.msg for _, m in msgs if m.name == pick).split()[0]
+    log.search.setText(word.upper())
+    pump(qapp)
+    assert log.rows and all(word.lower() in r[3].lower() for r in log.rows)
+    win.close()
+
+
+def test_diagnostics_view_shows_the_latest_status_per_name(qapp, tmp_path, bag_builder):
+    """diagnostic_msgs/DiagnosticArray as a robot's diagnostic aggregator publishes it (no bundled
+    bag has one: real-shaped messages written with mcap-ros2-support)."""
+    from conftest import header
+    from rerun_ros.viewer.views import DiagnosticsView
+    b = bag_builder("diag.mcap")
+    T0 = 1_700_000_000 * 10**9
+    for i in range(10):
+        b.write("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", {"header": header(T0 + i * 10**9, ""), "status": [
+            {"level": 0 if i < 6 else 2, "name": "motors: left", "message": "ok" if i < 6 else "overcurrent",
+             "hardware_id": "mc-1", "values": [{"key": "current", "value": f"{1.5 + i}"}]},
+            {"level": 1, "name": "battery", "message": "low", "hardware_id": "bms",
+             "values": [{"key": "voltage", "value": f"{11.0 - 0.1 * i:.1f}"}]}]}, T0 + i * 10**9)
+    b.close()
+    win = open_window(qapp, b.path)
+    d = next(v for v in win.views if isinstance(v, DiagnosticsView))
+    _show(d)
+    win.set_time(T0 + 3 * 10**9)
+    pump(qapp)
+    rows = {r[1]: r for r in d.rows}
+    assert rows["motors: left"][2:5] == ("OK", "ok", "mc-1") and rows["motors: left"][5] == {"current": "4.5"}
+    assert rows["battery"][2] == "WARN" and rows["battery"][5] == {"voltage": "10.7"}
+    win.set_time(T0 + 8 * 10**9)
+    pump(qapp)
+    rows = {r[1]: r for r in d.rows}
+    assert rows["motors: left"][2:4] == ("ERROR", "overcurrent")
+    item = d.tree.topLevelItem([d.tree.topLevelItem(i).text(0) for i in range(d.tree.topLevelItemCount())].index("motors: left"))
+    assert item.foreground(1).color().name() == "#ff6060" and item.child(0).text(2) == "9.5"
+    win.close()

@@ -4,7 +4,7 @@
 root:
   container: horizontal          # vertical | horizontal | tabs | grid
   children:
-    - view: spatial3d            # spatial3d | spatial2d | timeseries | textlog
+    - view: spatial3d            # spatial3d | spatial2d | timeseries | textlog | diagnostics
       name: 3D
       origin: /                  # entity subtree shown
       include: ["/**"]           # entity globs (``*`` one part, ``**`` any depth)
@@ -31,7 +31,7 @@ from .spatial import is_spatial
 
 __all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "BlueprintError", "VIEW_KINDS"]
 
-VIEW_KINDS = ("spatial3d", "spatial2d", "timeseries", "textlog")
+VIEW_KINDS = ("spatial3d", "spatial2d", "timeseries", "textlog", "diagnostics")
 CONTAINER_KINDS = ("vertical", "horizontal", "tabs", "grid")
 
 
@@ -178,7 +178,7 @@ def dump(bp: Blueprint, path=None) -> str:
 def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
     """A layout for what the store holds: one 3D view of all spatial data, a 2D view per image
     entity, one time series view per scalar entity group, and a text log."""
-    spatial, images, scalars, logs = [], [], [], []
+    spatial, images, scalars, logs, diags = [], [], [], [], []
     for e in store.entities():
         cols = set(store.columns(e))
         if cols & {"Image:buffer", "EncodedImage:blob", "DepthImage:buffer", "SegmentationImage:buffer"}:
@@ -187,6 +187,8 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
             scalars.append(e)
         if "TextLog:text" in cols:
             logs.append(e)
+        if "diagnostic_msgs.msg.DiagnosticArray:message" in cols:
+            diags.append(e)
         if is_spatial(cols):
             spatial.append(e)
     views = []
@@ -199,5 +201,7 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
     side += [View("timeseries", k if k != "/" else "scalars", "/", v, time_range=30.0) for k, v in groups.items()]
     if logs:
         side.append(View("textlog", "log", "/", logs))
+    if diags:
+        side.append(View("diagnostics", "diagnostics", "/", diags))
     children = views + ([Container("tabs", side)] if len(side) > 2 else side)
     return Blueprint(Container("horizontal", children or [View("textlog", "log")]))

@@ -1,10 +1,10 @@
 """The text log view (rqt_console's table): TextLog rows up to the cursor with a level filter, a
-node (entity) filter and search; click a row to jump to its time."""
+node filter (the ``/rosout`` publisher's name) and search; click a row to jump to its time."""
 from __future__ import annotations
 
 from PyQt6 import QtGui, QtWidgets
 
-from ..logs import text_log
+from ..logs import LogIndex, text_log
 
 __all__ = ["TextLogView", "LEVEL_COLORS"]
 
@@ -22,6 +22,9 @@ class TextLogView(QtWidgets.QWidget):
         self.win = window
         self.level = QtWidgets.QComboBox()
         self.level.addItems(["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"])
+        self.node = QtWidgets.QComboBox()
+        self.node.addItem("all nodes")
+        self.node.setToolTip("only this node's lines (rcl_interfaces/Log name)")
         self.search = QtWidgets.QLineEdit()
         self.search.setPlaceholderText("search")
         self.table = QtWidgets.QTableWidget(0, 4)
@@ -32,6 +35,7 @@ class TextLogView(QtWidgets.QWidget):
         top = QtWidgets.QHBoxLayout()
         top.addWidget(QtWidgets.QLabel(f"<b>{view.name}</b>"))
         top.addWidget(self.level)
+        top.addWidget(self.node)
         top.addWidget(self.search)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -39,15 +43,34 @@ class TextLogView(QtWidgets.QWidget):
         lay.addWidget(self.table)
         self.level.currentTextChanged.connect(lambda _: self.win.refresh())
         self.search.textChanged.connect(lambda _: self.win.refresh())
+        self.node.currentTextChanged.connect(lambda _: self.win.refresh())
         self.rows = []
         self.drawn_time = None
+        self._index = None
+        self._index_key = None
 
     def entities(self) -> list[str]:
         return [e for e in self.win.store.entities() if self.view_spec.matches(e) and e not in self.win.hidden]
 
     def update_at(self, timeline: str, t: int) -> None:
-        self.rows = text_log(self.win.store, self.entities(), timeline, t, self.level.currentText(), self.search.text())
+        key = (self.win.store.generation, timeline, tuple(self.entities()))
+        if key != self._index_key:
+            self._index, self._index_key = LogIndex(self.win.store, self.entities(), timeline), key
+            current = self.node.currentText()
+            self.node.blockSignals(True)
+            self.node.clear()
+            self.node.addItems(["all nodes"] + self._index.node_names())
+            self.node.setCurrentText(current)
+            self.node.blockSignals(False)
+        node = "" if self.node.currentIndex() <= 0 else self.node.currentText()
+        self.rows = text_log(self.win.store, self.entities(), timeline, t, self.level.currentText(), self.search.text(),
+                             node, index=self._index)
         shown = self.rows[-SHOWN_MAX:]
+        sig = (len(self.rows), self.rows[-1] if self.rows else None)
+        self.drawn_time = t
+        if sig == getattr(self, "_shown_sig", None):
+            return  # the same rows: no table rebuild while scrubbing between log lines
+        self._shown_sig = sig
         self.table.setRowCount(len(shown))
         for i, (tm, ent, level, text) in enumerate(shown):
             for j, v in enumerate((self.win.format_time(tm), ent, level, text)):
