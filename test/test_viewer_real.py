@@ -268,3 +268,56 @@ def test_diagnostics_view_shows_the_latest_status_per_name(qapp, tmp_path, bag_b
     item = d.tree.topLevelItem([d.tree.topLevelItem(i).text(0) for i in range(d.tree.topLevelItemCount())].index("motors: left"))
     assert item.foreground(1).color().name() == "#ff6060" and item.child(0).text(2) == "9.5"
     win.close()
+
+
+def test_camera_view_projects_a_real_cloud_through_tf_and_camera_info(qapp, bag_builder):
+    """rviz's Camera display: the lidar bag's real 80k-point cloud drawn over an image through
+    CameraInfo and TF at the image stamp. No bundled bag has a camera next to a cloud: the
+    cloud message is the real one; the camera (CameraInfo, Image, static TF) is written here."""
+    from scipy.spatial.transform import Rotation
+    from conftest import header
+    from rerun_ros.viewer.views import Spatial2DView
+    with open(LIDAR, "rb") as f:
+        cloud = next(m for _s, ch, _m, m in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages()
+                     if ch.topic == "cloud_1")
+    T0 = 1_700_000_000 * 10**9
+    b = bag_builder("camera.mcap")
+    # camera 10 m behind the cloud's centre looking along +x of "test" (optical: z forward, x right, y down)
+    q = Rotation.from_euler("xyz", [-90, 0, -90], degrees=True)  # optical axes in a REP 103 body frame
+    qx, qy, qz, qw = q.as_quat()
+    b.write("/tf_static", "tf2_msgs/msg/TFMessage", {"transforms": [{"header": header(T0, "test"),
+            "child_frame_id": "cam_optical", "transform": {"translation": {"x": -10.0, "y": 0.0, "z": 1.0},
+                                                           "rotation": {"x": qx, "y": qy, "z": qz, "w": qw}}}]}, T0)
+    K = [400.0, 0.0, 320.0, 0.0, 400.0, 240.0, 0.0, 0.0, 1.0]
+    b.write("/camera/camera_info", "sensor_msgs/msg/CameraInfo", {"header": header(T0, "cam_optical"), "height": 480,
+            "width": 640, "distortion_model": "plumb_bob", "d": [0.0] * 5, "k": K, "r": [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
+            "p": K[:3] + [0.0] + K[3:6] + [0.0] + K[6:] + [0.0], "binning_x": 0, "binning_y": 0,
+            "roi": {"x_offset": 0, "y_offset": 0, "height": 0, "width": 0, "do_rectify": False}}, T0)
+    b.write("/camera/image_raw", "sensor_msgs/msg/Image", {"header": header(T0, "cam_optical"), "height": 480,
+            "width": 640, "encoding": "rgb8", "is_bigendian": 0, "step": 1920, "data": bytes(640 * 480 * 3)}, T0)
+    b.write("/cloud", "sensor_msgs/msg/PointCloud2", {
+        "header": header(T0, "test"), "height": cloud.height, "width": cloud.width,
+        "fields": [{"name": f.name, "offset": f.offset, "datatype": f.datatype, "count": f.count} for f in cloud.fields],
+        "is_bigendian": cloud.is_bigendian, "point_step": cloud.point_step, "row_step": cloud.row_step,
+        "data": bytes(cloud.data), "is_dense": cloud.is_dense}, T0)
+    b.close()
+    win = open_window(qapp, b.path)
+    v = next(x for x in win.views if isinstance(x, Spatial2DView) and "/camera/image_raw" in x.entities())
+    _show(v)
+    win.set_time(T0)
+    pump(qapp, 10)
+    assert v.camera is not None and v.camera.entity == "/camera/camera_info"
+    # independent expectation: cloud points into the optical frame, then K
+    xyz = np.frombuffer(bytes(cloud.data), np.float32).reshape(-1, 3).astype(float)
+    cam_pts = q.inv().apply(xyz - [-10.0, 0.0, 1.0])
+    z = cam_pts[:, 2]
+    u, w = 400 * cam_pts[:, 0] / z + 320, 400 * cam_pts[:, 1] / z + 240
+    on = (z > 0.05) & (u >= 0) & (u < 640) & (w >= 0) & (w < 480)
+    expect = np.stack([u[on], w[on]], 1)
+    got = v.projected.points
+    assert 1000 < len(got) == len(expect)
+    np.testing.assert_allclose(np.sort(got, axis=0), np.sort(expect, axis=0), atol=1e-2)
+    # and they are drawn there: cloud-coloured pixels on the (black) image where points project
+    img = v.canvas.render()[..., :3].astype(int)
+    assert (img.max(axis=2) > 100).mean() > 0.01
+    win.close()

@@ -12,7 +12,7 @@ root:
       fixed_frame: map
     - container: vertical
       children:
-        - {view: spatial2d, name: camera, origin: /camera/image}
+        - {view: spatial2d, name: camera, origin: /camera/image, project: ["/lidar/**"]}  # 3D over the image
         - {view: timeseries, name: IMU, include: ["/imu"], time_range: 10.0}   # seconds before the cursor
         - {view: timeseries, name: DVL, include: [], series: ["/dvl/data:message.altitude"]}  # any field
         - {view: textlog, name: log, include: ["/rosout"]}
@@ -51,6 +51,8 @@ class View:
     time_range: float | None = None
     #: message fields to plot in a time series view: ``"<entity>:message.<field>[.<field>|[i]]"``
     series: list = field(default_factory=list)
+    #: a 2D view draws these entities (globs) over its image through the camera model (rviz's Camera display)
+    project: list = field(default_factory=list)
 
     def matches(self, entity: str) -> bool:
         """Whether an entity is shown: under ``origin``, matching an include and no exclude."""
@@ -71,6 +73,8 @@ class View:
             d["time_range"] = self.time_range
         if self.series:
             d["series"] = list(self.series)
+        if self.project:
+            d["project"] = list(self.project)
         return d
 
 
@@ -115,7 +119,7 @@ def _parse(node, where: str):
         kind = node["view"]
         if kind not in VIEW_KINDS:
             raise BlueprintError(f"blueprint {where}: view must be one of {', '.join(VIEW_KINDS)}, got {kind!r}")
-        unknown = set(node) - {"view", "name", "origin", "include", "exclude", "fixed_frame", "time_range", "series"}
+        unknown = set(node) - {"view", "name", "origin", "include", "exclude", "fixed_frame", "time_range", "series", "project"}
         if unknown:
             raise BlueprintError(f"blueprint {where}: unknown key(s) {', '.join(sorted(unknown))}")
         inc = node.get("include", ["/**"])
@@ -131,8 +135,13 @@ def _parse(node, where: str):
             raise BlueprintError(f"blueprint {where}: series must be a list of '<entity>:message.<field>' paths")
         if ser and kind != "timeseries":
             raise BlueprintError(f"blueprint {where}: series belongs to a timeseries view")
+        proj = node.get("project", [])
+        if not isinstance(proj, list) or not all(isinstance(x, str) for x in proj):
+            raise BlueprintError(f"blueprint {where}: project must be a list of entity globs")
+        if proj and kind != "spatial2d":
+            raise BlueprintError(f"blueprint {where}: project belongs to a spatial2d view")
         return View(kind, str(node.get("name", kind)), str(node.get("origin", "/")), inc, exc,
-                    node.get("fixed_frame"), None if tr is None else float(tr), list(ser))
+                    node.get("fixed_frame"), None if tr is None else float(tr), list(ser), list(proj))
     raise BlueprintError(f"blueprint {where}: needs 'container' or 'view'")
 
 
@@ -194,7 +203,9 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
     views = []
     if spatial:
         views.append(View("spatial3d", "3D", "/", ["/**"], [], fixed_frame))
-    side = [View("spatial2d", e.rsplit("/", 1)[-1] or e, e, [e]) for e in images]
+    cameras = any("Pinhole:image_from_camera" in store.columns(e) for e in store.entities())
+    side = [View("spatial2d", e.rsplit("/", 1)[-1] or e, e, [e], project=["/**"] if cameras else [])
+            for e in images]
     groups: dict[str, list[str]] = {}
     for e in scalars:
         groups.setdefault(e.rsplit("/", 1)[0] or "/", []).append(e)
