@@ -321,3 +321,62 @@ def test_camera_view_projects_a_real_cloud_through_tf_and_camera_info(qapp, bag_
     img = v.canvas.render()[..., :3].astype(int)
     assert (img.max(axis=2) > 100).mean() > 0.01
     win.close()
+
+
+@pytest.mark.parametrize("tool,topic", [("pose_estimate", "/initialpose"), ("goal_pose", "/goal_pose"),
+                                        ("publish_point", "/clicked_point")])
+def test_live_tools_publish_what_a_subscriber_receives(qapp, monkeypatch, tool, topic):
+    """rviz's 2D Pose Estimate, 2D Goal Pose and Publish Point, clicked on the 3D view of a real bag:
+    a real rclpy subscriber (loopback DDS) receives the message at the clicked ground point."""
+    import random
+
+    import rclpy
+    import rclpy.executors
+    from geometry_msgs.msg import PointStamped, PoseStamped, PoseWithCovarianceStamped
+    from rerun_ros.viewer.views import Spatial3DView
+    monkeypatch.setenv("ROS_DOMAIN_ID", str(random.randint(100, 200)))
+    monkeypatch.setenv("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    win = open_window(qapp, FIELD_DB3)
+    win.enable_live_tools()
+    v3 = next(v for v in win.views if isinstance(v, Spatial3DView))
+    assert v3.tool_buttons[tool].isVisibleTo(win)
+    typ = {"pose_estimate": PoseWithCovarianceStamped, "goal_pose": PoseStamped, "publish_point": PointStamped}[tool]
+    ctx = rclpy.Context()
+    rclpy.init(context=ctx)
+    node = rclpy.create_node("tool_listener", context=ctx)
+    got = []
+    node.create_subscription(typ, topic, got.append, 10)
+    try:
+        tools = win.ros_tools()
+        t0 = time.time()
+        while tools.subscribers(tool) == 0 and time.time() - t0 < 20:
+            time.sleep(0.05)
+        v3.tool_buttons[tool].setChecked(True)
+        assert v3.tool == tool and not v3.viewbox.camera.interactive
+        a, b = np.array([2.0, 1.0, 0.0]), np.array([3.0, 2.0, 0.0])
+        if tool == "goal_pose":  # through the canvas' own mouse events, as a click and drag
+            v3.canvas.events.mouse_press(pos=v3.pixel_of(a), button=1, modifiers=())
+            v3.canvas.events.mouse_release(pos=v3.pixel_of(b), button=1, modifiers=())
+        else:
+            assert v3.apply_tool(v3.pixel_of(a), v3.pixel_of(b)) is not None
+        ex = rclpy.executors.SingleThreadedExecutor(context=ctx)
+        ex.add_node(node)
+        t0 = time.time()
+        while not got and time.time() - t0 < 10:
+            ex.spin_once(timeout_sec=0.1)
+        assert got, f"nothing received on {topic}"
+        m = got[0]
+        assert m.header.frame_id == win.fixed_frame == "depth_frame"
+        if tool == "publish_point":
+            assert [m.point.x, m.point.y, m.point.z] == pytest.approx([2.0, 1.0, 0.0], abs=1e-3)
+        else:
+            pose = m.pose.pose if tool == "pose_estimate" else m.pose
+            assert [pose.position.x, pose.position.y] == pytest.approx([2.0, 1.0], abs=1e-3)
+            yaw = 2 * np.arctan2(pose.orientation.z, pose.orientation.w)
+            assert yaw == pytest.approx(np.pi / 4, abs=1e-3)
+            if tool == "pose_estimate":
+                assert m.pose.covariance[0] == 0.25 and m.pose.covariance[35] == pytest.approx(0.0685, abs=1e-4)
+    finally:
+        node.destroy_node()
+        rclpy.shutdown(context=ctx)
+        win.close()

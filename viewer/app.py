@@ -77,6 +77,7 @@ def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, screensh
     win.resize(w, h)
     if client is not None:
         win.live.setChecked(True)
+        win.enable_live_tools()
     if save_blueprint:
         B.dump(win.blueprint, save_blueprint)
     win.show()

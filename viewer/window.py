@@ -210,6 +210,30 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.refresh()
         return self.picked_view
 
+    def ros_tools(self):
+        """The rclpy publishers of the 3D views' tools (made on first use), or None without ROS."""
+        if getattr(self, "_ros_tools", None) is None:
+            from .tools import RosTools, ros_available
+            if not ros_available():
+                self.status("the tools need ROS 2 (rclpy) in this environment")
+                return None
+            self._ros_tools = RosTools()
+        return self._ros_tools
+
+    def enable_live_tools(self) -> None:
+        """Show the 3D views' rviz tools (for a viewer on a live robot, with ROS 2 here)."""
+        from .tools import ros_available
+        for v in self.views:
+            if isinstance(v, Spatial3DView):
+                v.enable_tools(ros_available())
+
+    def closeEvent(self, ev) -> None:
+        tools = getattr(self, "_ros_tools", None)
+        if tools is not None:
+            tools.close()
+            self._ros_tools = None
+        super().closeEvent(ev)
+
     def set_fixed_frame(self, frame: str) -> None:
         """Make ``frame`` the fixed frame of every 3D view without its own, and re-frame them."""
         self.fixed_frame = frame

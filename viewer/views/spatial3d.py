@@ -7,6 +7,8 @@ import numpy as np
 
 from .. import spatial as SP
 from ..geometry import Geometry3D
+from PyQt6 import QtWidgets
+
 from .base import CanvasView, scene
 
 __all__ = ["Spatial3DView"]
@@ -46,6 +48,86 @@ class Spatial3DView(CanvasView):
         self.canvas.events.mouse_press.connect(self._moved)
         self.canvas.events.mouse_wheel.connect(self._moved)
         self.geometry = Geometry3D()
+        # rviz's tools (live robots only): a click (and drag for the heading) on the ground plane
+        self.tool = None
+        self._press_at = None
+        self.tool_buttons = {}
+        for key, label in (("pose_estimate", "2D Pose Estimate"), ("goal_pose", "2D Goal Pose"),
+                           ("publish_point", "Publish Point")):
+            b = QtWidgets.QToolButton()
+            b.setText(label)
+            b.setCheckable(True)
+            b.setToolTip("click (and drag for the heading) on the ground plane of the fixed frame; "
+                         "needs a live robot and ROS 2 here")
+            b.toggled.connect(lambda on, key=key: self.set_tool(key if on else None))
+            b.setVisible(False)
+            self.header.addWidget(b)
+            self.tool_buttons[key] = b
+        self.header.addStretch(1)
+        self.canvas.events.mouse_release.connect(self._released)
+
+    def enable_tools(self, on: bool = True) -> None:
+        """Show the tool buttons (the window does when it follows a live stream and ROS is here)."""
+        for b in self.tool_buttons.values():
+            b.setVisible(on)
+
+    def set_tool(self, tool: str | None) -> None:
+        """Activate a tool (``pose_estimate``, ``goal_pose``, ``publish_point``) or None; while one is
+        active, mouse presses on the canvas are the tool's, not the camera's."""
+        self.tool = tool
+        for k, b in self.tool_buttons.items():
+            b.blockSignals(True)
+            b.setChecked(k == tool)
+            b.blockSignals(False)
+        self.viewbox.camera.interactive = tool is None
+
+    def ground_point(self, px: float, py: float) -> np.ndarray | None:
+        """Where the ray through canvas pixel (px, py) meets the fixed frame's z = 0 plane (m), or None."""
+        tr = self.canvas.scene.node_transform(self.viewbox.scene)
+        a, b = tr.map([px, py, 0, 1]), tr.map([px, py, 1, 1])
+        a, b = a[:3] / a[3], b[:3] / b[3]
+        d = b - a
+        if abs(d[2]) < 1e-12:
+            return None
+        s = -a[2] / d[2]
+        return a + s * d
+
+    def pixel_of(self, p) -> tuple[float, float]:
+        """The canvas pixel where a fixed-frame point (m) is drawn."""
+        q = self.viewbox.scene.node_transform(self.canvas.scene).map(np.append(np.asarray(p, float), 1.0))
+        return float(q[0] / q[3]), float(q[1] / q[3])
+
+    def apply_tool(self, press_px, release_px):
+        """Carry out the active tool for a press at ``press_px`` and a release at ``release_px``
+        (canvas pixels): the pose at the press, heading toward the release. Returns the message
+        published, or None (no tool, no ground under the cursor, ROS unavailable)."""
+        if self.tool is None or not self.fixed_frame:
+            return None
+        p0 = self.ground_point(*press_px)
+        p1 = self.ground_point(*release_px)
+        if p0 is None:
+            return None
+        yaw = 0.0 if p1 is None or np.hypot(*(p1 - p0)[:2]) < 1e-6 else float(np.arctan2(*(p1 - p0)[1::-1]))
+        tools = self.win.ros_tools()
+        if tools is None:
+            return None
+        if self.tool == "publish_point":
+            msg = tools.publish_point(self.fixed_frame, *p0)
+        else:
+            msg = getattr(tools, self.tool)(self.fixed_frame, p0[0], p0[1], yaw)
+        self.win.status(f"published {self.tool.replace('_', ' ')} in {self.fixed_frame} at "
+                        f"({p0[0]:.2f}, {p0[1]:.2f}) m, yaw {np.degrees(yaw):.0f}°")
+        return msg
+
+    def _moved(self, ev) -> None:
+        self._user_moved = True
+        if self.tool is not None and getattr(ev, "pos", None) is not None and ev.type == "mouse_press":
+            self._press_at = tuple(ev.pos[:2])
+
+    def _released(self, ev) -> None:
+        if self.tool is not None and self._press_at is not None and ev.pos is not None:
+            self.apply_tool(self._press_at, tuple(ev.pos[:2]))
+            self._press_at = None
 
     @property
     def fixed_frame(self) -> str | None:
@@ -132,8 +214,7 @@ class Spatial3DView(CanvasView):
         if not self._user_moved:
             self._aim()
 
-    def _moved(self, _ev) -> None:
-        self._user_moved = True
+
 
     def _set_grid(self, center, size: float) -> None:
         raw = size / 10
