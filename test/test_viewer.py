@@ -219,6 +219,25 @@ def test_minmax_decimation_keeps_the_envelope():
     assert np.all(np.diff(xs) >= 0)
 
 
+def test_minmax_pyramid_keeps_the_envelope_of_any_range():
+    from rerun_ros.viewer.series import MinMaxPyramid
+    rng = np.random.default_rng(3)
+    x = np.arange(1_000_003) * 1e-3
+    y = np.cumsum(rng.standard_normal(len(x)))
+    y[1000:1500] = np.nan  # a gap
+    p = MinMaxPyramid(x, y)
+    for x0, x1 in ((0.0, 1000.0), (123.4, 567.8), (10.0, 10.5), (999.0, 1000.1)):
+        xs, ys = p.query(x0, x1, 400)
+        assert len(xs) <= 4 * 400 + 8 and np.all(np.diff(xs) >= 0)
+        inside = (x >= x0) & (x <= x1)
+        ok = np.isfinite(ys)
+        # the drawn envelope covers the true one, and goes beyond it by at most one block each side
+        assert np.nanmax(ys) >= np.nanmax(y[inside]) and np.nanmin(ys) <= np.nanmin(y[inside])
+        lo, hi = xs[ok].min(), xs[ok].max()
+        span = (x >= lo) & (x <= hi + (xs[1] - xs[0] if len(xs) > 1 else 0) * 4)
+        assert np.nanmax(ys) <= np.nanmax(y[span | inside]) + 1e-12
+
+
 def test_live_stream_appears_within_a_second(qapp):
     from rerun_ros.stream.tcp import StreamClient, StreamServer
     from rerun_ros.viewer.window import ViewerWindow

@@ -33,6 +33,8 @@ def open_window(qapp, bag, **kw):
     win.resize(1400, 900)
     win.show()
     pump(qapp, 20)
+    win.build_all_views()
+    pump(qapp, 5)
     return win
 
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..store.chunk_store import ChunkStore
 
-__all__ = ["series", "decimate_minmax"]
+__all__ = ["series", "decimate_minmax", "field_series", "numeric_fields", "message_column", "MinMaxPyramid"]
 
 
 def series(store: ChunkStore, entity: str, timeline: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -156,3 +156,59 @@ def field_series(store: ChunkStore, entity: str, path: str, timeline: str, start
     if not cols:
         raise KeyError(f"{label}: not a numeric field")
     return np.asarray(r.times, np.int64), np.stack(cols, 1), names
+
+
+class MinMaxPyramid:
+    """Min/max of a series over blocks of 4, 16, 64, ... samples, built once (O(n)), so that a plot
+    of any visible range costs O(canvas width) per frame whatever the series length (as
+    PlotJuggler and Rerun draw millions of samples). ``x`` (n,) sorted float64, ``y`` (n,) float64
+    with NaN gaps (ignored within a block)."""
+
+    BASE = 4
+
+    def __init__(self, x: np.ndarray, y: np.ndarray):
+        self.x = np.asarray(x, np.float64)
+        self.y = np.asarray(y, np.float64)
+        self.levels = []  # (block size, block start x (m,), min (m,), max (m,))
+        lo, hi, xs, b = self.y, self.y, self.x, 1
+        while len(xs) > 4 * self.BASE:
+            m = len(xs) // self.BASE * self.BASE
+            with np.errstate(invalid="ignore"), _nan_quiet():
+                lo = np.fmin.reduce(lo[:m].reshape(-1, self.BASE), axis=1)
+                hi = np.fmax.reduce(hi[:m].reshape(-1, self.BASE), axis=1)
+            xs = xs[:m:self.BASE]
+            b *= self.BASE
+            self.levels.append((b, xs, lo, hi))
+
+    def query(self, x0: float, x1: float, columns: int) -> tuple[np.ndarray, np.ndarray]:
+        """Points to draw over [x0, x1] on ``columns`` pixels: the raw samples when few enough,
+        else each block's min and max at the block's start (at most ~4 points per column), plus
+        one sample beyond each edge so the line reaches the border."""
+        a = max(int(np.searchsorted(self.x, x0, "left")) - 1, 0)
+        b = min(int(np.searchsorted(self.x, x1, "right")) + 1, len(self.x))
+        n = b - a
+        if n <= 4 * columns:
+            return self.x[a:b], self.y[a:b]
+        for size, xs, lo, hi in self.levels:
+            if n / size <= 2 * columns:
+                i0, i1 = a // size, -(-b // size)
+                i1 = min(i1, len(xs))
+                out_x = np.repeat(xs[i0:i1], 2)
+                out_y = np.empty(2 * (i1 - i0))
+                out_y[0::2], out_y[1::2] = lo[i0:i1], hi[i0:i1]
+                return out_x, out_y
+        size, xs, lo, hi = self.levels[-1]
+        out_y = np.empty(2 * len(xs))
+        out_y[0::2], out_y[1::2] = lo, hi
+        return np.repeat(xs, 2), out_y
+
+
+class _nan_quiet:
+    def __enter__(self):
+        import warnings
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *a):
+        self._w.__exit__(*a)

@@ -67,6 +67,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.blueprint = blueprint or default_blueprint(store, fixed_frame)
         self.t: int = 0
         self.views: list = []
+        self._pending: dict = {}
         self.playing = False
         self.follow_live = False
         self._dirty = True
@@ -154,12 +155,18 @@ class ViewerWindow(QtWidgets.QMainWindow):
             v = VIEW_CLASSES[node.kind](node, self)
             self.views.append(v)
             return v
-        kids = [self._build(c) for c in node.children]
         if node.kind == "tabs":
+            # only the shown tab is built: the others when first shown (a field run has ~10 tabs)
             w = QtWidgets.QTabWidget()
-            for c, k in zip(node.children, kids):
-                w.addTab(k, c.name if isinstance(c, View) else c.kind)
+            for i, c in enumerate(node.children):
+                holder = QtWidgets.QWidget()
+                QtWidgets.QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+                self._pending[holder] = c
+                w.addTab(holder, c.name if isinstance(c, View) else c.kind)
+            w.currentChanged.connect(lambda i, w=w: self._build_tab(w.widget(i)))
+            self._build_tab(w.widget(0))
             return w
+        kids = [self._build(c) for c in node.children]
         if node.kind == "grid":
             w = QtWidgets.QWidget()
             g = QtWidgets.QGridLayout(w)
@@ -175,6 +182,24 @@ class ViewerWindow(QtWidgets.QMainWindow):
         weights = [3 if isinstance(c, View) and c.kind in ("spatial3d", "spatial2d") else 2 for c in node.children]
         s.setSizes([1000 * w for w in weights])
         return s
+
+    def _build_tab(self, holder) -> None:
+        node = self._pending.pop(holder, None)
+        if node is None:
+            return
+        n = len(self.views)
+        holder.layout().addWidget(self._build(node))
+        for v in self.views[n:]:
+            try:
+                v.update_at(self.timeline, self.t)
+            except Exception as e:  # a view must never take the window down
+                self.status(f"{v.view_spec.name}: {e}")
+
+    def build_all_views(self) -> list:
+        """Build the views of tabs not shown yet (they are built when first shown); returns all views."""
+        while self._pending:
+            self._build_tab(next(iter(self._pending)))
+        return self.views
 
     def reset_views(self) -> None:
         """Re-frame every 3D view on its data, refit images, let plots follow the cursor again."""

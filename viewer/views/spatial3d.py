@@ -7,13 +7,16 @@ import numpy as np
 
 from .. import spatial as SP
 from ..geometry import Geometry3D
-from PyQt6 import QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from .base import CanvasView, scene
 
 __all__ = ["Spatial3DView"]
 
 DEFAULT_TRAIL_S = 30.0
+#: above this many pixel-sized points, a sampled copy is drawn while the camera moves (level of detail)
+LOD_POINTS = 150_000
+LOD_IDLE_S = 0.3
 
 
 class Spatial3DView(CanvasView):
@@ -27,6 +30,10 @@ class Spatial3DView(CanvasView):
         self.grid = scene.visuals.Line(np.zeros((2, 3), np.float32), parent=vs, connect="segments",
                                        color=(0.3, 0.3, 0.35, 1.0))
         self.markers = scene.visuals.Markers(parent=vs, antialias=0)  # fixed pixel size
+        self.markers_lod = scene.visuals.Markers(pos=np.zeros((1, 3), np.float32), parent=vs, antialias=0)
+        self.markers_lod.visible = False
+        self.lod_active = False
+        self._lod_n = (0, 0)
         self.world_markers = scene.visuals.Markers(pos=np.zeros((1, 3), np.float32), parent=vs, antialias=0,
                                                    scaling="scene")
         self.world_markers.visible = False
@@ -65,6 +72,25 @@ class Spatial3DView(CanvasView):
             self.tool_buttons[key] = b
         self.header.addStretch(1)
         self.canvas.events.mouse_release.connect(self._released)
+        self._lod_timer = QtCore.QTimer(self)
+        self._lod_timer.setSingleShot(True)
+        self._lod_timer.timeout.connect(lambda: self._set_lod(False))
+        self.viewbox.camera.transform.changed.connect(self._camera_changed)
+
+    def _camera_changed(self, _ev=None) -> None:
+        """While the camera moves, draw the sampled points if the cloud is over the budget."""
+        if self._lod_n[0] > LOD_POINTS:
+            self._set_lod(True)
+            self._lod_timer.start(int(LOD_IDLE_S * 1000))
+
+    def _set_lod(self, on: bool) -> None:
+        on = on and self._lod_n[0] > LOD_POINTS
+        if on == self.lod_active:
+            return
+        self.lod_active = on
+        self.markers.visible = not on and self._lod_n[0] > 0
+        self.markers_lod.visible = on
+        self.canvas.update()
 
     def enable_tools(self, on: bool = True) -> None:
         """Show the tool buttons (the window does when it follows a live stream and ROS is here)."""
@@ -159,17 +185,27 @@ class Spatial3DView(CanvasView):
         self.title.setText(f"<b>{self.view_spec.name}</b>  <span style='color:#888'>(spatial3d · fixed frame "
                            f"{ff or 'none'} · {len(geo.axis_names)} frames)</span>")
         self.set_problems(geo.problems)
+        if self._lod_n[0] > LOD_POINTS:
+            self.status.setText((self.status.text() + " · " if self.status.text() else "") +
+                                f"level of detail: {self._lod_n[1]:,} of {self._lod_n[0]:,} points while the camera moves")
         self.drawn_time = t
         self.canvas.update()
 
     def _draw_points(self, geo) -> None:
         world = np.isfinite(geo.point_radii) & (geo.point_radii > 0) if len(geo.points) else np.zeros(0, bool)
         fixed = ~world
-        if fixed.any():
+        n = int(fixed.sum())
+        if n:
             r = geo.point_radii[fixed]
             px = np.where(np.isfinite(r) & (r < 0), -2 * r, 4.0)  # negative radii: ui points (Rerun)
-            self.markers.set_data(geo.points[fixed], face_color=geo.point_colors[fixed] / 255.0, edge_width=0, size=px)
-        self.markers.visible = bool(fixed.any())
+            pts, cols = geo.points[fixed], geo.point_colors[fixed] / 255.0
+            self.markers.set_data(pts, face_color=cols, edge_width=0, size=px)
+            if n > LOD_POINTS:  # every k-th point: the shape stays, the upload is done once per frame of data
+                idx = np.linspace(0, n - 1, LOD_POINTS).astype(np.int64)
+                self.markers_lod.set_data(pts[idx], face_color=cols[idx], edge_width=0, size=px[idx] * 1.5)
+        self._lod_n = (n, min(n, LOD_POINTS))
+        self.markers.visible = bool(n) and not (self.lod_active and n > LOD_POINTS)
+        self.markers_lod.visible = self.lod_active and n > LOD_POINTS
         if world.any():
             self.world_markers.set_data(geo.points[world], face_color=geo.point_colors[world] / 255.0, edge_width=0,
                                         size=2 * geo.point_radii[world])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
-from ..series import decimate_minmax, field_series, series
+from ..series import MinMaxPyramid, field_series, series
 from .base import CanvasView, scene
 
 __all__ = ["TimeSeriesView", "PALETTE"]
@@ -95,7 +95,7 @@ class TimeSeriesView(CanvasView):
 
     def _full(self, timeline: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
         """Every series of the view over the whole recording: (name, times ns, values)."""
-        gen = (self.win.store.generation, timeline, tuple(self.entities()))
+        gen = (self.win.store.generation, timeline, tuple(self.entities()), tuple(self.view_spec.series))
         if self._cache_gen != gen:
             out, problems = [], {}
             ents = [e for e in self.entities() if "Scalars:scalars" in self.win.store.columns(e)]
@@ -114,6 +114,7 @@ class TimeSeriesView(CanvasView):
                     problems[spec] = str(err.args[0] if err.args else err)
                     continue
                 out += [(names[j], times, vals[:, j]) for j in range(vals.shape[1])]
+            self._pyramids = [None] * len(out)
             self._cache, self._cache_gen, self._problems = out, gen, problems
             self._rebuild_legend([n for n, _, _ in out])
         return self._cache
@@ -182,10 +183,11 @@ class TimeSeriesView(CanvasView):
             a = np.searchsorted(times, self._origin + int(x0 * 1e9), "left")
             b = np.searchsorted(times, self._origin + int(x1 * 1e9), "right")
             a, b = max(a - 1, 0), min(b + 1, len(times))  # one beyond each edge: lines reach the border
-            tt, yy = times[a:b], vals[a:b]
-            self.data[name] = (tt, yy)
-            x = (tt - self._origin) / 1e9
-            x, y = decimate_minmax(x, yy, x0, x1, width)
+            self.data[name] = (times[a:b], vals[a:b])
+            pyr = self._pyramids[j]
+            if pyr is None:
+                pyr = self._pyramids[j] = MinMaxPyramid((times - self._origin) / 1e9, vals)
+            x, y = pyr.query(x0, x1, width)
             ok = np.isfinite(y)
             if not ok.any():
                 continue
