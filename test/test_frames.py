@@ -105,3 +105,32 @@ def test_from_real_bag(tmp_path):
     assert statics
     for c in statics:
         g.lookup(g.parent(c), c, 1)
+
+
+def test_lookup_many_equals_lookup_on_a_real_tf_tree():
+    """The vectorised lookup (trails) gives tf2's answer at every time, on the field run's TF."""
+    from conftest import FIELD
+    from rerun_ros.store.open import open_source
+    from rerun_ros.viewer.spatial import frame_graph
+    st = open_source(str(FIELD)).store
+    g = frame_graph(st, "log_time")
+    dyn = [f for f in g.frames() if len(g.sample_times(f))]
+    assert dyn
+    for target in sorted(g.frames()):
+        for source in sorted(g.frames()):
+            if not g.can_transform(target, source, 0):
+                continue
+            ts = g.sample_times(dyn[0])
+            times = np.concatenate([ts[::7], (ts[:-1:5] + ts[1::5]) // 2, [ts[0] - 10**9, ts[-1] + 10**9]])
+            many, ok = g.lookup_many(target, source, times)
+            for i, t in enumerate(times.tolist()):
+                try:
+                    one = g.lookup(target, source, t)
+                except ExtrapolationError:
+                    assert not ok[i]
+                    continue
+                assert ok[i]
+                np.testing.assert_allclose(many.translation[i], one.translation, atol=1e-9)
+                # q and -q are one rotation
+                d = min(np.abs(many.rotation[i] - one.rotation).max(), np.abs(many.rotation[i] + one.rotation).max())
+                assert d < 1e-9

@@ -207,11 +207,10 @@ def _frame_trails(g: FrameGraph, fixed_frame: str, t: int, trail_ns: int, out) -
             continue
         if len(ts) > TRAIL_SAMPLES_MAX:
             ts = ts[np.linspace(0, len(ts) - 1, TRAIL_SAMPLES_MAX).astype(np.int64)]
-        pts = []
-        for s in ts.tolist():
-            try:
-                pts.append(g.lookup(fixed_frame, f, s).translation)
-            except FrameGraphError:
-                continue
+        try:
+            tf, ok = g.lookup_many(fixed_frame, f, ts)
+        except FrameGraphError:
+            continue
+        pts = tf.translation[ok]
         if len(pts) >= 2 and np.ptp(np.asarray(pts), axis=0).max() > 1e-3:
             out.add_polyline(np.asarray(pts), _fade([120, 200, 255, 255], len(pts) - 1), trail=True)
