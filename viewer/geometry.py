@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from ..model.components import unpack_colors
+from ..model.components import as_numpy, unpack_colors
 
 __all__ = ["Geometry3D", "SceneBuilder", "values", "colors", "DEFAULT_COLOR"]
 
@@ -20,15 +20,15 @@ def values(la) -> np.ndarray | None:
         return None
     v = la.values
     if pa.types.is_fixed_size_list(v.type):
-        return v.flatten().to_numpy(zero_copy_only=False).reshape(len(v), v.type.list_size)
-    return v.to_numpy(zero_copy_only=False)
+        return as_numpy(v.flatten()).reshape(len(v), v.type.list_size)
+    return as_numpy(v)
 
 
 def colors(la, n: int) -> np.ndarray:
     """(n, 4) uint8 RGBA from a Color component (one colour broadcast), the default grey if absent."""
     if la is None or len(la.values) == 0:
         return np.tile(DEFAULT_COLOR, (n, 1))
-    c = unpack_colors(la.values.to_numpy(zero_copy_only=False))
+    c = unpack_colors(as_numpy(la.values))
     return np.tile(c[:1], (n, 1)) if len(c) == 1 else np.resize(c, (n, 4))
 
 

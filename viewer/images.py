@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from ..model.components import CHANNEL_DATATYPE_NUMPY, unpack_colors
+from ..model.components import CHANNEL_DATATYPE_NUMPY, as_numpy, unpack_colors
 from ..store.chunk_store import ChunkStore
 from .geometry import colors as _colors, values as _vals
 
@@ -51,7 +51,7 @@ def image_rgba(store: ChunkStore, entity: str, timeline: str, t: int) -> np.ndar
             continue
         f = fmt.values.to_pylist()[0]
         w, h = f["width"], f["height"]
-        raw = buf.values[0].values.to_numpy(zero_copy_only=False)
+        raw = as_numpy(buf.values[0].values)
         if f.get("pixel_format") is not None:
             return _pixel_format_rgba(raw, w, h, f["pixel_format"])
         dt = np.dtype(CHANNEL_DATATYPE_NUMPY.get(f["channel_datatype"], np.uint8))
@@ -91,7 +91,7 @@ def image_rgba(store: ChunkStore, entity: str, timeline: str, t: int) -> np.ndar
     blob = la.get("EncodedImage:blob")
     if blob is not None:
         from PIL import Image as PILImage
-        data = bytes(blob.values[0].values.to_numpy(zero_copy_only=False))
+        data = bytes(as_numpy(blob.values[0].values))
         try:
             return np.asarray(PILImage.open(io.BytesIO(data)).convert("RGBA"))
         except Exception as e:

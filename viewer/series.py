@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.components import indices, list_offsets, to_numpy, validity
 from ..store.chunk_store import ChunkStore
 
 __all__ = ["series", "decimate_minmax", "field_series", "numeric_fields", "message_column", "MinMaxPyramid"]
+
+
+def _lengths(lists) -> np.ndarray:
+    """int64 (n,) element count of each row of a list array, 0 for null rows."""
+    off = list_offsets(lists)
+    lens = off[1:] - off[:-1]
+    if lists.null_count:
+        lens[~validity(lists)] = 0
+    return lens
+
+
+def _floats(arr) -> np.ndarray:
+    """A numeric or boolean Arrow array as float64 (n,), NaN where null."""
+    out = to_numpy(arr).astype(np.float64)
+    if arr.null_count:
+        out[~validity(arr)] = np.nan
+    return out
 
 
 def series(store: ChunkStore, entity: str, timeline: str, start: int, end: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -15,10 +33,10 @@ def series(store: ChunkStore, entity: str, timeline: str, start: int, end: int) 
     r = store.range(entity, timeline, start, end, "Scalars:scalars")
     if not len(r):
         return np.zeros(0, np.int64), np.zeros((0, 0)), []
-    lens = r.values.value_lengths().fill_null(0).to_numpy()
+    lens = _lengths(r.values)
     k = int(lens.max()) if len(lens) else 0
     vals = np.full((len(r), k), np.nan)
-    flat = r.values.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
+    flat = _floats(r.values.flatten())
     rows = np.repeat(np.arange(len(r)), lens)
     cols = np.arange(len(flat)) - np.repeat(np.cumsum(lens) - lens, lens)
     vals[rows, cols] = flat
@@ -60,7 +78,7 @@ def _walk(arr, path: str, label: str):
             i = int(p[1:-1])
             if not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or pa.types.is_fixed_size_list(arr.type)):
                 raise KeyError(f"{label}: {p} indexes a field that is not a list")
-            off = np.asarray(arr.offsets) if not pa.types.is_fixed_size_list(arr.type) else \
+            off = list_offsets(arr) if not pa.types.is_fixed_size_list(arr.type) else \
                 np.arange(len(arr) + 1) * arr.type.list_size
             lens = off[1:] - off[:-1]
             idx = np.where(lens > i, off[:-1] + i, -1)
@@ -68,7 +86,7 @@ def _walk(arr, path: str, label: str):
             if not len(vals):
                 arr = pa.nulls(len(arr), vals.type)
                 continue
-            arr = vals.take(pa.array(np.where(idx < 0, 0, idx), pa.int64(), mask=idx < 0))
+            arr = vals.take(indices(idx, null=idx < 0))
             continue
         if not pa.types.is_struct(arr.type):
             raise KeyError(f"{label}: no field {p!r} (not a struct)")
@@ -88,8 +106,7 @@ def _leaves(arr, label: str):
         for k in range(t.num_fields):
             yield from _leaves(arr.field(k), f"{label}.{t.field(k).name}")
     elif pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
-        v = arr.cast(pa.float64()) if not pa.types.is_floating(t) or t != pa.float64() else arr
-        yield label, np.asarray(v.fill_null(np.nan).to_numpy(zero_copy_only=False), np.float64)
+        yield label, _floats(arr)
 
 
 def numeric_fields(type_, prefix: str = "message") -> list[str]:
@@ -144,9 +161,9 @@ def field_series(store: ChunkStore, entity: str, path: str, timeline: str, start
         if col not in store.columns(entity):
             raise KeyError(f"{entity}: no column {col!r}")
         return np.zeros(0, np.int64), np.zeros((0, 0)), []
-    lens = r.values.value_lengths().fill_null(0).to_numpy()
+    lens = _lengths(r.values)
     off = np.concatenate([[0], np.cumsum(lens)])
-    first = r.values.flatten().take(pa.array(np.minimum(off[:-1], max(off[-1] - 1, 0)), pa.int64()))
+    first = r.values.flatten().take(indices(np.minimum(off[:-1], max(off[-1] - 1, 0))))
     names, cols = [], []
     for name, v in (_walk(first, sub, label) if sub else _leaves(first, label)):
         v = v.copy()

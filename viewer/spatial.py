@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..model.components import as_numpy, list_offsets
 from ..query.frames import FrameGraph, FrameGraphError, Transform
 from ..store.chunk_store import ChunkStore
 from .geometry import Geometry3D, SceneBuilder, colors
@@ -172,11 +173,11 @@ def _pose_trail(store, ent, timeline, t, trail_ns, tf, la, out) -> None:
     r = store.range(ent, timeline, t - trail_ns, t, "Arrows3D:origins", include_latest_at=False)
     if len(r) < 2:
         return
-    off = np.asarray(r.values.offsets)
+    off = list_offsets(r.values)
     has = off[1:] > off[:-1]
     if not has.any():
         return
-    flat = r.values.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, 3).astype(float)
+    flat = as_numpy(r.values.values.flatten()).reshape(-1, 3).astype(float)
     p = flat[off[:-1][has]]
     p = p[np.isfinite(p).all(axis=1)]
     if len(p) > 4 * TRAIL_SAMPLES_MAX:

@@ -210,6 +210,24 @@ def array(values, typ: pa.DataType) -> pa.Array:
     return pa.Array.from_buffers(typ, n, [validity, pa.py_buffer(data)])
 
 
+def indices(idx, null=None) -> pa.Array:
+    """int64 take-indices (n,) as an Arrow array from numpy, built from buffers (``pa.array``
+    would import pandas, ~0.3 s, on its first call in a process).
+
+    Args:
+        idx: (n,) integers; positions where ``null`` is True may hold anything.
+        null: optional (n,) bool; True gives a null index (``take`` then yields null).
+    """
+    a = np.ascontiguousarray(idx, dtype=np.int64)
+    validity = None
+    if null is not None:
+        null = np.asarray(null, dtype=bool)
+        if null.any():
+            a = np.where(null, 0, a)
+            validity = pa.py_buffer(np.packbits(~null, bitorder="little"))
+    return pa.Array.from_buffers(pa.int64(), len(a), [validity, pa.py_buffer(a)])
+
+
 def offsets_array(offsets) -> pa.Array:
     """int32 list offsets (from a numpy array or a sequence) as an Arrow array."""
     return array(np.asarray(offsets, dtype=np.int32), pa.int32())
@@ -491,6 +509,18 @@ def to_numpy(arr: pa.Array) -> np.ndarray:
         if out.dtype.kind == "f":
             out[~valid] = np.nan
     return out
+
+
+def as_numpy(arr: pa.Array) -> np.ndarray:
+    """Any Arrow array as numpy (n,): :func:`to_numpy` for primitive types (a view when there
+    are no nulls), else an object array of Python values (strings, structs as dicts), without
+    pandas (``Array.to_numpy(zero_copy_only=False)`` imports it, ~0.3 s, the first time)."""
+    try:
+        return to_numpy(arr)
+    except TypeError:
+        out = np.empty(len(arr), dtype=object)
+        out[:] = arr.to_pylist()
+        return out
 
 
 def list_offsets(arr: pa.Array) -> np.ndarray:

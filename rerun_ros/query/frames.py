@@ -21,6 +21,8 @@ from typing import Iterable
 
 import numpy as np
 
+from ..model.components import indices, to_numpy
+
 __all__ = ["FrameGraph", "Transform", "FrameGraphError", "UnknownFrameError", "DisconnectedError",
            "ExtrapolationError", "CycleError", "MultipleParentsError", "quat_multiply", "quat_slerp"]
 
@@ -122,14 +124,21 @@ def _first_per_row(lists) -> tuple[np.ndarray, "object"]:
     """(rows that have a value (n,) bool, the first value of each row as an Arrow array (n,))."""
     import pyarrow as pa
 
-    off = np.asarray(lists.offsets)
+    off = to_numpy(lists.offsets)
     n = len(lists)
     has = (off[1:] > off[:-1])
     if lists.null_count:
-        has &= np.asarray(lists.is_valid())
+        has &= to_numpy(lists.is_valid())
     idx = np.minimum(off[:-1], max(len(lists.values) - 1, 0))
-    vals = lists.values.take(pa.array(idx, pa.int64())) if len(lists.values) else pa.array([""] * n)
+    vals = lists.values.take(indices(idx)) if len(lists.values) else pa.nulls(n, pa.string())
     return has, vals
+
+
+def _codes(strings, ok: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Dictionary codes (n,) int64 of a string array (-1 where ``ok`` is False) and the names."""
+    d = strings.dictionary_encode()
+    codes = np.frombuffer(d.indices.buffers()[1], np.int32, len(d.indices), d.indices.offset * 4).astype(np.int64)
+    return np.where(ok, codes, -1), d.dictionary.to_pylist()
 
 
 def _vectors(lists, n: int, default: list) -> np.ndarray:
@@ -141,7 +150,7 @@ def _vectors(lists, n: int, default: list) -> np.ndarray:
     has, vals = _first_per_row(lists)
     if len(lists.values) == 0:
         return out
-    flat = np.asarray(vals.flatten().to_numpy(zero_copy_only=False), float)
+    flat = np.asarray(to_numpy(vals.flatten()), float)
     if len(flat) != n * k:
         return out
     out[has] = flat.reshape(n, k)[has]
@@ -242,18 +251,19 @@ class FrameGraph:
             ok = ok_p & ok_c
             if not ok.any():
                 continue
-            parents = parents.to_numpy(zero_copy_only=False)
-            children = children.to_numpy(zero_copy_only=False)
+            pcode, pnames = _codes(parents, ok)
+            ccode, cnames = _codes(children, ok)
             tr, qt = c.component("Transform3D:translation"), c.component("Transform3D:quaternion")
             trs = _vectors(tr[1] if tr else None, n, [0.0, 0.0, 0.0])
             qs = _vectors(qt[1] if qt else None, n, [0.0, 0.0, 0.0, 1.0])
             times = None if c.is_static else np.asarray(c.timelines[timeline][1], np.int64)
-            ok &= (parents != "") & (children != "")
-            for child in np.unique(children[ok]):
-                rows = np.flatnonzero(ok & (children == child))
-                for parent in np.unique(parents[rows]):
-                    sel = rows[parents[rows] == parent]
-                    g.add_samples(str(parent), str(child), None if times is None else times[sel], trs[sel], qs[sel])
+            for ci in np.unique(ccode[ccode >= 0]):
+                rows = np.flatnonzero(ccode == ci)
+                for pi in np.unique(pcode[rows]):
+                    if pi < 0 or not pnames[pi] or not cnames[ci]:
+                        continue
+                    sel = rows[pcode[rows] == pi]
+                    g.add_samples(pnames[pi], cnames[ci], None if times is None else times[sel], trs[sel], qs[sel])
         return g
 
     def add_samples(self, parent: str, child: str, times, translations, rotations) -> None:

@@ -17,6 +17,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
+from ..model.components import validity
 from ..store.chunk_store import ChunkStore, LatestAt
 
 __all__ = ["open", "Recording", "entity_glob"]
@@ -104,7 +105,7 @@ class Recording:
             for c in self.store.chunks(e):
                 if c.is_static:
                     for d, col in c.components.items():
-                        valid = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
+                        valid = np.flatnonzero(validity(col))
                         if len(valid):
                             statics[f"{e}:{d.column}"] = col[int(valid[-1])].values
                             keys[f"{e}:{d.column}"] = (e, d.archetype_full, d.field)
@@ -124,7 +125,7 @@ class Recording:
                 oth = np.stack([c.timelines[n][1] if n in c.timelines else np.full(len(c), np.iinfo(np.int64).min)
                                 for n in others], 1) if others else np.zeros((len(c), 0), np.int64)
                 for d, col in c.components.items():
-                    m = inwin if not col.null_count else inwin & np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool)
+                    m = inwin if not col.null_count else inwin & validity(col)
                     idx = np.flatnonzero(m)
                     if len(idx):
                         per_col.setdefault(d.column, []).append((t[idx], rid[idx], oth[idx], col.take(pa.array(idx))))

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ..model import entity_path as ep_mod
 from ..model.chunk import Chunk, Timeline
-from ..model.components import array, offsets_array
+from ..model.components import array, as_numpy, list_offsets, offsets_array, validity
 
 __all__ = ["ChunkStore", "LatestAt", "RangeResult"]
 
@@ -38,7 +38,8 @@ class LatestAt:
     values: pa.Array
 
     def to_numpy(self) -> np.ndarray:
-        return self.values.to_numpy(zero_copy_only=False)
+        """The instances as numpy (n,): a view for primitive types, else pyarrow's conversion."""
+        return as_numpy(self.values)
 
 
 @dataclass
@@ -204,7 +205,7 @@ class ChunkStore:
             for d, col in c.components.items():
                 if want is not None and d.column not in want:
                     continue
-                valid = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
+                valid = np.flatnonzero(validity(col))
                 if not len(valid):
                     continue
                 i = valid[-1]
@@ -224,8 +225,7 @@ class ChunkStore:
             for d, col in c.components.items():
                 if d.column in out or (want is not None and d.column not in want):
                     continue
-                mask = base if not col.null_count else base & np.asarray(
-                    col.is_valid().to_numpy(zero_copy_only=False), bool)
+                mask = base if not col.null_count else base & validity(col)
                 idx = np.flatnonzero(mask)
                 if not len(idx):
                     continue
@@ -261,8 +261,11 @@ class ChunkStore:
                     continue
                 _, col = hit
                 times = c.timelines[timeline][1]
-                flags = col.flatten().to_numpy(zero_copy_only=False)
-                lengths = col.value_lengths().fill_null(0).to_numpy()
+                flags = as_numpy(col.flatten())
+                off = list_offsets(col)
+                lengths = off[1:] - off[:-1]
+                if col.null_count:
+                    lengths[~validity(col)] = 0
                 rec = np.zeros(len(c), bool)
                 has = lengths > 0
                 rec[has] = flags[np.cumsum(lengths)[has] - 1]
@@ -298,7 +301,7 @@ class ChunkStore:
             times = c.timelines[timeline][1]
             mask = (times >= start) & (times <= end)
             if col.null_count:
-                mask &= np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool)
+                mask &= validity(col)
             idx = np.flatnonzero(mask)
             if len(idx):
                 times_l.append(times[idx])

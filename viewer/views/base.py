@@ -10,6 +10,7 @@ vispy.use(app="pyqt6")
 from vispy import scene  # noqa: E402
 
 from ..blueprint import View  # noqa: E402
+from .fonts import GlyphFonts  # noqa: E402
 
 __all__ = ["CanvasView", "scene", "BACKGROUND"]
 
@@ -26,6 +27,7 @@ class CanvasView(QtWidgets.QWidget):
         self.view_spec = view
         self.win = window
         self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, size=(320, 240))
+        self.fonts = GlyphFonts()  # glyphs rendered once per process (and cached on disk)
         if not grid:
             self.viewbox = self.canvas.central_widget.add_view()
             self.viewbox.camera = camera

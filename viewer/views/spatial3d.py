@@ -44,7 +44,7 @@ class Spatial3DView(CanvasView):
         self.trails = scene.visuals.Line(parent=vs, connect="segments", width=3)
         self.axes = scene.visuals.Line(parent=vs, connect="segments", width=3)
         self.labels = scene.visuals.Text(["."], pos=np.zeros((1, 3), np.float32), parent=vs, color="#e8e8e8",
-                                         font_size=8, anchor_x="left", anchor_y="bottom")
+                                         font_manager=self.fonts, font_size=8, anchor_x="left", anchor_y="bottom")
         self.labels.visible = False
         self._framed = False
         self._grid_step = None

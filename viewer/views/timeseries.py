@@ -10,6 +10,7 @@ from PyQt6 import QtCore, QtWidgets
 
 from ..series import MinMaxPyramid, field_series, series
 from .base import CanvasView, scene
+from .fonts import share_fonts
 
 __all__ = ["TimeSeriesView", "PALETTE"]
 
@@ -42,15 +43,16 @@ class TimeSeriesView(CanvasView):
         super().__init__(view, window, grid=True)
         grid = self.canvas.central_widget.add_grid(spacing=0)
         self.yaxis = scene.AxisWidget(orientation="left", axis_font_size=7, tick_label_margin=4, text_color="#c8c8c8",
-                                      axis_color="#888", tick_color="#888")
+                                      axis_color=(0.53, 0.53, 0.53, 1.0), tick_color=(0.53, 0.53, 0.53, 1.0))
         self.yaxis.width_max = 56
         self.xaxis = scene.AxisWidget(orientation="bottom", axis_label="time [s]", axis_font_size=7,
                                       axis_label_margin=24, tick_label_margin=12, text_color="#c8c8c8",
-                                      axis_color="#888", tick_color="#888")
+                                      axis_color=(0.53, 0.53, 0.53, 1.0), tick_color=(0.53, 0.53, 0.53, 1.0))
         self.xaxis.height_max = 40
+        share_fonts(self.fonts, self.xaxis, self.yaxis)
         grid.add_widget(self.yaxis, row=0, col=0)
         grid.add_widget(self.xaxis, row=1, col=1)
-        self.viewbox = grid.add_view(row=0, col=1, border_color="#444")
+        self.viewbox = grid.add_view(row=0, col=1, border_color=(0.27, 0.27, 0.27, 1.0))
         self.viewbox.camera = scene.cameras.PanZoomCamera()
         self.xaxis.link_view(self.viewbox)
         self.yaxis.link_view(self.viewbox)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...model.components import as_numpy, list_offsets
 from ..geometry import colors
 
 ARCHETYPE = "LineStrips3D"
@@ -13,8 +14,8 @@ def visualize(la, tf, out) -> None:
     if strips is None or not len(strips.values):
         return
     v = strips.values  # list<fixed_size_list<float32, 3>>
-    off = np.asarray(v.offsets)
-    pts = v.values.flatten().to_numpy(zero_copy_only=False).reshape(-1, 3).astype(float)
+    off = list_offsets(v)
+    pts = as_numpy(v.values.flatten()).reshape(-1, 3).astype(float)
     pts = tf.apply(pts)
     col = colors(la.get("LineStrips3D:colors"), len(v))
     # a segment between consecutive points of one strip
