@@ -382,3 +382,25 @@ def test_live_tools_publish_what_a_subscriber_receives(qapp, monkeypatch, tool, 
         node.destroy_node()
         rclpy.shutdown(context=ctx)
         win.close()
+
+
+def test_opening_and_drawing_a_real_bag_imports_neither_pandas_nor_matplotlib(xdisplay, tmp_path):
+    """pyarrow imports pandas (~0.3 s) on its first ``pa.array``/``to_numpy`` conversion, and VisPy
+    imports matplotlib (~0.3 s) for a colour given as a string; neither may sit between a user
+    opening a bag and its first frame. A damaged glyph cache on disk is ignored (re-rendered)."""
+    import os
+    import subprocess
+    import sys
+    cache = tmp_path / "cache" / "rerun_ros"
+    cache.mkdir(parents=True)
+    for name in ("glyphs-OpenSans-Regular-217360-00-vispy0.17.0.npz",):
+        (cache / name).write_bytes(b"not a zip file")
+    code = ("import sys\nfrom PyQt6 import QtWidgets\napp = QtWidgets.QApplication([])\n"
+            "from rerun_ros.store.open import open_source\nfrom rerun_ros.viewer.window import ViewerWindow\n"
+            "win = ViewerWindow(open_source(sys.argv[1]).store, None)\nwin.resize(1280, 800)\nwin.show()\n"
+            "[app.processEvents() for _ in range(5)]\n[v.canvas.render() for v in win.views if hasattr(v, 'canvas')]\n"
+            "print('pandas' in sys.modules, 'matplotlib' in sys.modules)\n")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "QT_QPA_PLATFORM": "xcb"}
+    out = subprocess.run([sys.executable, "-c", code, str(FIELD)], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["False", "False"], out.stdout
