@@ -146,6 +146,15 @@ def qapp(xdisplay):
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["rerun_ros-tests"])
     yield app
     app.closeAllWindows()
+    # Destroy the closed windows' GL canvases now, between tests, not when the garbage collector
+    # happens to run during another window's paint (a rare segfault in Qt's xcb GL teardown).
+    import gc
+    for w in app.topLevelWidgets():
+        w.deleteLater()
+    for _ in range(3):
+        app.processEvents()
+    gc.collect()
+    app.processEvents()
 
 
 def nan_safe(v):
