@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model.components import indices, list_offsets, to_numpy, validity
+from ..model.components import indices, list_lengths, list_offsets, to_numpy, validity
 from ..store.chunk_store import ChunkStore
 
 __all__ = ["series", "decimate_minmax", "field_series", "numeric_fields", "message_column", "MinMaxPyramid"]
-
-
-def _lengths(lists) -> np.ndarray:
-    """int64 (n,) element count of each row of a list array, 0 for null rows."""
-    off = list_offsets(lists)
-    lens = off[1:] - off[:-1]
-    if lists.null_count:
-        lens[~validity(lists)] = 0
-    return lens
 
 
 def _floats(arr) -> np.ndarray:
@@ -33,7 +24,7 @@ def series(store: ChunkStore, entity: str, timeline: str, start: int, end: int) 
     r = store.range(entity, timeline, start, end, "Scalars:scalars")
     if not len(r):
         return np.zeros(0, np.int64), np.zeros((0, 0)), []
-    lens = _lengths(r.values)
+    lens = list_lengths(r.values)
     k = int(lens.max()) if len(lens) else 0
     vals = np.full((len(r), k), np.nan)
     flat = _floats(r.values.flatten())
@@ -161,7 +152,7 @@ def field_series(store: ChunkStore, entity: str, path: str, timeline: str, start
         if col not in store.columns(entity):
             raise KeyError(f"{entity}: no column {col!r}")
         return np.zeros(0, np.int64), np.zeros((0, 0)), []
-    lens = _lengths(r.values)
+    lens = list_lengths(r.values)
     off = np.concatenate([[0], np.cumsum(lens)])
     first = r.values.flatten().take(indices(np.minimum(off[:-1], max(off[-1] - 1, 0))))
     names, cols = [], []

@@ -211,21 +211,19 @@ def array(values, typ: pa.DataType) -> pa.Array:
 
 
 def indices(idx, null=None) -> pa.Array:
-    """int64 take-indices (n,) as an Arrow array from numpy, built from buffers (``pa.array``
-    would import pandas, ~0.3 s, on its first call in a process).
+    """int64 take-indices (n,) as an Arrow array from numpy, built from buffers (:func:`array`;
+    ``pa.array`` would import pandas, ~0.3 s, on its first call in a process).
 
     Args:
         idx: (n,) integers; positions where ``null`` is True may hold anything.
         null: optional (n,) bool; True gives a null index (``take`` then yields null).
     """
     a = np.ascontiguousarray(idx, dtype=np.int64)
-    validity = None
-    if null is not None:
-        null = np.asarray(null, dtype=bool)
-        if null.any():
-            a = np.where(null, 0, a)
-            validity = pa.py_buffer(np.packbits(~null, bitorder="little"))
-    return pa.Array.from_buffers(pa.int64(), len(a), [validity, pa.py_buffer(a)])
+    if null is None or not np.any(null):
+        return array(a, pa.int64())
+    null = np.asarray(null, dtype=bool)
+    return pa.Array.from_buffers(pa.int64(), len(a), [pa.py_buffer(np.packbits(~null, bitorder="little")),
+                                                      pa.py_buffer(np.where(null, 0, a))])
 
 
 def offsets_array(offsets) -> pa.Array:
@@ -528,6 +526,15 @@ def list_offsets(arr: pa.Array) -> np.ndarray:
     t = arr.type
     code = "i8" if (pa.types.is_large_list(t) or pa.types.is_large_string(t) or pa.types.is_large_binary(t)) else "i4"
     return np.frombuffer(arr.buffers()[1], code, count=arr.offset + len(arr) + 1)[arr.offset:].astype(np.int64)
+
+
+def list_lengths(arr: pa.Array) -> np.ndarray:
+    """int64 (n,) element count of each row of a list array, 0 for null rows (no compute kernel)."""
+    off = list_offsets(arr)
+    lens = off[1:] - off[:-1]
+    if arr.null_count:
+        lens[~validity(arr)] = 0
+    return lens
 
 
 def join_strings(pieces: list, n: int) -> pa.Array:

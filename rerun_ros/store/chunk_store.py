@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from ..model import entity_path as ep_mod
 from ..model.chunk import Chunk, Timeline
-from ..model.components import array, as_numpy, list_offsets, offsets_array, validity
+from ..model.components import array, as_numpy, list_lengths, offsets_array, validity
 
 __all__ = ["ChunkStore", "LatestAt", "RangeResult"]
 
@@ -262,10 +262,7 @@ class ChunkStore:
                 _, col = hit
                 times = c.timelines[timeline][1]
                 flags = as_numpy(col.flatten())
-                off = list_offsets(col)
-                lengths = off[1:] - off[:-1]
-                if col.null_count:
-                    lengths[~validity(col)] = 0
+                lengths = list_lengths(col)
                 rec = np.zeros(len(c), bool)
                 has = lengths > 0
                 rec[has] = flags[np.cumsum(lengths)[has] - 1]
