@@ -146,15 +146,30 @@ def qapp(xdisplay):
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["rerun_ros-tests"])
     yield app
     app.closeAllWindows()
-    # Destroy the closed windows' GL canvases now, between tests, not when the garbage collector
-    # happens to run during another window's paint (a rare segfault in Qt's xcb GL teardown).
+
+
+@pytest.fixture(autouse=True)
+def _dispose_windows(request):
+    """After each test that used a window: close and destroy its top-level windows now, then
+    collect garbage. Left to Python's garbage collector, a dead window's QOpenGLWidget is
+    destroyed whenever a collection happens to run — inside another window's resize/paint, where
+    its destructor leaves no GL context current and Qt's paint dereferences the null context
+    (SIGSEGV in QOpenGLContext::functions(), seen in full runs, never in a file alone)."""
+    yield
+    if "qapp" not in request.fixturenames:
+        return
     import gc
-    for w in app.topLevelWidgets():
-        w.deleteLater()
-    for _ in range(3):
-        app.processEvents()
-    gc.collect()
+    from PyQt6 import QtCore, QtWidgets, sip
+    app = QtWidgets.QApplication.instance()
+    wins = [w for w in app.topLevelWidgets() if isinstance(w, QtWidgets.QMainWindow)]
+    for w in wins:
+        w.close()
     app.processEvents()
+    for w in wins:
+        if not sip.isdeleted(w):
+            sip.delete(w)
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete.value)
+    gc.collect()
 
 
 def nan_safe(v):
