@@ -404,3 +404,52 @@ def test_opening_and_drawing_a_real_bag_imports_neither_pandas_nor_matplotlib(xd
     out = subprocess.run([sys.executable, "-c", code, str(FIELD)], capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-2:] == ["False", "False"], out.stdout
+
+
+def test_timeline_ruler_zoom_pan_and_scrub_on_the_strip(qapp):
+    """The timeline strip (Rerun's timeline panel): a labelled ruler, one row of marks per entity,
+    wheel zoom about the mouse, pan, scrub by click, double-click for the whole recording."""
+    from PyQt6 import QtCore, QtGui
+    from PyQt6.QtTest import QTest
+    win = open_window(qapp, FIELD)
+    strip = win.marks
+    rng = win.time_range()
+    labels = [lab for _, lab in strip.ticks()]
+    assert labels[0] == "0 s" and len(labels) >= 5 and labels[-1].endswith(" s")
+    assert float(labels[-1][:-2]) <= (rng[1] - rng[0]) / 1e9
+    assert len(strip.rows) > 5  # one row per entity
+    # every mark of a row is at the pixel of a message of its entity (whole recording)
+    e, cols = strip.rows[0]
+    times = win.store.entity_times(e, win.timeline)
+    assert set(cols.tolist()) == {strip.x_of(t) for t in times}
+    # wheel: zoom in 4 notches about the middle of the strip; the time under the mouse stays put
+    mid = QtCore.QPointF(strip.width() / 2, 10)
+    t_mid = strip.t_at(mid.x())
+    ev = QtGui.QWheelEvent(mid, strip.mapToGlobal(mid), QtCore.QPoint(0, 0), QtCore.QPoint(0, 480),
+                           QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier,
+                           QtCore.Qt.ScrollPhase.NoScrollPhase, False)
+    QtCore.QCoreApplication.sendEvent(strip, ev)
+    lo, hi = strip.visible()
+    assert strip.is_zoomed() and (hi - lo) == pytest.approx((rng[1] - rng[0]) / 1.25 ** 4, rel=1e-3)
+    assert abs(strip.t_at(mid.x()) - t_mid) <= (hi - lo) / strip.width() * 2
+    sub = [lab for _, lab in strip.ticks()]
+    assert sub != labels and all(lo <= rng[0] + float(s[:-2]) * 1e9 <= hi + 1 for s in sub)
+    # rows now hold only the window's messages
+    e, cols = strip.rows[0]
+    times = win.store.entity_times(e, win.timeline)
+    assert set(cols.tolist()) == {strip.x_of(t) for t in times if lo <= t <= hi}
+    # right-drag pans the window left by 100 px worth of time
+    QTest.mousePress(strip, QtCore.Qt.MouseButton.RightButton, pos=QtCore.QPoint(300, 10))
+    QTest.mouseMove(strip, QtCore.QPoint(400, 10))
+    QTest.mouseRelease(strip, QtCore.Qt.MouseButton.RightButton, pos=QtCore.QPoint(400, 10))
+    lo2, hi2 = strip.visible()
+    assert hi2 - lo2 == hi - lo and lo2 < lo
+    # a left click scrubs: the cursor goes to the time under the mouse, every view follows
+    QTest.mouseClick(strip, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(200, 10))
+    assert win.t == strip.t_at(200) and lo2 <= win.t <= hi2
+    # play while zoomed: the window follows the cursor
+    win.set_time(rng[1])
+    assert strip.visible()[0] <= win.t <= strip.visible()[1]
+    QTest.mouseDClick(strip, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(200, 10))
+    assert not strip.is_zoomed() and strip.visible() == rng
+    win.close()

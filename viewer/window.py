@@ -108,15 +108,15 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.reset_btn = QtWidgets.QPushButton("reset view")
         self.reset_btn.clicked.connect(self.reset_views)
         self.marks = TimelineMarks(self)
-        bar = QtWidgets.QHBoxLayout()
+        controls = QtWidgets.QHBoxLayout()
         for w in (self.tl_combo, self.play_btn, self.step_btn, self.speed, self.loop, self.live, self.reset_btn):
-            bar.addWidget(w)
-        track = QtWidgets.QVBoxLayout()
-        track.setSpacing(0)
-        track.addWidget(self.marks)
-        track.addWidget(self.slider)
-        bar.addLayout(track, 1)
-        bar.addWidget(self.time_label)
+            controls.addWidget(w)
+        controls.addWidget(self.slider, 1)
+        controls.addWidget(self.time_label)
+        bar = QtWidgets.QVBoxLayout()  # the timeline panel: controls, then the full-width strip
+        bar.setSpacing(2)
+        bar.addLayout(controls)
+        bar.addWidget(self.marks)
         menu = self.menuBar().addMenu("&File")
         act = menu.addAction("Save blueprint…")
         act.triggered.connect(self._save_blueprint_dialog)
@@ -310,6 +310,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
             self.time_label.setText(f"+{(self.t - rng[0]) / 1e9:.3f} s  ·  {self.format_clock(self.t)}")
         else:
             self.time_label.setText(self.format_time(self.t))
+        self.marks.keep_in_view(self.t)
+        self.marks.update()
         self.refresh()
 
     def refresh(self) -> None:
@@ -340,7 +342,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
     def _timeline_changed(self, name: str) -> None:
         self.timeline = name
         self._graph = None
-        self.marks.recompute()
+        self.marks.set_window(None)
         rng = self.time_range()
         self.set_time(rng[1] if rng else 0)
 
