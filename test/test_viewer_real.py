@@ -5,6 +5,7 @@ the bag's frames, any message field plots, trails follow the robot. Real windows
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -453,3 +454,31 @@ def test_timeline_ruler_zoom_pan_and_scrub_on_the_strip(qapp):
     QTest.mouseDClick(strip, QtCore.Qt.MouseButton.LeftButton, pos=QtCore.QPoint(200, 10))
     assert not strip.is_zoomed() and strip.visible() == rng
     win.close()
+
+
+def test_level_of_detail_only_while_the_camera_moves(qapp):
+    """The lidar bag's three clouds (195k points): all are drawn while still; a moving camera draws
+    a sample and says so; it goes back to every point when the camera stops, and at once for a
+    screenshot."""
+    from rerun_ros.viewer.views import Spatial3DView
+    from rerun_ros.viewer.views.spatial3d import LOD_IDLE_S, LOD_POINTS
+    win = open_window(qapp, LIDAR)
+    v = next(x for x in win.views if isinstance(x, Spatial3DView))
+    n = v._lod_n[0]
+    assert n > LOD_POINTS
+    assert not v.lod_active and v.markers.visible and "level of detail" not in v.status.text()
+    v.viewbox.camera.azimuth += 15
+    assert v.lod_active and v.markers_lod.visible and not v.markers.visible
+    assert f"{LOD_POINTS:,} of {n:,} points" in v.status.text()
+    time.sleep(LOD_IDLE_S + 0.2)
+    pump(qapp, 5)
+    assert not v.lod_active and v.markers.visible and "level of detail" not in v.status.text()
+    v.viewbox.camera.azimuth += 15
+    assert v.lod_active
+    win.screenshot(str(Path(__import__("tempfile").mkdtemp()) / "shot.png"))
+    assert not v.lod_active and "level of detail" not in v.status.text()
+    win.close()
+    # closing destroys the GL canvases at once (not whenever the garbage collector runs: inside
+    # another window's paint that left no GL context current and crashed the process)
+    from PyQt6 import sip
+    assert all(sip.isdeleted(x.canvas.native) for x in win.views if hasattr(x, "canvas"))

@@ -136,7 +136,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._timer.timeout.connect(self._tick)
         self._timer.start(33)
         self._last_tick = _time.monotonic()
-        store.subscribe(lambda chunk: setattr(self, "_dirty", True))
+        self._on_chunk = lambda chunk: setattr(self, "_dirty", True)
+        store.subscribe(self._on_chunk)
         self.tree.rebuild()
         self.marks.recompute()
         rng = self.time_range()
@@ -257,7 +258,28 @@ class ViewerWindow(QtWidgets.QMainWindow):
         if tools is not None:
             tools.close()
             self._ros_tools = None
+        self._timer.stop()
+        self.store.unsubscribe(self._on_chunk)
+        self.release_gl()
         super().closeEvent(ev)
+
+    def release_gl(self) -> None:
+        """Destroy the views' GL canvases now. Left to Python's garbage collector, a dead canvas's
+        QOpenGLWidget is destroyed whenever a collection runs — possibly inside another window's
+        paint, where its destructor leaves no GL context current: shader compilation errors, then
+        a SIGSEGV in Qt (seen with several windows in one process: tests, benchmarks)."""
+        from PyQt6 import sip
+        for v in self.views:
+            canvas = getattr(v, "canvas", None)
+            if canvas is None:
+                continue
+            native = canvas.native
+            try:
+                canvas.close()
+            except Exception:  # noqa: BLE001 - a half-closed canvas must not stop the others
+                pass
+            if not sip.isdeleted(native):
+                sip.delete(native)
 
     def set_fixed_frame(self, frame: str) -> None:
         """Make ``frame`` the fixed frame of every 3D view without its own, and re-frame them."""
@@ -405,6 +427,10 @@ class ViewerWindow(QtWidgets.QMainWindow):
         app = QtWidgets.QApplication.instance()
         for _ in range(5):
             app.processEvents()
+        for v in self.views:  # a still picture: every point, not the level of detail of a moving camera
+            if hasattr(v, "full_detail"):
+                v.full_detail()
+        app.processEvents()
         img = self.grab().toImage()
         if not img.save(str(path)):
             raise OSError(f"cannot write screenshot {path}")

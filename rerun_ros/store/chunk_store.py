@@ -134,6 +134,11 @@ class ChunkStore:
         with self._lock:
             self._subscribers.append(fn)
 
+    def unsubscribe(self, fn: Callable[[Chunk], None]) -> None:
+        """Stop calling ``fn`` (no error if it was not subscribed)."""
+        with self._lock:
+            self._subscribers = [f for f in self._subscribers if f is not fn]
+
     # -- introspection ----------------------------------------------------------------------
 
     def entities(self) -> list[str]:

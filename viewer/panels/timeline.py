@@ -28,6 +28,15 @@ def nice_step(span: float, n: int) -> float:
     return 10 * mag
 
 
+def _columns(times: np.ndarray, lo: int, span: int, width: int) -> np.ndarray:
+    """The distinct pixel columns (int64, ascending) of ``times`` (int64 ns) over [lo, lo + span]
+    drawn ``width`` pixels wide: a mask per pixel, O(n) (no sort of the times)."""
+    cols = (times - lo) * (width - 1) // span
+    mask = np.zeros(width, bool)
+    mask[np.clip(cols, 0, width - 1)] = True
+    return np.flatnonzero(mask).astype(np.int64)
+
+
 class TimelineMarks(QtWidgets.QWidget):
     """Ruler + data marks + cursor over the visible window of the window's timeline.
 
@@ -128,6 +137,8 @@ class TimelineMarks(QtWidgets.QWidget):
             return []
         w = max(self.width(), 1)
         n = max(2, w // 90)
+        if vis[1] <= vis[0]:  # one instant (every message at the same time)
+            return [(0, "0 s" if self.win._is_timestamp() else str(vis[0]))]
         if self.win._is_timestamp():
             lo_s, hi_s = (vis[0] - rng[0]) / 1e9, (vis[1] - rng[0]) / 1e9
             step = nice_step(hi_s - lo_s, n)
@@ -158,14 +169,14 @@ class TimelineMarks(QtWidgets.QWidget):
                 if not len(times):
                     continue
                 times = times[(times >= lo) & (times <= hi)] if self._window is not None else times
-                per.append((e, np.unique(((times - lo) * (w - 1) // span).astype(np.int64))))
+                per.append((e, _columns(times, lo, span, w)))
             per.sort(key=lambda r: r[0])
             self.rows = per[:ROWS_MAX]
             if not self.rows:
                 times = st.data_times(self.win.timeline)
                 times = times[(times >= lo) & (times <= hi)]
                 if len(times):
-                    self.rows = [("all", np.unique(((times - lo) * (w - 1) // span).astype(np.int64)))]
+                    self.rows = [("all", _columns(times, lo, span, w))]
         self.setFixedHeight(RULER_PX + max(6, min(len(self.rows), ROWS_MAX) * ROW_PX + 2))
         self.update()
 

@@ -15,7 +15,7 @@ __all__ = ["Spatial3DView"]
 
 DEFAULT_TRAIL_S = 30.0
 #: above this many pixel-sized points, a sampled copy is drawn while the camera moves (level of detail)
-LOD_POINTS = 150_000
+LOD_POINTS = 100_000
 LOD_IDLE_S = 0.3
 
 
@@ -83,6 +83,18 @@ class Spatial3DView(CanvasView):
             self._set_lod(True)
             self._lod_timer.start(int(LOD_IDLE_S * 1000))
 
+    def _show_lod_status(self) -> None:
+        """The status line says when the view draws a sample of the points (while the camera moves)."""
+        base = getattr(self, "_base_status", "")
+        lod = (f"level of detail: {self._lod_n[1]:,} of {self._lod_n[0]:,} points while the camera moves"
+               if self.lod_active and self._lod_n[0] > LOD_POINTS else "")
+        self.status.setText(" · ".join(x for x in (base, lod) if x))
+
+    def full_detail(self) -> None:
+        """Draw every point now (the camera has stopped: screenshots)."""
+        self._lod_timer.stop()
+        self._set_lod(False)
+
     def _set_lod(self, on: bool) -> None:
         on = on and self._lod_n[0] > LOD_POINTS
         if on == self.lod_active:
@@ -90,6 +102,7 @@ class Spatial3DView(CanvasView):
         self.lod_active = on
         self.markers.visible = not on and self._lod_n[0] > 0
         self.markers_lod.visible = on
+        self._show_lod_status()
         self.canvas.update()
 
     def enable_tools(self, on: bool = True) -> None:
@@ -185,9 +198,8 @@ class Spatial3DView(CanvasView):
         self.title.setText(f"<b>{self.view_spec.name}</b>  <span style='color:#888'>(spatial3d · fixed frame "
                            f"{ff or 'none'} · {len(geo.axis_names)} frames)</span>")
         self.set_problems(geo.problems)
-        if self._lod_n[0] > LOD_POINTS:
-            self.status.setText((self.status.text() + " · " if self.status.text() else "") +
-                                f"level of detail: {self._lod_n[1]:,} of {self._lod_n[0]:,} points while the camera moves")
+        self._base_status = self.status.text()
+        self._show_lod_status()
         self.drawn_time = t
         self.canvas.update()
 
