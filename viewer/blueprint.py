@@ -1,4 +1,4 @@
-"""Blueprints: the layout of the viewer's views, as YAML (documented in ``docs/blueprint.md``).
+"""Blueprints: the layout of the viewer's views, as YAML (documented in ``docs/viewer.md``).
 
 ```yaml
 root:
