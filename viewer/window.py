@@ -190,6 +190,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
             return
         n = len(self.views)
         holder.layout().addWidget(self._build(node))
+        if not hasattr(self, "marks"):  # still in __init__: its set_time draws every view once
+            return
         for v in self.views[n:]:
             try:
                 v.update_at(self.timeline, self.t)

@@ -50,6 +50,8 @@ class TimelineMarks(QtWidgets.QWidget):
         self.rows: list[tuple[str, np.ndarray]] = []
         self._window: tuple[int, int] | None = None  # None: the whole recording
         self._drag: tuple[str, float, tuple[int, int]] | None = None
+        self._times: dict[str, np.ndarray] = {}
+        self._times_key = None
         self.setMinimumHeight(RULER_PX + 8)
         self.setMouseTracking(True)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
@@ -164,8 +166,11 @@ class TimelineMarks(QtWidgets.QWidget):
             lo, hi = vis
             span = max(hi - lo, 1)
             per = []
-            for e in st.entities():
-                times = st.entity_times(e, self.win.timeline)
+            key = (getattr(st, "generation", None), self.win.timeline)
+            if self._times_key != key:  # the store's times change only when chunks arrive
+                self._times = {e: st.entity_times(e, self.win.timeline) for e in st.entities()}
+                self._times_key = key
+            for e, times in self._times.items():
                 if not len(times):
                     continue
                 times = times[(times >= lo) & (times <= hi)] if self._window is not None else times

@@ -14,6 +14,35 @@ from .fonts import GlyphFonts  # noqa: E402
 
 __all__ = ["CanvasView", "scene", "BACKGROUND"]
 
+
+def _parse_shaders_once() -> None:
+    """VisPy parses each program's GLSL text for its variables with regular expressions (~8 ms a
+    program here; a window's first frame builds ~27 programs, mostly the same few texts). The
+    result depends only on the text: keep it per text for the process. Left as VisPy has it if
+    its ``Program`` does not look as expected (another VisPy version)."""
+    from vispy.gloo.program import Program
+    parse = getattr(Program, "_parse_variables_from_code", None)
+    if parse is None or getattr(parse, "once", False) or not hasattr(Program, "_process_pending_variables"):
+        return
+    parsed: dict[tuple, dict] = {}
+
+    def once(self, update_variables=True):
+        key = tuple(sh.code for sh in self._shaders)
+        hit = parsed.get(key)
+        if hit is None:
+            parse(self, update_variables=False)
+            parsed[key] = dict(self._code_variables)
+        else:
+            self._code_variables = dict(hit)
+        if update_variables:
+            self._process_pending_variables()
+
+    once.once = True
+    Program._parse_variables_from_code = once
+
+
+_parse_shaders_once()
+
 BACKGROUND = "#101014"
 
 
