@@ -25,6 +25,7 @@ setup(
         "pyarrow>=14",
         "lz4>=4",
         "protobuf>=4.21",
+        "grpcio>=1.60",  # Rerun's gRPC message proxy (official viewer, rerun-ros serve)
         "xxhash>=3",
         "mcap>=1.1",
         "mcap-ros2-support>=0.5",

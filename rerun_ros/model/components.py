@@ -23,11 +23,16 @@ __all__ = ["ComponentDescriptor"]
 @dataclass(frozen=True)
 class ComponentDescriptor:
     """One archetype field: ``archetype`` (``Points3D``), ``field`` (``positions``),
-    ``component_type`` (``Position3D``). All short names; ``column`` is ``Points3D:positions``."""
+    ``component_type`` (``Position3D``). All short names; ``column`` is ``Points3D:positions``.
+    ``namespace`` is the archetype's package when it is not ``rerun.archetypes`` but a Rerun
+    one whose columns still use the short name (``rerun.blueprint.archetypes``: the column of
+    ``ContainerBlueprint`` is ``ContainerBlueprint:contents``); a foreign archetype (a ROS
+    message type, ``dvl_msgs.msg.DVL``) is named in full in ``archetype`` and its column."""
 
     archetype: str
     field: str
     component_type: str
+    namespace: str = ""
 
     @property
     def column(self) -> str:
@@ -35,6 +40,8 @@ class ComponentDescriptor:
 
     @property
     def archetype_full(self) -> str:
+        if self.namespace:
+            return f"{self.namespace}.{self.archetype}"
         return self.archetype if "." in self.archetype else f"rerun.archetypes.{self.archetype}"
 
     @property
@@ -49,13 +56,16 @@ class ComponentDescriptor:
         arch = md.get(b"rerun:archetype", b"").decode()
         comp = md.get(b"rerun:component", name.encode()).decode()
         ctype = md.get(b"rerun:component_type", b"").decode()
+        ns = ""
         if arch.startswith("rerun.archetypes."):
             arch_short = arch[len("rerun.archetypes."):]
+        elif arch.startswith("rerun.blueprint.archetypes."):
+            arch_short, ns = arch[len("rerun.blueprint.archetypes."):], "rerun.blueprint.archetypes"
         else:  # another namespace (a ROS type's struct column: ``dvl_msgs.msg.DVL``) keeps its name
             arch_short = arch or (comp.split(":", 1)[0] if ":" in comp else "")
         field = comp.split(":", 1)[1] if ":" in comp else comp
         ctype_short = ctype[len("rerun.components."):] if ctype.startswith("rerun.components.") else ctype
-        return ComponentDescriptor(arch_short, field, ctype_short)
+        return ComponentDescriptor(arch_short, field, ctype_short, ns)
 
 
 # ---- Arrow datatypes (Rerun 0.41 layouts) ------------------------------------------------------

@@ -146,6 +146,13 @@ def store_info_msg(store_id: "P.StoreId") -> bytes:
     return MSG_HEADER.pack(P.KIND_SET_STORE_INFO, len(body)) + body
 
 
+def activation_msg(blueprint_id: "P.StoreId", make_active: bool = True, make_default: bool = True) -> bytes:
+    """The body of a BlueprintActivationCommand: the blueprint store ``blueprint_id``, fully sent,
+    becomes the viewer's active (and default) layout for its application."""
+    return P.BlueprintActivationCommand(blueprint_id=blueprint_id, make_active=make_active,
+                                        make_default=make_default).SerializeToString()
+
+
 def make_store_id(application_id: str, recording_id: str | None = None,
                   kind: int = P.STORE_KIND_RECORDING) -> "P.StoreId":
     return P.StoreId(kind=kind, recording_id=recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex(),
@@ -429,6 +436,12 @@ class RrdWriter:
             self._queue.join()
 
     # -- close ------------------------------------------------------------------------------
+
+    def write_activation(self, make_active: bool = True, make_default: bool = True) -> None:
+        """Append a BlueprintActivationCommand for this (blueprint) store, after its chunks."""
+        with self._lock:
+            self._drain()
+            self._write_msg(P.KIND_BLUEPRINT_ACTIVATION, activation_msg(self.store_id, make_active, make_default))
 
     def close(self, write_footer: bool = True) -> None:
         """Write pending chunks, then (by default) the footer with the chunk manifest; close.

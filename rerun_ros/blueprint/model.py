@@ -1,0 +1,185 @@
+"""Blueprints: the layout of views, as YAML (documented in ``docs/viewer.md``) — read and written
+here, drawn by our viewer (``rerun_ros.viewer``) and sent to the official Rerun viewer as a
+blueprint store (:mod:`rerun_ros.blueprint.rerun`). Qt-free and ROS-free.
+
+```yaml
+root:
+  container: horizontal          # vertical | horizontal | tabs | grid
+  children:
+    - view: spatial3d            # spatial3d | spatial2d | timeseries | textlog | diagnostics
+      name: 3D
+      origin: /                  # entity subtree shown
+      include: ["/**"]           # entity globs (``*`` one part, ``**`` any depth)
+      exclude: ["/rosout"]
+      fixed_frame: map
+    - container: vertical
+      children:
+        - {view: spatial2d, name: camera, origin: /camera/image, project: ["/lidar/**"]}  # 3D over the image
+        - {view: timeseries, name: IMU, include: ["/imu"], time_range: 10.0}   # seconds before the cursor
+        - {view: timeseries, name: DVL, include: [], series: ["/dvl/data:message.altitude"]}  # any field
+        - {view: textlog, name: log, include: ["/rosout"]}
+```
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .. import safe_yaml
+from ..query.recording import entity_glob
+
+__all__ = ["View", "Container", "Blueprint", "load", "dump", "BlueprintError", "VIEW_KINDS", "CONTAINER_KINDS"]
+
+VIEW_KINDS = ("spatial3d", "spatial2d", "timeseries", "textlog", "diagnostics")
+CONTAINER_KINDS = ("vertical", "horizontal", "tabs", "grid")
+
+
+class BlueprintError(ValueError):
+    """A blueprint that does not validate (message says where)."""
+
+
+@dataclass
+class View:
+    kind: str
+    name: str = ""
+    origin: str = "/"
+    include: list = field(default_factory=lambda: ["/**"])
+    exclude: list = field(default_factory=list)
+    fixed_frame: str | None = None
+    #: seconds before the time cursor: a time series' window, a 3D view's trails (default 30 s)
+    time_range: float | None = None
+    #: message fields to plot in a time series view: ``"<entity>:message.<field>[.<field>|[i]]"``
+    series: list = field(default_factory=list)
+    #: a 2D view draws these entities (globs) over its image through the camera model (rviz's Camera display)
+    project: list = field(default_factory=list)
+
+    def matches(self, entity: str) -> bool:
+        """Whether an entity is shown: under ``origin``, matching an include and no exclude."""
+        o = self.origin.rstrip("/")
+        if o and not (entity == o or entity.startswith(o + "/")):
+            return False
+        if not any(entity_glob(g).match(entity) for g in self.include):
+            return False
+        return not any(entity_glob(g).match(entity) for g in self.exclude)
+
+    def to_dict(self) -> dict:
+        d = {"view": self.kind, "name": self.name, "origin": self.origin, "include": list(self.include)}
+        if self.exclude:
+            d["exclude"] = list(self.exclude)
+        if self.fixed_frame:
+            d["fixed_frame"] = self.fixed_frame
+        if self.time_range is not None:
+            d["time_range"] = self.time_range
+        if self.series:
+            d["series"] = list(self.series)
+        if self.project:
+            d["project"] = list(self.project)
+        return d
+
+
+@dataclass
+class Container:
+    kind: str
+    children: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"container": self.kind, "children": [c.to_dict() for c in self.children]}
+
+    def views(self) -> list[View]:
+        out = []
+        for c in self.children:
+            out += c.views() if isinstance(c, Container) else [c]
+        return out
+
+
+@dataclass
+class Blueprint:
+    root: Container
+
+    def views(self) -> list[View]:
+        return self.root.views()
+
+    def to_dict(self) -> dict:
+        return {"root": self.root.to_dict()}
+
+
+def _parse(node, where: str):
+    if not isinstance(node, dict):
+        raise BlueprintError(f"blueprint {where}: expected a mapping, got {type(node).__name__}")
+    if "container" in node:
+        kind = node["container"]
+        if kind not in CONTAINER_KINDS:
+            raise BlueprintError(f"blueprint {where}: container must be one of {', '.join(CONTAINER_KINDS)}, got {kind!r}")
+        kids = node.get("children") or []
+        if not isinstance(kids, list):
+            raise BlueprintError(f"blueprint {where}: children must be a list")
+        return Container(kind, [_parse(k, f"{where}.children[{i}]") for i, k in enumerate(kids)])
+    if "view" in node:
+        kind = node["view"]
+        if kind not in VIEW_KINDS:
+            raise BlueprintError(f"blueprint {where}: view must be one of {', '.join(VIEW_KINDS)}, got {kind!r}")
+        unknown = set(node) - {"view", "name", "origin", "include", "exclude", "fixed_frame", "time_range", "series", "project"}
+        if unknown:
+            raise BlueprintError(f"blueprint {where}: unknown key(s) {', '.join(sorted(unknown))}")
+        inc = node.get("include", ["/**"])
+        exc = node.get("exclude", [])
+        for k, v in (("include", inc), ("exclude", exc)):
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise BlueprintError(f"blueprint {where}: {k} must be a list of entity globs")
+        tr = node.get("time_range")
+        if tr is not None and (isinstance(tr, bool) or not (isinstance(tr, (int, float)) and tr >= 0)):
+            raise BlueprintError(f"blueprint {where}: time_range must be a number of seconds >= 0")
+        ser = node.get("series", [])
+        if not isinstance(ser, list) or not all(isinstance(x, str) and ":" in x for x in ser):
+            raise BlueprintError(f"blueprint {where}: series must be a list of '<entity>:message.<field>' paths")
+        if ser and kind != "timeseries":
+            raise BlueprintError(f"blueprint {where}: series belongs to a timeseries view")
+        proj = node.get("project", [])
+        if not isinstance(proj, list) or not all(isinstance(x, str) for x in proj):
+            raise BlueprintError(f"blueprint {where}: project must be a list of entity globs")
+        if proj and kind != "spatial2d":
+            raise BlueprintError(f"blueprint {where}: project belongs to a spatial2d view")
+        return View(kind, str(node.get("name", kind)), str(node.get("origin", "/")), inc, exc,
+                    node.get("fixed_frame"), None if tr is None else float(tr), list(ser), list(proj))
+    raise BlueprintError(f"blueprint {where}: needs 'container' or 'view'")
+
+
+def load(path_or_text) -> Blueprint:
+    """Read a blueprint from a YAML file path or YAML text.
+
+    Raises:
+        FileNotFoundError: no such file. BlueprintError: invalid YAML or structure.
+    """
+    raw = str(path_or_text)
+    p = Path(raw)
+    looks_like_path = "\n" not in raw and len(raw) < 4096
+    try:
+        text = p.read_text() if (looks_like_path and p.is_file()) else None
+    except OSError as e:
+        raise BlueprintError(f"{raw[:200]}: cannot read the blueprint ({e.strerror or e})") from None
+    if text is None:
+        if isinstance(path_or_text, Path) or (raw.endswith((".yaml", ".yml")) and looks_like_path):
+            raise FileNotFoundError(f"{path_or_text}: no such blueprint file")
+        text = str(path_or_text)
+    try:
+        data = safe_yaml.load(text)
+    except safe_yaml.YamlLimitError as e:
+        raise BlueprintError(f"blueprint refused: {e}") from None
+    except yaml.YAMLError as e:
+        raise BlueprintError(f"blueprint is not valid YAML: {e}") from None
+    if not isinstance(data, dict) or "root" not in data:
+        raise BlueprintError("blueprint needs a top-level 'root'")
+    root = _parse(data["root"], "root")
+    if isinstance(root, View):
+        root = Container("horizontal", [root])
+    return Blueprint(root)
+
+
+def dump(bp: Blueprint, path=None) -> str:
+    """YAML text of a blueprint (written to ``path`` when given)."""
+    text = yaml.safe_dump(bp.to_dict(), sort_keys=False)
+    if path is not None:
+        Path(path).write_text(text)
+    return text
