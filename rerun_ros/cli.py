@@ -57,13 +57,18 @@ def cmd_convert(args) -> int:
         def warn(s: str) -> None:  # noqa: F811 - printed above the bar
             err.print(f"[yellow]warning:[/] {s}", markup=True, soft_wrap=True)
 
+    bp = None
+    if args.blueprint:
+        from .blueprint.model import load
+        bp = load(args.blueprint)
+    extra = dict(compress=not args.no_compression, distro=args.distro, connect=args.connect, blueprint=bp)
+    if fancy:
         with progress:
             report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
-                             end=args.end, warn=warn, progress=on_progress, compress=not args.no_compression,
-                             distro=args.distro)
+                             end=args.end, warn=warn, progress=on_progress, **extra)
     else:
         report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
-                         end=args.end, warn=warn, compress=not args.no_compression, distro=args.distro)
+                         end=args.end, warn=warn, **extra)
     code = exit_code(report, strict=args.strict)
     if args.json:
         print(json.dumps({**report.to_dict(), "exit_code": code}, indent=2))
@@ -101,6 +106,61 @@ def cmd_convert(args) -> int:
         if report.damaged:
             con.print("the input is damaged: everything readable was converted")
         con.print(f"wrote {out}  (open it with `rerun {out}` or inspect with `rerun-ros info {out}`)")
+    return code
+
+
+def _bytes(text: str) -> int:
+    """``512MiB``, ``2GiB``, ``1e9`` → bytes.
+
+    Raises:
+        ValueError: an unreadable size.
+    """
+    t = text.strip().lower().replace(" ", "")
+    for suffix, mult in (("gib", 1 << 30), ("mib", 1 << 20), ("kib", 1 << 10), ("gb", 10**9), ("mb", 10**6),
+                         ("kb", 10**3), ("b", 1)):
+        if t.endswith(suffix):
+            t, m = t[:-len(suffix)], mult
+            break
+    else:
+        m = 1
+    try:
+        v = float(t) * m
+    except ValueError:
+        raise ValueError(f"not a size: {text!r} (e.g. 512MiB, 2GiB)") from None
+    if v <= 0:
+        raise ValueError(f"size must be positive: {text!r}")
+    return int(v)
+
+
+def cmd_serve(args) -> int:
+    import signal
+    import threading
+
+    from .stream.grpc import ProxyServer
+    try:
+        srv = ProxyServer(args.port, bind=args.bind, allow_remote=args.allow_remote,
+                          memory_limit=_bytes(args.memory_limit), save=args.save)
+    except RuntimeError as e:  # grpcio: the port is taken
+        raise OSError(f"cannot listen on {args.bind}:{args.port}: {e}") from None
+    print(f"serving a Rerun message proxy on {srv.url} (SDKs: rr.connect_grpc(\"{srv.url}\"); "
+          f"viewers: rerun-ros view {srv.url} or rerun --connect {srv.url})", flush=True)
+    code = 0
+    try:
+        if args.view:
+            from .viewer.app import run_viewer
+            code = run_viewer(srv.url, blueprint=args.blueprint)
+        else:
+            done = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: done.set())
+            while not done.wait(0.5):
+                pass
+    finally:
+        srv.stop()
+        st = srv.stats
+        print(f"proxy: {st['messages']} messages ({_human(st['bytes'])}) from {st['writers']} writer call(s), "
+              f"{st['readers']} reader(s), {st['dropped']} dropped over the memory limit, {st['rejected']} rejected",
+              file=sys.stderr)
     return code
 
 
@@ -285,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ROS 2 distribution (humble, jazzy, ...) whose standard definitions decode messages recorded "
                         "without one (default: the bag's ros_distro, else the definition that fits the bytes)")
     c.add_argument("--no-compression", action="store_true", help="write chunks without LZ4")
+    c.add_argument("--connect", nargs="?", const="rerun+http://127.0.0.1:9876/proxy", metavar="URL",
+                   help="also stream to a Rerun gRPC proxy (the official viewer, `rerun-ros serve`; "
+                        "default rerun+http://127.0.0.1:9876/proxy)")
+    c.add_argument("--blueprint", metavar="YAML", help="layout: written beside the output as OUT.rbl (and sent "
+                                                       "with --connect) for the official viewer")
     c.add_argument("--json", action="store_true", help="print the report as JSON")
     c.add_argument("-q", "--quiet", action="store_true", help="no progress bar or table")
     c.set_defaults(fn=cmd_convert)
@@ -294,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
         n.add_argument("ros_args", nargs=argparse.REMAINDER)
         n.set_defaults(fn=_node_runner(name))
     v = sub.add_parser("view", help="open a recording, bag or live stream in the viewer (or screenshot it)")
-    v.add_argument("source", nargs="?", help=".rrd, .mcap, rosbag2 dir, .db3, or tcp://host:port (default: the demo bag)")
+    v.add_argument("source", nargs="?", help=".rrd, .mcap, rosbag2 dir, .db3, tcp://host:port (the bridge) or "
+                                             "rerun+http://host:port/proxy (a Rerun gRPC proxy); default: the demo bag")
     v.add_argument("--blueprint", help="blueprint YAML (default: a layout made from the data)")
     v.add_argument("--time", help="time cursor: seconds from the start, @epoch seconds, or epoch ns")
     v.add_argument("--timeline", help="timeline to use (default ros_time)")
@@ -333,6 +399,17 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--fail-on", metavar="RULES", help="e.g. 'nan,stale_tf,max_gap:/imu=0.5,min_rate:/scan=5' or 'any'")
     rp.add_argument("--no-snapshots", action="store_true", help="skip the view snapshots")
     rp.set_defaults(fn=cmd_report)
+    sv = sub.add_parser("serve", help="host a Rerun gRPC message proxy (SDKs write, viewers read; the official "
+                                      "SDK and viewer and ours)")
+    sv.add_argument("--port", type=int, default=9876, help="port (default 9876, Rerun's)")
+    sv.add_argument("--bind", default="127.0.0.1", help="address to listen on (default loopback)")
+    sv.add_argument("--allow-remote", action="store_true",
+                    help="allow a non-loopback --bind (the protocol has no authentication)")
+    sv.add_argument("--memory-limit", default="1GiB", help="messages kept for late viewers (e.g. 512MiB, 2GiB)")
+    sv.add_argument("--save", metavar="RRD", help="also write everything received to this .rrd")
+    sv.add_argument("--view", action="store_true", help="open our viewer on the proxy in this process")
+    sv.add_argument("--blueprint", help="with --view: blueprint YAML")
+    sv.set_defaults(fn=cmd_serve)
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")

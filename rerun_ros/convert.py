@@ -45,6 +45,8 @@ class ConvertReport:
     chunks: int = 0
     bytes_written: int = 0
     seconds: float = 0.0
+    #: with ``connect``: chunks that did not reach the gRPC proxy (unreachable, too slow)
+    stream_dropped: int = 0
 
     @property
     def skipped_errors(self) -> int:
@@ -60,13 +62,14 @@ class ConvertReport:
         return {"input": self.input, "output": self.output, "messages": self.messages,
                 "converted": self.converted, "chunks": self.chunks, "bytes_written": self.bytes_written,
                 "seconds": round(self.seconds, 3), "damaged": self.damaged, "write_failed": self.write_failed,
+                "stream_dropped": self.stream_dropped,
                 "warnings": self.warnings, "topics": [t.to_dict() for t in self.topics]}
 
 
 def exit_code(report: ConvertReport, strict: bool = False) -> int:
     if report.converted == 0 or report.write_failed:
         return EXIT_FAILED
-    if report.damaged or report.skipped_errors or (strict and report.unsupported):
+    if report.damaged or report.skipped_errors or report.stream_dropped or (strict and report.unsupported):
         return EXIT_PARTIAL
     return EXIT_OK
 
@@ -101,7 +104,7 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             end: str | None = None, warn: Callable[[str], None] | None = None,
             progress: Callable[[int, int | None], None] | None = None,
             application_id: str | None = None, compress: bool = True,
-            distro: str | None = None) -> ConvertReport:
+            distro: str | None = None, connect: str | None = None, blueprint=None) -> ConvertReport:
     """Convert a bag to ``.rrd``.
 
     Args:
@@ -114,6 +117,11 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         progress: called as ``progress(messages_done, total_or_None)``.
         distro: the ROS 2 distribution whose standard types decode messages recorded without
             a definition (default: the bag's ``ros_distro``, else found by fit).
+        connect: also stream the recording to this Rerun gRPC proxy
+            (``rerun+http://127.0.0.1:9876/proxy``: the official viewer, ``rerun-ros serve``);
+            chunks it does not take are counted in ``stream_dropped`` (exit status 3).
+        blueprint: a :class:`rerun_ros.blueprint.model.Blueprint`: written beside the output as
+            ``<output>.rbl`` (a Rerun blueprint file) and sent with ``connect``.
 
     Raises:
         FileNotFoundError, BagError: unreadable input. FileNotFoundError/PermissionError:
@@ -148,9 +156,17 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
     except OSError as e:
         discard(staged)
         raise OSError(f"{output_path}: cannot write ({e.strerror or e})") from None
+    app_id = writer.store_id.application_id.id
+    sinks: list = [writer]
+    grpc_sink = None
+    if connect:
+        from .stream.grpc import GrpcSink
+        grpc_sink = GrpcSink(connect, application_id=app_id, recording_id=writer.store_id.recording_id,
+                             blueprint=blueprint)
+        sinks.append(grpc_sink)
     rec = RecordingStream(application_id=application_id or Path(input_path).stem,
                           batcher=BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0),
-                          sinks=[writer])
+                          sinks=sinks)
     writer.on_error = lambda m: _warn(m.replace(str(staged), str(output_path)))
     ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro,
                    fixed_distro=distro is not None)
@@ -170,6 +186,21 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         discard(staged)
         raise
     rec.close()
+    if grpc_sink is not None:
+        if not grpc_sink.stats.messages_sent and not grpc_sink.connected.is_set():
+            _warn(f"{connect}: no Rerun proxy answered (start `rerun` or `rerun-ros serve`)")
+        grpc_sink.close()
+        report.stream_dropped = grpc_sink.stats.chunks_dropped
+        if report.stream_dropped:
+            _warn(f"{connect}: {report.stream_dropped} chunks ({grpc_sink.stats.rows_dropped} rows) were not "
+                  f"streamed{': ' + grpc_sink.stats.last_error if grpc_sink.stats.last_error else ''}")
+    if blueprint is not None:
+        from .blueprint.rerun import save_rbl
+        rbl = Path(output_path).with_suffix(".rbl")
+        try:
+            save_rbl(blueprint, rbl, app_id)
+        except OSError as e:
+            _warn(f"{rbl}: cannot write the blueprint ({e.strerror or e})")
     report.write_failed = bool(rec.errors)
     if writer.num_chunks or not report.write_failed:
         commit(staged, output_path)  # (after a failed write: what was written, readable)

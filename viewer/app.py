@@ -1,5 +1,6 @@
 """``rerun-ros view``: open an ``.rrd``, a bag (``.mcap``, rosbag2 directory, ``.db3``) or a live
-stream (``tcp://host:port``) in the viewer window, or render a screenshot headlessly and exit.
+stream (the bridge's ``tcp://host:port``, or a Rerun gRPC proxy ``rerun+http://host:port/proxy``:
+the official viewer, ``rerun --serve-grpc``, ``rerun-ros serve``) in the viewer window, or render a screenshot headlessly and exit.
 
 Exit status: 0, 1 for an unreadable source or blueprint (one-line error), 2 for usage errors.
 """
@@ -11,18 +12,28 @@ from pathlib import Path
 
 from ..store.chunk_store import ChunkStore
 
-__all__ = ["load_source", "run_viewer"]
+__all__ = ["load_source", "run_viewer", "is_live"]
 
 LAZY_THRESHOLD = 256 << 20  # .rrd files larger than this open lazily
 
 
+def is_live(source: str) -> bool:
+    """A stream to follow (not a file): ``tcp://`` (our bridge) or ``rerun+http://`` (a gRPC proxy)."""
+    return source.startswith(("tcp://", "rerun+http://"))
+
+
 def load_source(source: str, store: ChunkStore, warn=print):
-    """Fill ``store`` from a file, or start a StreamClient for ``tcp://host:port`` (returned)."""
-    if source.startswith("tcp://"):
+    """Fill ``store`` from a file, or start a client following a live stream (returned; it has
+    ``connected`` (an Event) and ``close()``): a StreamClient for ``tcp://host:port``, a
+    GrpcReader for ``rerun+http://host:port/proxy``."""
+    if is_live(source):
         from ..model.components import warm_up
-        from ..stream.tcp import StreamClient
         warm_up()  # pyarrow's one-time lazy import now, not when the first live chunk arrives
-        return StreamClient(source[len("tcp://"):], store.add_chunk)
+        if source.startswith("tcp://"):
+            from ..stream.tcp import StreamClient
+            return StreamClient(source[len("tcp://"):], store.add_chunk)
+        from ..stream.grpc import GrpcReader
+        return GrpcReader(source, store.add_chunk)
     from ..store.open import open_source
     for w in open_source(source, store=store).warnings:
         warn(f"warning: {w}")
@@ -59,7 +70,7 @@ def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, screensh
         raise ValueError(f"--size must be WIDTHxHEIGHT, got {size!r}") from None
     bp = B.load(blueprint) if blueprint else None
     client = None
-    if source.startswith("tcp://"):
+    if is_live(source):
         store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
         client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
     else:

@@ -28,12 +28,16 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-import grpc
+import os
 
-from ..model.chunk import Chunk
-from ..rrd import proto as P
-from ..rrd.reader import decode_arrow_msg
-from ..rrd.writer import (MSG_HEADER, _varint, activation_msg, encode_arrow_msg, make_store_id, store_info_msg,
+# grpc's C core logs fork() notices at INFO when a viewer starts its Xvfb; a user needs errors only
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+import grpc  # noqa: E402
+
+from ..model.chunk import Chunk  # noqa: E402
+from ..rrd import proto as P  # noqa: E402
+from ..rrd.reader import decode_arrow_msg  # noqa: E402
+from ..rrd.writer import (  # noqa: E402MSG_HEADER, _varint, activation_msg, encode_arrow_msg, make_store_id, store_info_msg,
                           stream_header)
 
 __all__ = ["DEFAULT_URL", "parse_url", "GrpcSink", "GrpcReader", "ProxyServer", "log_msg_request",
@@ -569,7 +573,7 @@ class ProxyServer:
             self._save.write(stream_header(True))
             self._save.flush()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="proxy"),
-                                   options=_CHANNEL_OPTIONS)
+                                   options=_CHANNEL_OPTIONS + [("grpc.so_reuseport", 0)])  # a taken port is an error
         handlers = {
             "WriteMessages": grpc.stream_unary_rpc_method_handler(self._write, request_deserializer=_identity,
                                                                   response_serializer=_identity),
@@ -579,7 +583,10 @@ class ProxyServer:
         self._server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler("rerun.sdk_comms.v1alpha1.MessageProxyService", handlers),))
         host = f"[{bind}]" if ":" in bind else bind
-        self.port = self._server.add_insecure_port(f"{host}:{port}")
+        try:
+            self.port = self._server.add_insecure_port(f"{host}:{port}")
+        except RuntimeError:  # grpcio >= 1.58 raises where older ones returned 0
+            self.port = 0
         if self.port == 0:
             raise OSError(f"cannot listen on {bind}:{port} (in use?)")
         self.bind = bind
