@@ -103,7 +103,7 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
         la = store.latest_at(ent, timeline, t)
         if not la:
             continue
-        tf = _entity_transform(ent, la, g, fixed_frame, t, out.problems)
+        tf = _entity_transform(ent, la, g, fixed_frame, t, out.problems, store, timeline)
         if tf is None:
             continue
         for arch, visualize in VISUALIZERS_3D.items():
@@ -137,9 +137,48 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
     return out.build()
 
 
-def _entity_transform(ent, la, g: FrameGraph, fixed_frame, t, problems) -> Transform | None:
+def _first_vector(la: dict, column: str, n: int):
+    v = la.get(column)
+    if v is None or not len(v.values):
+        return None
+    flat = np.asarray(as_numpy(v.values.flatten()) if hasattr(v.values, "flatten") else v.values, float).ravel()
+    return flat[:n] if len(flat) >= n and np.isfinite(flat[:n]).all() else None
+
+
+def hierarchy_transform(store: ChunkStore, ent: str, timeline: str, t: int) -> Transform:
+    """Rerun's entity-path transforms: a ``Transform3D`` logged on an entity without TF frames
+    (no ``child_frame``) places that entity and everything under it in its parent's space
+    (``/dna/structure``'s rotation turns ``/dna/structure/left``). The chain from the root to
+    ``ent`` at ``t`` (latest-at), translation and rotation (quaternion xyzw); identity if none."""
+    tf = Transform.identity()
+    parts = [p for p in ent.split("/") if p]
+    have = store.entities_set() if hasattr(store, "entities_set") else set(store.entities())
+    for i in range(1, len(parts) + 1):
+        path = "/" + "/".join(parts[:i])
+        if path not in have:
+            continue
+        la = store.latest_at(path, timeline, t, ["Transform3D:translation", "Transform3D:quaternion",
+                                                 "Transform3D:child_frame", "Transform3D:relation"])
+        if not la or "Transform3D:child_frame" in la:
+            continue
+        tr = _first_vector(la, "Transform3D:translation", 3)
+        q = _first_vector(la, "Transform3D:quaternion", 4)
+        if tr is None and q is None:
+            continue
+        step = Transform(np.zeros(3) if tr is None else tr,
+                         np.array([0.0, 0.0, 0.0, 1.0]) if q is None else q / (np.linalg.norm(q) or 1.0))
+        rel = la.get("Transform3D:relation")
+        if rel is not None and len(rel.values) and rel.values[0].as_py() == 2:  # ChildFromParent
+            step = step.inverse()
+        tf = tf * step
+    return tf
+
+
+def _entity_transform(ent, la, g: FrameGraph, fixed_frame, t, problems, store=None, timeline=None) -> Transform | None:
     frame = la.get("CoordinateFrame:frame")
     if frame is None or not fixed_frame or not len(frame.values):
+        if store is not None and frame is None:  # no ROS frame: Rerun's entity-path transforms
+            return hierarchy_transform(store, ent, timeline, t)
         return Transform.identity()
     name = frame.values[0].as_py()
     if not name or name == fixed_frame:

@@ -298,11 +298,21 @@ class ViewerWindow(QtWidgets.QMainWindow):
         kind = self.store.timelines().get(self.timeline)
         return kind is not None and kind.kind == "timestamp"
 
+    def _is_time(self) -> bool:
+        """A timeline in ns (timestamp or duration), shown in seconds; else a sequence."""
+        kind = self.store.timelines().get(self.timeline)
+        return kind is not None and kind.kind in ("timestamp", "duration")
+
+    def time_origin(self) -> int:
+        """Where the ruler's 0 s is: the recording start (timestamps) or 0 (durations)."""
+        rng = self.time_range()
+        return rng[0] if (rng and self._is_timestamp()) else 0
+
     def format_time(self, t: int) -> str:
-        """``t`` as seconds since the recording start (timestamp timelines) or the sequence number."""
-        if self._is_timestamp():
-            rng = self.time_range()
-            return f"{(t - rng[0]) / 1e9:.3f} s" if rng else str(t)
+        """``t`` as seconds since the recording start (timestamps), seconds (durations) or the
+        sequence number."""
+        if self._is_time():
+            return f"{(t - self.time_origin()) / 1e9:.3f} s"
         return str(t)
 
     def format_clock(self, t: int) -> str:

@@ -20,7 +20,7 @@ __all__ = [
     "Archetype", "Points3D", "Points2D", "LineStrips3D", "Boxes3D", "Arrows3D", "Ellipsoids3D",
     "Transform3D", "CoordinateFrame", "Pinhole", "Image", "DepthImage", "SegmentationImage",
     "EncodedImage", "Scalars", "TextLog", "TextDocument", "ViewCoordinates", "Clear", "GeoPoints",
-    "AnyValues", "SeriesLines", "Cylinders3D", "Mesh3D", "Asset3D",
+    "AnyValues", "SeriesLines", "Cylinders3D", "Mesh3D", "Asset3D", "ComponentColumn", "ComponentColumnList",
 ]
 
 
@@ -52,6 +52,26 @@ class Archetype:
         """
         return ComponentDescriptor(cls.NAME, field, cls.FIELDS[field])
 
+    @classmethod
+    def columns(cls, **fields) -> "ComponentColumnList":
+        """Column-wise data for ``send_columns`` (Rerun's ``Archetype.columns``): each field holds
+        the instances of many rows at once, one instance per row unless the list is
+        ``.partition(lengths)``-ed (``Scalars.columns(scalars=np.arange(10.0))`` is 10 rows of one
+        scalar; ``Points3D.columns(positions=pts).partition([100] * k)`` k rows of 100 points).
+        Values are checked as the archetype's constructor checks them.
+
+        Raises:
+            ValueError/TypeError: values the archetype refuses, or fields with different numbers
+            of instances.
+        """
+        arch = cls(**fields)
+        out = ComponentColumnList(ComponentColumn(arch.descriptor(f), C.to_arrow(a)) for f, a in arch._batches.items())
+        lens = {len(c.values) for c in out}
+        if len(lens) > 1:
+            raise ValueError(f"{cls.NAME}.columns: fields have different numbers of instances {sorted(lens)}; "
+                             f"partition them to rows explicitly")
+        return out
+
     def component_batches(self) -> list[tuple[ComponentDescriptor, pa.Array]]:
         """The (descriptor, flat instances array) pairs of this archetype, in field order."""
         return [(self.descriptor(f), a) for f, a in self._batches.items()]
@@ -62,6 +82,46 @@ class Archetype:
     def __repr__(self) -> str:
         inner = ", ".join(f"{f}[{len(a)}]" for f, a in self._batches.items())
         return f"{self.NAME}({inner})"
+
+
+class ComponentColumn:
+    """One component for many rows: ``values`` (flat Arrow instances) and ``lengths`` (int64 (n,),
+    instances per row; None = one each)."""
+
+    def __init__(self, descriptor: ComponentDescriptor, values: pa.Array, lengths=None):
+        self.descriptor = descriptor
+        self.values = values
+        self.lengths = None if lengths is None else np.asarray(lengths, np.int64)
+
+    def partition(self, lengths) -> "ComponentColumn":
+        """The same instances grouped into rows of ``lengths`` instances.
+
+        Raises:
+            ValueError: lengths that do not add up to the number of instances.
+        """
+        lengths = np.asarray(lengths, np.int64)
+        if lengths.sum() != len(self.values) or (lengths < 0).any():
+            raise ValueError(f"{self.descriptor.column}: lengths add up to {int(lengths.sum())}, "
+                             f"there are {len(self.values)} instances")
+        return ComponentColumn(self.descriptor, self.values, lengths)
+
+    def num_rows(self) -> int:
+        return len(self.values) if self.lengths is None else len(self.lengths)
+
+    def list_array(self) -> pa.Array:
+        """The column as Rerun stores it: one list of instances per row."""
+        if self.lengths is None:
+            return C.list_column(self.values)
+        off = np.zeros(len(self.lengths) + 1, np.int64)
+        np.cumsum(self.lengths, out=off[1:])
+        return C.list_column(self.values, off)
+
+
+class ComponentColumnList(list):
+    """The columns of one archetype (``Archetype.columns``); ``partition`` applies to all."""
+
+    def partition(self, lengths) -> "ComponentColumnList":
+        return ComponentColumnList(c.partition(lengths) for c in self)
 
 
 def _opt(fn, value, *args):

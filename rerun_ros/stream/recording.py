@@ -378,6 +378,17 @@ class RecordingStream:
         with self._sink_lock:
             self.sinks.append(sink)
 
+    def remove_sink(self, sink: ChunkSink) -> None:
+        """Stop handing chunks to ``sink`` (not closed here; no error if it was not a sink)."""
+        with self._sink_lock:
+            if sink in self.sinks:
+                self.sinks.remove(sink)
+
+    @property
+    def sink_lock(self) -> threading.Lock:
+        """Held while chunks go to the sinks: hold it to change sinks between two chunks."""
+        return self._sink_lock
+
     def close(self) -> None:
         """Flush everything and close every sink. Idempotent."""
         if self._closed:

@@ -71,7 +71,7 @@ class TimelineMarks(QtWidgets.QWidget):
         return self._window is not None
 
     def _min_span(self) -> int:
-        return MIN_SPAN_NS if self.win._is_timestamp() else 2
+        return MIN_SPAN_NS if self.win._is_time() else 2
 
     def set_window(self, lo: int | None, hi: int | None = None) -> None:
         """Show [lo, hi] (clamped to the recording, at least 1 ms wide); ``None`` shows everything."""
@@ -134,22 +134,23 @@ class TimelineMarks(QtWidgets.QWidget):
     def ticks(self) -> list[tuple[int, str]]:
         """[(pixel x, label)] of the ruler: seconds since the recording start (timestamp
         timelines) or sequence numbers, on a 1-2-5 step for about one label per 90 px."""
-        vis, rng = self.visible(), self.win.time_range()
+        vis = self.visible()
         if vis is None:
             return []
         w = max(self.width(), 1)
         n = max(2, w // 90)
         if vis[1] <= vis[0]:  # one instant (every message at the same time)
-            return [(0, "0 s" if self.win._is_timestamp() else str(vis[0]))]
-        if self.win._is_timestamp():
-            lo_s, hi_s = (vis[0] - rng[0]) / 1e9, (vis[1] - rng[0]) / 1e9
+            return [(0, self.win.format_time(vis[0]).replace(".000", ""))]
+        if self.win._is_time():
+            origin = self.win.time_origin()
+            lo_s, hi_s = (vis[0] - origin) / 1e9, (vis[1] - origin) / 1e9
             step = nice_step(hi_s - lo_s, n)
             digits = max(0, int(-np.floor(np.log10(step)))) if step < 1 else 0
             first = np.ceil(lo_s / step) * step
             out = []
             for k in range(int((hi_s - first) / step) + 1):
                 s = first + k * step
-                out.append((self.x_of(rng[0] + int(round(s * 1e9))), f"{s:.{digits}f} s"))
+                out.append((self.x_of(origin + int(round(s * 1e9))), f"{s:.{digits}f} s"))
             return out
         step = max(1, int(nice_step(vis[1] - vis[0], n)))
         first = -(-vis[0] // step) * step

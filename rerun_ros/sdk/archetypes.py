@@ -1,0 +1,170 @@
+"""The archetypes of the logging SDK, with Rerun 0.41's Python names and arguments.
+
+Most are the data model's own (:mod:`rerun_ros.model.archetypes`, same names and keyword
+arguments as Rerun's). Here are the ones whose Rerun signature differs from the model's:
+:class:`Transform3D` (``rotation=`` a :class:`RotationAxisAngle` or :class:`Quaternion`),
+:class:`Image` (a numpy image), :class:`EncodedImage` (``path=`` or ``contents=``), and
+:class:`TimeColumn` for ``send_columns``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import mimetypes
+from pathlib import Path
+
+import numpy as np
+
+from ..model import archetypes as A
+
+__all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn"]
+
+
+class RotationAxisAngle:
+    """A rotation of ``radians`` (or ``degrees``) about ``axis`` (3,) (normalised; right hand).
+
+    Raises:
+        ValueError: a zero or non-finite axis, both or neither of radians/degrees.
+    """
+
+    def __init__(self, axis, radians: float | None = None, *, degrees: float | None = None, angle=None):
+        if angle is not None and radians is None and degrees is None:
+            radians = float(angle)
+        if (radians is None) == (degrees is None):
+            raise ValueError("RotationAxisAngle: give radians or degrees")
+        a = np.asarray(axis, float).reshape(3)
+        n = float(np.linalg.norm(a))
+        if not np.isfinite(a).all() or n == 0:
+            raise ValueError(f"RotationAxisAngle: axis must be finite and non-zero, got {a.tolist()}")
+        self.axis = a / n
+        self.radians = float(radians) if radians is not None else math.radians(float(degrees))
+
+    def quaternion(self) -> list[float]:
+        """(x, y, z, w)."""
+        s = math.sin(self.radians / 2)
+        return [*(self.axis * s).tolist(), math.cos(self.radians / 2)]
+
+
+class Quaternion:
+    """A rotation as a unit quaternion ``xyzw`` (4,) (normalised when logged)."""
+
+    def __init__(self, *, xyzw):
+        self.xyzw = [float(v) for v in np.asarray(xyzw, float).reshape(4)]
+
+    def quaternion(self) -> list[float]:
+        return self.xyzw
+
+
+def _quat(rotation) -> list[float] | None:
+    if rotation is None:
+        return None
+    if hasattr(rotation, "quaternion"):
+        return rotation.quaternion()
+    return [float(v) for v in np.asarray(rotation, float).reshape(4)]
+
+
+class Transform3D(A.Transform3D):
+    """Rerun's ``Transform3D``: ``translation`` (3,) m, ``rotation`` (a :class:`RotationAxisAngle`
+    or :class:`Quaternion`), or ``rotation_axis_angle=`` / ``quaternion=`` (xyzw), ``scale``,
+    ``mat3x3``, ``relation`` (``"ParentFromChild"``, default, or ``"ChildFromParent"``),
+    ``parent_frame``/``child_frame`` (TF frame ids). Logged on an entity without frames it places
+    that entity and its children (Rerun's entity-path transform hierarchy); rotations are stored
+    as quaternions.
+
+    Raises:
+        ValueError: non-finite values, a zero quaternion, two rotations.
+    """
+
+    def __init__(self, *, translation=None, rotation=None, rotation_axis_angle=None, quaternion=None, scale=None,
+                 mat3x3=None, from_parent: bool | None = None, relation: str | None = None,
+                 child_frame: str | None = None, parent_frame: str | None = None):
+        given = [r for r in (rotation, rotation_axis_angle, quaternion) if r is not None]
+        if len(given) > 1:
+            raise ValueError("Transform3D: give one of rotation, rotation_axis_angle, quaternion")
+        if from_parent and relation is None:
+            relation = "ChildFromParent"
+        if scale is not None and np.ndim(scale) == 0:
+            scale = [float(scale)] * 3
+        super().__init__(translation=translation, quaternion=_quat(given[0]) if given else None, mat3x3=mat3x3,
+                         scale=scale, relation=relation, parent_frame=parent_frame, child_frame=child_frame)
+
+
+class Image(A.Image):
+    """Rerun's ``Image(image, color_model=None)``: a numpy image (H, W) or (H, W, 1|3|4) of any
+    integer or float dtype; ``color_model`` ``"L"``, ``"RGB"``, ``"RGBA"``, ``"BGR"``, ``"BGRA"``
+    (default from the channel count). Or the model's form: ``Image(buffer=, width=, height=, ...)``.
+
+    Raises:
+        ValueError: a shape that is not an image.
+    """
+
+    def __init__(self, image=None, color_model: str | None = None, **kw):
+        if image is None:
+            super().__init__(kw.pop("buffer"), kw.pop("width"), kw.pop("height"), color_model=color_model or "RGB", **kw)
+            return
+        made = A.Image.from_array(np.asarray(image), color_model)
+        self.__dict__.update(made.__dict__)
+
+
+class EncodedImage(A.EncodedImage):
+    """Rerun's ``EncodedImage(path=None, *, contents=None, media_type=None)``: a JPEG/PNG file or
+    its bytes, kept compressed (``media_type`` guessed from the file name when not given).
+
+    Raises:
+        FileNotFoundError: no such ``path``. ValueError: neither path nor contents.
+    """
+
+    def __init__(self, path=None, *, contents=None, media_type: str | None = None):
+        if path is not None:
+            contents = Path(path).read_bytes()
+            media_type = media_type or mimetypes.guess_type(str(path))[0]
+        if contents is None:
+            raise ValueError("EncodedImage: give path or contents")
+        super().__init__(contents, media_type=media_type)
+
+
+class TimeColumn:
+    """The times of the rows of ``send_columns`` on one timeline: ``sequence`` ints,
+    ``duration`` seconds (floats, or ``timedelta64``), or ``timestamp`` seconds since the Unix
+    epoch (floats, or ``datetime64``). Stored as int64 (ns for time kinds).
+
+    Raises:
+        ValueError: none or several of sequence/duration/timestamp.
+    """
+
+    def __init__(self, timeline: str, *, sequence=None, duration=None, timestamp=None):
+        given = [(k, v) for k, v in (("sequence", sequence), ("duration", duration), ("timestamp", timestamp))
+                 if v is not None]
+        if len(given) != 1:
+            raise ValueError("TimeColumn: give exactly one of sequence, duration, timestamp")
+        self.timeline = timeline
+        self.kind, values = given[0]
+        a = np.asarray(values)
+        if self.kind == "sequence":
+            self.times = a.astype(np.int64)
+        elif a.dtype.kind == "m":
+            self.times = a.astype("timedelta64[ns]").astype(np.int64)
+        elif a.dtype.kind == "M":
+            self.times = a.astype("datetime64[ns]").astype(np.int64)
+        else:
+            self.times = np.round(a.astype(np.float64) * 1e9).astype(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+
+def to_ns(value, what: str) -> int:
+    """Seconds (int/float), a ``timedelta``/``datetime`` or numpy time → int ns."""
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=_dt.timezone.utc)
+        return int(round(value.timestamp() * 1e9))
+    if isinstance(value, _dt.timedelta):
+        return int(round(value.total_seconds() * 1e9))
+    if isinstance(value, np.datetime64):
+        return int(value.astype("datetime64[ns]").astype(np.int64))
+    if isinstance(value, np.timedelta64):
+        return int(value.astype("timedelta64[ns]").astype(np.int64))
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return int(round(float(value) * 1e9))
+    raise TypeError(f"{what}: expected seconds, a datetime/timedelta or numpy time, got {type(value).__name__}")
