@@ -51,6 +51,11 @@ PARAMS = {
     "discover_period": (1.0, "seconds between topic discovery passes"),
     "stream_address": ("127.0.0.1:9877", "viewer stream: host:port to serve on ('' = no stream)"),
     "rrd_path": ("", "write the recording to this .rrd ('' = no file)"),
+    "grpc_url": ("", "also stream to a Rerun gRPC message proxy: the official viewer (`rerun`), `rerun --serve-grpc` "
+                     "or `rerun-ros serve` ('default' = rerun+http://127.0.0.1:9876/proxy; '' = off); decimated like "
+                     "the viewer stream in split mode"),
+    "grpc_queue_bytes": (268435456, "most bytes waiting for the gRPC proxy (oldest chunks dropped, and counted, beyond)"),
+    "blueprint": ("", "a blueprint YAML (file or text): sent to the gRPC proxy as the official viewer's layout"),
     "rotate_bytes": (0, "start a new .rrd file past this size (0 = never)"),
     "rotate_seconds": (0.0, "start a new .rrd file after this many seconds (0 = never)"),
     "sync_bytes": (16777216, "sync the .rrd to disk and drop it from the page cache every this many bytes (0 = leave it to the kernel)"),
@@ -77,6 +82,7 @@ RANGES = {
     "rotate_seconds": (0.0, None), "sync_bytes": (0, None), "split_image_hz": (0.01, 1000.0),
     "split_max_points": (1, None), "stats_period": (0.0, None), "history_bytes": (0, None),
     "flush_period": (0.001, 10.0), "queue_size": (1, 10_000_000), "executor": ("auto", "events", "single"),
+    "grpc_queue_bytes": (1 << 20, None),
 }
 
 
@@ -203,6 +209,17 @@ class BridgeNode(Node):
             sinks.append(DecimatingSink(self.stream, image_hz=p["split_image_hz"], max_points=int(p["split_max_points"]))
                          if p["split"] else self.stream)
             self.get_logger().info(f"serving the viewer stream on {self.stream.address}")
+        self.grpc = None
+        if p["grpc_url"]:
+            from ..blueprint.model import load as load_blueprint
+            from ..stream.grpc import DEFAULT_URL, GrpcSink
+            url = DEFAULT_URL if p["grpc_url"] == "default" else p["grpc_url"]
+            bp = load_blueprint(p["blueprint"]) if p["blueprint"] else None
+            self.grpc = GrpcSink(url, application_id=p["application_id"], blueprint=bp,
+                                 queue_bytes=int(p["grpc_queue_bytes"]))
+            sinks.append(DecimatingSink(self.grpc, image_hz=p["split_image_hz"], max_points=int(p["split_max_points"]))
+                         if p["split"] else self.grpc)
+            self.get_logger().info(f"streaming to the Rerun proxy {url}")
         if p["rrd_path"]:
             self.file = RotatingRrdSink(p["rrd_path"], max_bytes=int(p["rotate_bytes"]),
                                         max_seconds=float(p["rotate_seconds"]), application_id=p["application_id"],
@@ -427,6 +444,11 @@ class BridgeNode(Node):
         if self.stream is not None:
             lines.append(f"viewer stream: {self.stream.num_clients} connected, "
                          f"{self.stream.stats['dropped_clients']} dropped for lagging")
+        if self.grpc is not None:
+            g = self.grpc.stats
+            lines.append(f"rerun proxy {self.grpc.url}: {g.messages_sent} messages sent, {g.chunks_dropped} chunks "
+                         f"({g.rows_dropped} rows) dropped, {g.reconnects} reconnects"
+                         + (f"; last error: {g.last_error}" if g.last_error else ""))
         return lines
 
     def log_stats(self) -> None:

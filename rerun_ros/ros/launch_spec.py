@@ -50,21 +50,27 @@ ARGS = {
     "rotate_bytes": LaunchArg("rotate_bytes", "0", "recorder: new file past this size"),
     "rotate_seconds": LaunchArg("rotate_seconds", "0", "recorder: new file after this many seconds"),
     "split": LaunchArg("split", "true", "recorder: decimated viewer stream"),
+    "grpc_url": LaunchArg("grpc_url", "", "also stream to a Rerun gRPC proxy (rerun+http://host:port/proxy; "
+                                          "'default' = the official viewer on 127.0.0.1:9876)"),
+    "viewer": LaunchArg("viewer", "", "'rerun': stream to the official Rerun viewer started with `rerun` "
+                                      "(= grpc_url:=default, with the blueprint as its layout)"),
 }
 
 BRIDGE = NodeSpec("bridge", "rerun_bridge", {"rrd_path": "output", "topics": "topics",
-                                              "stream_address": "stream_address", "use_sim_time": "use_sim_time"})
+                                              "stream_address": "stream_address", "use_sim_time": "use_sim_time",
+                                              "grpc_url": "grpc_url", "blueprint": "blueprint"})
 RECORDER = NodeSpec("recorder", "rerun_recorder", {"rrd_path": "output", "topics": "topics",
                                                     "stream_address": "stream_address", "use_sim_time": "use_sim_time",
                                                     "rotate_bytes": "rotate_bytes", "rotate_seconds": "rotate_seconds",
-                                                    "split": "split"})
+                                                    "split": "split", "grpc_url": "grpc_url", "blueprint": "blueprint"})
 VIEWER = NodeSpec("viewer", "rerun_viewer", {"stream_address": "stream_address", "fixed_frame": "fixed_frame",
                                               "blueprint": "blueprint", "use_sim_time": "use_sim_time"})
 
 LAUNCHES: dict[str, tuple[list[str], list[NodeSpec]]] = {
-    "bridge": (["config", "output", "topics", "stream_address", "use_sim_time"], [BRIDGE]),
+    "bridge": (["config", "output", "topics", "stream_address", "use_sim_time", "grpc_url", "viewer", "blueprint"],
+               [BRIDGE]),
     "record": (["config", "output", "topics", "stream_address", "rotate_bytes", "rotate_seconds", "split",
-                "use_sim_time"], [RECORDER]),
+                "use_sim_time", "grpc_url", "viewer", "blueprint"], [RECORDER]),
     "view": (["config", "stream_address", "fixed_frame", "blueprint", "use_sim_time"], [VIEWER]),
     "bringup": (["config", "output", "topics", "stream_address", "fixed_frame", "blueprint", "use_sim_time"],
                 [BRIDGE, VIEWER]),
@@ -128,6 +134,10 @@ def resolve(launch: str, args: dict[str, str]) -> tuple[list[tuple[NodeSpec, dic
         raise LaunchError(f"launch {launch}: unknown argument(s) {', '.join(sorted(unknown))}; "
                           f"accepted: {', '.join(names)}")
     values = {n: args.get(n, ARGS[n].default) for n in names}
+    if values.get("viewer", "") not in ("", "rerun"):
+        raise LaunchError(f"viewer: expected 'rerun' (the official viewer) or nothing, got {values['viewer']!r}")
+    if values.get("viewer") == "rerun" and not values.get("grpc_url"):
+        values["grpc_url"] = "default"
     config = values.get("config") or None
     if config and not Path(config).is_file():
         raise LaunchError(f"config file {config} does not exist")
