@@ -19,6 +19,7 @@ files. gRPC itself runs on ``grpcio`` (plain HTTP/2, as ``rerun+http`` URLs are)
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -28,8 +29,6 @@ from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-import os
-
 # grpc's C core logs fork() notices at INFO when a viewer starts its Xvfb; a user needs errors only
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 import grpc  # noqa: E402
@@ -37,8 +36,8 @@ import grpc  # noqa: E402
 from ..model.chunk import Chunk  # noqa: E402
 from ..rrd import proto as P  # noqa: E402
 from ..rrd.reader import decode_arrow_msg  # noqa: E402
-from ..rrd.writer import (  # noqa: E402MSG_HEADER, _varint, activation_msg, encode_arrow_msg, make_store_id, store_info_msg,
-                          stream_header)
+from ..rrd.writer import (MSG_HEADER, _varint, activation_msg, encode_arrow_msg,  # noqa: E402
+                          make_store_id, store_info_msg, stream_header)
 
 __all__ = ["DEFAULT_URL", "parse_url", "GrpcSink", "GrpcReader", "ProxyServer", "log_msg_request",
            "split_log_msg", "GrpcStats"]
@@ -296,25 +295,28 @@ class GrpcSink:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def _requests(self, first: list[bytes], sent: deque) -> Iterator[bytes]:
+    def _requests(self, first: list[bytes], sent: deque, call: dict) -> Iterator[bytes]:
+        """The messages of one WriteMessages call. gRPC pulls them from its own thread, which may
+        ask for one more after the call broke: a message leaves the queue (and enters ``sent``,
+        the re-send window) only while ``call["alive"]``, both under the lock."""
         total = 0
         for m in first:
             yield m
         while True:
             with self._cv:
-                while not self._queue and not self._closing and not self._stop.is_set():
+                while not self._queue and not self._closing and not self._stop.is_set() and call["alive"]:
                     self._cv.wait(0.5)
-                if not self._queue:
-                    return  # closing (or stopped): end the call cleanly
+                if not self._queue or not call["alive"]:
+                    return  # closing, stopped, or the call is over: nothing more leaves the queue
                 req, *_ = self._queue.popleft()
                 self._queued -= len(req)
+                sent.append(req)
+                total += len(req)
+                while total > self.resend_bytes and len(sent) > 1:
+                    total -= len(sent.popleft())
+                self.stats.messages_sent += 1
+                self.stats.bytes_sent += len(req)
                 self._cv.notify_all()
-            self.stats.messages_sent += 1
-            self.stats.bytes_sent += len(req)
-            sent.append(req)
-            total += len(req)
-            while total > self.resend_bytes and len(sent) > 1:
-                total -= len(sent.popleft())
             yield req
 
     def _run(self) -> None:
@@ -340,11 +342,12 @@ class GrpcSink:
             first = prelude + [m for m in resend if m not in known]
             self.stats.resent += len(resend)
             sent: deque = deque()
+            state = {"alive": True}
             call = ch.stream_unary(_SERVICE + "WriteMessages", request_serializer=_identity,
                                    response_deserializer=_identity)
             self.connected.set()
             try:
-                call(self._requests(first, sent), timeout=None, wait_for_ready=False)
+                call(self._requests(first, sent, state), timeout=None, wait_for_ready=False)
                 resend = []
                 delay = self.reconnect_delay
                 first_call = False
@@ -352,10 +355,14 @@ class GrpcSink:
                     ch.close()
                     return
             except grpc.RpcError as e:
-                self.stats.last_error = f"{self.url}: {e.code().name}: {e.details()}"
+                with self._cv:  # from now on the broken call takes nothing more from the queue
+                    state["alive"] = False
+                    self._cv.notify_all()
+                    window = list(sent)
+                self.stats.last_error = f"{e.code().name}: {e.details()}"
                 self.stats.reconnects += 1
                 known = set(self._prelude)
-                resend = [m for m in sent if m not in known]
+                resend = [m for m in window if m not in known]
                 first_call = False
                 log.warning("rerun proxy %s: %s; reconnecting", self.url, self.stats.last_error)
             finally:
