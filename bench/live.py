@@ -184,7 +184,11 @@ def on_chunk(chunk):
     tl = "publish_time" if "publish_time" in chunk.timelines else "ros_time"
     if tl in chunk.timelines and not chunk.is_static:
         lat.setdefault(chunk.entity_path, []).append(now - chunk.timelines[tl][1])
-client = StreamClient(sys.argv[1], on_chunk, reconnect_delay=0.1)
+if sys.argv[1].startswith("rerun+http://"):  # a Rerun gRPC proxy the bridge streams to
+    from rerun_ros.stream.grpc import GrpcReader
+    client = GrpcReader(sys.argv[1], on_chunk, reconnect_delay=0.1)
+else:
+    client = StreamClient(sys.argv[1], on_chunk, reconnect_delay=0.1)
 stop = threading.Event()
 signal.signal(signal.SIGINT, lambda *a: stop.set())
 print("ready", flush=True)
@@ -257,6 +261,10 @@ def main() -> int:
                     help="also connect a viewer-side process to the bridge's stream and measure publish -> "
                          "chunk in that process's ChunkStore (the bridge then also encodes every chunk for it)")
     ap.add_argument("--no-file", action="store_true", help="bridge without .rrd recording (viewer stream only)")
+    ap.add_argument("--grpc", action="store_true",
+                    help="also run the bridge streaming to a Rerun gRPC proxy (`rerun --serve-grpc`, the official "
+                         "one) with a viewer-side process reading the proxy, and compare publish -> viewer store "
+                         "latency and bridge CPU with the TCP stream (implies --viewer)")
     ap.add_argument("--dds-profile", default=str(ROOT / "config" / "fastdds_large_data.xml"), metavar="XML",
                     help="Fast DDS XML profile for every process (default: the project's large-data profile; "
                          "'none' = Fast DDS's built-in transports)")
@@ -266,9 +274,54 @@ def main() -> int:
                     help="big: camera, lidar, TF; small: the nav-stack mix of small messages (IMU 200 Hz, TF, "
                          "joint states 100 Hz, odometry 50 Hz); both (default): one after the other")
     a = ap.parse_args()
+    a.viewer = a.viewer or a.grpc
     for mix in (["big", "small"] if a.mix == "both" else [a.mix]):
         run_mix(a, mix)
     return 0
+
+
+def run_bridge(a, env, tmp, mix, topics, sink: str):
+    """One bridge run under the load; ``sink`` "tcp" (our viewer stream) or "grpc" (a Rerun gRPC
+    proxy: the official ``rerun --serve-grpc``). With ``a.viewer`` a viewer-side process reads the
+    stream (or the proxy) and measures publish -> chunk in its store."""
+    report = tmp / f"bridge-{sink}.json"
+    port = free_port()
+    proxy = None
+    if sink == "grpc":
+        proxy = subprocess.Popen([str(BIN / "rerun"), "--serve-grpc", "--port", str(port)], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        source = f"rerun+http://127.0.0.1:{port}/proxy"
+        sink_params = ["-p", "stream_address:=''", "-p", f"grpc_url:={source}"]
+    else:
+        source = f"127.0.0.1:{port}"
+        sink_params = ["-p", f"stream_address:=127.0.0.1:{port}"]
+    viewer = None
+    if a.viewer:
+        viewer = subprocess.Popen([sys.executable, "-c", VIEWER, source, str(tmp / f"viewer-{sink}.json")],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if viewer.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"viewer process did not start: {viewer.stderr.read()[-500:]}")
+    bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p",
+                  "rrd_path:=''" if a.no_file else f"rrd_path:={tmp / 'live.rrd'}", *sink_params,
+                  "-p", f"latency_report:={report}", "-p", "stats_period:=0.0",
+                  "-p", "topics:=[" + ",".join(f'"{t}"' for t, *_ in topics) + "]", "-p", "auto_discover:=false",
+                  "-p", f"executor:={a.bridge_executor}", "-p", "overwrite:=true"]
+    counts_r, cpu_r, err = run_case(bridge_cmd, env, a.duration, tmp, mix)
+    viewer_lat = None
+    if viewer is not None:
+        time.sleep(0.5)
+        viewer.send_signal(signal.SIGINT)
+        _, verr = viewer.communicate(timeout=60)
+        if not (tmp / f"viewer-{sink}.json").exists():
+            raise RuntimeError(f"viewer process failed: {verr[-800:]}")
+        viewer_lat = json.loads((tmp / f"viewer-{sink}.json").read_text())
+    if proxy is not None:
+        proxy.send_signal(signal.SIGINT)
+        proxy.wait(timeout=30)
+    if not report.exists():
+        raise RuntimeError(f"bridge failed: {err[-800:]}")
+    return counts_r, cpu_r, json.loads(report.read_text()), viewer_lat
 
 
 def run_mix(a, mix: str) -> None:
@@ -287,28 +340,8 @@ def run_mix(a, mix: str) -> None:
     counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), spec, *EXTRA,
                                    *(["--events"] if a.bare_executor == "events" else [])], env, a.duration, tmp, mix)
     got_b = json.loads(bare_out.read_text())
-    report = tmp / "bridge.json"
-    port = free_port()
-    viewer = None
-    if a.viewer:
-        viewer = subprocess.Popen([sys.executable, "-c", VIEWER, f"127.0.0.1:{port}", str(tmp / "viewer.json")],
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if viewer.stdout.readline().strip() != "ready":
-            raise RuntimeError(f"viewer process did not start: {viewer.stderr.read()[-500:]}")
-    bridge_cmd = [str(BIN / "rerun-ros"), "bridge", "--ros-args", "-p",
-                  "rrd_path:=''" if a.no_file else f"rrd_path:={tmp / 'live.rrd'}",
-                  "-p", f"stream_address:=127.0.0.1:{port}", "-p", f"latency_report:={report}", "-p", "stats_period:=0.0",
-                  "-p", "topics:=[" + ",".join(f'"{t}"' for t, *_ in topics) + "]", "-p", "auto_discover:=false",
-                  "-p", f"executor:={a.bridge_executor}"]
-    counts_r, cpu_r, err = run_case(bridge_cmd, env, a.duration, tmp, mix)
-    viewer_lat = None
-    if viewer is not None:
-        viewer.send_signal(signal.SIGINT)
-        _, verr = viewer.communicate(timeout=60)
-        if not (tmp / "viewer.json").exists():
-            raise RuntimeError(f"viewer process failed: {verr[-800:]}")
-        viewer_lat = json.loads((tmp / "viewer.json").read_text())
-    rep = json.loads(report.read_text())
+    counts_r, cpu_r, rep, viewer_lat = run_bridge(a, env, tmp, mix, topics, "tcp")
+    grpc_run = run_bridge(a, env, tmp, mix, topics, "grpc") if a.grpc else None
     got_r = {t: v["received"] for t, v in rep["topics"].items()}
     conv_r = {t: v["converted"] for t, v in rep["topics"].items()}
     lat = rep["latency_ms"]
@@ -346,6 +379,22 @@ def run_mix(a, mix: str) -> None:
     print(f"bare subscriber: publish -> callback (ms): p50 {lb.get('p50', float('nan')):.1f}, "
           f"p90 {lb.get('p90', float('nan')):.1f}, p99 {lb.get('p99', float('nan')):.1f}  (the transport's own delay)")
     p99 = max(lat.get("p99", 1e9), viewer_lat["all"].get("p99", 1e9) if viewer_lat else 0)
+    if grpc_run is not None:
+        _, cpu_g, rep_g, vl_g = grpc_run
+        vt, vg = viewer_lat["all"], vl_g["all"]
+        conv_g = sum(v["converted"] for v in rep_g["topics"].values())
+        print(f"\nviewer stream vs Rerun gRPC proxy (same load, same run; the viewer-side process reads the "
+              f"bridge's TCP stream, or the official `rerun --serve-grpc` the bridge streams to):\n")
+        print(f"| {'sink':<24} | {'rows at viewer':>14} | {'p50 ms':>7} | {'p99 ms':>7} | {'bridge CPU %':>12} |")
+        print(f"|{'-' * 26}|{'-' * 16}|{'-' * 9}|{'-' * 9}|{'-' * 14}|")
+        print(f"| {'TCP viewer stream':<24} | {vt.get('rows', 0):>14} | {vt.get('p50', float('nan')):7.1f} | "
+              f"{vt.get('p99', float('nan')):7.1f} | {cpu_r:12.1f} |")
+        print(f"| {'gRPC -> rerun proxy':<24} | {vg.get('rows', 0):>14} | {vg.get('p50', float('nan')):7.1f} | "
+              f"{vg.get('p99', float('nan')):7.1f} | {cpu_g:12.1f} |")
+        print(f"| {'ratio gRPC/TCP':<24} | {'':>14} | {'':>7} | {vg.get('p99', 1e9) / max(vt.get('p99', 1e-9), 1e-9):7.2f} | "
+              f"{cpu_g / cpu_r if cpu_r else float('inf'):12.2f} |")
+        print(f"target gRPC no worse than TCP: p99 {'met' if vg.get('p99', 1e9) <= vt.get('p99', 0) * 1.0 else 'NOT met'}, "
+              f"CPU {'met' if cpu_g <= cpu_r else 'NOT met'} (rows converted by the gRPC bridge: {conv_g})")
     print(f"\ntargets: no loss ({'met' if worst_loss == 0 else f'NOT met: {worst_loss:.1f} %'}), p99 <= 50 ms "
           f"({'met' if p99 <= 50 else 'NOT met'}{' (sinks and viewer store)' if viewer_lat else ''}), CPU <= 1.0x bare "
           f"({'met' if cpu_b and cpu_r / cpu_b <= 1.0 else 'NOT met'})")

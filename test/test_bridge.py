@@ -458,3 +458,43 @@ def test_rclpy_cloud_is_viewed_not_copied():
     pts = cloud_points(msg)
     np.testing.assert_array_equal(np.stack([pts["x"], pts["y"], pts["z"]], axis=1), xyz)
     assert np.shares_memory(pts, np.frombuffer(msg.data, dtype=np.uint8))
+
+
+def test_bridge_streams_live_topics_into_the_official_proxy(ros_env, tmp_path):
+    """The bridge's gRPC sink into `rerun --serve-grpc --save OUT.rrd` (what the official viewer
+    hosts): the values the official reader finds in OUT.rrd are the ones published, and the
+    blueprint given to the bridge is the official viewer's layout."""
+    sys.path.insert(0, str(HERE))
+    from test_grpc_sdk import Proc, official, official_rows
+    port = free_port()
+    out = tmp_path / "official.rrd"
+    proxy = Proc([str(Path(sys.executable).parent / "rerun"), "--serve-grpc", "--port", str(port), "--save", str(out)],
+                 port)
+    bp = tmp_path / "layout.yaml"
+    bp.write_text("root: {container: vertical, children: [{view: spatial3d, name: robot, fixed_frame: odom}, "
+                  "{view: timeseries, name: values, include: ['/value', '/count']}]}")
+    bridge = start_bridge(ros_env, f"grpc_url:={proxy.url}", f"blueprint:={bp}", "stream_address:=''",
+                          reliable_specs(), "auto_discover:=false", "stats_period:=0.0")
+    try:
+        n = 12
+        pub = publish(ros_env, n, "--points", "1000")
+        assert pub.returncode == 0, pub.stderr
+        time.sleep(0.5)
+    finally:
+        _, err = stop(bridge)
+        proxy.stop()
+    assert bridge.returncode == 0, err
+    assert f"rerun proxy {proxy.url}: " in err and " 0 chunks (0 rows) dropped" in err, err
+    vals = official_rows(out, "/value", "log_time", "Scalars:scalars")
+    assert [v[0] for v in vals] == [i * 0.25 for i in range(n)]
+    logs = official_rows(out, "/app_log", "ros_time", "TextLog:text")
+    assert [v[0] for v in logs] == [f"[pub] message {i}" for i in range(n)]
+    tf = official_rows(out, "/tf", "ros_time", "Transform3D:translation")
+    assert [v[0][0] for v in tf] == [float(i) for i in range(n)]
+    r = official(out)
+    b = r.blueprints()
+    assert len(b) == 1 and b[0].application_id == "rerun_ros"
+    t = r.stream(store=b[0]).collect().reader(index="blueprint", contents="/**").to_arrow_table()
+    names = {v for c in t.column_names if c.endswith("ViewBlueprint:display_name")
+             for row in t.column(c).to_pylist() if row for v in row}
+    assert names == {"robot", "values"}

@@ -32,7 +32,11 @@ def build_color_spiral(num_points: int = 100, *, radius: float = 2, angular_step
 
 def bounce_lerp(a, b, t):
     """Linear interpolation from ``a`` to ``b`` whose ``t`` goes 0→1 then back 1→0 (period 2)."""
-    t = np.asarray(t, dtype=float) % 2.0
-    f = np.where(t > 1.0, 2.0 - t, t)
-    out = (1.0 - f) * np.asarray(a, dtype=float) + f * np.asarray(b, dtype=float)
-    return out if out.ndim else float(out)
+    if np.ndim(t) == 0:  # the common call (once per point in a loop): plain float arithmetic
+        f = float(t) % 2.0
+        if f > 1.0:
+            f = 2.0 - f
+        return (1.0 - f) * a + f * b
+    tt = np.asarray(t, dtype=float) % 2.0
+    f = np.where(tt > 1.0, 2.0 - tt, tt)
+    return (1.0 - f) * np.asarray(a, dtype=float) + f * np.asarray(b, dtype=float)
