@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -162,6 +163,117 @@ def cmd_serve(args) -> int:
               f"{st['readers']} reader(s), {st['dropped']} dropped over the memory limit, {st['rejected']} rejected",
               file=sys.stderr)
     return code
+
+
+def _tags(items: list[str]) -> dict:
+    out = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep or not k:
+            raise ValueError(f"--tag expects key=value, got {it!r}")
+        out[k] = v
+    return out
+
+
+def cmd_fleet_convert(args) -> int:
+    try:
+        from .fleet.ray_runner import fleet_convert
+    except ImportError as e:
+        raise ValueError(f"fleet needs the fleet extra (pip install 'rerun_ros[fleet]'): {e}") from None
+    fancy = sys.stderr.isatty() and not (args.quiet or args.json)
+    state = {"done": 0, "bytes": 0, "t0": 0.0}
+    import time as _time
+    progress = task = None
+    if fancy:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        progress = Progress(TextColumn("converting bags"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                            console=Console(stderr=True), transient=True)
+        task = progress.add_task("fleet", total=None, rate="")
+        progress.start()
+
+    def on_start(n, nbytes):
+        state["t0"] = _time.perf_counter()
+        if progress is not None:
+            progress.update(task, total=n)
+        elif not (args.quiet or args.json):
+            print(f"converting {n} bag(s), {_human(nbytes)}", file=sys.stderr, flush=True)
+
+    def on_result(res, bag):
+        if res is None:
+            return
+        state["done"] += 1
+        state["bytes"] += bag.size
+        dt = max(_time.perf_counter() - state["t0"], 1e-9)
+        rate = f"{state['done'] / dt:.2f} bags/s, {state['bytes'] / 2**20 / dt:.1f} MiB/s"
+        if progress is not None:
+            progress.update(task, completed=state["done"], rate=rate)
+        if res.status != "ok" and not args.json:
+            print(f"{res.status}: {bag.source}: {res.reason}", file=sys.stderr, flush=True)
+
+    try:
+        summary = fleet_convert(args.inputs, args.output, catalog=args.catalog, ray_address=args.ray_address,
+                                workers=args.workers, retries=args.retries, tags=_tags(args.tag), force=args.force,
+                                on_result=on_result, on_start=on_start)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+    elif not args.quiet:
+        mb = summary.bytes_in / 2**20
+        rate = f"{(summary.ok + summary.partial + summary.failed) / summary.seconds:.2f} bags/s, {mb / summary.seconds:.1f} MiB/s" \
+            if summary.seconds > 0 else ""
+        print(f"{summary.total} bags: {summary.ok} ok, {summary.partial} partial, {summary.failed} failed, "
+              f"{summary.skipped} already converted; {mb:.1f} MiB in {summary.seconds:.1f} s ({rate}) on "
+              f"{summary.workers or 0} worker CPUs; catalog {summary.catalog}")
+    return summary.exit_code
+
+
+def _catalog(args):
+    try:
+        from . import catalog
+    except ImportError as e:
+        raise ValueError(f"the catalog needs duckdb (pip install 'rerun_ros[fleet]'): {e}") from None
+    path = args.catalog or os.environ.get("RERUN_ROS_CATALOG") or catalog.DEFAULT_NAME
+    return catalog.open(path)
+
+
+def cmd_catalog_query(args) -> int:
+    import duckdb
+    with _catalog(args) as cat:
+        try:
+            rel = cat.sql(args.sql)
+        except duckdb.Error as e:
+            raise ValueError(f"SQL: {str(e).splitlines()[0]}") from None
+        if rel is None:
+            return 0
+        table = rel.arrow()
+        if hasattr(table, "read_all"):
+            table = table.read_all()
+    if args.format == "csv":
+        import pyarrow.csv as pacsv
+        pacsv.write_csv(table, sys.stdout.buffer)
+    elif args.format == "json":
+        print(json.dumps(table.to_pylist(), default=str, indent=1))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+        t = Table(show_lines=False)
+        for c in table.column_names:
+            t.add_column(c)
+        for row in table.to_pylist():
+            t.add_row(*["" if v is None else str(v) for v in row.values()])
+        Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(t)
+    return 0
+
+
+def cmd_catalog_paths(args) -> int:
+    with _catalog(args) as cat:
+        for p in cat.paths(args.sql):
+            print(p)
+    return 0
 
 
 def cmd_view(args) -> int:
@@ -410,6 +522,35 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--view", action="store_true", help="open our viewer on the proxy in this process")
     sv.add_argument("--blueprint", help="with --view: blueprint YAML")
     sv.set_defaults(fn=cmd_serve)
+    fl2 = sub.add_parser("fleet", help="convert, check and catalogue many recordings on Ray")
+    fsub = fl2.add_subparsers(dest="fleet_cmd", required=True)
+    fc = fsub.add_parser("convert", help="bags, rosbag2 dirs, directories, globs or URIs (s3://...) -> OUT_DIR",
+                         description="Exit status: 0 every bag converted (or already), 3 some failed or lost "
+                                     "messages (listed), 1 bad inputs, 2 usage.")
+    fc.add_argument("inputs", nargs="+", metavar="INPUT")
+    fc.add_argument("-o", "--output", required=True, metavar="OUT_DIR")
+    fc.add_argument("--catalog", help="the DuckDB catalog (default OUT_DIR/catalog.duckdb)")
+    fc.add_argument("--ray-address", help="an existing Ray cluster (default: a local runtime)")
+    fc.add_argument("--workers", type=int, help="CPUs of the local runtime (default: all)")
+    fc.add_argument("--retries", type=int, default=2, help="retries of a task that fails unexpectedly (default 2)")
+    fc.add_argument("--tag", action="append", default=[], metavar="K=V", help="a tag for every run (repeatable)")
+    fc.add_argument("--force", action="store_true", help="convert again bags the catalog has")
+    fc.add_argument("--json", action="store_true", help="print the summary as JSON")
+    fc.add_argument("-q", "--quiet", action="store_true")
+    fc.set_defaults(fn=cmd_fleet_convert)
+    cg = sub.add_parser("catalog", help="query the catalog of converted runs (DuckDB SQL)")
+    csub = cg.add_subparsers(dest="catalog_cmd", required=True)
+    cq = csub.add_parser("query", help='SQL over runs/topics/events, e.g. "SELECT robot, sum(distance_m) FROM runs '
+                                      'GROUP BY robot"')
+    cq.add_argument("sql")
+    cq.add_argument("--catalog", help="catalog file (default $RERUN_ROS_CATALOG or ./catalog.duckdb)")
+    cq.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    cq.set_defaults(fn=cmd_catalog_query)
+    cp = csub.add_parser("paths", help="the .rrd paths a query over runs selects (one per line: "
+                                       "rerun-ros view $(rerun-ros catalog paths '... LIMIT 1'))")
+    cp.add_argument("sql")
+    cp.add_argument("--catalog")
+    cp.set_defaults(fn=cmd_catalog_paths)
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")

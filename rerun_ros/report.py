@@ -84,15 +84,6 @@ def parse_rules(text: str | None) -> list[tuple]:
     return rules
 
 
-def _row_times(store, entity: str, timeline: str) -> dict[bytes, int]:
-    out = {}
-    for c in store.chunks(entity):
-        if timeline in c.timelines:
-            for rid, t in zip(c.row_ids, c.timelines[timeline][1]):
-                out[bytes(rid)] = int(t)
-    return out
-
-
 def _stamp_series(store, entity: str) -> list[tuple[str, np.ndarray]]:
     """The header stamps of an entity as series that must each move forward, in log-time order:
     transforms per (parent, child) edge (``/tf`` interleaves many publishers and frames), else
@@ -137,17 +128,25 @@ def _is_event_stream(store, entity: str) -> bool:
 
 
 def topic_health(store) -> list[TopicHealth]:
-    """Rate, gaps and stamp latency per entity with log_time rows."""
+    """Rate, gaps and stamp latency (log time − header stamp, where they differ) per entity with
+    log_time rows; column-wise per chunk (a row lives in one chunk, with both its times)."""
     out = []
     for e in store.entities():
-        lt = _row_times(store, e, "log_time")
-        if len(lt) < 1:
+        lts, lats = [], []
+        for c in store.chunks(e):
+            if "log_time" not in c.timelines:
+                continue
+            lt = np.asarray(c.timelines["log_time"][1], np.int64)
+            lts.append(lt)
+            if "ros_time" in c.timelines:
+                d = lt - np.asarray(c.timelines["ros_time"][1], np.int64)
+                lats.append(d[d != 0] / 1e6)
+        if not lts:
             continue
-        rt = _row_times(store, e, "ros_time")
-        times = np.array(sorted(lt.values()), np.int64)
+        times = np.sort(np.concatenate(lts))
+        lat = np.concatenate(lats) if lats else np.zeros(0)
         span = (times[-1] - times[0]) / 1e9 if len(times) > 1 else 0.0
         gaps = np.diff(times) / 1e9 if len(times) > 1 else np.zeros(0)
-        lat = np.array([(lt[k] - rt[k]) / 1e6 for k in lt if k in rt and rt[k] != lt[k]], np.float64)
         out.append(TopicHealth(e, len(times), (len(times) - 1) / span if span > 0 else 0.0,
                                float(gaps.max()) if len(gaps) else 0.0,
                                float(np.percentile(lat, 50)) if len(lat) else None,

@@ -1,0 +1,151 @@
+"""The catalog of converted runs: a DuckDB file (``catalog.duckdb``) that ``rerun-ros fleet
+convert`` fills and ``rerun-ros catalog query "SQL"`` / :func:`open` read, as the seed's fleet
+pattern puts it: recordings are the artifact, the catalog indexes them, dashboards load
+dataframes from it.
+
+Tables (times as UTC ``TIMESTAMP``, durations in s, distances in m, speeds in m/s):
+
+- ``runs``: ``run_id`` (the input checksum: the same bytes are the same run), ``source`` (input
+  path or URI), ``path`` (the ``.rrd``), ``robot``, ``start_time``, ``end_time``, ``duration_s``,
+  ``messages``, ``converted``, ``topics``, ``distance_m``, ``max_speed_mps``, ``motion_source``
+  (``odometry``, ``tf``, ``none``), ``warnings``, ``verdict`` (``ok``, ``warnings``, ``damaged``),
+  ``status`` (``ok``, ``partial``, ``failed``), ``reason``, ``tags`` (``MAP(VARCHAR, VARCHAR)``),
+  ``converter``, ``bytes_in``, ``bytes_out``, ``seconds`` (conversion wall time), ``source_key``
+  (size and mtime: a quick check before the checksum), ``converted_at``;
+- ``topics``: ``run_id``, ``topic``, ``entity``, ``type``, ``messages``, ``converted``,
+  ``rate_hz``, ``max_gap_s``;
+- ``events``: ``run_id``, ``kind`` (``conversion`` or the report's finding kinds), ``entity``,
+  ``message``.
+
+Example: ``SELECT robot, sum(distance_m) FROM runs WHERE verdict = 'ok' GROUP BY robot``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from pathlib import Path
+
+__all__ = ["Catalog", "open", "DEFAULT_NAME", "SCHEMA"]
+
+DEFAULT_NAME = "catalog.duckdb"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, source VARCHAR, path VARCHAR, robot VARCHAR,
+    start_time TIMESTAMP, end_time TIMESTAMP, duration_s DOUBLE, messages BIGINT, converted BIGINT,
+    topics INTEGER, distance_m DOUBLE, max_speed_mps DOUBLE, motion_source VARCHAR, warnings INTEGER,
+    verdict VARCHAR, status VARCHAR, reason VARCHAR, tags MAP(VARCHAR, VARCHAR), converter VARCHAR,
+    bytes_in BIGINT, bytes_out BIGINT, seconds DOUBLE, source_key VARCHAR, converted_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS topics (
+    run_id VARCHAR, topic VARCHAR, entity VARCHAR, type VARCHAR, messages BIGINT, converted BIGINT,
+    rate_hz DOUBLE, max_gap_s DOUBLE);
+CREATE TABLE IF NOT EXISTS events (run_id VARCHAR, kind VARCHAR, entity VARCHAR, message VARCHAR);
+"""
+
+
+def _ts(ns):
+    return None if ns is None else _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).replace(tzinfo=None)
+
+
+def _num(v):
+    return None if v is None else float(v)
+
+
+class Catalog:
+    """A catalog file, open. ``sql(query)`` returns a DuckDB relation (``.pl()``, ``.df()``,
+    ``.arrow()``, ``.fetchall()``); :meth:`runs`, :meth:`open_runs` for the usual selections.
+
+    Raises:
+        ImportError: duckdb is not installed (the ``fleet`` extra). duckdb.Error: an unreadable file.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+        import duckdb
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise FileNotFoundError(f"{self.path}: no catalog here (rerun-ros fleet convert makes one)")
+        self.db = duckdb.connect(str(self.path), read_only=read_only)
+        if not read_only:
+            self.db.execute(SCHEMA)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def sql(self, query: str, params: list | None = None):
+        """A DuckDB relation for ``query`` (any SQL over ``runs``, ``topics``, ``events``)."""
+        return self.db.sql(query, params=params) if params else self.db.sql(query)
+
+    def runs(self, where: str = "TRUE"):
+        """``SELECT * FROM runs WHERE <where> ORDER BY start_time`` as a polars DataFrame."""
+        return self.sql(f"SELECT * FROM runs WHERE {where} ORDER BY start_time").pl()
+
+    def paths(self, query: str) -> list[str]:
+        """The ``path`` column (the ``.rrd`` files) of a query over ``runs``."""
+        rel = self.sql(query)
+        if "path" not in rel.columns:
+            raise ValueError("the query must select the runs' path column")
+        return [r[0] for r in rel.select("path").fetchall() if r[0]]
+
+    def open_runs(self, query: str = "SELECT * FROM runs WHERE status != 'failed'"):
+        """The recordings a query selects, opened lazily (:func:`rerun_ros.open_many`)."""
+        from .query.many import open_many
+        return open_many(self.paths(query))
+
+    def known(self, source: str, source_key: str, converter: str) -> tuple[str, str] | None:
+        """(run_id, path) of a run already converted from ``source`` with the same quick key and
+        converter, whose output still exists; None otherwise."""
+        rows = self.db.execute("SELECT run_id, path FROM runs WHERE source = ? AND source_key = ? AND converter = ? "
+                               "AND status IN ('ok', 'partial')", [source, source_key, converter]).fetchall()
+        for run_id, path in rows:
+            if path and Path(path).exists():
+                return run_id, path
+        return None
+
+    # -- writing (the fleet driver, one process) --------------------------------------------------
+
+    def record(self, result, *, converter: str, source_key: str) -> None:
+        """Insert or replace one run (a :class:`rerun_ros.fleet.runs.RunResult`) and its topics
+        and events, in one transaction."""
+        r = result.run
+        run_id = result.checksum or f"failed:{result.source}"
+        tags = {str(k): str(v) for k, v in (r.get("tags") or {}).items()}
+        self.db.execute("BEGIN")
+        try:
+            for table in ("runs", "topics", "events"):
+                self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+            self.db.execute(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), ?, ?, ?, ?, ?, ?)",
+                [run_id, result.source, result.output if result.status != "failed" else None, r.get("robot"),
+                 _ts(r.get("start_ns")), _ts(r.get("end_ns")), _num(r.get("duration_s")), r.get("messages"),
+                 r.get("converted"), r.get("topics"), _num(r.get("distance_m")), _num(r.get("max_speed_mps")),
+                 r.get("motion_source"), r.get("warnings"), r.get("verdict"), result.status, result.reason,
+                 list(tags), list(tags.values()), converter, result.bytes_in, result.bytes_out, result.seconds,
+                 source_key, _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)])
+            if result.topics:
+                self.db.executemany("INSERT INTO topics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                    [[run_id, t["topic"], t["entity"], t["type"], t["messages"], t["converted"],
+                                      _num(t["rate_hz"]), _num(t["max_gap_s"])] for t in result.topics])
+            if result.events:
+                self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)",
+                                    [[run_id, e["kind"], e["entity"], e["message"]] for e in result.events])
+            self.db.execute("COMMIT")
+        except Exception:
+            self.db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open(path: str | os.PathLike = DEFAULT_NAME, *, read_only: bool = True) -> Catalog:  # noqa: A001
+    """Open a catalog for queries (read-only by default: several readers at once).
+
+    Raises:
+        FileNotFoundError: no catalog at ``path``. ImportError: duckdb missing (``rerun_ros[fleet]``).
+    """
+    return Catalog(path, read_only=read_only)

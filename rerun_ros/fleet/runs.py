@@ -1,0 +1,243 @@
+"""One bag of a fleet job, as one task: fetch it (a URI), checksum it, convert it (the same
+:func:`rerun_ros.convert.convert` as ``rerun-ros convert``), run the report's checks, and measure
+what the catalog records. Ray-free and ROS-free: the Ray runner (:mod:`rerun_ros.fleet.ray_runner`)
+calls :func:`process_bag` in its workers, tests call it directly.
+
+What a run is measured by (the catalog's ``runs`` row): start/end and duration on log time (s),
+messages and topics, distance travelled (m) and max speed (m/s) from ``nav_msgs/Odometry``
+(pose position, twist linear; the topic with the most rows) or else from TF (the path of
+``base_link``/``base_footprint`` in its TF root), the report's findings (missing/stale TF, time
+jumps, rate drops, NaN), a verdict (``ok``, ``warnings``, ``damaged``), tags.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .inputs import BagInput, checksum
+
+__all__ = ["RunResult", "process_bag", "converter_version", "run_metrics", "FORMAT"]
+
+#: bump when what a conversion writes changes: outputs of an older format are converted again
+FORMAT = 1
+
+
+def converter_version() -> str:
+    """``rerun_ros <version> format <FORMAT>``: with the input checksum, the resume key."""
+    try:
+        from importlib.metadata import version
+        v = version("rerun_ros")
+    except Exception:  # noqa: BLE001 - not installed as a distribution (a source tree)
+        v = "0"
+    return f"rerun_ros {v} format {FORMAT}"
+
+
+@dataclass
+class RunResult:
+    """What one task did. ``status``: ``ok``, ``partial`` (converted with losses: exit 3),
+    ``failed`` (nothing usable; ``reason`` says why). ``run``/``topics``/``events`` are the
+    catalog rows (without the driver's columns)."""
+
+    source: str
+    output: str
+    status: str
+    reason: str = ""
+    checksum: str = ""
+    seconds: float = 0.0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    attempts: int = 1
+    run: dict = field(default_factory=dict)
+    topics: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+
+
+def _fetch(source: str, into: Path) -> Path:
+    import fsspec
+    fs, path = fsspec.core.url_to_fs(source)
+    name = Path(path.rstrip("/")).name
+    dst = into / name
+    if source.endswith("/"):
+        fs.get(path.rstrip("/") + "/", str(dst) + "/", recursive=True)
+    else:
+        fs.get(path, str(dst))
+    return dst
+
+
+def _odometry_path(store) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """(times ns (n,), positions (n, 3) m, twist linear speed (n,) m/s) of the Odometry topic with
+    the most rows, finite positions only; None without Odometry."""
+    from ..mappers.base import struct_field
+    from ..model.components import list_offsets, validity
+    best = None
+    for e in store.entities():
+        col = "nav_msgs.msg.Odometry:message"
+        if col not in store.columns(e):
+            continue
+        ts, ps, vs = [], [], []
+        for c in store.chunks(e):
+            comp = c.component(col)
+            if comp is None or "log_time" not in c.timelines:
+                continue
+            msg = comp[1]
+            ok = validity(msg)
+            off = list_offsets(msg)
+            rows = np.flatnonzero(ok & (off[1:] > off[:-1]))
+            st = msg.values
+            pose = struct_field(st, "pose.pose.position")
+            lin = struct_field(st, "twist.twist.linear")
+            xyz = np.stack([np.asarray(struct_field(pose, k).to_numpy(zero_copy_only=False), float) for k in "xyz"], 1)
+            v = np.stack([np.asarray(struct_field(lin, k).to_numpy(zero_copy_only=False), float) for k in "xyz"], 1)
+            first = off[:-1][rows] - off[0]
+            ts.append(np.asarray(c.timelines["log_time"][1], np.int64)[rows])
+            ps.append(xyz[first])
+            vs.append(np.linalg.norm(v[first], axis=1))
+        if not ts:
+            continue
+        t, p, v = np.concatenate(ts), np.concatenate(ps), np.concatenate(vs)
+        order = np.argsort(t, kind="stable")
+        t, p, v = t[order], p[order], v[order]
+        good = np.isfinite(p).all(axis=1)
+        if best is None or good.sum() > len(best[0]):
+            best = (t[good], p[good], v[good])
+    return best
+
+
+def _tf_path(store) -> tuple[np.ndarray, np.ndarray] | None:
+    """(times, positions) of base_link (or base_footprint) in its TF root, at its own edge's samples."""
+    from ..query.frames import FrameGraph, FrameGraphError
+    chunks = store.chunks_with("Transform3D:child_frame")
+    if not chunks:
+        return None
+    tl = "ros_time"
+    g = FrameGraph.from_chunks(chunks, timeline=tl, hold_latest=True)
+    for frame in ("base_link", "base_footprint"):
+        if frame not in g.frames() or g.is_static(frame) or g.time_range(frame) is None:
+            continue
+        root = frame
+        while g.parent(root) is not None:
+            root = g.parent(root)
+        times = g.sample_times(frame)
+        try:
+            tf, ok = g.lookup_many(root, frame, times)
+        except FrameGraphError:
+            continue
+        return times[ok], np.asarray(tf.translation)[ok]
+    return None
+
+
+def run_metrics(store) -> dict:
+    """Distance travelled (m) and max speed (m/s) of the robot in a recording (module doc);
+    ``source`` names where they came from (``odometry <topic>``, ``tf base_link``, ``none``)."""
+    od = _odometry_path(store)
+    if od is not None and len(od[0]) >= 1:
+        t, p, v = od
+        steps = np.linalg.norm(np.diff(p, axis=0), axis=1) if len(p) > 1 else np.zeros(0)
+        dt = np.diff(t) / 1e9 if len(t) > 1 else np.zeros(0)
+        fin = np.isfinite(v)
+        vmax = float(v[fin].max()) if fin.any() and v[fin].max() > 0 else None
+        if vmax is None and len(dt):  # no twist (or all zero): from the positions
+            with np.errstate(divide="ignore", invalid="ignore"):
+                sp = np.where(dt > 0, steps / dt, np.nan)
+            vmax = float(np.nanmax(sp)) if np.isfinite(sp).any() else None
+        return {"distance_m": float(steps.sum()), "max_speed_mps": vmax, "motion_source": "odometry"}
+    tp = _tf_path(store)
+    if tp is not None and len(tp[0]) > 1:
+        t, p = tp
+        steps = np.linalg.norm(np.diff(p, axis=0), axis=1)
+        dt = np.diff(t) / 1e9
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sp = np.where(dt > 0, steps / dt, np.nan)
+        return {"distance_m": float(steps.sum()), "max_speed_mps": float(np.nanmax(sp)) if np.isfinite(sp).any()
+                else None, "motion_source": "tf"}
+    return {"distance_m": None, "max_speed_mps": None, "motion_source": "none"}
+
+
+def _bag_tags(path: Path) -> dict:
+    """Tags a rosbag2 directory carries: ``ros_distro`` and ``custom_data`` of its metadata.yaml."""
+    meta = path / "metadata.yaml" if path.is_dir() else path.parent / "metadata.yaml"
+    if not meta.is_file():
+        return {}
+    from .. import safe_yaml
+    try:
+        info = (safe_yaml.load(meta.read_text()) or {}).get("rosbag2_bagfile_information") or {}
+    except Exception:  # noqa: BLE001 - tags are extras; a bad metadata file is reported by the conversion
+        return {}
+    tags = {str(k): str(v) for k, v in (info.get("custom_data") or {}).items()}
+    if info.get("ros_distro"):
+        tags["ros_distro"] = str(info["ros_distro"])
+    return tags
+
+
+def process_bag(bag: BagInput, out_dir: str, *, tags: dict | None = None, known_checksum: str | None = None,
+                snapshots: bool = False) -> RunResult:
+    """Convert one bag into ``out_dir`` and measure it (module doc). Never raises for a bad bag:
+    the result says ``failed`` with the reason; unexpected errors propagate (the runner retries).
+    The output is staged and renamed, so an interrupted task leaves no half file."""
+    from ..convert import convert, exit_code
+    from ..report import find_problems, topic_health
+    from ..sources import BagError
+    t0 = time.perf_counter()
+    out = bag.output(out_dir)
+    res = RunResult(bag.source, str(out), "failed")
+    tmp = None
+    try:
+        local = Path(bag.source)
+        if bag.remote:
+            tmp = Path(tempfile.mkdtemp(prefix="rerun_ros_fleet_"))
+            local = _fetch(bag.source, tmp)
+        res.checksum = known_checksum or checksum(local)
+        res.bytes_in = bag.size
+        out.parent.mkdir(parents=True, exist_ok=True)
+        warnings: list[str] = []
+        try:
+            report = convert(local, out, warn=warnings.append, application_id=Path(bag.relative).name)
+        except (BagError, FileNotFoundError, PermissionError, ValueError) as e:
+            res.reason = str(e).splitlines()[0]
+            return res
+        code = exit_code(report)
+        if code == 1:
+            res.reason = (warnings[0] if warnings else "nothing converted").splitlines()[0]
+            return res
+        res.status = "ok" if code == 0 else "partial"
+        if code:
+            res.reason = (warnings[0] if warnings else "messages lost or not drawn").splitlines()[0]
+        res.bytes_out = out.stat().st_size
+        from ..query.recording import open as open_recording
+        rec = open_recording(out)
+        store = rec.store
+        health = topic_health(store)
+        findings = find_problems(store, health)
+        tl = "log_time" if store.time_range("log_time") else "ros_time"
+        rng = store.time_range(tl)
+        parts = Path(bag.relative).parts
+        all_tags = {**_bag_tags(local), **(tags or {})}
+        robot = all_tags.get("robot") or (parts[0] if len(parts) >= 3 else "")
+        res.run = {
+            "source": bag.source, "path": str(out), "checksum": res.checksum, "robot": robot,
+            "start_ns": rng[0] if rng else None, "end_ns": rng[1] if rng else None,
+            "duration_s": (rng[1] - rng[0]) / 1e9 if rng else 0.0,
+            "messages": report.messages, "converted": report.converted, "topics": len(report.topics),
+            **run_metrics(store),
+            "warnings": len(warnings) + len(findings),
+            "verdict": "damaged" if report.damaged else ("warnings" if findings or warnings else "ok"),
+            "tags": all_tags,
+        }
+        h_by = {h.entity: h for h in health}
+        res.topics = [{"topic": t.topic, "entity": t.entity, "type": t.type_name, "messages": t.messages,
+                       "converted": t.converted,
+                       "rate_hz": h_by[t.entity].rate_hz if t.entity in h_by else None,
+                       "max_gap_s": h_by[t.entity].max_gap_s if t.entity in h_by else None}
+                      for t in report.topics]
+        res.events = ([{"kind": "conversion", "entity": "", "message": w} for w in warnings] +
+                      [{"kind": f.kind, "entity": f.entity, "message": f.message} for f in findings])
+        return res
+    finally:
+        res.seconds = time.perf_counter() - t0
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
