@@ -44,6 +44,9 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=7", "rerun-sdk==0.41.0", "datafusion==54.*"],
+        # fleet scale: `rerun-ros fleet convert` on Ray, the DuckDB catalog, URIs through fsspec
+        # (add s3fs/gcsfs for s3:// and gs://)
+        "fleet": ["ray>=2.40", "duckdb>=1.1", "fsspec>=2024.1"],
     },
     zip_safe=False,
     maintainer="rerun_ros developers",

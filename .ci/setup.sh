@@ -22,9 +22,10 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
 # the test dependencies too (pytest, rerun-sdk as the oracle), so that the README's second
-# command works right after its first; --no-test leaves them out (--test is accepted, the default)
-extras="[test]"
-case " $* " in *" --no-test "*) extras="" ;; esac
+# command works right after its first; --no-test leaves them out (--test is accepted, the default);
+# the fleet extra (ray, duckdb, fsspec) for `rerun-ros fleet` and the catalog
+extras="[test,fleet]"
+case " $* " in *" --no-test "*) extras="[fleet]" ;; esac
 .venv/bin/python -m pip install -q -e ".${extras}" 2>&1 | grep -v "^WARNING: Location" || true
 # bytecode now: where PYTHONDONTWRITEBYTECODE is set, every run would compile the package again
 .venv/bin/python -m compileall -q rerun_ros viewer >/dev/null

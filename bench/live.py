@@ -383,8 +383,8 @@ def run_mix(a, mix: str) -> None:
         _, cpu_g, rep_g, vl_g = grpc_run
         vt, vg = viewer_lat["all"], vl_g["all"]
         conv_g = sum(v["converted"] for v in rep_g["topics"].values())
-        print(f"\nviewer stream vs Rerun gRPC proxy (same load, same run; the viewer-side process reads the "
-              f"bridge's TCP stream, or the official `rerun --serve-grpc` the bridge streams to):\n")
+        print("\nviewer stream vs Rerun gRPC proxy (same load, same run; the viewer-side process reads the "
+              "bridge's TCP stream, or the official `rerun --serve-grpc` the bridge streams to):\n")
         print(f"| {'sink':<24} | {'rows at viewer':>14} | {'p50 ms':>7} | {'p99 ms':>7} | {'bridge CPU %':>12} |")
         print(f"|{'-' * 26}|{'-' * 16}|{'-' * 9}|{'-' * 9}|{'-' * 14}|")
         print(f"| {'TCP viewer stream':<24} | {vt.get('rows', 0):>14} | {vt.get('p50', float('nan')):7.1f} | "

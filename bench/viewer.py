@@ -181,7 +181,7 @@ def rss_of_view(path: Path, work: Path) -> float:
 
 
 def main() -> int:
-    xv = ensure_display()
+    ensure_display()  # Xvfb when DISPLAY is unset; it ends with this process
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     from PyQt6 import QtWidgets
     app = QtWidgets.QApplication([sys.argv[0]])

@@ -9,7 +9,8 @@ Tables (times as UTC ``TIMESTAMP``, durations in s, distances in m, speeds in m/
   path or URI), ``path`` (the ``.rrd``), ``robot``, ``start_time``, ``end_time``, ``duration_s``,
   ``messages``, ``converted``, ``topics``, ``distance_m``, ``max_speed_mps``, ``motion_source``
   (``odometry``, ``tf``, ``none``), ``warnings``, ``verdict`` (``ok``, ``warnings``, ``damaged``),
-  ``status`` (``ok``, ``partial``, ``failed``), ``reason``, ``tags`` (``MAP(VARCHAR, VARCHAR)``),
+  ``status`` (``ok``, ``partial``: converted with losses, ``failed``: the bag cannot be converted,
+  ``error``: the conversion broke after its retries, tried again by the next job), ``reason``, ``tags`` (``MAP(VARCHAR, VARCHAR)``),
   ``converter``, ``bytes_in``, ``bytes_out``, ``seconds`` (conversion wall time), ``source_key``
   (size and mtime: a quick check before the checksum), ``converted_at``;
 - ``topics``: ``run_id``, ``topic``, ``entity``, ``type``, ``messages``, ``converted``,
@@ -92,11 +93,12 @@ class Catalog:
 
     def known(self, source: str, source_key: str, converter: str) -> tuple[str, str] | None:
         """(run_id, path) of a run already converted from ``source`` with the same quick key and
-        converter, whose output still exists; None otherwise."""
-        rows = self.db.execute("SELECT run_id, path FROM runs WHERE source = ? AND source_key = ? AND converter = ? "
-                               "AND status IN ('ok', 'partial')", [source, source_key, converter]).fetchall()
-        for run_id, path in rows:
-            if path and Path(path).exists():
+        converter, whose output still exists (or that failed: the same bytes fail the same way;
+        ``--force`` tries again); None otherwise."""
+        rows = self.db.execute("SELECT run_id, path, status FROM runs WHERE source = ? AND source_key = ? AND "
+                               "converter = ?", [source, source_key, converter]).fetchall()
+        for run_id, path, status in rows:
+            if status == "failed" or (path and Path(path).exists()):  # a failure is a known result too
                 return run_id, path
         return None
 
@@ -106,7 +108,7 @@ class Catalog:
         """Insert or replace one run (a :class:`rerun_ros.fleet.runs.RunResult`) and its topics
         and events, in one transaction."""
         r = result.run
-        run_id = result.checksum or f"failed:{result.source}"
+        run_id = result.checksum or f"{result.status}:{result.source}"
         tags = {str(k): str(v) for k, v in (r.get("tags") or {}).items()}
         self.db.execute("BEGIN")
         try:

@@ -221,6 +221,8 @@ def cmd_fleet_convert(args) -> int:
             progress.stop()
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
+    elif not args.quiet and summary.skipped == summary.total:
+        print(f"{summary.total} bags: all already converted (catalog {summary.catalog}; --force converts again)")
     elif not args.quiet:
         mb = summary.bytes_in / 2**20
         rate = f"{(summary.ok + summary.partial + summary.failed) / summary.seconds:.2f} bags/s, {mb / summary.seconds:.1f} MiB/s" \
@@ -237,7 +239,11 @@ def _catalog(args):
     except ImportError as e:
         raise ValueError(f"the catalog needs duckdb (pip install 'rerun_ros[fleet]'): {e}") from None
     path = args.catalog or os.environ.get("RERUN_ROS_CATALOG") or catalog.DEFAULT_NAME
-    return catalog.open(path)
+    import duckdb
+    try:
+        return catalog.open(path)
+    except duckdb.Error as e:
+        raise ValueError(f"{path}: not a readable catalog ({str(e).splitlines()[0]})") from None
 
 
 def cmd_catalog_query(args) -> int:

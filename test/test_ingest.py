@@ -9,7 +9,6 @@ import struct
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 from mcap.reader import make_reader
 from mcap.records import Schema

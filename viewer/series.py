@@ -137,7 +137,6 @@ def field_series(store: ChunkStore, entity: str, path: str, timeline: str, start
     Raises:
         KeyError: the entity has no such column or field (message names the known fields).
     """
-    import pyarrow as pa
 
     label = f"{entity}:{path}"
     if ":" in path:

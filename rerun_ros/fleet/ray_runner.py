@@ -111,12 +111,14 @@ def fleet_convert(inputs: list[str], out_dir: str | os.PathLike, *, catalog: str
                             res: RunResult = ray.get(ref)
                         except Exception as e:  # noqa: BLE001 - a task that failed after its retries
                             msg = str(getattr(e, "cause", None) or e).strip().splitlines()
-                            res = RunResult(b.source, str(b.output(out)), "failed",
+                            # "error", not "failed": the converter broke, not the bag; a rerun tries again
+                            res = RunResult(b.source, str(b.output(out)), "error",
                                             reason=(msg[-1] if msg else type(e).__name__)[:300],
                                             attempts=retries + 1)
                         cat.record(res, converter=converter, source_key=key)
                         summary.bytes_in += b.size
-                        setattr(summary, res.status, getattr(summary, res.status) + 1)
+                        kind = "failed" if res.status == "error" else res.status
+                        setattr(summary, kind, getattr(summary, kind) + 1)
                         if res.status != "ok":
                             summary.problems.append((b.source, res.status, res.reason))
                         if on_result:

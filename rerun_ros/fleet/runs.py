@@ -131,6 +131,27 @@ def _tf_path(store) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
+SPEED_WINDOW_S = 0.5
+
+
+def _max_speed(t: np.ndarray, p: np.ndarray) -> float | None:
+    """The highest mean speed (m/s) over any window of at least ``SPEED_WINDOW_S`` (0.5 s)
+    between samples: position jitter over a few ms would otherwise read as tens of m/s."""
+    if len(t) < 2:
+        return None
+    j = np.searchsorted(t, t + int(SPEED_WINDOW_S * 1e9), side="left")
+    ok = j < len(t)
+    if not ok.any():
+        j = np.full(len(t), len(t) - 1)
+        ok = np.arange(len(t)) < len(t) - 1
+    i = np.flatnonzero(ok)
+    dt = (t[j[i]] - t[i]) / 1e9
+    good = dt > 0
+    if not good.any():
+        return None
+    return float((np.linalg.norm(p[j[i]] - p[i], axis=1)[good] / dt[good]).max())
+
+
 def run_metrics(store) -> dict:
     """Distance travelled (m) and max speed (m/s) of the robot in a recording (module doc);
     ``source`` names where they came from (``odometry <topic>``, ``tf base_link``, ``none``)."""
@@ -138,23 +159,16 @@ def run_metrics(store) -> dict:
     if od is not None and len(od[0]) >= 1:
         t, p, v = od
         steps = np.linalg.norm(np.diff(p, axis=0), axis=1) if len(p) > 1 else np.zeros(0)
-        dt = np.diff(t) / 1e9 if len(t) > 1 else np.zeros(0)
         fin = np.isfinite(v)
         vmax = float(v[fin].max()) if fin.any() and v[fin].max() > 0 else None
-        if vmax is None and len(dt):  # no twist (or all zero): from the positions
-            with np.errstate(divide="ignore", invalid="ignore"):
-                sp = np.where(dt > 0, steps / dt, np.nan)
-            vmax = float(np.nanmax(sp)) if np.isfinite(sp).any() else None
+        if vmax is None:  # no twist (or all zero): from the positions
+            vmax = _max_speed(t, p)
         return {"distance_m": float(steps.sum()), "max_speed_mps": vmax, "motion_source": "odometry"}
     tp = _tf_path(store)
     if tp is not None and len(tp[0]) > 1:
         t, p = tp
         steps = np.linalg.norm(np.diff(p, axis=0), axis=1)
-        dt = np.diff(t) / 1e9
-        with np.errstate(divide="ignore", invalid="ignore"):
-            sp = np.where(dt > 0, steps / dt, np.nan)
-        return {"distance_m": float(steps.sum()), "max_speed_mps": float(np.nanmax(sp)) if np.isfinite(sp).any()
-                else None, "motion_source": "tf"}
+        return {"distance_m": float(steps.sum()), "max_speed_mps": _max_speed(t, p), "motion_source": "tf"}
     return {"distance_m": None, "max_speed_mps": None, "motion_source": "none"}
 
 
@@ -193,6 +207,10 @@ def process_bag(bag: BagInput, out_dir: str, *, tags: dict | None = None, known_
             local = _fetch(bag.source, tmp)
         res.checksum = known_checksum or checksum(local)
         res.bytes_in = bag.size
+        parts = Path(bag.relative).parts
+        all_tags = {**_bag_tags(local), **(tags or {})}
+        robot = all_tags.get("robot") or (parts[0] if len(parts) >= 3 else "")
+        res.run = {"source": bag.source, "robot": robot, "tags": all_tags}
         out.parent.mkdir(parents=True, exist_ok=True)
         warnings: list[str] = []
         try:
@@ -215,9 +233,6 @@ def process_bag(bag: BagInput, out_dir: str, *, tags: dict | None = None, known_
         findings = find_problems(store, health)
         tl = "log_time" if store.time_range("log_time") else "ros_time"
         rng = store.time_range(tl)
-        parts = Path(bag.relative).parts
-        all_tags = {**_bag_tags(local), **(tags or {})}
-        robot = all_tags.get("robot") or (parts[0] if len(parts) >= 3 else "")
         res.run = {
             "source": bag.source, "path": str(out), "checksum": res.checksum, "robot": robot,
             "start_ns": rng[0] if rng else None, "end_ns": rng[1] if rng else None,

@@ -5,7 +5,7 @@ parents are marked. Double-click a frame to make it the fixed frame."""
 from __future__ import annotations
 
 import numpy as np
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtGui, QtWidgets
 
 __all__ = ["TfTree", "frame_rows"]
 
