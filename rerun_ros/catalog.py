@@ -5,7 +5,8 @@ dataframes from it.
 
 Tables (times as UTC ``TIMESTAMP``, durations in s, distances in m, speeds in m/s):
 
-- ``runs``: ``run_id`` (the input checksum: the same bytes are the same run), ``source`` (input
+- ``runs``: ``run_id`` (the input's checksum and a hash of its source: a re-converted bag keeps its
+  id; the same bytes at two places are two runs), ``checksum``, ``source`` (input
   path or URI), ``path`` (the ``.rrd``), ``robot``, ``start_time``, ``end_time``, ``duration_s``,
   ``messages``, ``converted``, ``topics``, ``distance_m``, ``max_speed_mps``, ``motion_source``
   (``odometry``, ``tf``, ``none``), ``warnings``, ``verdict`` (``ok``, ``warnings``, ``damaged``),
@@ -32,7 +33,7 @@ DEFAULT_NAME = "catalog.duckdb"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY, source VARCHAR, path VARCHAR, robot VARCHAR,
+    run_id VARCHAR PRIMARY KEY, checksum VARCHAR, source VARCHAR, path VARCHAR, robot VARCHAR,
     start_time TIMESTAMP, end_time TIMESTAMP, duration_s DOUBLE, messages BIGINT, converted BIGINT,
     topics INTEGER, distance_m DOUBLE, max_speed_mps DOUBLE, motion_source VARCHAR, warnings INTEGER,
     verdict VARCHAR, status VARCHAR, reason VARCHAR, tags MAP(VARCHAR, VARCHAR), converter VARCHAR,
@@ -108,15 +109,20 @@ class Catalog:
         """Insert or replace one run (a :class:`rerun_ros.fleet.runs.RunResult`) and its topics
         and events, in one transaction."""
         r = result.run
-        run_id = result.checksum or f"{result.status}:{result.source}"
+        import xxhash
+        where = xxhash.xxh64_hexdigest(result.source.encode())[:8]
+        run_id = f"{result.checksum[:16]}-{where}" if result.checksum else f"{result.status}-{where}"
         tags = {str(k): str(v) for k, v in (r.get("tags") or {}).items()}
         self.db.execute("BEGIN")
         try:
+            # the run's earlier rows, and those of an older version of the same source
+            old = [r[0] for r in self.db.execute("SELECT run_id FROM runs WHERE run_id = ? OR source = ?",
+                                                 [run_id, result.source]).fetchall()] or [run_id]
             for table in ("runs", "topics", "events"):
-                self.db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+                self.db.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [old])
             self.db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), ?, ?, ?, ?, ?, ?)",
-                [run_id, result.source, result.output if result.status != "failed" else None, r.get("robot"),
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), ?, ?, ?, ?, ?, ?)",
+                [run_id, result.checksum, result.source, result.output if result.status != "failed" else None, r.get("robot"),
                  _ts(r.get("start_ns")), _ts(r.get("end_ns")), _num(r.get("duration_s")), r.get("messages"),
                  r.get("converted"), r.get("topics"), _num(r.get("distance_m")), _num(r.get("max_speed_mps")),
                  r.get("motion_source"), r.get("warnings"), r.get("verdict"), result.status, result.reason,

@@ -159,12 +159,22 @@ def test_fleet_convert_on_ray_with_a_catalog(fleet_dir, tmp_path, bag_builder):
     p2 = fleet(fleet_dir, "-o", out, "--workers", "2", "--json")
     s2 = json.loads(p2.stdout)
     assert s2["skipped"] == 7 and s2["ok"] == s2["failed"] == s2["partial"] == 0 and p2.returncode == 0
-    # a changed bag is converted again, and only it
-    (fleet_dir / "robot_3" / "2025-01-01" / "rect.mcap").write_bytes(rect.read_bytes())  # new mtime
+    # a changed bag is converted again, and only it; its old rows go
+    changed = bag_builder("rect2.mcap")
+    changed.write("/odom", "nav_msgs/msg/Odometry", {
+        "header": header(1_700_000_000 * 10**9, "odom"), "child_frame_id": "base_link",
+        "pose": {"pose": {"position": {"x": 0.0, "y": 0.0, "z": 0.0},
+                          "orientation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}}, "covariance": [0.0] * 36},
+        "twist": {"twist": {"linear": {"x": 0.0, "y": 0.0, "z": 0.0}, "angular": {"x": 0.0, "y": 0.0, "z": 0.0}},
+                  "covariance": [0.0] * 36}}, 1_700_000_000 * 10**9)
+    changed.close()
+    shutil.copy(changed.path, fleet_dir / "robot_3" / "2025-01-01" / "rect.mcap")
     s3 = json.loads(fleet(fleet_dir, "-o", out, "--workers", "1", "--json").stdout)
     assert (s3["ok"], s3["skipped"]) == (1, 6)
-    assert duckdb.connect(str(out / "catalog.duckdb"), read_only=True).execute(
-        "SELECT count(*) FROM runs").fetchone()[0] == 7
+    con = duckdb.connect(str(out / "catalog.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 7
+    assert con.execute("SELECT messages, distance_m FROM runs WHERE source LIKE '%rect.mcap'").fetchall() == [(1, 0.0)]
+    assert con.execute("SELECT count(*) FROM topics WHERE run_id NOT IN (SELECT run_id FROM runs)").fetchone()[0] == 0
 
 
 def test_inputs_globs_rosbag2_dirs_and_uris(fleet_dir, tmp_path):
