@@ -336,7 +336,9 @@ class Chunk:
                 if not (pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type) or pa.types.is_duration(f.type)):
                     raise ValueError(f"chunk {ep.decode(errors='replace')}: index column {name} is {f.type}")
                 tl = Timeline(name, Timeline.kind_of(f.type))
-                timelines[name] = (tl, col.cast(pa.int64()).to_numpy(zero_copy_only=False))
+                # 64-bit indexes (timestamps, durations, int64 sequences) are viewed, not converted
+                as64 = col.view(pa.int64()) if f.type.bit_width == 64 and not col.null_count else col.cast(pa.int64())
+                timelines[name] = (tl, as64.to_numpy(zero_copy_only=False))
             else:
                 if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)):
                     raise ValueError(f"chunk {ep.decode(errors='replace')}: column {f.name} is {f.type}, "

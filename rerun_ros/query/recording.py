@@ -17,7 +17,7 @@ import re
 import numpy as np
 import pyarrow as pa
 
-from ..model.components import validity
+from ..model.components import indices, validity
 from ..store.chunk_store import ChunkStore, LatestAt
 
 __all__ = ["open", "Recording", "entity_glob"]
@@ -99,7 +99,7 @@ class Recording:
         statics: dict[str, pa.Array] = {}
         keys: dict[str, tuple] = {}  # column name -> sort key (entity, full archetype, field), as Rerun orders
         empty_types: dict[str, pa.DataType] = {}
-        sel_t, sel_k, sel_o = [], [], []  # per selected row: time, row-id key, other timelines
+        sel_t, sel_o = [], []  # per column: its rows' index times, and their other timelines
         for e in self.entities(entities):
             per_col: dict[str, list] = {}
             for c in self.store.chunks(e):
@@ -119,32 +119,44 @@ class Recording:
                         empty_types[k] = col.type
                 t = c.timelines[timeline][1]
                 inwin = (t >= lo) & (t <= hi)
-                if not inwin.any():
+                whole = bool(inwin.all())
+                if not whole and not inwin.any():
                     continue
-                rid = np.ascontiguousarray(c.row_ids).view(">u8").reshape(-1, 2).astype(np.uint64)
                 oth = np.stack([c.timelines[n][1] if n in c.timelines else np.full(len(c), np.iinfo(np.int64).min)
                                 for n in others], 1) if others else np.zeros((len(c), 0), np.int64)
                 for d, col in c.components.items():
-                    m = inwin if not col.null_count else inwin & validity(col)
-                    idx = np.flatnonzero(m)
-                    if len(idx):
-                        per_col.setdefault(d.column, []).append((t[idx], rid[idx], oth[idx], col.take(pa.array(idx))))
-                        keys[f"{e}:{d.column}"] = (e, d.archetype_full, d.field)
+                    if whole and not col.null_count:  # the whole column: no copy
+                        per_col.setdefault(d.column, []).append((t, c, None, oth, col))
+                    else:
+                        m = inwin if not col.null_count else inwin & validity(col)
+                        idx = np.flatnonzero(m)
+                        if not len(idx):
+                            continue
+                        per_col.setdefault(d.column, []).append((t[idx], c, idx, oth[idx], col.take(indices(idx))))
+                    keys[f"{e}:{d.column}"] = (e, d.archetype_full, d.field)
             for colname, parts in per_col.items():
-                t = np.concatenate([p[0] for p in parts])
-                rid = np.concatenate([p[1] for p in parts])
-                oth = np.concatenate([p[2] for p in parts])
-                typ = parts[0][3].type
-                vals = pa.concat_arrays([p[3] if p[3].type == typ else p[3].cast(typ) for p in parts])
-                order = np.lexsort((rid[:, 1], rid[:, 0], t))
-                t, rid, oth = t[order], rid[order], oth[order]
-                last = order[np.flatnonzero(np.r_[t[1:] != t[:-1], True])]
-                lastpos = np.flatnonzero(np.r_[t[1:] != t[:-1], True])
-                cols[f"{e}:{colname}"] = (t[lastpos], vals.take(pa.array(last)))
-                sel_t.append(t[lastpos])
-                sel_k.append(rid[lastpos])
-                sel_o.append(oth[lastpos])
-        if sel_t:  # sorted distinct times (sort-based: numpy's hash unique is slow here)
+                # chunks in time order: then the rows usually are already (chunks are sorted inside)
+                parts.sort(key=lambda p: int(p[0][0]))
+                t = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+                oth = np.concatenate([p[3] for p in parts]) if len(parts) > 1 else parts[0][3]
+                typ = parts[0][4].type
+                vals = pa.concat_arrays([p[4] if p[4].type == typ else p[4].cast(typ) for p in parts]) \
+                    if len(parts) > 1 else parts[0][4]
+                if len(t) < 2 or bool((t[1:] > t[:-1]).all()):
+                    lastpos = None  # strictly increasing times: each row is its time's only (and last) row
+                else:  # ties or disorder: time, then row id; the last row of each time wins
+                    rid = np.concatenate([_row_keys(p[1], p[2]) for p in parts])
+                    order = np.lexsort((rid[:, 1], rid[:, 0], t))
+                    t, oth = t[order], oth[order]
+                    lastpos = np.flatnonzero(np.r_[t[1:] != t[:-1], True])
+                    vals = vals.take(indices(order[lastpos]))
+                    t, oth = t[lastpos], oth[lastpos]
+                cols[f"{e}:{colname}"] = (t, vals)
+                sel_t.append(t)
+                sel_o.append(oth)
+        if sel_t and all(x is sel_t[0] or (len(x) == len(sel_t[0]) and np.array_equal(x, sel_t[0])) for x in sel_t):
+            times = sel_t[0]  # every column at the same times (one archetype logged whole): no union to make
+        elif sel_t:  # sorted distinct times (sort-based: numpy's hash unique is slow here)
             x = np.sort(np.concatenate(sel_t))
             times = x[np.r_[True, x[1:] != x[:-1]]] if len(x) else x
         else:
@@ -170,6 +182,11 @@ class Recording:
         for name in sorted(set(cols) | set(statics) | set(empty_types), key=lambda k: keys.get(k, (k,))):
             if name not in cols and name not in statics:
                 arrays.append(pa.nulls(len(times), empty_types[name]))
+                names.append(name)
+                continue
+            if name in cols and not fill_latest_at and name not in statics and \
+                    (cols[name][0] is times or (len(cols[name][0]) == len(times) and np.array_equal(cols[name][0], times))):
+                arrays.append(cols[name][1])  # a row at every index time: the column as it is
                 names.append(name)
                 continue
             if name in cols:
@@ -205,6 +222,12 @@ class Recording:
         """Write the dataframe to a Parquet file."""
         import pyarrow.parquet as pq
         pq.write_table(self.dataframe(timeline, **kw), str(path))
+
+
+def _row_keys(chunk, idx) -> np.ndarray:
+    """(n, 2) uint64 sort keys of a chunk's row ids (all rows, or rows ``idx``): time-ordered Tuids."""
+    rid = np.ascontiguousarray(chunk.row_ids).view(">u8").reshape(-1, 2).astype(np.uint64)
+    return rid if idx is None else rid[idx]
 
 
 def open(path: str | os.PathLike, lazy_threshold: int = 256 << 20) -> Recording:  # noqa: A001

@@ -86,6 +86,7 @@ class ChunkStore:
         self.total_bytes = 0
         self.num_dropped = 0
         self.generation = 0
+        self._index: dict = {}  # (entity, timeline) -> (generation, per-query index): _temporal_index
 
     # -- insertion --------------------------------------------------------------------------
 
@@ -219,16 +220,43 @@ class ChunkStore:
                 if prev is None or cand.row_id > prev.row_id:
                     out[d.column] = cand
         best: dict[str, tuple[int, bytes, Chunk, int, object]] = {}
-        for c in temporal:
-            if timeline not in c.timelines:
-                continue
-            rng = c.time_range(timeline)
-            if rng is None or rng[0] > t:
-                continue
+        chunks, mins, maxs, columns, _ = self._temporal_index(entity, timeline)
+        cand = np.flatnonzero(mins <= t)
+        # newest first (by the latest time each chunk can offer at t); stop once every column has
+        # a row newer than anything the remaining chunks hold
+        ub = np.minimum(maxs[cand], t)
+        order = np.argsort(-ub, kind="stable")
+        need = {n for n in columns if n not in out and (want is None or n in want)}
+        for k in order:
+            bound = int(ub[k])
+            if need and all(n in best and best[n][0] > bound for n in need):
+                break
+            c = chunks[cand[k]]
             times = c.timelines[timeline][1]
+            if c.is_sorted(timeline):
+                end = int(np.searchsorted(times, t, side="right"))
+                if end == 0:
+                    continue
+                for d, col in c.components.items():
+                    if d.column not in need:
+                        continue
+                    if col.null_count:
+                        ok = np.flatnonzero(validity(col)[:end])
+                        if not len(ok):
+                            continue
+                        j = int(ok[-1])
+                    else:
+                        ok, j = None, end - 1
+                    top = times[j]
+                    lo = int(np.searchsorted(times, top, side="left"))
+                    if lo < j:  # rows at the same time: the greatest row id wins
+                        cands = np.arange(lo, j + 1) if ok is None else ok[ok >= lo]
+                        j = int(cands[int(np.lexsort(c.row_ids[cands].T[::-1])[-1])])
+                    self._keep_best(best, d.column, int(top), c, j, col)
+                continue
             base = times <= t
             for d, col in c.components.items():
-                if d.column in out or (want is not None and d.column not in want):
+                if d.column not in need:
                     continue
                 mask = base if not col.null_count else base & validity(col)
                 idx = np.flatnonzero(mask)
@@ -240,16 +268,43 @@ class ChunkStore:
                 # row ids: pick the greatest among rows at the top time
                 rids = c.row_ids[cands]
                 j = cands[int(np.lexsort(rids.T[::-1])[-1])] if len(cands) > 1 else cands[0]
-                key = (int(top), bytes(c.row_ids[j]))
-                prev = best.get(d.column)
-                if prev is None or key > (prev[0], prev[1]):
-                    best[d.column] = (key[0], key[1], c, int(j), col)
+                self._keep_best(best, d.column, int(top), c, int(j), col)
         clear = self._clear_time(entity, timeline, t, temporal) if best else None
         for name, (tm, rid, c, j, col) in best.items():
             if clear is not None and clear > (tm, rid):
                 continue
             out[name] = LatestAt(tm, rid, col[j].values)
         return out
+
+    @staticmethod
+    def _keep_best(best: dict, name: str, top: int, c: Chunk, j: int, col) -> None:
+        key = (top, bytes(c.row_ids[j]))
+        prev = best.get(name)
+        if prev is None or key > (prev[0], prev[1]):
+            best[name] = (key[0], key[1], c, j, col)
+
+    def _temporal_index(self, entity: str, timeline: str):
+        """(chunks, min times, max times, column names, chunks with Clear) of an entity's temporal
+        chunks on ``timeline``, kept until the store changes (latest-at reads it per query)."""
+        key = (entity, timeline)
+        with self._lock:
+            hit = self._index.get(key)
+            if hit is not None and hit[0] == self.generation:
+                return hit[1]
+            ent = self._entities.get(entity)
+            chunks = [c for c in (ent.temporal if ent is not None else []) if timeline in c.timelines and len(c)]
+            gen = self.generation
+        ranges = [c.time_range(timeline) for c in chunks]
+        mins = np.array([r[0] for r in ranges], np.int64)
+        maxs = np.array([r[1] for r in ranges], np.int64)
+        cols = {d.column for c in chunks for d in c.components}
+        clears = [c for c in chunks if c.component("Clear:is_recursive") is not None]
+        value = (chunks, mins, maxs, cols, clears)
+        with self._lock:
+            if len(self._index) > 4096:
+                self._index.clear()
+            self._index[key] = (gen, value)
+        return value
 
     def _clear_time(self, entity: str, timeline: str, t: int, temporal: list[Chunk]) -> tuple[int, bytes] | None:
         """(time, row id) of the newest Clear at or before t affecting ``entity``."""
@@ -258,8 +313,8 @@ class ChunkStore:
         own = True
         while path is not None:
             with self._lock:
-                e = self._entities.get(path)
-                chunks = list(e.temporal) if e is not None else []
+                known = path in self._entities
+            chunks = self._temporal_index(path, timeline)[4] if known else []
             for c in chunks:
                 hit = c.component("Clear:is_recursive")
                 if hit is None or timeline not in c.timelines:
