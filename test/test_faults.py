@@ -380,7 +380,7 @@ def test_readme_gives_two_commands_and_setup_installs_the_test_tools():
     assert "bash .ci/setup.sh && .venv/bin/rerun-ros convert" in readme
     assert ".venv/bin/python -m pytest -q test" in readme
     setup = (root / ".ci" / "setup.sh").read_text()
-    assert 'extras="[test]"' in setup  # pytest and rerun-sdk without a third, unlisted step
+    assert 'extras="[test,fleet]"' in setup  # pytest, rerun-sdk and the fleet extra without a third, unlisted step
     run = (root / ".ci" / "run").read_text()
     assert ".venv/bin/python -m pytest -q test" in run and "setup.sh" in run
 
