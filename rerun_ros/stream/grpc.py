@@ -236,7 +236,7 @@ class GrpcSink:
         self.connected = threading.Event()
         self._prelude: list[bytes] = [log_msg_request(KIND_STORE_INFO, _strip_header(store_info_msg(self.store_id)))]
         self._static: list[bytes] = []
-        self._queue: deque = deque()  # (request bytes, rows, entity, static)
+        self._queue: deque = deque()  # (chunk or its request bytes, rows, entity, static, bytes counted)
         self._queued = 0
         self._cv = threading.Condition()
         self._closing = False
@@ -263,29 +263,35 @@ class GrpcSink:
             self._prelude = self._prelude[:1] + msgs
             if self._live:  # a call is open: these go next; later calls start with the prelude
                 for m in msgs:
-                    self._queue.append((m, 0, "", True))
+                    self._queue.append((m, 0, "", True, len(m)))
                     self._queued += len(m)
             self._cv.notify_all()
 
+    def _encode(self, chunk: Chunk) -> bytes:
+        return log_msg_request(KIND_ARROW, _strip_header_list(encode_arrow_msg(chunk, self.store_id, self.compress)))
+
     def write_chunk(self, chunk: Chunk) -> None:
-        req = log_msg_request(KIND_ARROW, _strip_header_list(encode_arrow_msg(chunk, self.store_id, self.compress)))
+        """Queue a chunk (never blocks: encoding happens on the sending thread, static chunks
+        at once since every reconnect sends them again)."""
+        item = self._encode(chunk) if chunk.is_static else chunk
+        size = len(item) if chunk.is_static else chunk.nbytes
         with self._cv:
             if self._closing:
                 raise ValueError("GrpcSink is closed")
             if chunk.is_static:
-                self._static.append(req)
-            self._queue.append((req, len(chunk), chunk.entity_path, chunk.is_static))
-            self._queued += len(req)
+                self._static.append(item)
+            self._queue.append((item, len(chunk), chunk.entity_path, chunk.is_static, size))
+            self._queued += size
             while self._queued > self.queue_bytes:
                 if not self._drop_oldest_temporal():
                     break
             self._cv.notify_all()
 
     def _drop_oldest_temporal(self) -> bool:
-        for i, (req, rows, ent, static) in enumerate(self._queue):
+        for i, (req, rows, ent, static, size) in enumerate(self._queue):
             if not static:
                 del self._queue[i]
-                self._queued -= len(req)
+                self._queued -= size
                 self.stats.chunks_dropped += 1
                 self.stats.rows_dropped += rows
                 d = self.stats.rows_dropped_per_entity
@@ -308,8 +314,15 @@ class GrpcSink:
                     self._cv.wait(0.5)
                 if not self._queue or not call["alive"]:
                     return  # closing, stopped, or the call is over: nothing more leaves the queue
-                req, *_ = self._queue.popleft()
-                self._queued -= len(req)
+                entry = self._queue.popleft()
+                self._queued -= entry[4]
+                self._cv.notify_all()
+            req = entry[0] if isinstance(entry[0], bytes) else self._encode(entry[0])  # outside the lock
+            with self._cv:
+                if not call["alive"]:  # broke while encoding: back to the front of the queue
+                    self._queue.appendleft((req, *entry[1:4], len(req)))
+                    self._queued += len(req)
+                    return
                 sent.append(req)
                 total += len(req)
                 while total > self.resend_bytes and len(sent) > 1:
@@ -398,7 +411,7 @@ class GrpcSink:
                 ch.close()
             self._thread.join(2.0)
         with self._cv:
-            for req, rows, ent, static in self._queue:  # what never left is lost: counted
+            for req, rows, ent, static, _ in self._queue:  # what never left is lost: counted
                 if not static:
                     self.stats.chunks_dropped += 1
                     self.stats.rows_dropped += rows
