@@ -184,7 +184,16 @@ def on_chunk(chunk):
     tl = "publish_time" if "publish_time" in chunk.timelines else "ros_time"
     if tl in chunk.timelines and not chunk.is_static:
         lat.setdefault(chunk.entity_path, []).append(now - chunk.timelines[tl][1])
-if sys.argv[1].startswith("rerun+http://"):  # a Rerun gRPC proxy the bridge streams to
+if sys.argv[1].startswith("serve:"):  # this process hosts the gRPC proxy, as the official viewer does
+    from rerun_ros.rrd.reader import decode_arrow_msg
+    from rerun_ros.stream.grpc import ProxyServer, split_log_msg
+    def on_message(data):
+        kind, body = split_log_msg(data)
+        if kind == 2:
+            on_chunk(decode_arrow_msg(bytes(body))[1])
+    client = ProxyServer(int(sys.argv[1][6:]), on_message=on_message)
+    client.close = client.stop
+elif sys.argv[1].startswith("rerun+http://"):  # a Rerun gRPC proxy the bridge streams to
     from rerun_ros.stream.grpc import GrpcReader
     client = GrpcReader(sys.argv[1], on_chunk, reconnect_delay=0.1)
 else:
@@ -262,9 +271,11 @@ def main() -> int:
                          "chunk in that process's ChunkStore (the bridge then also encodes every chunk for it)")
     ap.add_argument("--no-file", action="store_true", help="bridge without .rrd recording (viewer stream only)")
     ap.add_argument("--grpc", action="store_true",
-                    help="also run the bridge streaming to a Rerun gRPC proxy (`rerun --serve-grpc`, the official "
-                         "one) with a viewer-side process reading the proxy, and compare publish -> viewer store "
-                         "latency and bridge CPU with the TCP stream (implies --viewer)")
+                    help="also run the bridge streaming over gRPC to a viewer-side process that hosts the Rerun "
+                         "message proxy (as the official viewer does), and compare publish -> proxy -> store latency "
+                         "and bridge CPU with the TCP stream (implies --viewer); --grpc-official: through the "
+                         "official `rerun --serve-grpc` (one more process hop) instead")
+    ap.add_argument("--grpc-official", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--dds-profile", default=str(ROOT / "config" / "fastdds_large_data.xml"), metavar="XML",
                     help="Fast DDS XML profile for every process (default: the project's large-data profile; "
                          "'none' = Fast DDS's built-in transports)")
@@ -274,6 +285,7 @@ def main() -> int:
                     help="big: camera, lidar, TF; small: the nav-stack mix of small messages (IMU 200 Hz, TF, "
                          "joint states 100 Hz, odometry 50 Hz); both (default): one after the other")
     a = ap.parse_args()
+    a.grpc = a.grpc or a.grpc_official
     a.viewer = a.viewer or a.grpc
     for mix in (["big", "small"] if a.mix == "both" else [a.mix]):
         run_mix(a, mix)
@@ -287,7 +299,10 @@ def run_bridge(a, env, tmp, mix, topics, sink: str):
     report = tmp / f"bridge-{sink}.json"
     port = free_port()
     proxy = None
-    if sink == "grpc":
+    if sink == "grpc":  # the viewer-side process hosts the proxy (as the official viewer does): publish -> proxy
+        source = f"serve:{port}"
+        sink_params = ["-p", "stream_address:=''", "-p", f"grpc_url:=rerun+http://127.0.0.1:{port}/proxy"]
+    elif sink == "grpc-official":  # the official `rerun --serve-grpc` in between, a viewer reading it
         proxy = subprocess.Popen([str(BIN / "rerun"), "--serve-grpc", "--port", str(port)], env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.5)
@@ -341,7 +356,7 @@ def run_mix(a, mix: str) -> None:
                                    *(["--events"] if a.bare_executor == "events" else [])], env, a.duration, tmp, mix)
     got_b = json.loads(bare_out.read_text())
     counts_r, cpu_r, rep, viewer_lat = run_bridge(a, env, tmp, mix, topics, "tcp")
-    grpc_run = run_bridge(a, env, tmp, mix, topics, "grpc") if a.grpc else None
+    grpc_run = run_bridge(a, env, tmp, mix, topics, "grpc-official" if a.grpc_official else "grpc") if a.grpc else None
     got_r = {t: v["received"] for t, v in rep["topics"].items()}
     conv_r = {t: v["converted"] for t, v in rep["topics"].items()}
     lat = rep["latency_ms"]
