@@ -85,7 +85,7 @@ def main() -> int:
         con.close()
         thr[w] = (n / wall, mb / wall, (n / max(wall - ray_start, 1e-9)))
         rows.append((w, wall, n / wall, mb / wall, cpu_s))
-    print(f"| workers | wall s | bags/s | MB/s | task seconds (sum) |\n|---|---|---|---|---|")
+    print("| workers | wall s | bags/s | MB/s | task seconds (sum) |\n|---|---|---|---|---|")
     for w, wall, bps, mbps, cpu_s in rows:
         print(f"| {w} | {wall:.1f} | {bps:.2f} | {mbps:.1f} | {cpu_s:.1f} |")
     if 1 in thr and 2 in thr:

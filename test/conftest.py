@@ -103,6 +103,16 @@ def bag_builder(tmp_path):
     yield make
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (for a server a test starts)."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
 def run_cli(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     return subprocess.run([RERUN_ROS, *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
 

@@ -15,7 +15,7 @@ import yaml
 
 import rclpy  # noqa: F401  - the ROS 2 wheels must be installed (.ci/ros_setup.sh); no silent skip
 
-from conftest import RERUN_ROS, official_table, rerun_verify
+from conftest import RERUN_ROS, free_port, official_table, rerun_verify
 from rerun_ros.ros.launch_spec import LAUNCHES, LaunchError, parse_launch_args, resolve, ros_args
 from rerun_ros.ros.launcher import commands
 from rerun_ros.rrd.reader import read_chunks
@@ -26,15 +26,6 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent
 TOPICS = ["/tf", "/tf_static", "/camera/image", "/camera/compressed", "/camera/info", "/lidar/points", "/scan",
           "/odom", "/app_log", "/value", "/count"]
-
-
-def free_port() -> int:
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 @pytest.fixture

@@ -18,18 +18,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import RERUN, RERUN_ROS
+from conftest import RERUN, RERUN_ROS, free_port
 
 HERE = Path(__file__).parent
 DNA = HERE / "programs" / "dna_abacus.py"
 
 
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+def read_proxy(url: str, entity: str, rows: int, timeout: float = 20.0):
+    """A ChunkStore filled from a proxy's ReadMessages until ``entity`` has ``rows`` rows (or the
+    timeout), and the reader (closed)."""
+    from rerun_ros.store.chunk_store import ChunkStore
+    from rerun_ros.stream.grpc import GrpcReader
+    store = ChunkStore()
+    reader = GrpcReader(url, store.add_chunk)
+    end = time.monotonic() + timeout
+    while store.num_rows(entity) < rows and time.monotonic() < end:
+        time.sleep(0.05)
+    reader.close()
+    return store, reader
 
 
 def wait_listening(port: int, timeout: float = 30.0) -> None:
@@ -114,8 +120,6 @@ def test_tutorial_program_into_our_viewer(qapp, tmp_path):
     """`rerun-ros serve` as a user runs it, the program streaming to it, our viewer reading the proxy:
     the spirals turn with the transform logged on their parent entity (Rerun's hierarchy)."""
     from rerun_ros.sdk.utilities import build_color_spiral
-    from rerun_ros.store.chunk_store import ChunkStore
-    from rerun_ros.stream.grpc import GrpcReader
     from rerun_ros.viewer import blueprint as B
     from rerun_ros.viewer.spatial import hierarchy_transform
     from rerun_ros.viewer.window import ViewerWindow
@@ -124,12 +128,7 @@ def test_tutorial_program_into_our_viewer(qapp, tmp_path):
     try:
         p = subprocess.run([sys.executable, str(DNA), "grpc", serve.url], capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
-        store = ChunkStore()
-        reader = GrpcReader(serve.url, store.add_chunk)
-        end = time.monotonic() + 20
-        while store.num_rows("/dna/structure") < 400 and time.monotonic() < end:
-            time.sleep(0.05)
-        reader.close()
+        store, _ = read_proxy(serve.url, "/dna/structure", 400)
     finally:
         err = serve.stop()
     assert "rejected" in err and " 0 rejected" in err, err
@@ -165,8 +164,6 @@ def test_tutorial_program_into_our_viewer(qapp, tmp_path):
 
 def test_official_sdk_logs_into_rerun_ros_serve(tmp_path):
     from rerun_ros.rrd.reader import read_chunks
-    from rerun_ros.store.chunk_store import ChunkStore
-    from rerun_ros.stream.grpc import GrpcReader
     port = free_port()
     saved = tmp_path / "served.rrd"
     serve = Proc([RERUN_ROS, "serve", "--port", str(port), "--save", str(saved)], port)
@@ -184,12 +181,7 @@ def test_official_sdk_logs_into_rerun_ros_serve(tmp_path):
     try:
         p = subprocess.run([sys.executable, "-c", prog], capture_output=True, text=True, timeout=120)
         assert p.returncode == 0, p.stderr
-        store = ChunkStore()
-        reader = GrpcReader(serve.url, store.add_chunk)
-        end = time.monotonic() + 20
-        while store.num_rows("/robot/value") < 50 and time.monotonic() < end:
-            time.sleep(0.05)
-        reader.close()
+        store, reader = read_proxy(serve.url, "/robot/value", 50)
     finally:
         serve.stop()
     assert reader.recording[0] == "official_app" and not reader.errors
@@ -486,3 +478,36 @@ def test_data_logged_before_save_is_kept_and_time_kinds(tmp_path):
     assert rec is rr.get_global_data_recording()
     with pytest.raises(ValueError):
         rr.set_time("x", sequence=1, duration=2)
+
+
+def test_spawn_starts_our_viewer_hosting_the_proxy_and_connect_tcp_serves_our_stream(xdisplay):
+    """`spawn()` starts `rerun-ros serve --view` (our viewer, hosting the gRPC proxy) and streams to
+    it; `connect_tcp()` serves the recording on our TCP viewer stream."""
+    import rerun_ros.sdk as rr
+    from rerun_ros.store.chunk_store import ChunkStore
+    from rerun_ros.stream.tcp import StreamClient
+    port = free_port()
+    rec = rr.RecordingStream("spawned")
+    proc = rec.spawn(port=port)
+    try:
+        assert proc is not None and proc.poll() is None
+        addr = rec.connect_tcp("127.0.0.1:0")
+        for i in range(5):
+            rec.set_time("step", sequence=i)
+            rec.log("/v", rr.Scalars(float(i)))
+        rec.flush()
+        store, _ = read_proxy(f"rerun+http://127.0.0.1:{port}/proxy", "/v", 5)
+        assert [store.latest_at("/v", "step", i)["Scalars:scalars"].values.to_pylist() for i in range(5)] == \
+            [[float(i)] for i in range(5)]
+        tcp = ChunkStore()
+        client = StreamClient(addr, tcp.add_chunk, reconnect_delay=0.1)
+        end = time.monotonic() + 10
+        while tcp.num_rows("/v") < 5 and time.monotonic() < end:
+            time.sleep(0.05)
+        client.close()
+        assert tcp.num_rows("/v") == 5
+        assert rec.spawn(port=port) is None  # a viewer already listens: connect only
+        rec.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)

@@ -240,15 +240,18 @@ class RecordingStream:
             s.send_blueprint(model, make_active=make_active, make_default=make_default)
 
     def spawn(self, *, port: int = DEFAULT_GRPC_PORT, connect: bool = True, viewer: str = "rerun_ros",
-              timeout: float = 20.0) -> None:
+              timeout: float = 20.0):
         """Start a viewer hosting a gRPC proxy on ``port`` unless one already listens there, then
         (``connect``) stream to it. ``viewer``: ``"rerun_ros"`` (``rerun-ros serve --view``; needs
         a display) or ``"rerun"`` (the official viewer, if installed).
+
+        Returns the viewer process (``subprocess.Popen``), or None when a viewer already listened.
 
         Raises:
             FileNotFoundError: the official viewer is not installed. TimeoutError: nothing
             listened on the port within ``timeout`` s.
         """
+        proc = None
         if not _listening(port):
             if viewer == "rerun":
                 exe = shutil.which("rerun") or str(Path(sys.executable).parent / "rerun")
@@ -258,14 +261,18 @@ class RecordingStream:
                 cmd = [exe, "--port", str(port)]
             else:
                 cmd = [sys.executable, "-m", "rerun_ros.cli", "serve", "--port", str(port), "--view"]
-            subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
             end = _time.monotonic() + timeout
             while not _listening(port):
+                if proc.poll() is not None:
+                    raise TimeoutError(f"spawn: the viewer exited with status {proc.returncode} before listening "
+                                       f"on port {port} (no display?)")
                 if _time.monotonic() > end:
                     raise TimeoutError(f"spawn: no viewer listened on port {port} within {timeout:.0f} s")
                 _time.sleep(0.1)
         if connect:
             self.connect_grpc(f"rerun+http://127.0.0.1:{port}/proxy")
+        return proc
 
     def flush(self, blocking: bool = True) -> None:
         """Turn pending rows into chunks and hand them to the sinks (gRPC: wait until sent)."""
@@ -400,8 +407,8 @@ def connect_tcp(addr: str = "127.0.0.1:9877", *, recording: RecordingStream | No
 
 
 def spawn(*, port: int = DEFAULT_GRPC_PORT, connect: bool = True, viewer: str = "rerun_ros",
-          recording: RecordingStream | None = None) -> None:
-    _rec(recording).spawn(port=port, connect=connect, viewer=viewer)
+          recording: RecordingStream | None = None):
+    return _rec(recording).spawn(port=port, connect=connect, viewer=viewer)
 
 
 def send_blueprint(bp, *, make_active: bool = True, make_default: bool = True,
