@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from .. import safe_yaml
-from ..query.recording import entity_glob
+from ..model.entity_path import entity_glob
 
 __all__ = ["View", "Container", "Blueprint", "load", "dump", "BlueprintError", "VIEW_KINDS", "CONTAINER_KINDS"]
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..model import archetypes as A
 from ..model import entity_path
-from ..query.frames import quat_rotate
+from ..model.rotations import quat_rotate
 from .meshes import MeshError, load_mesh
 from .urdf import RobotModel, UrdfError, parse_urdf
 from .base import MapContext, MappedRow, MappingError

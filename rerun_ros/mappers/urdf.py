@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..query.frames import quat_multiply
+from ..model.rotations import quat_multiply
 
 __all__ = ["RobotModel", "Joint", "Visual", "parse_urdf", "rpy_to_quat", "UrdfError"]
 
@@ -77,7 +77,7 @@ class Joint:
         if self.type in ("revolute", "continuous"):
             return self.xyz, quat_multiply(self.quat, axis_angle_quat(self.axis, position))
         if self.type == "prismatic":
-            from ..query.frames import quat_rotate
+            from ..model.rotations import quat_rotate
             return self.xyz + quat_rotate(self.quat, self.axis * position), self.quat
         return self.xyz, self.quat
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["EntityPath", "parse", "join", "parent", "escape_part", "from_topic"]
+__all__ = ["EntityPath", "parse", "join", "parent", "escape_part", "from_topic", "entity_glob"]
 
 _PLAIN = re.compile(r"[A-Za-z0-9_\-.]+")
 
@@ -134,3 +134,23 @@ class EntityPath(str):
         """True when ``other`` is a strict ancestor of this path."""
         mine, theirs = self.parts, parse(other)
         return len(mine) > len(theirs) and mine[: len(theirs)] == theirs
+
+
+def entity_glob(pattern: str) -> re.Pattern:
+    """Entity glob → regex: ``*`` one path part, ``**`` any depth; ``/a/**`` also matches ``/a``
+    (as Rerun's entity filters); a plain path matches itself."""
+    if pattern.endswith("/**"):
+        base = entity_glob(pattern[:-3] or "/").pattern[1:-1]
+        return re.compile("^" + (base if pattern[:-3] else "") + "(/.*)?$" if pattern[:-3] else "^/.*$|^/$")
+    parts, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            parts.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            parts.append("[^/]*")
+            i += 1
+        else:
+            parts.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("^" + "".join(parts) + "$")

@@ -12,35 +12,15 @@ several share the time), or null; static components appear on every row; with
 from __future__ import annotations
 
 import os
-import re
 
 import numpy as np
 import pyarrow as pa
 
 from ..model.components import indices, validity
+from ..model.entity_path import entity_glob  # noqa: F401  (also this module's name)
 from ..store.chunk_store import ChunkStore, LatestAt
 
 __all__ = ["open", "Recording", "entity_glob"]
-
-
-def entity_glob(pattern: str) -> re.Pattern:
-    """Entity glob → regex: ``*`` one path part, ``**`` any depth; ``/a/**`` also matches ``/a``
-    (as Rerun's entity filters); a plain path matches itself."""
-    if pattern.endswith("/**"):
-        base = entity_glob(pattern[:-3] or "/").pattern[1:-1]
-        return re.compile("^" + (base if pattern[:-3] else "") + "(/.*)?$" if pattern[:-3] else "^/.*$|^/$")
-    parts, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            parts.append("[^/]*")
-            i += 1
-        else:
-            parts.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("^" + "".join(parts) + "$")
 
 
 class Recording:

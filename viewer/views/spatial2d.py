@@ -76,7 +76,7 @@ class Spatial2DView(CanvasView):
             if cam is None:
                 problems[image_entity] = "no camera model (CameraInfo/Pinhole) for this image: nothing projected"
         if cam is not None:
-            from ...query.recording import entity_glob
+            from ...model.entity_path import entity_glob
             st = self.win.store
             img = st.latest_at(image_entity, timeline, t)
             t_img = next((v.time for k, v in img.items() if k.split(":")[0] in ("Image", "EncodedImage", "DepthImage")
