@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .mappers.base import struct_field
-from .model.components import list_offsets, validity
+from .model.components import as_numpy, list_offsets, validity
 from .query.frames import FrameGraph
 
 __all__ = ["make_report", "Finding", "parse_rules", "EXIT_RULES_FIRED"]
@@ -213,7 +213,7 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
             flat = r.values.flatten()
             if hasattr(flat, "flatten"):
                 flat = flat.flatten()
-            v = flat.to_numpy(zero_copy_only=False).astype(np.float64)
+            v = as_numpy(flat).astype(np.float64)
             bad = ~np.isfinite(v)
             if bad.any():
                 found.append(Finding("nan", e, f"{e}: {int(bad.sum())} NaN/inf values in {col}"))

@@ -140,3 +140,22 @@ def test_filter_copies_whole_chunks_verbatim(tmp_path):
     r = rerun_ros.open(tmp_path / "cut.rrd")
     vals = r.dataframe("frame").column("/s:Scalars:scalars").to_pylist()
     assert [v[0] for v in vals] == [19.0] + [float(i) for i in range(20, 50)]
+
+
+def test_open_and_query_never_import_pandas(files):
+    """pyarrow imports pandas (~0.3 s) on its first ``Array.to_numpy`` or ``pa.array(numpy)`` in a
+    process; opening a recording, its dataframes, latest-at and the report must not pay it."""
+    import subprocess
+    import sys
+    code = (
+        "import sys, rerun_ros\n"
+        f"rec = rerun_ros.open({str(files['field'])!r})\n"
+        "lo, hi = rec.time_range('ros_time')\n"
+        "t = rec.dataframe('ros_time', entities='/coug2/**')\n"
+        "f = rec.dataframe('ros_time', entities='/tf', fill_latest_at=True)\n"
+        "rec.store.latest_at('/coug2/odom', 'ros_time', (lo + hi) // 2)\n"
+        "assert t.num_rows > 100 and f.num_rows > 10, (t.num_rows, f.num_rows)\n"
+        "print('pandas' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"

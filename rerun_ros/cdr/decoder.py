@@ -219,7 +219,7 @@ class _Run:
         phases = (pos & (a - 1)) if a > 1 else np.zeros(m, _I64)
         p0 = int(phases[0]) if m else 0
         uniform = m == 0 or bool((phases == p0).all())
-        groups = [(p0, None)] if uniform else [(int(p), np.nonzero(phases == p)[0]) for p in np.unique(phases)]
+        groups = [(p0, None)] if uniform else [(int(p), np.nonzero(phases == p)[0]) for p in np.flatnonzero(np.bincount(phases, minlength=a))]
         results: dict[int, np.ndarray] = {}
         new_pos = pos.copy()
         for phase, sel in groups:

@@ -105,16 +105,18 @@ def parse_schema(type_name: str, text: str, encoding: str = "ros2msg") -> dict:
     Raises:
         SchemaError: the text does not parse, or the encoding is neither ros2msg nor ros2idl.
     """
-    from rosbags.typesys import get_types_from_idl, get_types_from_msg
-
     name = normalize_type(type_name)
     try:
         if encoding == "ros2msg" and "/srv/" in name and name.endswith("_Event") and _SRV_SPLIT.search(text):
             return _service_event(name, text)
         if encoding == "ros2msg":
             fast = _parse_msg(text, name)
-            return fast if fast is not None else dict(get_types_from_msg(text, name))
+            if fast is not None:
+                return fast
+            from rosbags.typesys import get_types_from_msg  # (its import costs ~15 ms: only when needed)
+            return dict(get_types_from_msg(text, name))
         if encoding == "ros2idl":
+            from rosbags.typesys import get_types_from_idl
             return dict(get_types_from_idl(text))
     except Exception as e:  # rosbags raises its own parse errors (TypesysError and friends)
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -73,7 +73,7 @@ def _odometry_path(store) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | 
     """(times ns (n,), positions (n, 3) m, twist linear speed (n,) m/s) of the Odometry topic with
     the most rows, finite positions only; None without Odometry."""
     from ..mappers.base import struct_field
-    from ..model.components import list_offsets, validity
+    from ..model.components import as_numpy, list_offsets, validity
     best = None
     for e in store.entities():
         col = "nav_msgs.msg.Odometry:message"
@@ -91,8 +91,8 @@ def _odometry_path(store) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | 
             st = msg.values
             pose = struct_field(st, "pose.pose.position")
             lin = struct_field(st, "twist.twist.linear")
-            xyz = np.stack([np.asarray(struct_field(pose, k).to_numpy(zero_copy_only=False), float) for k in "xyz"], 1)
-            v = np.stack([np.asarray(struct_field(lin, k).to_numpy(zero_copy_only=False), float) for k in "xyz"], 1)
+            xyz = np.stack([np.asarray(as_numpy(struct_field(pose, k)), float) for k in "xyz"], 1)
+            v = np.stack([np.asarray(as_numpy(struct_field(lin, k)), float) for k in "xyz"], 1)
             first = off[:-1][rows] - off[0]
             ts.append(np.asarray(c.timelines["log_time"][1], np.int64)[rows])
             ps.append(xyz[first])

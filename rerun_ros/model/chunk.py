@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import tuid
-from .components import ComponentDescriptor, array, concat_batches, offsets_array, to_arrow
+from .components import ComponentDescriptor, array, concat_batches, offsets_array, to_arrow, to_numpy
 
 __all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
 
@@ -338,7 +338,7 @@ class Chunk:
                 tl = Timeline(name, Timeline.kind_of(f.type))
                 # 64-bit indexes (timestamps, durations, int64 sequences) are viewed, not converted
                 as64 = col.view(pa.int64()) if f.type.bit_width == 64 and not col.null_count else col.cast(pa.int64())
-                timelines[name] = (tl, as64.to_numpy(zero_copy_only=False))
+                timelines[name] = (tl, to_numpy(as64))
             else:
                 if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)):
                     raise ValueError(f"chunk {ep.decode(errors='replace')}: column {f.name} is {f.type}, "

@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pyarrow as pa
 
-from ..model.components import indices, validity
+from ..model.components import array, indices, repeat_column, validity
 from ..model.entity_path import entity_glob  # noqa: F401  (also this module's name)
 from ..store.chunk_store import ChunkStore, LatestAt
 
@@ -153,11 +153,10 @@ class Recording:
             other_vals = np.maximum.reduceat(ao[order], starts, axis=0) if len(ao) else ao
         for n in sorted(set(others) | {timeline}):
             if n == timeline:
-                arrays.append(pa.array(times, pa.int64()).view(tls[timeline].arrow_type))
+                arrays.append(array(np.ascontiguousarray(times, np.int64), tls[timeline].arrow_type))
             else:
                 v = other_vals[:, others.index(n)] if sel_t else np.zeros(0, np.int64)
-                arr = pa.array(v, pa.int64(), mask=v == np.iinfo(np.int64).min)
-                arrays.append(arr.view(tls[n].arrow_type))
+                arrays.append(indices(v, null=v == np.iinfo(np.int64).min).view(tls[n].arrow_type))
             names.append(n)
         for name in sorted(set(cols) | set(statics) | set(empty_types), key=lambda k: keys.get(k, (k,))):
             if name not in cols and name not in statics:
@@ -178,13 +177,15 @@ class Recording:
                     filled = np.maximum.accumulate(np.where(take >= 0, np.arange(len(times)), -1))
                     take = np.where(filled >= 0, take[np.maximum(filled, 0)], -1)
                 mask = take < 0
-                col = vals.take(pa.array(np.where(mask, 0, take), mask=mask)) if len(vals) else \
+                col = vals.take(indices(take, null=mask)) if len(vals) else \
                     pa.nulls(len(times), vals.type)
                 if name in statics:  # static wins (Rerun semantics)
-                    col = pa.array([statics[name].to_pylist()] * len(times), type=vals.type)
+                    col = repeat_column(statics[name], len(times))
+                    if col.type != vals.type:
+                        col = col.cast(vals.type)
             else:
                 sv = statics[name]
-                col = pa.array([sv.to_pylist()] * len(times), type=pa.list_(sv.type))
+                col = repeat_column(sv, len(times))
             arrays.append(col)
             names.append(name)
         return pa.Table.from_arrays(arrays, names=names)

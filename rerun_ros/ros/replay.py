@@ -31,7 +31,7 @@ __all__ = ["replay", "main"]
 
 def _raw_messages(path: Path, keep):
     """(topic, type, log_time, cdr bytes, qos yaml) in log-time order, MCAP or sqlite3 bags."""
-    from ..sources.db3 import db3_files
+    from ..sources.rosbag2 import db3_files
     files = db3_files(path)
     if files:
         import sqlite3

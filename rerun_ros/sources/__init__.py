@@ -24,8 +24,7 @@ def open_bag(path: str | os.PathLike, warn: Callable[[str], None] | None = None)
         FileNotFoundError: no such path. BagError: not a bag (a FIFO, a device, a file of
             another format; the message says which).
     """
-    from .db3 import Db3Source, db3_files
-    from .mcap import McapSource
+    from .rosbag2 import db3_files
 
     p = Path(path)
     try:
@@ -35,5 +34,7 @@ def open_bag(path: str | os.PathLike, warn: Callable[[str], None] | None = None)
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         raise BagError(f"{p}: not a regular file or directory (a FIFO or device cannot be read as a bag)")
     if db3_files(p):
+        from .db3 import Db3Source
         return Db3Source(p, warn=warn)
+    from .mcap import McapSource
     return McapSource(p, warn=warn)

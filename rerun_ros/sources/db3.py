@@ -20,31 +20,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .base import BagError, Channel, RawBatch, SourceStats
+from .rosbag2 import db3_files  # noqa: F401  (re-exported: where it was)
 
 __all__ = ["Db3Source", "db3_files"]
 
 PAGE = 8192  # rows fetched at a time
-
-
-def db3_files(path: str | os.PathLike) -> list[Path] | None:
-    """The ``.db3`` files of a bag path, or None if it is not a sqlite3 bag."""
-    from .rosbag2 import bag_metadata
-
-    p = Path(path)
-    if p.is_file():
-        return [p] if p.suffix == ".db3" or p.name.endswith(".db3.zstd") else None
-    if p.is_dir():
-        try:
-            meta = bag_metadata(p)
-        except BagError:
-            return None
-        if meta is not None:
-            if meta.storage == "sqlite3":
-                return [p / f for f in meta.relative_file_paths] or sorted(p.glob("*.db3"))
-            return None
-        files = sorted(p.glob("*.db3"))
-        return files if files and not list(p.glob("*.mcap")) else None
-    return None
 
 
 class Db3Source:

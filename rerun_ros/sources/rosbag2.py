@@ -21,7 +21,7 @@ import numpy as np
 
 from .base import BagError, RawBatch, SourceStats
 
-__all__ = ["BagMetadata", "bag_metadata", "open_member", "decompress_messages"]
+__all__ = ["BagMetadata", "bag_metadata", "db3_files", "open_member", "decompress_messages"]
 
 
 @dataclass
@@ -138,3 +138,22 @@ def decompress_messages(batch: RawBatch, fmt: str, warn: Callable[[str], None],
     idx = np.asarray(keep, np.int64)
     return RawBatch(batch.channel, np.frombuffer(b"".join(out), np.uint8), offs, lens,
                     batch.log_time[idx], batch.publish_time[idx])
+
+
+def db3_files(path: str | os.PathLike) -> list[Path] | None:
+    """The ``.db3`` files of a bag path, or None if it is not a sqlite3 bag."""
+    p = Path(path)
+    if p.is_file():
+        return [p] if p.suffix == ".db3" or p.name.endswith(".db3.zstd") else None
+    if p.is_dir():
+        try:
+            meta = bag_metadata(p)
+        except BagError:
+            return None
+        if meta is not None:
+            if meta.storage == "sqlite3":
+                return [p / f for f in meta.relative_file_paths] or sorted(p.glob("*.db3"))
+            return None
+        files = sorted(p.glob("*.db3"))
+        return files if files and not list(p.glob("*.mcap")) else None
+    return None

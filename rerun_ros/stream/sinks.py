@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..model.chunk import Chunk
-from ..model.components import array, offsets_array
+from ..model.components import array, offsets_array, to_numpy
 from ..rrd.writer import RrdWriter
 
 __all__ = ["RotatingRrdSink", "DecimatingSink"]
@@ -148,7 +148,7 @@ class RotatingRrdSink:
 
 def _subsample_rows(col: pa.Array, keep_every: np.ndarray) -> pa.Array:
     """Keep every k-th instance of each row (k per row in ``keep_every``; 1 keeps all)."""
-    offsets = col.offsets.to_numpy()
+    offsets = to_numpy(col.offsets)
     values = col.values
     idx_parts, lengths = [], []
     for r in range(len(col)):
@@ -205,13 +205,13 @@ class DecimatingSink:
                 out = out.take(np.array(keep))
         pos = out.component("Points3D:positions")
         if pos is not None and self.max_points:
-            lens = pos[1].value_lengths().fill_null(0).to_numpy()
+            lens = to_numpy(pos[1].value_lengths().fill_null(0))
             if (lens > self.max_points).any():
                 every = np.maximum(1, np.ceil(lens / self.max_points)).astype(np.int64)
                 comps = {}
                 for d, col in out.components.items():
                     if d.archetype == "Points3D" and len(col) and \
-                            (col.value_lengths().fill_null(0).to_numpy() == lens).all():
+                            (to_numpy(col.value_lengths().fill_null(0)) == lens).all():
                         comps[d] = _subsample_rows(col, every)
                     else:
                         comps[d] = col
