@@ -66,6 +66,31 @@ def test_chunk_with_offsets_past_its_values_is_skipped_not_a_crash(tmp_path):
     assert len(read_chunks(out)[0]) == n - 1
 
 
+def test_chunk_whose_uncompressed_size_lies_is_skipped(tmp_path):
+    """A real recording where one chunk claims more LZ4-decompressed bytes than its data holds
+    (rewritten message; the writer never does this): that chunk is a named warning, the rest
+    loads, and no garbage bytes from past the real end are read as data."""
+    from rerun_ros.rrd import proto as P
+    from rerun_ros.rrd.writer import MSG_HEADER
+    src = _rrd(tmp_path)
+    good, _ = read_chunks(src)
+    with RrdReader(src) as r:
+        msgs = [(m.kind, bytes(r._buf[m.offset:m.offset + m.length])) for m in r._messages()]
+        head = bytes(r._buf[:12])
+    arrow = [i for i, (k, _) in enumerate(msgs) if k == P.KIND_ARROW_MSG]
+    victim = arrow[len(arrow) // 2]
+    m = P.ArrowMsg.FromString(msgs[victim][1])
+    assert m.compression == P.COMPRESSION_LZ4
+    m.uncompressed_size += 4096
+    msgs[victim] = (P.KIND_ARROW_MSG, m.SerializeToString())
+    bad = tmp_path / "lying_size.rrd"
+    bad.write_bytes(head + b"".join(MSG_HEADER.pack(k, len(b)) + b for k, b in msgs))
+    with RrdReader(bad) as r:
+        got = list(r.iter_chunks())
+        assert len(got) == len(good) - 1
+        assert any("damaged chunk" in w and "Arrow stream ends at byte" in w for w in r.warnings), r.warnings
+
+
 def test_view_of_a_damaged_recording_renders(tmp_path, xdisplay):
     bad, _ = _bad_offsets_rrd(tmp_path)
     shot = tmp_path / "s.png"

@@ -30,6 +30,12 @@ from .writer import FOOTER_MAGIC, FOOTER_XXH32_SEED, MAGIC, MSG_HEADER, TRAILER
 __all__ = ["RrdReader", "RrdError", "StoreEntry", "read_chunks"]
 
 
+# LZ4 block decompression into Arrow's memory pool (mimalloc in pyarrow's wheels): the chunk's
+# buffers are then Arrow buffers, read zero-copy by the IPC reader; measured 2x faster than
+# python-lz4 into new bytes objects on a whole-file open
+_LZ4 = pa.Codec("lz4_raw")
+
+
 class RrdError(ValueError):
     """The file is not a readable RRD file (message names the file and the problem)."""
 
@@ -261,11 +267,14 @@ def decode_arrow_msg(body: bytes) -> tuple[P.ArrowMsg, Chunk]:
         # LZ4 expands at most 255:1: a larger claimed size is a lie (and a huge allocation)
         if m.uncompressed_size > 255 * len(payload) + 64:
             raise ValueError(f"claims {m.uncompressed_size} bytes uncompressed from {len(payload)}")
-        payload = lz4.block.decompress(payload, uncompressed_size=m.uncompressed_size)
-    reader = pa.ipc.open_stream(payload)
+        payload = _LZ4.decompress(payload, decompressed_size=m.uncompressed_size)
+    src = pa.BufferReader(payload)
+    reader = pa.ipc.open_stream(src)
     batches = [b for b in reader]
     if not batches:
         raise ValueError("no record batch in the chunk")
+    if src.tell() != src.size():  # (Arrow's LZ4 does not say how much it wrote: a size that lies shows here)
+        raise ValueError(f"the Arrow stream ends at byte {src.tell()} of {src.size()}")
     if len(batches) != 1:
         batch = pa.Table.from_batches(batches, schema=reader.schema).combine_chunks().to_batches()[0]
     else:
