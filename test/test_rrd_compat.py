@@ -174,3 +174,27 @@ def test_writer_threads_keep_order(tmp_path):
     chunks, _ = read_chunks(p)
     vals = [v[0] for c in chunks for v in c.component("Scalars:scalars")[1].to_pylist()]
     assert vals == [float(i) for i in range(1000)]
+
+
+def test_sinks_share_one_encoding_of_a_chunk(tmp_path):
+    """The bridge hands each chunk to its file, viewer stream and gRPC sinks: the IPC stream is
+    made once and LZ4-compressed once, and both forms are what the official reader reads."""
+    import lz4.block
+    from conftest import FIELD
+    from rerun_ros.rrd.writer import encode_arrow_msg, encode_chunk_payload, make_store_id
+    from rerun_ros.store.open import open_source
+    store = open_source(FIELD).store
+    chunk = next(c for c in store.chunks() if not c.is_static and len(c) > 10)
+    raw, n = encode_chunk_payload(chunk, False)          # the viewer stream's form
+    packed, n2 = encode_chunk_payload(chunk, True)       # the file's form
+    assert n == n2 == raw.size
+    assert encode_chunk_payload(chunk, False)[0] is raw and encode_chunk_payload(chunk, True)[0] is packed
+    assert lz4.block.decompress(packed, uncompressed_size=n) == raw.to_pybytes()
+    sid = make_store_id("share")
+    assert encode_arrow_msg(chunk, sid, True)[1] is packed  # the gRPC sink's message carries the same bytes
+    w = RrdWriter(tmp_path / "one.rrd", application_id="share")
+    w.write_chunk(chunk)
+    w.close()
+    assert rerun_verify(tmp_path / "one.rrd").returncode == 0
+    back, _ = read_chunks(tmp_path / "one.rrd")
+    assert len(back) == 1 and back[0].to_record_batch().equals(chunk.to_record_batch())

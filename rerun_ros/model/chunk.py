@@ -128,7 +128,7 @@ class Chunk:
     """
 
     __slots__ = ("entity_path", "id", "is_static", "row_ids", "timelines", "components", "_sorted",
-                 "_nbytes")
+                 "_nbytes", "encoded")
 
     def __init__(self, entity_path: str, chunk_id: tuple[int, int], row_ids: np.ndarray,
                  timelines: dict[str, tuple[Timeline, np.ndarray]],
@@ -150,6 +150,10 @@ class Chunk:
         self.components = components
         self._sorted: dict[str, bool] = {}
         self._nbytes: int | None = None
+        # the chunk's serialized forms, kept by the first sink that makes them so the others (an
+        # .rrd file, a viewer stream, a gRPC proxy) reuse them: [chunk id, IPC stream, LZ4 form or
+        # None]; see rerun_ros.rrd.writer.encode_chunk_payload
+        self.encoded: list | None = None
 
     # -- construction -----------------------------------------------------------------------
 

@@ -49,13 +49,39 @@ def encode_chunk_payload(chunk: Chunk, compress: bool) -> tuple[bytes | pa.Buffe
     """Serialize a chunk to an Arrow IPC stream, LZ4-block-compressed if asked.
 
     Returns (payload, uncompressed size in bytes). Releases the GIL for the heavy parts, so
-    several chunks can be encoded in parallel threads.
+    several chunks can be encoded in parallel threads. For a chunk under ``CACHE_BYTES`` the
+    IPC stream and its LZ4 form are kept on the chunk (:attr:`Chunk.encoded`, with the chunk id
+    that the stream's schema metadata holds), so the sinks of a recording (the bridge's file,
+    viewer stream and gRPC proxy) serialize and compress it once: per-chunk costs dominate
+    small chunks.
     """
+    if chunk.nbytes >= CACHE_BYTES:
+        return _compressed(_ipc_stream(chunk), compress)
+    # sinks' threads are woken by the same chunk at once: the second waits for the first's work
+    with _ENCODE_LOCKS[hash(chunk.id) % len(_ENCODE_LOCKS)]:
+        got = chunk.encoded
+        if got is None or got[0] != chunk.id:
+            got = chunk.encoded = [chunk.id, _ipc_stream(chunk), None]
+        if not compress:
+            return got[1], got[1].size
+        if got[2] is None:
+            got[2] = _compressed(got[1], True)
+        return got[2]
+
+
+CACHE_BYTES = 1 << 20  # chunks smaller than this keep their payloads for the other sinks
+_ENCODE_LOCKS = [threading.Lock() for _ in range(16)]
+
+
+def _ipc_stream(chunk: Chunk) -> pa.Buffer:
     batch = chunk.to_record_batch()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as w:
         w.write_batch(batch)
-    buf = sink.getvalue()
+    return sink.getvalue()
+
+
+def _compressed(buf: pa.Buffer, compress: bool) -> tuple[bytes | pa.Buffer, int]:
     if compress and _worth_compressing(buf):
         return lz4.block.compress(buf, store_size=False), buf.size
     return buf, buf.size
