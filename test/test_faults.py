@@ -91,6 +91,27 @@ def test_chunk_whose_uncompressed_size_lies_is_skipped(tmp_path):
         assert any("damaged chunk" in w and "Arrow stream ends at byte" in w for w in r.warnings), r.warnings
 
 
+def test_chunk_whose_message_framing_is_garbage_is_skipped(tmp_path):
+    """A real recording in which one ArrowMsg's protobuf bytes are overwritten (same length, so
+    the stream framing holds): that chunk is a named warning, every other chunk loads."""
+    from rerun_ros.rrd import proto as P
+    src = _rrd(tmp_path)
+    good, _ = read_chunks(src)
+    data = bytearray(src.read_bytes())
+    with RrdReader(src) as r:
+        arrow = [m for m in r._messages() if m.kind == P.KIND_ARROW_MSG]
+    for i, fill in enumerate((b"\xff", b"\x0f")):  # an overlong varint; an unsupported wire type
+        victim = arrow[len(arrow) // 3 * (i + 1)]
+        data[victim.offset:victim.offset + victim.length] = fill * victim.length
+    bad = tmp_path / "garbage_msg.rrd"
+    bad.write_bytes(bytes(data))
+    with RrdReader(bad) as r:
+        got = list(r.iter_chunks())
+        damaged = [w for w in r.warnings if "damaged chunk" in w]
+    assert len(got) == len(good) - 2 and len(damaged) == 2, r.warnings
+    assert "varint" in damaged[0] and "wire type" in damaged[1]
+
+
 def test_view_of_a_damaged_recording_renders(tmp_path, xdisplay):
     bad, _ = _bad_offsets_rrd(tmp_path)
     shot = tmp_path / "s.png"

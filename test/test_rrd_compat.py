@@ -198,3 +198,71 @@ def test_sinks_share_one_encoding_of_a_chunk(tmp_path):
     assert rerun_verify(tmp_path / "one.rrd").returncode == 0
     back, _ = read_chunks(tmp_path / "one.rrd")
     assert len(back) == 1 and back[0].to_record_batch().equals(chunk.to_record_batch())
+
+
+def _arrow_msg_bodies(path):
+    from rerun_ros.rrd import proto as P
+    with RrdReader(path) as r:
+        return [bytes(r._buf[m.offset:m.offset + m.length]) for m in r._messages() if m.kind == P.KIND_ARROW_MSG]
+
+
+def _same_fields(view, m):
+    from rerun_ros.rrd import proto as P
+    assert (view.compression, view.uncompressed_size, view.encoding, view.is_static) == \
+        (m.compression, m.uncompressed_size, m.encoding, m.is_static)
+    assert bytes(view.payload) == m.payload
+    assert P.StoreId.FromString(view.store_id) == m.store_id
+    assert view.chunk_id == ((m.chunk_id.time_ns, m.chunk_id.inc) if m.HasField("chunk_id") else None)
+
+
+def test_arrow_msg_read_in_place_equals_protobuf(tmp_path):
+    """The in-place ArrowMsg reader (no copy of the payload) reads every message of a real bag
+    converted by the official converter, and of ours, as google.protobuf does; unknown fields
+    of every wire type are skipped, a repeated field's last value wins."""
+    from conftest import RERUN, SENSORS
+    from rerun_ros.rrd import proto as P
+    theirs = tmp_path / "official.rrd"
+    subprocess.run([RERUN, "mcap", "convert", str(SENSORS), "-o", str(theirs)], check=True, capture_output=True,
+                   timeout=300)
+    ours = tmp_path / "ours.rrd"
+    write_sample(ours)
+    bodies = _arrow_msg_bodies(theirs) + _arrow_msg_bodies(ours)
+    assert len(bodies) > 40
+    for body in bodies:
+        _same_fields(P.scan_arrow_msg(memoryview(body), 0, len(body)), P.ArrowMsg.FromString(body))
+    # unknown fields: varint (99), fixed64 (98), length-delimited (97), fixed32 (96); then field 3 again
+    extra = bytes([0x98, 0x06, 0xAC, 0x02]) + bytes([0x91, 0x06]) + b"\x01" * 8 + \
+        bytes([0x8A, 0x06, 0x03]) + b"abc" + bytes([0x85, 0x06]) + b"\x02" * 4 + bytes([0x18, 0x7B])
+    body = bodies[0] + extra
+    view, m = P.scan_arrow_msg(memoryview(body), 0, len(body)), P.ArrowMsg.FromString(body)
+    assert m.uncompressed_size == view.uncompressed_size == 123
+    _same_fields(view, m)
+    for bad in (body[:-1], body + b"\x80", body + bytes([0x2A, 0x10]) + b"short", body + bytes([0x0B])):
+        with pytest.raises(ValueError):
+            P.scan_arrow_msg(memoryview(bad), 0, len(bad))
+
+
+def test_whole_file_read_keeps_chunks_after_close(tmp_path):
+    """Chunks read from a file (LZ4 and uncompressed) hold their own memory: the reader closes
+    and the values stay; abandoning an iteration halfway does not break close()."""
+    import rerun_ros.sdk as rr
+    for compress in (True, False):
+        p = tmp_path / f"c{compress}.rrd"
+        w = RrdWriter(p, compress=compress)
+        rec = RecordingStream("c", batcher=BatcherConfig(max_age=0), sinks=[w])
+        y = np.arange(200_000, dtype=np.float64)
+        for lo in range(0, len(y), 10_000):  # 20 chunks of 0.3 MB: read on both threads
+            cols = rr.Scalars.columns(scalars=y[lo:lo + 10_000])
+            rec.log_columns("/s", {Timeline("ros_time"): T0 + np.arange(lo, lo + 10_000) * 1000},
+                            {c.descriptor: c.list_array() for c in cols})
+        rec.close()
+        w.close()
+        with RrdReader(p) as r:
+            chunks = list(r.iter_chunks())
+        store = ChunkStore.from_chunks(chunks)
+        vals = store.range("/s", "ros_time", 0, 2**62, "Scalars:scalars").values.to_numpy(zero_copy_only=False)
+        np.testing.assert_array_equal(vals, y)
+        r = RrdReader(p)
+        it = r.iter_chunks()
+        next(it)
+        r.close()  # an iteration left halfway

@@ -115,6 +115,36 @@ def _sorbet_schema(entity_path: str, timelines: tuple, components: tuple) -> pa.
 _SCHEMAS: dict[tuple, pa.Schema] = {}
 
 
+
+# Chunk.from_record_batch: what each column of a schema is, by (name, field metadata) -> (Arrow
+# type, plan). A file's chunks repeat a few schemas, so the metadata is parsed once per schema.
+_FIELD_PLANS: dict[tuple, tuple] = {}
+
+
+def _field_plan(f: pa.Field, fmd: dict, ep: bytes) -> tuple:
+    """``("row", None)``, ``("index", (Timeline, is 64-bit))`` or ``("comp", descriptor)`` for
+    one column of a Rerun chunk schema.
+
+    Raises:
+        ValueError: a row-id, index or component column of the wrong Arrow type.
+    """
+    kind = fmd.get(b"rerun:kind", b"").decode()
+    if kind == "control" or f.name in (ROW_ID_COLUMN, "rerun_row_id"):
+        t = f.type.storage_type if isinstance(f.type, pa.ExtensionType) else f.type
+        if not (pa.types.is_fixed_size_binary(t) and t.byte_width == 16):
+            raise ValueError(f"chunk {ep.decode(errors='replace')}: row ids are {t}, not 16-byte ids")
+        return ("row", None)
+    if kind == "index":
+        name = fmd.get(b"rerun:index_name", f.name.encode()).decode()
+        if not (pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type) or pa.types.is_duration(f.type)):
+            raise ValueError(f"chunk {ep.decode(errors='replace')}: index column {name} is {f.type}")
+        return ("index", (Timeline(name, Timeline.kind_of(f.type)), f.type.bit_width == 64))
+    if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)):
+        raise ValueError(f"chunk {ep.decode(errors='replace')}: column {f.name} is {f.type}, "
+                         "not a list per row")
+    return ("comp", ComponentDescriptor.from_metadata(f.name, fmd))
+
+
 class Chunk:
     """An immutable batch of rows of one entity.
 
@@ -307,8 +337,10 @@ class Chunk:
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     @classmethod
-    def from_record_batch(cls, batch: pa.RecordBatch, is_static: bool | None = None) -> "Chunk":
-        """Parse a record batch with Rerun's chunk schema (ours or the official SDK's).
+    def from_record_batch(cls, batch: pa.RecordBatch, is_static: bool | None = None,
+                          chunk_id: tuple[int, int] | None = None) -> "Chunk":
+        """Parse a record batch with Rerun's chunk schema (ours or the official SDK's); the id is
+        ``chunk_id`` when given (an RRD message's ``chunk_id``), else the ``rerun:id`` metadata.
 
         Raises:
             ValueError: no ``rerun:entity_path`` metadata or no row-id column.
@@ -317,37 +349,37 @@ class Chunk:
         ep = md.get(b"rerun:entity_path")
         if ep is None:
             raise ValueError("record batch is not a Rerun chunk: no rerun:entity_path metadata")
-        chunk_id = (0, 0)
-        cid = md.get(b"rerun:id", b"").decode()
-        if cid.startswith("chunk_") and len(cid) == 38:
-            raw = bytes.fromhex(cid[6:])
-            chunk_id = (int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:], "big"))
+        if chunk_id is None:
+            chunk_id = (0, 0)
+            cid = md.get(b"rerun:id", b"").decode()
+            if cid.startswith("chunk_") and len(cid) == 38:
+                raw = bytes.fromhex(cid[6:])
+                chunk_id = (int.from_bytes(raw[:8], "big"), int.from_bytes(raw[8:], "big"))
         row_ids = None
         timelines: dict[str, tuple[Timeline, np.ndarray]] = {}
         comps: dict[ComponentDescriptor, pa.Array] = {}
         for f, col in zip(batch.schema, batch.columns):
-            fmd = f.metadata or {}
-            kind = fmd.get(b"rerun:kind", b"").decode()
-            if kind == "control" or f.name in (ROW_ID_COLUMN, "rerun_row_id"):
+            fmd = f.metadata
+            key = (f.name, tuple(fmd.items()) if fmd else ())
+            plan = _FIELD_PLANS.get(key)
+            if plan is None or plan[0] != f.type:  # (a type's hash costs ~1 us; equality 0.04)
+                plan = (f.type, *_field_plan(f, fmd or {}, ep))
+                if len(_FIELD_PLANS) >= 4096:
+                    _FIELD_PLANS.clear()
+                _FIELD_PLANS[key] = plan
+            _, what, arg = plan
+            if what == "comp":
+                comps[arg] = col
+            elif what == "index":
+                tl, is64 = arg
+                # 64-bit indexes (timestamps, durations, int64 sequences) are viewed, not converted
+                as64 = col.view(pa.int64()) if is64 and not col.null_count else col.cast(pa.int64())
+                timelines[tl.name] = (tl, to_numpy(as64))
+            else:
                 if isinstance(col, pa.ExtensionArray):
                     col = col.storage
-                if not (pa.types.is_fixed_size_binary(col.type) and col.type.byte_width == 16):
-                    raise ValueError(f"chunk {ep.decode(errors='replace')}: row ids are {col.type}, not 16-byte ids")
                 buf = col.buffers()[1]
                 row_ids = np.frombuffer(buf, dtype=np.uint8, count=16 * (len(col) + col.offset))[16 * col.offset:].reshape(-1, 16)
-            elif kind == "index":
-                name = fmd.get(b"rerun:index_name", f.name.encode()).decode()
-                if not (pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type) or pa.types.is_duration(f.type)):
-                    raise ValueError(f"chunk {ep.decode(errors='replace')}: index column {name} is {f.type}")
-                tl = Timeline(name, Timeline.kind_of(f.type))
-                # 64-bit indexes (timestamps, durations, int64 sequences) are viewed, not converted
-                as64 = col.view(pa.int64()) if f.type.bit_width == 64 and not col.null_count else col.cast(pa.int64())
-                timelines[name] = (tl, to_numpy(as64))
-            else:
-                if not (pa.types.is_list(f.type) or pa.types.is_large_list(f.type)):
-                    raise ValueError(f"chunk {ep.decode(errors='replace')}: column {f.name} is {f.type}, "
-                                     "not a list per row")
-                comps[ComponentDescriptor.from_metadata(f.name, fmd)] = col
         if row_ids is None:
             raise ValueError(f"chunk {ep.decode()}: no row-id column")
         static = (not timelines) if is_static is None else is_static

@@ -78,3 +78,85 @@ STORE_KIND_RECORDING, STORE_KIND_BLUEPRINT = 1, 2
 COMPRESSION_NONE, COMPRESSION_LZ4 = 1, 2
 ENCODING_ARROW_IPC = 1
 STORE_SOURCE_OTHER = 6
+
+
+class ArrowMsgView:
+    """The fields of one ``ArrowMsg`` read in place (:func:`scan_arrow_msg`): ``payload`` is a
+    memoryview into the caller's buffer (no copy of the chunk bytes), ``store_id`` the raw bytes
+    of the nested ``StoreId`` message, ``chunk_id`` ``(time_ns, inc)`` or None."""
+
+    __slots__ = ("store_id", "compression", "uncompressed_size", "encoding", "payload", "chunk_id", "is_static")
+
+    def __init__(self):
+        self.store_id = b""
+        self.compression = self.uncompressed_size = self.encoding = 0
+        self.payload = b""
+        self.chunk_id = None
+        self.is_static = False
+
+
+def _varint(b, i: int, end: int) -> tuple[int, int]:
+    r = s = 0
+    while True:
+        if i >= end or s > 63:
+            raise ValueError("truncated or overlong varint")
+        x = b[i]
+        i += 1
+        r |= (x & 0x7F) << s
+        s += 7
+        if x < 128:
+            return r, i
+
+
+def scan_arrow_msg(buf: memoryview, start: int, end: int) -> ArrowMsgView:
+    """Read the ``ArrowMsg`` protobuf message in ``buf[start:end]`` without copying its payload
+    (protobuf wire format: https://protobuf.dev/programming-guides/encoding/; fields as in
+    ``_MESSAGES["ArrowMsg"]``). Unknown fields are skipped; the last occurrence of a field wins,
+    as in protobuf.
+
+    Raises:
+        ValueError: a truncated field, a length past ``end``, a group or an unknown wire type.
+    """
+    m = ArrowMsgView()
+    i = start
+    while i < end:
+        tag = buf[i]
+        i += 1
+        if tag >= 128:
+            tag, i = _varint(buf, i - 1, end)
+        field, wt = tag >> 3, tag & 7
+        if wt == 0:
+            x = buf[i] if i < end else 128
+            if x < 128:
+                v, i = x, i + 1
+            else:
+                v, i = _varint(buf, i, end)
+            if field == 2:
+                m.compression = v
+            elif field == 3:
+                m.uncompressed_size = v
+            elif field == 4:
+                m.encoding = v
+            elif field == 7:
+                m.is_static = v != 0
+        elif wt == 2:
+            n, i = _varint(buf, i, end)
+            if i + n > end:
+                raise ValueError(f"field {field} of {n} bytes runs past the message end")
+            if field == 5:
+                m.payload = buf[i:i + n]
+            elif field == 1:
+                m.store_id = bytes(buf[i:i + n])
+            elif field == 6:
+                t = Tuid.FromString(bytes(buf[i:i + n]))
+                m.chunk_id = (t.time_ns, t.inc)
+            i += n
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        else:
+            raise ValueError(f"wire type {wt} of field {field} is not supported")
+    if i != end:
+        raise ValueError("last field runs past the message end")
+    return m
