@@ -467,6 +467,11 @@ def test_level_of_detail_only_while_the_camera_moves(qapp):
     n = v._lod_n[0]
     assert n > LOD_POINTS
     assert not v.lod_active and v.markers.visible and "level of detail" not in v.status.text()
+    # the view's own re-aiming (a resize before the user touched the camera) is no camera motion
+    win.resize(1300, 850)
+    pump(qapp, 3)
+    v._resized(None)
+    assert not v.lod_active and v.markers.visible
     v.viewbox.camera.azimuth += 15
     assert v.lod_active and v.markers_lod.visible and not v.markers.visible
     assert f"{LOD_POINTS:,} of {n:,} points" in v.status.text()

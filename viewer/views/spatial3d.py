@@ -34,6 +34,8 @@ class Spatial3DView(CanvasView):
         self.markers_lod.visible = False
         self.lod_active = False
         self._lod_n = (0, 0)
+        self._aiming = False
+        self._pose = None
         self.world_markers = scene.visuals.Markers(pos=np.zeros((1, 3), np.float32), parent=vs, antialias=0,
                                                    scaling="scene")
         self.world_markers.visible = False
@@ -75,13 +77,23 @@ class Spatial3DView(CanvasView):
         self._lod_timer = QtCore.QTimer(self)
         self._lod_timer.setSingleShot(True)
         self._lod_timer.timeout.connect(lambda: self._set_lod(False))
+        self._pose = self._camera_pose()
         self.viewbox.camera.transform.changed.connect(self._camera_changed)
 
     def _camera_changed(self, _ev=None) -> None:
-        """While the camera moves, draw the sampled points if the cloud is over the budget."""
-        if self._lod_n[0] > LOD_POINTS:
+        """While the user moves the camera, draw the sampled points if the cloud is over the budget
+        (the view's own framing and re-aiming on resize are single jumps: no sample for those)."""
+        pose = self._camera_pose()
+        moved, self._pose = pose != self._pose, pose
+        if moved and self._lod_n[0] > LOD_POINTS and not self._aiming:
             self._set_lod(True)
             self._lod_timer.start(int(LOD_IDLE_S * 1000))
+
+    def _camera_pose(self) -> tuple:
+        """Where the camera looks from (a canvas resize changes the projection, not this)."""
+        c = self.viewbox.camera
+        return (tuple(np.round(c.center, 9)), round(float(c.distance or 0), 9), round(float(c.azimuth), 9),
+                round(float(c.elevation), 9), round(float(c.roll), 9), float(c.fov))
 
     def _show_lod_status(self) -> None:
         """The status line says when the view draws a sample of the points (while the camera moves)."""
@@ -255,14 +267,16 @@ class Spatial3DView(CanvasView):
         w, h = self.canvas.size
         aspect = min(w / max(h, 1), 1.0)  # a narrow canvas sees less sideways
         cam = self.viewbox.camera
-        cam.center = tuple((lo + hi) / 2)
-        cam.distance = 1.1 * (self._scene_size / 2) / (np.tan(np.radians(cam.fov / 2)) * aspect)
+        self._aiming = True
+        try:
+            cam.center = tuple((lo + hi) / 2)
+            cam.distance = 1.1 * (self._scene_size / 2) / (np.tan(np.radians(cam.fov / 2)) * aspect)
+        finally:
+            self._aiming = False
 
     def _resized(self, _ev) -> None:
         if not self._user_moved:
             self._aim()
-
-
 
     def _set_grid(self, center, size: float) -> None:
         raw = size / 10
