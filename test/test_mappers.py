@@ -139,3 +139,26 @@ def test_std_numbers(converted):
     assert [v[0] for v in r.values.to_pylist()] == [0.0, 1.25, 2.5]
     r = converted.range("/count", "log_time", T0, T0 + 5, "Scalars:scalars")
     assert [v[0] for v in r.values.to_pylist()] == [0.0, -1.0, -2.0]
+
+
+def test_images_of_one_batch_are_not_copied_into_their_column():
+    """Blobs that lie back to back (the camera frames of one decoded batch are views of one
+    buffer) become the chunk's column without a copy; blobs elsewhere are concatenated."""
+    import numpy as np
+    import pyarrow as pa
+    from rerun_ros.mappers.columns import rows_to_columns
+    from rerun_ros.model import archetypes as A
+    buf = np.arange(3 * 1000, dtype=np.int64).astype(np.uint8)
+    rows = [[A.EncodedImage(blob=buf[i * 1000:(i + 1) * 1000])] for i in range(3)] + [None]
+    cols = rows_to_columns(rows, "/camera")
+    d = A.EncodedImage.column("blob")
+    col = cols[d]
+    assert col.null_count == 1 and len(col) == 4
+    blobs = col.values
+    inner = blobs.values
+    assert inner.buffers()[1].address + inner.offset == buf.ctypes.data  # the same memory
+    assert [bytes(np.asarray(x.values)) for x in col.values] == [buf[i * 1000:(i + 1) * 1000].tobytes() for i in range(3)]
+    apart = [[A.EncodedImage(blob=buf[0:1000])], [A.EncodedImage(blob=buf[2000:3000])]]
+    col2 = next(iter(rows_to_columns(apart, "/camera").values()))
+    assert bytes(np.asarray(col2.values[1].values)) == buf[2000:3000].tobytes()
+    assert isinstance(col2, pa.Array)

@@ -182,9 +182,39 @@ def rows_to_columns(per_row: list, entity: str) -> dict:
         present = [p if p.type == typ else p.cast(typ) for p in present]
         counts = np.array([0 if p is None else len(p) for p in lst], np.int64)
         valid = np.array([p is not None for p in lst], bool)
-        values = pa.concat_arrays(present) if len(present) > 1 else present[0]
+        values = (present[0] if len(present) == 1 else
+                  _adjacent_blobs(present) if typ == C.BLOB else None)
+        if values is None:
+            values = pa.concat_arrays(present)
         out[d] = C.list_column(values, flat_offsets(counts), valid)
     return out
+
+
+def _adjacent_blobs(blobs: list) -> pa.Array | None:
+    """The blobs (``list<uint8>`` arrays of one row each) as one array without copying their
+    bytes when they lie back to back in memory (the images of one decoded batch are views of
+    one buffer), else None."""
+    addr, sizes = [], []
+    for b in blobs:
+        if len(b) != 1 or b.null_count:
+            return None
+        v = b.values
+        lo, hi = (int(x) for x in C.list_offsets(b)[:2])  # (no Arrow scalars: .as_py imports pandas)
+        buf = v.buffers()[1]
+        if buf is None:
+            return None
+        addr.append(buf.address + v.offset + lo)
+        sizes.append(hi - lo)
+    a = np.asarray(addr, np.int64)
+    n = np.asarray(sizes, np.int64)
+    if len(a) > 1 and not (a[1:] == a[:-1] + n[:-1]).all():
+        return None
+    total = int(n.sum())
+    data = pa.foreign_buffer(int(a[0]), total, base=blobs)  # keeps the blobs (and their memory) alive
+    inner = pa.Array.from_buffers(pa.uint8(), total, [None, data])
+    offsets = np.zeros(len(n) + 1, np.int64)
+    np.cumsum(n, out=offsets[1:])
+    return pa.ListArray.from_arrays(C.offsets_array(offsets), inner, type=C.BLOB)
 
 
 def list_values(arr) -> tuple[np.ndarray, np.ndarray]:
