@@ -153,9 +153,9 @@ def _mapped(fp: Path, offset: int, length: int) -> memoryview:
     return memoryview(mm)[offset:offset + length]
 
 
-def _load(fp: Path, offset: int, length: int, index_len: int) -> tuple[bytes, bytes]:
+def _load(fp: Path, offset: int, length: int, index_len: int) -> tuple[bytes | memoryview, memoryview]:
     """(uncompressed records, message index bytes) of the chunk at ``offset`` (runs in the
-    prefetch thread).
+    prefetch thread); records of an uncompressed chunk are a view of the mapped file.
 
     Raises:
         ValueError: not a chunk record, CRC mismatch, bad compression; OSError.

@@ -35,7 +35,6 @@ class Spatial3DView(CanvasView):
         self.lod_active = False
         self._lod_n = (0, 0)
         self._aiming = False
-        self._pose = None
         self.world_markers = scene.visuals.Markers(pos=np.zeros((1, 3), np.float32), parent=vs, antialias=0,
                                                    scaling="scene")
         self.world_markers.visible = False
