@@ -130,3 +130,65 @@ def test_fast_definition_parser_equals_rosbags_on_every_bundled_schema():
                 {k: (list(v[0]), plain(tuple(v[1]))) for k, v in ref.items()}, (f.name, sc.name)
             n += 1
     assert n > 150
+
+
+def test_uniform_batches_are_decoded_as_one_block_equal_to_the_general_decoder():
+    """Topics whose messages share one byte layout (the same string and sequence lengths in every
+    message) and whose general program loops over array elements (TF, joint names, MultiArray
+    labels, diagnostics) are decoded as one (M, L) block (rerun_ros.cdr.uniform): on every such
+    topic of the real bags the block path is taken and equals mcap-ros2 and the general programs,
+    number columns for the mappers included."""
+    from conftest import DATA
+    from rerun_ros.cdr.decoder import BatchDecoder
+    from rerun_ros.cdr.uniform import decode_uniform
+
+    fac = DecoderFactory()
+    types94 = DATA / "types94" / "test_bag_mcap" / "test_bag_mcap.mcap"
+    taken = []
+    for path in (FIELD, SENSORS, types94):
+        per: dict = {}
+        for s, c, m in make_reader(open(path, "rb")).iter_messages():
+            per.setdefault(c.topic, (s, []))[1].append(m.data)
+        for topic, (schema, datas) in per.items():
+            dec = decoder_for(schema.name, schema.encoding, schema.data.decode())
+            if not dec.uniform:
+                continue
+            buf, offs, lens = _batch(datas)
+            assert decode_uniform(dec.msg, buf, offs, lens) is not None, topic
+            res = dec.decode(buf, offs, lens)
+            gen = BatchDecoder(dec.msg, uniform=False).decode(buf, offs, lens)
+            ref = fac.decoder_for("cdr", schema)
+            assert res.ok.all() and res.array.type == gen.array.type
+            assert [nan_safe(r) for r in res.array.to_pylist()] == [_oracle_value(ref(d)) for d in datas], topic
+            assert nan_safe(res.array.to_pylist()) == nan_safe(gen.array.to_pylist()), topic
+            assert (res.end == gen.end).all() and set(res.numbers) == set(gen.numbers), topic
+            for k, v in gen.numbers.items():
+                assert np.array_equal(res.numbers[k], v, equal_nan=True) and res.numbers[k].dtype == v.dtype, (topic, k)
+            taken.append(topic)
+    assert {"/tf", "/joint_state", "/test/tf2_msgs/tf_message", "/test/std_msgs/float64_multi_array",
+            "/test/std_msgs/multi_array_layout", "/multi_dof_joint_state"} <= set(taken), taken
+
+
+def test_messages_of_one_length_but_another_layout_fall_back_to_the_general_decoder(bag_builder):
+    """Two joint states of the same byte length whose names split differently ("ab", "c" and
+    "a", "bc"): the fields after the names sit at other offsets, so the block path must refuse
+    the batch; the values equal mcap-ros2's."""
+    from rerun_ros.cdr.uniform import decode_uniform
+
+    b = bag_builder()
+    for k, names in enumerate((["ab", "c"], ["a", "bc"], ["ab", "c"])):
+        b.write("/js", "sensor_msgs/msg/JointState", {"header": header(k, "base"), "name": names,
+                                                      "position": [1.5 + k, -2.0], "velocity": [], "effort": []}, k + 1)
+    b.close()
+    msgs = _messages(b.path, "/js")
+    datas = [d for _, d in msgs]
+    assert len({len(d) for d in datas}) == 1
+    schema = msgs[0][0]
+    dec = decoder_for(schema.name, schema.encoding, schema.data.decode())
+    assert dec.uniform
+    assert decode_uniform(dec.msg, *_batch(datas)) is None
+    assert decode_uniform(dec.msg, *_batch([datas[0], datas[2]])) is not None
+    res = dec.decode(*_batch(datas))
+    ref = DecoderFactory().decoder_for("cdr", schema)
+    assert [nan_safe(r) for r in res.array.to_pylist()] == [_oracle_value(ref(d)) for d in datas]
+    assert [r["name"] for r in res.array.to_pylist()] == [["ab", "c"], ["a", "bc"], ["ab", "c"]]
