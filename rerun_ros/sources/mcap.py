@@ -388,60 +388,65 @@ class _FileCtx:
         buf = np.frombuffer(data, np.uint8)
         per = _message_index(index)
         if per:
-            from ..cdr.decoder import gather_rows
-            out, covered, bad = [], 0, 0
-            starts, ends = [], []
-            for cid, offs in per.items():
-                g = self.local.get(cid)
-                if g is None or not len(offs):
-                    continue
-                offs = np.sort(offs)
-                ok = (offs >= 0) & (offs + 31 <= len(buf))
-                hdr = np.zeros((len(offs), 31), np.uint8)
-                if ok.any():
-                    hdr[ok] = gather_rows(buf, offs[ok], 31)
-                op = hdr[:, 0]
-                rlen = np.ascontiguousarray(hdr[:, 1:9]).view("<u8").reshape(-1).astype(np.int64)
-                ch = np.ascontiguousarray(hdr[:, 9:11]).view("<u2").reshape(-1)
-                good = ok & (op == OP_MESSAGE) & (ch == cid) & (rlen >= 22) & (rlen <= len(buf)) \
-                    & (offs + 9 + rlen <= len(buf))
-                starts.append(offs)
-                ends.append(np.where(good, offs + 9 + rlen, offs + 9))
-                out.append([g, offs, hdr, rlen, good])
-            if out:
-                # records must not overlap: each ends before the next one (of any channel) starts
-                s_all, e_all = np.concatenate(starts), np.concatenate(ends)
-                order = np.argsort(s_all, kind="stable")
-                nxt = np.empty(len(s_all), np.int64)
-                nxt[order[:-1]] = s_all[order[1:]]
-                nxt[order[-1:]] = len(buf)
-                fits = e_all <= nxt
-                k = 0
-                for item in out:
-                    n = len(item[1])
-                    item[4] = item[4] & fits[k:k + n]
-                    k += n
-            emitted = []
-            for g, offs, hdr, rlen, good in out:
-                if not good.all():
-                    bad += int((~good).sum())
-                    offs, hdr, rlen = offs[good], hdr[good], rlen[good]
-                covered += int((rlen + 9).sum())
-                log = np.ascontiguousarray(hdr[:, 15:23]).view("<u8").reshape(-1).astype(np.int64)
-                pub = np.ascontiguousarray(hdr[:, 23:31]).view("<u8").reshape(-1).astype(np.int64)
-                emitted.append((int(offs[0]) if len(offs) else 0, g, offs + 31, rlen - 22, log, pub))
-            if bad:
-                self._problem(f"chunk at byte {at}: {bad} message record{'s' if bad > 1 else ''} damaged "
-                              "(length past the chunk's end or into the next record, or a wrong header); "
-                              "skipped, every other message of the chunk kept")
-            if bad or covered == len(buf):
-                for _, g, o, n, lt, pt in sorted(emitted, key=lambda x: x[0]):
-                    if len(o):
-                        b = self._emit(g, buf, o, n, lt, pt)
-                        if b is not None:
-                            yield b
+            cids = [cid for cid, offs in per.items() if len(offs) and cid in self.local]
+            if cids:
+                yield from self._indexed(data, buf, per, cids, at)
                 return
         yield from self.walk(data, at)
+
+    def _indexed(self, data, buf: np.ndarray, per: dict, cids: list, at: int) -> Iterator[RawBatch]:
+        """The batches of a chunk through its message indexes, all channels at once: every
+        indexed record's header is read and checked (opcode, channel, length within the chunk
+        and before the next record); damaged records are skipped and counted. When the good
+        records do not cover the chunk and none is damaged (an incomplete index), the chunk
+        is walked instead."""
+        offs = np.concatenate([per[c] for c in cids]) if len(cids) > 1 else per[cids[0]]
+        cid = np.repeat(np.array(cids, np.int64), [len(per[c]) for c in cids])
+        order = np.argsort(offs, kind="stable")
+        offs, cid = offs[order], cid[order]
+        n = len(buf)
+        ok = (offs >= 0) & (offs + 31 <= n)
+        if n >= 31:
+            a = np.where(ok, offs, 0)
+            i64 = np.ndarray((n - 7,), "<i8", buffer=buf, strides=(1,))
+            op = buf[a]
+            rlen = i64[a + 1]
+            ch = np.ndarray((n - 1,), "<u2", buffer=buf, strides=(1,))[a + 9]
+            good = ok & (op == OP_MESSAGE) & (ch == cid) & (rlen >= 22) & (rlen <= n)
+            good &= offs + 9 + np.where(good, rlen, 0) <= n
+        else:
+            good = np.zeros(len(offs), bool)
+            rlen = np.zeros(len(offs), np.int64)
+        # records must not overlap: each ends before the next one (of any channel) starts
+        end = np.where(good, offs + 9 + np.where(good, rlen, 0), offs + 9)
+        nxt = np.empty(len(offs), np.int64)
+        nxt[:-1] = offs[1:]
+        nxt[-1:] = n
+        good &= end <= nxt
+        bad = len(good) - int(np.count_nonzero(good))
+        gi = np.flatnonzero(good)
+        covered = int((rlen[gi] + 9).sum())
+        if bad:
+            self._problem(f"chunk at byte {at}: {bad} message record{'s' if bad > 1 else ''} damaged "
+                          "(length past the chunk's end or into the next record, or a wrong header); "
+                          "skipped, every other message of the chunk kept")
+        elif covered != n:
+            yield from self.walk(data, at)
+            return
+        if not len(gi):
+            return
+        gi = gi[np.argsort(cid[gi], kind="stable")]
+        c = cid[gi]
+        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        stops = np.r_[starts[1:], len(gi)]
+        first = offs[gi[starts]]
+        i64 = np.ndarray((n - 7,), "<i8", buffer=buf, strides=(1,))
+        for k in np.argsort(first, kind="stable").tolist():
+            sel = gi[starts[k]:stops[k]]
+            o = offs[sel]
+            b = self._emit(self.local[int(c[starts[k]])], buf, o + 31, rlen[sel] - 22, i64[o + 15], i64[o + 23])
+            if b is not None:
+                yield b
 
     def walk(self, data, at: int, truncated: bool = False) -> Iterator[RawBatch]:
         """Walk a records blob (a chunk's, or a chunk cut short when ``truncated``)."""
