@@ -136,12 +136,14 @@ def test_imu_orientation_and_joint_state_velocity_effort(tmp_path):
     assert all(len(v) == 9 for v in imu)  # accel 3, gyro 3, roll/pitch/yaw
 
 
-def test_joint_states_of_two_publishers_keep_their_own_names(bag_builder, tmp_path):
-    """Two publishers on one topic with different joints: every row is labelled with its own
-    message's joint names (latest-at of SeriesLines:names at the row's time)."""
+@pytest.mark.parametrize("arms", [[["shoulder", "elbow"], ["left_wheel", "right_wheel", "caster"]],
+                                  [["arm_1", "arm_2"], ["leg_1", "leg_2"]]], ids=["other-shape", "same-shape"])
+def test_joint_states_of_two_publishers_keep_their_own_names(bag_builder, tmp_path, arms):
+    """Two publishers on one topic with different joints (other counts and lengths, or the same
+    count and byte lengths): every row is labelled with its own message's joint names (latest-at
+    of SeriesLines:names at the row's time)."""
     b = bag_builder()
     t0 = 1_757_502_238_000_000_000
-    arms = [["shoulder", "elbow"], ["left_wheel", "right_wheel", "caster"]]
     for i in range(40):
         names = arms[i % 2] if i < 20 else arms[(i // 3) % 2]
         b.write("/joint_states", "sensor_msgs/msg/JointState",

@@ -446,8 +446,16 @@ def _names_changed(names, ctx: MapContext) -> np.ndarray:
     rb = soff[off]  # byte range of each row's names
     blen, cnt = np.diff(rb), np.diff(off)
     equal = np.zeros(n, bool)
-    equal[1:] = (blen[1:] == blen[:-1]) & (cnt[1:] == cnt[:-1])
-    idx = np.nonzero(equal)[0]
+    if n > 1 and (blen == blen[0]).all() and (cnt == cnt[0]).all():
+        # the common case: every row has as many names of as many bytes: compare rows as blocks
+        b0, c0 = int(blen[0]), int(cnt[0])
+        same = data[rb[0]:rb[-1]].reshape(n, b0)
+        ls = lens[off[0]:off[-1]].reshape(n, c0)
+        equal[1:] = (same[1:] == same[:-1]).all(axis=1) & (ls[1:] == ls[:-1]).all(axis=1)
+        idx = np.zeros(0, np.int64)
+    else:
+        equal[1:] = (blen[1:] == blen[:-1]) & (cnt[1:] == cnt[:-1])
+        idx = np.nonzero(equal)[0]
     if len(idx):
         L = blen[idx]
         rel = np.arange(int(L.sum()), dtype=np.int64) - np.repeat(np.cumsum(L) - L, L)
