@@ -199,13 +199,14 @@ class RrdWriter:
             they overlap with the caller's work). Output order always equals the order of
             :meth:`write_chunk` calls; at most ``queue_bytes`` of chunks wait (then
             ``write_chunk`` blocks), so memory stays bounded.
-        sync_bytes: for long live recordings: after each ``sync_bytes`` written, the writer
-            thread waits for the data to reach the disk (``fdatasync``) and tells the kernel
-            it will not read those pages again (``POSIX_FADV_DONTNEED``). The recording then
-            does not fill the page cache (which evicts the robot's own cached files), the
-            same few MiB of cache are reused, and a crash of the machine loses at most
-            ``sync_bytes``. 0 (default) leaves caching to the kernel. Only with ``threads`` > 0
-            and a path (not a file object); ignored where the OS lacks the calls.
+        sync_bytes: for long live recordings: after each ``sync_bytes`` written, a
+            background thread waits for the data to reach the disk (``fdatasync``) and tells
+            the kernel it will not read those pages again (``POSIX_FADV_DONTNEED``), while
+            writing goes on. The recording then does not fill the page cache (which evicts
+            the robot's own cached files), the same few MiB of cache are reused, and a crash
+            of the machine loses at most about ``sync_bytes``. 0 (default) leaves caching to
+            the kernel. Only with a path (not a file object); ignored where the OS lacks the
+            calls.
 
     Raises:
         FileNotFoundError / PermissionError: the output cannot be created (message names it).
@@ -245,8 +246,12 @@ class RrdWriter:
         self.on_error = None
         self.footer_written = False
         self._good: int | None = None  # file offset after the last whole chunk
-        self._sync_bytes = sync_bytes if (threads > 0 and self._own and hasattr(os, "posix_fadvise")) else 0
+        self._sync_bytes = sync_bytes if (self._own and hasattr(os, "posix_fadvise")) else 0
         self._synced = 0
+        self._sync_asked = 0
+        self._syncer: threading.Thread | None = None
+        self._sync_cv = threading.Condition()
+        self._sync_stop = False
         self._write(stream_header(compress))
         self._write(store_info_msg(self.store_id))
         self._f.flush()
@@ -266,8 +271,7 @@ class RrdWriter:
                 if self._error is None:
                     payload, raw = plan_chunk_payload(chunk, self.compress)
                     self._emit_safely(chunk, payload, raw)
-                    if self._sync_bytes and self._offset - self._synced >= self._sync_bytes:
-                        self._drop_written_pages()
+                    self._maybe_sync()
             except BaseException as e:  # reported to the caller on its next call
                 if self._error is None:
                     self._error = e
@@ -278,10 +282,47 @@ class RrdWriter:
                         self._cv.notify_all()
                 self._queue.task_done()
 
-    def _drop_written_pages(self) -> None:
-        """fdatasync, then drop the written (now clean) pages from the page cache."""
+    def _maybe_sync(self) -> None:
+        """Ask the sync thread to sync what was written, every ``sync_bytes``."""
+        if not self._sync_bytes or self._offset - self._sync_asked < self._sync_bytes:
+            return
+        try:
+            self._f.flush()  # (to the kernel: what the sync covers)
+        except OSError:
+            return  # (the next write meets the error and handles it)
+        with self._sync_cv:
+            self._sync_asked = self._offset
+            if self._syncer is None:
+                self._syncer = threading.Thread(target=self._sync_loop, name="rrd-sync", daemon=True)
+                self._syncer.start()
+            self._sync_cv.notify()
+
+    def _sync_loop(self) -> None:
         fd = self._f.fileno()
-        end = self._offset
+        while True:
+            with self._sync_cv:
+                while not self._sync_stop and self._synced >= self._sync_asked:
+                    self._sync_cv.wait()
+                if self._sync_stop:
+                    return
+                end = self._sync_asked
+            try:
+                self._drop_written_pages(fd, end)
+            except OSError as e:  # reported to the writer on its next call
+                if self._error is None:
+                    self._error = e
+                return
+
+    def _stop_syncer(self) -> None:
+        if self._syncer is not None:
+            with self._sync_cv:
+                self._sync_stop = True
+                self._sync_cv.notify()
+            self._syncer.join()
+            self._syncer = None
+
+    def _drop_written_pages(self, fd: int, end: int) -> None:
+        """fdatasync, then drop the written (now clean) pages up to ``end`` from the page cache."""
         os.fdatasync(fd)
         start = self._synced & ~0xFFF
         os.posix_fadvise(fd, start, (end & ~0xFFF) - start, os.POSIX_FADV_DONTNEED)
@@ -326,6 +367,7 @@ class RrdWriter:
             if self._queue is None:
                 payload, raw = plan_chunk_payload(chunk, self.compress)
                 self._emit_safely(chunk, payload, raw)
+                self._maybe_sync()
                 return
             with self._cv:
                 while self._queued_bytes > self._queue_bytes and self._error is None:
@@ -360,6 +402,7 @@ class RrdWriter:
 
     def _salvage(self) -> None:
         """After a failed write: the file cut to its last whole chunk, then the footer if it fits."""
+        self._stop_syncer()
         if not self._own:
             return
         try:  # first the broken buffered file: its pending bytes must not land after the footer
@@ -482,6 +525,7 @@ class RrdWriter:
             if self._queue is not None:
                 self._queue.put(None)
                 self._thread.join()
+            self._stop_syncer()
             if getattr(self, "_salvaged", False):
                 self._f.close()
                 self._raise_error()
@@ -491,6 +535,8 @@ class RrdWriter:
                     self._write_footer()
                 self._f.flush()
                 self.footer_written = write_footer
+                if self._sync_bytes and self._error is None:  # the tail too: nothing left cached
+                    self._drop_written_pages(self._f.fileno(), self._offset)
             except OSError as e:
                 self._error = self._error or e
                 self._first_error = e
