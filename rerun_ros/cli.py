@@ -612,10 +612,24 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _end(code: int, argv: list[str]) -> None:
+    """Exit with ``code``. After ``convert`` (whose output is closed and renamed into place
+    before it returns) the interpreter is not torn down: freeing every object of a conversion
+    took ~50 ms, a tenth of converting a small bag."""
+    if argv[:1] == ["convert"]:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os._exit(code)
+    sys.exit(code)
 
 
 def console_main() -> None:
     """Entry point of the ``rerun-ros`` console script."""
-    sys.exit(main())
+    _end(main(), sys.argv[1:])
+
+
+if __name__ == "__main__":
+    _end(main(), sys.argv[1:])
