@@ -12,7 +12,11 @@ message or per field in the common case:
 - strings and sequences of numbers read their uint32 lengths as columns and gather their
   bytes with offsets (one list column over one buffer);
 - sequences of messages whose elements have a fixed stride decode all elements of all messages
-  as one flattened batch; others advance element *k* of every message at once.
+  as one flattened batch; others advance element *k* of every message at once;
+- batches of small messages that share one byte layout (the same string and sequence lengths:
+  a publisher's TF frames, joint names) go through :mod:`rerun_ros.cdr.uniform` instead, where
+  the general program would loop over array elements: every field is a column of one (N, L)
+  block.
 
 CDR rules (ROS 2 DDS-RTPS CDR; the same as ``mcap_ros2._cdr`` and Fast-CDR): a 4-byte
 encapsulation header (``00 01`` little-endian, ``00 00`` big-endian), alignment of a primitive
