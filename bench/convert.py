@@ -5,7 +5,8 @@ Two bags, generated here: the **small-message mix** of a 5-minute nav-stack run 
 100 Hz, joint states 100 Hz, odometry 50 Hz, cmd_vel 20 Hz, one custom type 10 Hz: 144k
 messages, zstd chunks as rosbag2 writes them; see ``bench/mixes.py``) and the **big-message**
 bag (300 PointCloud2 of 30k points, 300 rgb8 640x480 images, 3000 TFMessage, one /tf_static).
-Both converters run on each as their own process, ``--repeat`` times interleaved, fresh outputs;
+Both converters run on each as their own process, ``--repeat`` times interleaved (alternating
+which goes first, the page cache written back before each run), fresh outputs;
 the table gives best wall time, worst peak RSS (GNU time) and output size with our/their ratios.
 Targets: small mix wall <= 1.0, RSS <= 1.0; big bag wall <= 1.0, RSS <= 0.5, size <= 1.0. Last,
 the decode+map throughput on the small mix in messages per CPU second (target >= 1M/s).
@@ -149,12 +150,16 @@ def compare(bag: Path, work: Path, repeat: int, label: str) -> dict:
     ours_cmd = [str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(ours_out), "-q"]
     theirs_cmd = [str(BIN / "rerun"), "mcap", "convert", str(bag), "-o", str(theirs_out)]
     res = {"ours": [], "theirs": []}
-    for _ in range(repeat):  # interleaved so both see the same machine state; fresh outputs
+    cmds = {"ours": ours_cmd, "theirs": theirs_cmd}
+    for i in range(repeat):  # interleaved so both see the same machine state; fresh outputs
         for out in (ours_out, theirs_out):
             if out.exists():
                 out.unlink()
-        res["theirs"].append(run(theirs_cmd))
-        res["ours"].append(run(ours_cmd))
+        # who goes first alternates, and the previous run's output is written back to disk
+        # before the next starts (otherwise one converter pays for the other's writeback)
+        for who in (("theirs", "ours") if i % 2 == 0 else ("ours", "theirs")):
+            os.sync()
+            res[who].append(run(cmds[who]))
     best = {k: (min(r[0] for r in v), max(r[1] for r in v)) for k, v in res.items()}
     size = {"ours": ours_out.stat().st_size / 2**20, "theirs": theirs_out.stat().st_size / 2**20}
     return {"best": best, "size": size}
