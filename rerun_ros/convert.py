@@ -151,8 +151,10 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
 
     staged = staged_output(output_path, [input_path])
     try:
+        # written in this thread: a writer thread was slower (GIL hand-offs, chunks waiting in
+        # its queue: big bag 1.09-1.39x -> 0.94-1.05x the official converter, bench/convert.py)
         writer = RrdWriter(staged, application_id=application_id or Path(input_path).stem,
-                           compress=compress, threads=1, queue_bytes=8 << 20)
+                           compress=compress, threads=0)
     except OSError as e:
         discard(staged)
         raise OSError(f"{output_path}: cannot write ({e.strerror or e})") from None
