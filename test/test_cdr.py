@@ -192,3 +192,16 @@ def test_messages_of_one_length_but_another_layout_fall_back_to_the_general_deco
     ref = DecoderFactory().decoder_for("cdr", schema)
     assert [nan_safe(r) for r in res.array.to_pylist()] == [_oracle_value(ref(d)) for d in datas]
     assert [r["name"] for r in res.array.to_pylist()] == [["ab", "c"], ["a", "bc"], ["ab", "c"]]
+    # two layouts of two lengths, interleaved: one block per length, rows back in message order
+    b2 = bag_builder()
+    shapes = (["ab", "c"], ["elbow", "wrist"], ["ab", "c"], ["elbow", "wrist"], ["elbow", "wrist"])
+    for k, names in enumerate(shapes):
+        b2.write("/js", "sensor_msgs/msg/JointState", {"header": header(k, "base"), "name": names,
+                                                       "position": [0.25 * k, 1.0], "velocity": [], "effort": []}, k + 1)
+    b2.close()
+    two = [d for _, d in _messages(b2.path, "/js")]
+    got = decode_uniform(dec.msg, *_batch(two))
+    assert got is not None and len({len(d) for d in two}) == 2
+    assert [nan_safe(r) for r in got[0].to_pylist()] == [_oracle_value(ref(d)) for d in two]
+    assert got[1]["header.stamp.nanosec"].tolist() == [_oracle_value(ref(d))["header"]["stamp"]["nanosec"] for d in two]
+    assert (got[2] == np.array([len(d) for d in two])).all()

@@ -178,16 +178,14 @@ class _Builder:
             if t.name == "string":
                 lens = [lay[2] for lay in lays]
                 vals = self._take([lay[1] for lay in lays], lens).reshape(-1)
-                if len(vals) and int(vals.max()) >= 0x80:
-                    arr = pa.Array.from_buffers(pa.utf8(), m * k, [None, _offsets32(_pattern_offsets(m, tuple(lens))).buffers()[1],
-                                                                  pa.py_buffer(vals)])
+                offsets = _offsets32(_pattern_offsets(m, tuple(lens))).buffers()[1]
+                arr = pa.Array.from_buffers(pa.utf8(), m * k, [None, offsets, pa.py_buffer(vals)])
+                if len(vals) and int(vals.max()) >= 0x80:  # not all ASCII: check the UTF-8
                     try:
                         arr.validate(full=True)
                     except pa.ArrowInvalid:
                         raise _NotUniform from None  # the general decoder replaces and counts it
-                    return arr
-                return pa.Array.from_buffers(pa.utf8(), m * k, [None, _offsets32(_pattern_offsets(m, tuple(lens))).buffers()[1],
-                                                               pa.py_buffer(vals)])
+                return arr
             code, size = PRIMITIVES[t.name]
             vals = self._take([lay[1] for lay in lays], [size] * k).view(code).reshape(-1)
             if path is not None and self.cache is not None:
@@ -274,11 +272,12 @@ def decode_uniform(msg: Message, buf: np.ndarray, offsets: np.ndarray, lengths: 
         values, inverse = np.unique(lengths, return_inverse=True)
         if len(values) > MAX_GROUPS:
             return None
-        order = np.argsort(inverse, kind="stable")
+        order = np.argsort(inverse, kind="stable")  # message indices, group by group
+        bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
         parts, caches = [], []
         end = np.empty(n, _I64)
         for g, length in enumerate(values.tolist()):
-            idx = order[np.searchsorted(inverse[order], g):np.searchsorted(inverse[order], g, side="right")]
+            idx = order[bounds[g]:bounds[g + 1]]
             cache = {}
             arr, used = _group(msg, buf, offsets[idx], length, cache, types)
             parts.append(arr)
@@ -286,7 +285,7 @@ def decode_uniform(msg: Message, buf: np.ndarray, offsets: np.ndarray, lengths: 
             end[idx] = used + 4
     except _NotUniform:
         return None
-    back = np.empty(n, _I64)
+    back = np.empty(n, _I64)  # where each message's row is in the groups' concatenation
     back[order] = np.arange(n, dtype=_I64)
     arr = pa.concat_arrays(parts).take(pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(back)]))
     cache = {}
