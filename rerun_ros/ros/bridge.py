@@ -15,6 +15,7 @@ encodes and writes in its own thread; the stream server sends to viewers.
 """
 from __future__ import annotations
 
+import gc
 import importlib
 import queue
 import signal
@@ -518,6 +519,9 @@ def run(argv: list[str] | None = None, *, name: str = "rerun_bridge", defaults: 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     ex, events = make_executor(node.events_executor)
+    # what exists now (modules, types, compiled decoders) lives as long as the process: out of
+    # the cyclic collector's sight, its full collections do not walk it mid-stream
+    gc.freeze()
     ex.add_node(node)
     try:
         if events:
