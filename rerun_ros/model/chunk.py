@@ -112,7 +112,7 @@ def _sorbet_schema(entity_path: str, timelines: tuple, components: tuple) -> pa.
     return pa.schema(fields)
 
 
-_SCHEMAS: dict[tuple, pa.Schema] = {}
+_SCHEMAS: dict[tuple, list] = {}  # coarse key -> [(column types, schema)]
 
 
 
@@ -317,13 +317,20 @@ class Chunk:
     def to_record_batch(self) -> pa.RecordBatch:
         """The chunk as an Arrow record batch with Rerun's sorbet schema and metadata."""
         tl_names = sorted(self.timelines)
-        key = (self.entity_path,
-               tuple((n, self.timelines[n][0].arrow_type, self.is_sorted(n)) for n in tl_names),
-               tuple((d, col.type) for d, col in self.components.items()))
-        schema = _SCHEMAS.get(key)
-        if schema is None:
-            schema = _SCHEMAS[key] = _sorbet_schema(*key)
-            if len(_SCHEMAS) > 4096:  # bound the cache (entities x layouts)
+        tls = tuple((n, self.timelines[n][0].arrow_type, self.is_sorted(n)) for n in tl_names)
+        types = [col.type for col in self.components.values()]
+        # looked up by a coarse key, then compared with ``==`` (fast in Arrow): hashing a
+        # message's struct type (its whole text) cost more than the rest of this method
+        key = (self.entity_path, tls, tuple(self.components),
+               tuple((t.id, t.num_fields) for t in types))
+        bucket = _SCHEMAS.setdefault(key, [])
+        for cached_types, schema in bucket:
+            if all(a == b for a, b in zip(cached_types, types)):
+                break
+        else:
+            schema = _sorbet_schema(self.entity_path, tls, tuple(zip(self.components, types)))
+            bucket.append((types, schema))
+            if len(_SCHEMAS) > 4096 or len(bucket) > 64:  # bound the cache (entities x layouts)
                 _SCHEMAS.clear()
         arrays = [pa.FixedSizeBinaryArray.from_buffers(ROW_ID_TYPE, len(self), [None, pa.py_buffer(
             np.ascontiguousarray(self.row_ids))])]
