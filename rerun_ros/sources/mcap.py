@@ -406,9 +406,10 @@ class _FileCtx:
         offs, cid = offs[order], cid[order]
         n = len(buf)
         ok = (offs >= 0) & (offs + 31 <= n)
+        i64 = None
         if n >= 31:
             a = np.where(ok, offs, 0)
-            i64 = np.ndarray((n - 7,), "<i8", buffer=buf, strides=(1,))
+            i64 = np.ndarray((n - 7,), "<i8", buffer=buf, strides=(1,))  # little-endian u64 at any byte
             op = buf[a]
             rlen = i64[a + 1]
             ch = np.ndarray((n - 1,), "<u2", buffer=buf, strides=(1,))[a + 9]
@@ -418,7 +419,7 @@ class _FileCtx:
             good = np.zeros(len(offs), bool)
             rlen = np.zeros(len(offs), np.int64)
         # records must not overlap: each ends before the next one (of any channel) starts
-        end = np.where(good, offs + 9 + np.where(good, rlen, 0), offs + 9)
+        end = offs + 9 + np.where(good, rlen, 0)
         nxt = np.empty(len(offs), np.int64)
         nxt[:-1] = offs[1:]
         nxt[-1:] = n
@@ -440,7 +441,6 @@ class _FileCtx:
         starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
         stops = np.r_[starts[1:], len(gi)]
         first = offs[gi[starts]]
-        i64 = np.ndarray((n - 7,), "<i8", buffer=buf, strides=(1,))
         for k in np.argsort(first, kind="stable").tolist():
             sel = gi[starts[k]:stops[k]]
             o = offs[sel]
