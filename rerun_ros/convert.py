@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .ingest import Ingestor, TopicStats
+from .ingest import Ingestor, TimeWindow, TopicStats, ingest_source
 from .sources import open_bag
 from .rrd.output import commit, discard, staged_output
 from .stream.recording import BatcherConfig, RecordingStream
 from .rrd.writer import RrdWriter
 
-__all__ = ["convert", "ConvertReport", "exit_code", "parse_time"]
+__all__ = ["convert", "ConvertReport", "exit_code", "parse_time", "parse_bound"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -47,6 +47,10 @@ class ConvertReport:
     seconds: float = 0.0
     #: with ``connect``: chunks that did not reach the gRPC proxy (unreachable, too slow)
     stream_dropped: int = 0
+    #: the robot clock the rows were placed on (:meth:`RobotClock.to_dict`)
+    clock: dict = field(default_factory=dict)
+    #: the robot clock in one line (e.g. "sim time from /clock")
+    clock_text: str = ""
 
     @property
     def skipped_errors(self) -> int:
@@ -62,7 +66,7 @@ class ConvertReport:
         return {"input": self.input, "output": self.output, "messages": self.messages,
                 "converted": self.converted, "chunks": self.chunks, "bytes_written": self.bytes_written,
                 "seconds": round(self.seconds, 3), "damaged": self.damaged, "write_failed": self.write_failed,
-                "stream_dropped": self.stream_dropped,
+                "stream_dropped": self.stream_dropped, "clock": self.clock,
                 "warnings": self.warnings, "topics": [t.to_dict() for t in self.topics]}
 
 
@@ -72,6 +76,29 @@ def exit_code(report: ConvertReport, strict: bool = False) -> int:
     if report.damaged or report.skipped_errors or report.stream_dropped or (strict and report.unsupported):
         return EXIT_PARTIAL
     return EXIT_OK
+
+
+def parse_bound(text: str | None) -> tuple[bool, int] | None:
+    """A ``--start``/``--end`` value → ``(relative, ns)``: seconds from the recording's first
+    ``ros_time`` (``2.5``, ``2.5s``, ``+2.5``: relative) or an absolute time as ns since the
+    epoch (an integer ≥ 1e15) or seconds since the epoch with ``@`` (``@1757502238.48``).
+
+    Raises:
+        ValueError: an unreadable value.
+    """
+    if text is None:
+        return None
+    t = text.strip()
+    try:
+        if t.startswith("@"):
+            return False, int(round(float(t[1:]) * 1e9))
+        if re.fullmatch(r"\d{15,}", t):
+            return False, int(t)
+        v = float(t.lstrip("+").rstrip("s"))
+    except ValueError:
+        raise ValueError(f"cannot read time {text!r}: use seconds from the recording's start (2.5), "
+                         "@<seconds since epoch>, or integer ns since epoch") from None
+    return True, int(round(v * 1e9))
 
 
 def parse_time(text: str | None, bag_start: int | None) -> int | None:
@@ -112,7 +139,8 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         output_path: the ``.rrd`` to write (its directory must exist).
         include / exclude: regular expressions on topic names (``re.search``); a topic is kept
             if it matches any include (or there are none) and no exclude.
-        start / end: time window on log time (see :func:`parse_time`).
+        start / end: time window on ``ros_time``, the robot clock (see :func:`parse_bound`):
+            seconds from the recording's first ros_time, or absolute.
         warn: called with each one-line warning as it happens.
         progress: called as ``progress(messages_done, total_or_None)``.
         distro: the ROS 2 distribution whose standard types decode messages recorded without
@@ -140,9 +168,8 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         exc = [re.compile(p) for p in exclude]
     except re.error as e:
         raise ValueError(f"bad topic regex: {e}") from None
+    window = TimeWindow(parse_bound(start), parse_bound(end)) if (start is not None or end is not None) else None
     src = open_bag(input_path, warn=_warn)
-    start_ns = parse_time(start, src.start_time)
-    end_ns = parse_time(end, src.start_time)
 
     def keep(topic: str) -> bool:
         if inc and not any(p.search(topic) for p in inc):
@@ -171,18 +198,12 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
                           sinks=sinks)
     writer.on_error = lambda m: _warn(m.replace(str(staged), str(output_path)))
     ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro,
-                   fixed_distro=distro is not None)
+                   fixed_distro=distro is not None, window=window)
     report = ConvertReport(str(input_path), str(output_path))
-    n = 0
     total = src.total_messages
-    filtered = bool(inc or exc) or start_ns is not None or end_ns is not None
+    filtered = bool(inc or exc) or window is not None
     try:
-        for b in src.batches(topic_filter=keep if (inc or exc) else None, start_ns=start_ns, end_ns=end_ns):
-            n += len(b)
-            ing.ingest_batch(b)
-            if progress is not None:
-                progress(n, total)
-        ing.finish()
+        n = ingest_source(src, ing, keep=keep if (inc or exc) else None, progress=progress)
     except BaseException:
         rec.close()
         discard(staged)
@@ -218,6 +239,9 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
     if progress is not None:
         progress(n, total)
     report.topics = ing.stats()
+    if ing.clock is not None:
+        report.clock = ing.clock.to_dict()
+        report.clock_text = ing.clock.describe()
     report.warnings = warnings
     report.damaged = src.damaged
     report.messages = n

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from .cdr import SchemaError, decoder_for
+from .cdr.stamps import raw_stamps, stamp_offset
 from .mappers import MapContext, MappingError, archetypes_of, normalize_type
 from .mappers.base import Columns, MessageBatch, SharedState
 from .mappers.registry import entry
@@ -32,17 +33,24 @@ from .mappers.rows import RowView, _Cols
 from .model import archetypes as A
 from .model import components as C
 from .model import entity_path
-from .model.chunk import Timeline
+from .model.clock import BOUND_NS, ClockEstimator, RobotClock
 from .model.components import ComponentDescriptor
+from .model.names import CLOCK_PROPERTY, LOG_TIME, PUBLISH_TIME, ROS_TIME, TIMELINES as _TIMELINES
 from .stream.recording import RecordingStream
 
-__all__ = ["Ingestor", "TopicStats", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "message_descriptor"]
+__all__ = ["Ingestor", "TopicStats", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "message_descriptor", "ingest_source",
+           "TimeWindow"]
 
-ROS_TIME = Timeline("ros_time", "timestamp")
-LOG_TIME = Timeline("log_time", "timestamp")
-PUBLISH_TIME = Timeline("publish_time", "timestamp")
-_TIMELINES = {tl.name: tl for tl in (ROS_TIME, LOG_TIME, PUBLISH_TIME)}
 _FRAME = A.CoordinateFrame.column("frame")
+#: the robot clock as JSON, beside its TextDocument on ``/__properties/ros_clock``
+CLOCK_JSON = ComponentDescriptor("rerun_ros.RobotClock", "json", "")
+CLOCK_TYPE = "rosgraph_msgs/msg/Clock"
+#: how much of a recording is read before its robot clock is decided (whichever comes first)
+PREFIX_BYTES = 64 << 20
+PREFIX_MESSAGES = 200_000
+#: batches held back after that, so /clock and stamps just ahead of a batch are known
+LOOKAHEAD_BYTES = 16 << 20
+LOOKAHEAD_BATCHES = 32
 
 
 @dataclass
@@ -81,7 +89,7 @@ def message_descriptor(type_name: str) -> ComponentDescriptor:
 
 class _Topic:
     __slots__ = ("stats", "entry", "ctx", "decoder", "error", "desc", "keep_fields", "stamp",
-                 "frame", "warned", "candidates")
+                 "frame", "warned", "candidates", "stamp_at", "is_clock", "static")
 
     def __init__(self, stats: TopicStats, ent, ctx: MapContext):
         self.stats, self.entry, self.ctx = stats, ent, ctx
@@ -94,6 +102,26 @@ class _Topic:
         self.warned: set = set()
         #: (distro, decoder) to choose from by fit, for a type recorded without its definition
         self.candidates: list | None = None
+        #: byte offset of the first header stamp in a serialized message (None: not fixed)
+        self.stamp_at: int | None = None
+        #: rosgraph_msgs/Clock: its messages define the robot clock
+        self.is_clock = stats.type_name == CLOCK_TYPE
+        #: a latched static topic (/tf_static): its stamps say nothing of the clock
+        self.static = stats.topic.rstrip("/").endswith("tf_static")
+
+
+@dataclass
+class TimeWindow:
+    """A ``--start/--end`` window on ``ros_time``: each bound is ``(relative, ns)``, relative
+    bounds counting from the recording's first ``ros_time`` (None: open)."""
+
+    start: tuple[bool, int] | None = None
+    end: tuple[bool, int] | None = None
+
+    def resolve(self, first_ns: int) -> tuple[int, int]:
+        lo = -2**63 if self.start is None else (first_ns + self.start[1] if self.start[0] else self.start[1])
+        hi = 2**63 - 1 if self.end is None else (first_ns + self.end[1] if self.end[0] else self.end[1])
+        return lo, hi
 
 
 class Ingestor:
@@ -107,11 +135,21 @@ class Ingestor:
         distro: the ROS 2 distribution whose standard types decode messages recorded without a
             definition (None: the newest known); unless ``fixed_distro``, a type whose messages
             do not fit that definition is decoded with the distribution whose definition they fit.
+        clock: the robot clock (live: the node clock, log times on it). None: found from the
+            first messages of a recording (:mod:`rerun_ros.model.clock`); :meth:`ingest_batch`
+            then holds batches back until it is known.
+        bound_ns: how far a stamp may stray from the robot clock (ns).
+        window: keep only messages whose ``ros_time`` lies in this window.
+
+    Attributes:
+        clock: the :class:`~rerun_ros.model.clock.RobotClock` (None until decided).
+        first_ros_time: the recording's first ``ros_time`` (ns) once the clock is decided.
     """
 
     def __init__(self, rec: RecordingStream, *, warn: Callable[[str], None] | None = None,
                  entity_for: Callable[[str], str] | None = None, source: str = "",
-                 distro: str | None = None, fixed_distro: bool = False):
+                 distro: str | None = None, fixed_distro: bool = False, clock: RobotClock | None = None,
+                 bound_ns: int = BOUND_NS, window: TimeWindow | None = None):
         self.rec = rec
         self.warn = warn or (lambda s: None)
         self.entity_for = entity_for or entity_path.from_topic
@@ -121,6 +159,15 @@ class Ingestor:
         self.fixed_distro = fixed_distro
         self.topics: dict[tuple, _Topic] = {}
         self.shared = SharedState()
+        self.clock = clock
+        self.window = window
+        self._bounds: tuple[int, int] | None = None
+        self._estimator = ClockEstimator(bound_ns) if clock is None else None
+        self._pending: list = []
+        self._pending_bytes = 0
+        self._prefix_msgs = 0
+        self._prefix_bytes = 0
+        self.first_ros_time: int | None = None
 
     # -- topics -----------------------------------------------------------------------------
 
@@ -190,8 +237,8 @@ class Ingestor:
         typ = t.decoder.arrow_type
         names = [f.name for f in typ]
         blobs = set(t.entry.blobs) if t.entry is not None else set()
-        if blobs & set(names):
-            t.keep_fields = [i for i, n in enumerate(names) if n not in blobs]
+        t.keep_fields = [i for i, n in enumerate(names) if n not in blobs] if blobs & set(names) else None
+        t.stamp = t.frame = None
         hdr = typ.get_field_index("header")
         if hdr >= 0 and pa.types.is_struct(typ[hdr].type):
             h = typ[hdr].type
@@ -201,6 +248,7 @@ class Ingestor:
                 t.frame = "header.frame_id"
         elif typ.get_field_index("stamp") >= 0 and pa.types.is_struct(typ[typ.get_field_index("stamp")].type):
             t.stamp = "stamp"
+        t.stamp_at = stamp_offset(typ)
 
     def _problem(self, t: _Topic, reason: str, log_time: int | None) -> None:
         if reason in t.warned:
@@ -225,20 +273,133 @@ class Ingestor:
         self.topics[(topic, type_name)] = t
         return t
 
+    # -- the robot clock --------------------------------------------------------------------
+
+    def _raw_stamps(self, t: _Topic, batch) -> np.ndarray | None:
+        if t.stamp_at is None or t.decoder is None:
+            return None
+        return raw_stamps(batch.buf, batch.offsets, batch.lengths, t.stamp_at)
+
+    def _observe(self, t: _Topic, batch) -> None:
+        """Feed a batch's /clock values or header stamps to the clock (estimate or tracking)."""
+        stamps = self._raw_stamps(t, batch)
+        est = self._estimator if self.clock is None else None
+        if stamps is None or t.static:
+            if est is not None:
+                est.add_log_times(batch.log_time)
+            return
+        if t.is_clock:
+            (est or self.clock).add_clock(batch.log_time, stamps)
+        elif est is not None:
+            est.add_stamps(t.stats.topic, batch.log_time, stamps)
+        else:
+            self.clock.add_stamps(batch.log_time, stamps)
+
+    def decide_clock(self) -> RobotClock:
+        """Decide the robot clock from what was observed (once), and where the window lies."""
+        if self.clock is None:
+            est = self._estimator
+            self.clock = est.decide()
+            firsts = []
+            if est.first_log is not None:
+                firsts.append(int(self.clock.to_robot(np.array([est.first_log]))[0]))
+            for lg, st in ((np.concatenate([p[0] for p in v]), np.concatenate([p[1] for p in v]))
+                           for v in est._stamps.values()):
+                on = np.abs(st - self.clock.to_robot(lg)) <= self.clock.bound_ns
+                if on.any():
+                    firsts.append(int(st[on].min()))
+            self.first_ros_time = min(firsts) if firsts else None
+            self._estimator = None
+            if self.clock.note:
+                self.warn(f"{self.source + ': ' if self.source else ''}robot clock: {self.clock.note}")
+        if self.window is not None and self._bounds is None:
+            self._bounds = self.window.resolve(self.first_ros_time or 0)
+        return self.clock
+
+    def clock_ready(self) -> bool:
+        """Enough of the recording was watched to decide its clock."""
+        return self.clock is not None or self._prefix_done()
+
+    def log_window(self, start_log: int, end_log: int) -> tuple[int, int]:
+        """Log-time bounds (ns) that hold every message whose ros_time can fall in the window,
+        for a recording whose log times run from ``start_log`` to ``end_log``."""
+        lo, hi = self._bounds or (-2**63, 2**63 - 1)
+        grid = np.linspace(start_log, end_log, 4097).astype(np.int64)
+        robot = self.clock.to_robot(grid)
+        m = 2 * self.clock.bound_ns
+        hit = np.flatnonzero((robot >= lo - m) & (robot <= hi + m))
+        if not len(hit):
+            return start_log, start_log - 1
+        step = (end_log - start_log) // 4096 + 1
+        return int(grid[hit[0]]) - step, int(grid[hit[-1]]) + step
+
+    def _prefix_done(self) -> bool:
+        return self._prefix_bytes >= PREFIX_BYTES or self._prefix_msgs >= PREFIX_MESSAGES
+
     # -- batches ----------------------------------------------------------------------------
 
-    def ingest_batch(self, batch) -> None:
-        """Decode, map and log a :class:`~rerun_ros.sources.base.RawBatch`."""
+    def ingest_batch(self, batch, keep: bool = True) -> None:
+        """Decode, map and log a :class:`~rerun_ros.sources.base.RawBatch` of a recording.
+
+        Batches are held back until the robot clock is known (the first seconds of the
+        recording) and a little after, so the clock around each batch is known when it is
+        placed; :meth:`finish` logs what is held. ``keep=False``: only watch the batch for the
+        clock (a topic the user left out, read for its ``/clock``)."""
         ch = batch.channel
         t = self.topic(ch.topic, ch.type_name, ch.schema_encoding, ch.schema_text, ch.message_encoding)
-        self.ingest_raw(t, batch.buf, batch.offsets, batch.lengths, batch.log_time, batch.publish_time)
+        if t.candidates is not None and t.decoder is not None and len(batch):
+            self._fit(t, batch.buf, batch.offsets, batch.lengths)
+        self._observe(t, batch)
+        if self.clock is None:
+            self._prefix_msgs += len(batch)
+            self._prefix_bytes += int(np.sum(batch.lengths)) if len(batch) else 0
+        if not keep:
+            if not t.stats.messages and not t.stats.skipped:
+                del self.topics[(ch.topic, ch.type_name)]
+            return
+        self._pending.append((t, batch))
+        self._pending_bytes += int(np.sum(batch.lengths)) if len(batch) else 0
+        if self.clock is None:
+            if not self._prefix_done():
+                return
+            self.decide_clock()
+        self._drain(LOOKAHEAD_BYTES, LOOKAHEAD_BATCHES)
+
+    def _drain(self, max_bytes: int, max_batches: int) -> None:
+        while self._pending and (self._pending_bytes > max_bytes or len(self._pending) > max_batches):
+            t, b = self._pending.pop(0)
+            self._pending_bytes -= int(np.sum(b.lengths)) if len(b) else 0
+            if self._bounds is not None and len(b):
+                b = self._in_window(t, b)
+                if b is None:
+                    continue
+            self.ingest_raw(t, b.buf, b.offsets, b.lengths, b.log_time, b.publish_time)
+
+    def _in_window(self, t: _Topic, b):
+        """The batch's messages whose ros_time lies in the window (None: none)."""
+        lo, hi = self._bounds
+        st = None if t.static else self._raw_stamps(t, b)
+        rt = self.clock.place(t.stats.topic, st, b.log_time, count=False)
+        m = (rt >= lo) & (rt <= hi)
+        if m.all():
+            return b
+        return b.take(m) if m.any() else None
+
+    def flush_pending(self) -> None:
+        """Log every batch held back (deciding the clock first if needed)."""
+        if self.clock is None:
+            self.decide_clock()
+        self._drain(-1, -1)
 
     def ingest_payloads(self, topic: str, type_name: str, payloads: list, log_time: np.ndarray,
-                        publish_time: np.ndarray | None = None, schema_text: str = "") -> None:
-        """Decode, map and log serialized messages given one by one (live raw subscriptions).
+                        publish_time: np.ndarray | None = None, schema_text: str = "",
+                        robot_time: np.ndarray | None = None) -> None:
+        """Decode, map and log serialized messages given one by one (live raw subscriptions),
+        at once (the clock must be given).
 
         Args:
             payloads: the CDR bytes of each message. log_time / publish_time: int64 (N,) ns.
+            robot_time: int64 (N,) the robot clock at receipt (default: the log time).
         """
         lens = np.fromiter((len(p) for p in payloads), np.int64, count=len(payloads))
         offs = np.zeros(len(payloads), np.int64)
@@ -246,10 +407,14 @@ class Ingestor:
             np.cumsum(lens[:-1], out=offs[1:])
         buf = np.frombuffer(b"".join(payloads), np.uint8)
         t = self.topic(topic, type_name, "ros2msg" if schema_text else "", schema_text)
+        if self.clock is None:
+            self.clock = RobotClock()
+            self._estimator = None
         self.ingest_raw(t, buf, offs, lens, np.asarray(log_time, np.int64),
-                        None if publish_time is None else np.asarray(publish_time, np.int64))
+                        None if publish_time is None else np.asarray(publish_time, np.int64),
+                        None if robot_time is None else np.asarray(robot_time, np.int64))
 
-    def ingest_raw(self, t: _Topic, buf, offsets, lengths, log_time, publish_time) -> None:
+    def ingest_raw(self, t: _Topic, buf, offsets, lengths, log_time, publish_time, robot_time=None) -> None:
         n = len(offsets)
         st = t.stats
         st.messages += n
@@ -277,24 +442,29 @@ class Ingestor:
             cache = {k: v[keep] for k, v in cache.items()}
             log_time = log_time[keep]
             publish_time = None if publish_time is None else publish_time[keep]
+            robot_time = None if robot_time is None else robot_time[keep]
         for note in dec.notes:
             self._problem(t, note, int(log_time[0]))
-        self._log(t, arr, np.asarray(log_time, np.int64), publish_time, cache)
+        self._log(t, arr, np.asarray(log_time, np.int64), publish_time, cache, robot_time)
 
-    def _log(self, t: _Topic, arr: pa.StructArray, log_time: np.ndarray, publish_time, cache: dict) -> None:
+    def _log(self, t: _Topic, arr: pa.StructArray, log_time: np.ndarray, publish_time, cache: dict,
+             robot_time=None) -> None:
         n = len(arr)
-        ros_time = log_time
+        clock = self.clock if self.clock is not None else self.decide_clock()
+        robot = clock.to_robot(log_time) if robot_time is None else robot_time
+        ros_time = robot
         if t.stamp is not None:
             mb0 = MessageBatch(arr, log_time, log_time, cache=cache)
             ns = mb0.numbers(t.stamp + ".sec", np.int64) * 1_000_000_000 + mb0.numbers(t.stamp + ".nanosec", np.int64)
-            ros_time = np.where(ns != 0, ns, log_time)
-        batch = MessageBatch(arr, ros_time, log_time, publish_time, cache)
+            ros_time = clock.place(t.stats.topic, ns, log_time, robot)
+        batch = MessageBatch(arr, ros_time, log_time, publish_time, cache, robot_time=robot)
         stored = arr
         if t.keep_fields is not None:
             kids = arr.flatten()
             stored = pa.StructArray.from_arrays([kids[i] for i in t.keep_fields],
                                                 fields=[arr.type[i] for i in t.keep_fields])
-        comps: dict = {t.desc: C.list_column(stored)}
+        message = C.list_column(stored)
+        comps: dict = {t.desc: message}
         if t.frame is not None:
             frames = batch.field(t.frame)
             comps[_FRAME] = C.list_column(frames, valid=C.string_lengths(frames) > 0)
@@ -308,7 +478,8 @@ class Ingestor:
                 ctx.reject(n, f"cannot map messages: {type(ex).__name__}: {ex}")
                 out = []
             for c in out:
-                if c.rows is None and c.time_ns is None and not c.static and c.entity == t.stats.entity:
+                if (c.rows is None and c.time_ns is None and not c.static and c.entity == t.stats.entity
+                        and c.message_of is None):
                     for d, col in c.components.items():
                         if d == _FRAME and d in comps:
                             continue
@@ -320,27 +491,59 @@ class Ingestor:
             for d, col in self._map_rows(t, arr, ros_time, log_time, publish_time).items():
                 if d != _FRAME or d not in comps:
                     comps[d] = col
+        carried = np.zeros(n, bool)
+        for c in others:
+            if c.message_of is not None:
+                carried[c.message_of[c.message_of >= 0]] = True
         times = {ROS_TIME: ros_time, LOG_TIME: log_time}
         if publish_time is not None:
             times[PUBLISH_TIME] = publish_time
-        self.rec.log_columns(t.stats.entity, times, comps)
+        if not carried.any():
+            self.rec.log_columns(t.stats.entity, times, comps)
+        elif not carried.all():
+            keep = np.flatnonzero(~carried)
+            idx = C.array(keep, pa.int64())
+            self.rec.log_columns(t.stats.entity, {tl: v[keep] for tl, v in times.items()},
+                                 {d: col.take(idx) for d, col in comps.items()})
         for c in others:
-            self._log_columns(c, ros_time, log_time, publish_time)
+            self._log_columns(c, ros_time, robot, log_time, publish_time,
+                              message if c.message_of is not None else None, t)
         t.stats.converted += n
         self._report(t, log_time)
 
-    def _log_columns(self, c: Columns, ros_time, log_time, publish_time) -> None:
+    def _log_columns(self, c: Columns, ros_time, robot, log_time, publish_time, message=None,
+                     t: _Topic | None = None) -> None:
+        comps = c.components
+        if message is not None:
+            # the rows that carry their message's struct (TF: the row of its first transform)
+            m = c.message_of
+            comps = dict(comps)
+            comps[t.desc] = message.take(C.array(np.maximum(m, 0), pa.int64()))
+            if (m < 0).any():
+                comps[t.desc] = C.list_column(C.list_flat(comps[t.desc]), C.list_offsets(comps[t.desc]), valid=m >= 0)
         if c.static:
-            self.rec.log_columns(c.entity, {}, c.components, static=True)
+            if message is None:
+                self.rec.log_columns(c.entity, {}, comps, static=True)
+                return
+            # static transforms; the messages themselves stay on the timeline (nothing lost)
+            self.rec.log_columns(c.entity, {}, {d: v for d, v in comps.items() if d != t.desc}, static=True)
+            keep = np.flatnonzero(c.message_of >= 0)
+            msg_rows = c.message_of[keep]
+            tl = {ROS_TIME: robot[msg_rows], LOG_TIME: log_time[msg_rows]}
+            if publish_time is not None:
+                tl[PUBLISH_TIME] = publish_time[msg_rows]
+            self.rec.log_columns(c.entity, tl, {t.desc: message.take(C.array(msg_rows, pa.int64()))})
             return
         idx = c.rows
-        rt = ros_time if idx is None else ros_time[idx]
+        lt = log_time if idx is None else log_time[idx]
         if c.time_ns is not None:
-            rt = np.where(c.time_ns != 0, c.time_ns, rt)
-        times = {ROS_TIME: rt, LOG_TIME: log_time if idx is None else log_time[idx]}
+            rt = self.clock.place(c.entity, c.time_ns, lt, robot if idx is None else robot[idx])
+        else:
+            rt = ros_time if idx is None else ros_time[idx]
+        times = {ROS_TIME: rt, LOG_TIME: lt}
         if publish_time is not None:
             times[PUBLISH_TIME] = publish_time if idx is None else publish_time[idx]
-        self.rec.log_columns(c.entity, times, c.components)
+        self.rec.log_columns(c.entity, times, comps)
 
     def _report(self, t: _Topic, log_time) -> None:
         ctx = t.ctx
@@ -410,7 +613,10 @@ class Ingestor:
             self.rec.log_components(r.entity, comps, timepoints=tp)
 
     def finish(self) -> None:
-        """End of the stream: let mappers log what they deferred (e.g. marker expiries)."""
+        """End of the stream: log what is held back, then let mappers log what they deferred
+        (e.g. marker expiries)."""
+        self.flush_pending()
+        self._log_clock()
         for t in self.topics.values():
             fin = t.entry.finish if t.entry is not None else None
             if fin is None:
@@ -422,5 +628,56 @@ class Ingestor:
                 continue
             self._log_rows(rows, {"ros_time": 0, "log_time": 0})
 
+    def _log_clock(self) -> None:
+        """The robot clock as a recording property (``/__properties/ros_clock``, static): a
+        TextDocument saying which clock it is, and the same as JSON for tools."""
+        import json
+        if self.clock is None:
+            return
+        comps = list(A.TextDocument(self.clock.describe(), media_type="text/plain").component_batches())
+        comps.append((CLOCK_JSON, C.array([json.dumps(self.clock.to_dict())], pa.utf8())))
+        self.rec.log_components(CLOCK_PROPERTY, comps, static=True)
+
     def stats(self) -> list[TopicStats]:
         return [t.stats for t in sorted(self.topics.values(), key=lambda t: t.stats.topic)]
+
+
+def ingest_source(src, ing: Ingestor, *, keep: Callable[[str], bool] | None = None,
+                  progress: Callable[[int, int | None], None] | None = None) -> int:
+    """Read a recorded source (:func:`rerun_ros.sources.open_bag`) into an :class:`Ingestor`:
+    topics ``keep`` accepts (default all), placed on the recording's robot clock, inside the
+    ingestor's time window. ``/clock`` topics are read even when left out (the clock needs
+    them). With a window and known bag times, the clock is decided from the bag's first
+    seconds and then only the part of the bag around the window is read.
+
+    Returns:
+        the number of messages read of the topics kept.
+    """
+    def read_filter(topic: str) -> bool:
+        return keep is None or keep(topic) or topic.rstrip("/").endswith("clock")
+
+    def wanted(b) -> bool:
+        return keep is None or keep(b.channel.topic)
+
+    n = 0
+    total = getattr(src, "total_messages", None)
+    it = src.batches(topic_filter=read_filter if keep is not None else None)
+    if ing.window is not None and ing.clock is None and src.start_time is not None and src.end_time is not None:
+        for b in it:  # the prefix: only watched
+            ing.ingest_batch(b, keep=False)
+            if ing.clock_ready():
+                break
+        if hasattr(it, "close"):
+            it.close()
+        ing.decide_clock()
+        lo, hi = ing.log_window(src.start_time, src.end_time)
+        it = src.batches(topic_filter=read_filter if keep is not None else None, start_ns=lo, end_ns=hi)
+    for b in it:
+        k = wanted(b)
+        if k:
+            n += len(b)
+        ing.ingest_batch(b, keep=k)
+        if progress is not None and k:
+            progress(n, total)
+    ing.finish()
+    return n

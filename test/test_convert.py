@@ -99,18 +99,22 @@ def test_field_bag_tf_static_and_dynamic(tmp_path):
     chunks, _ = read_chunks(out)
     store = ChunkStore.from_chunks(chunks)
     tfs = [msg for _, msg in decoded(FIELD, "/tf_static")][0].transforms
-    st = [c for c in store.chunks("/tf_static") if c.is_static]
+    # one entity per child frame: /tf_static/<child>, static
+    st = [c for c in store.chunks() if c.entity_path.startswith("/tf_static/") and c.is_static]
+    assert sorted(c.entity_path for c in st) == sorted(f"/tf_static/{t.child_frame_id}" for t in tfs)
     assert sum(len(c) for c in st) == len(tfs)
     dyn = [msg for _, msg in decoded(FIELD, "/tf")]
+    tf_chunks = [c for c in store.chunks() if c.entity_path.startswith("/tf/")]
     n_rows = sum(len(c) - c.component("Transform3D:translation")[1].null_count
-                 for c in store.chunks("/tf") if c.component("Transform3D:translation"))
+                 for c in tf_chunks if c.component("Transform3D:translation"))
     assert n_rows == sum(len(m.transforms) for m in dyn)
-    # and every TFMessage whole, as its struct column
+    # and every TFMessage whole, as its struct column, on the row of its first transform
     n_msgs = sum(len(c) - c.component("tf2_msgs.msg.TFMessage:message")[1].null_count
-                 for c in store.chunks("/tf") if c.component("tf2_msgs.msg.TFMessage:message"))
+                 for c in tf_chunks if c.component("tf2_msgs.msg.TFMessage:message"))
     assert n_msgs == len(dyn)
+    assert not store.chunks("/tf")  # no struct-only rows
     last = dyn[-1].transforms[-1]
-    la = store.latest_at("/tf", "ros_time", ns(last.header.stamp))
+    la = store.latest_at(f"/tf/{last.child_frame_id}", "ros_time", ns(last.header.stamp))
     tr = la["Transform3D:translation"].values.flatten().to_numpy()
     np.testing.assert_allclose(tr, [last.transform.translation.x, last.transform.translation.y,
                                     last.transform.translation.z], rtol=1e-6)
@@ -125,7 +129,7 @@ def test_lidar_bag_relative_topics_and_zero_log_time(tmp_path):
     report = convert(LIDAR, out)
     assert exit_code(report) == 0 and rerun_verify(out).returncode == 0
     chunks, _ = read_chunks(out)
-    assert {c.entity_path for c in chunks} == {"/cloud_1", "/cloud_2", "/cloud_3"}
+    assert {c.entity_path for c in chunks} == {"/cloud_1", "/cloud_2", "/cloud_3", "/__properties/ros_clock"}
     c = next(c for c in chunks if c.entity_path == "/cloud_1" and c.component("Points3D:positions"))
     assert len(c.component("Points3D:positions")[1][0].values) == 80256
     # the cloud's bytes are carried by Points3D only, not a second time in the struct column

@@ -113,8 +113,8 @@ def test_filter_keeps_window_and_state(files, tmp_path):
     assert df_in.to_pylist() == df_out.to_pylist()
     # entity selection
     out2 = tmp_path / "tf.rrd"
-    assert run_cli("filter", src, "-o", out2, "--entity", "/tf*").returncode == 0
-    assert set(rerun_ros.open(out2).entities()) == {"/tf", "/tf_static"}
+    assert run_cli("filter", src, "-o", out2, "--entity", "/tf*/**").returncode == 0
+    assert set(rerun_ros.open(out2).entities()) == {"/tf/coug2.modem", "/tf_static/coug2.robot", "/tf_static/ned"}
 
 
 def test_filter_copies_whole_chunks_verbatim(tmp_path):
@@ -152,7 +152,7 @@ def test_open_and_query_never_import_pandas(files):
         f"rec = rerun_ros.open({str(files['field'])!r})\n"
         "lo, hi = rec.time_range('ros_time')\n"
         "t = rec.dataframe('ros_time', entities='/coug2/**')\n"
-        "f = rec.dataframe('ros_time', entities='/tf', fill_latest_at=True)\n"
+        "f = rec.dataframe('ros_time', entities='/tf/**', fill_latest_at=True)\n"
         "rec.store.latest_at('/coug2/odom', 'ros_time', (lo + hi) // 2)\n"
         "assert t.num_rows > 100 and f.num_rows > 10, (t.num_rows, f.num_rows)\n"
         "print('pandas' in sys.modules)\n")

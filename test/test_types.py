@@ -237,7 +237,7 @@ def test_geometry_types(store):
     assert la(store, "/wrench", "Arrows3D:vectors").values.flatten().to_numpy().tolist() == pytest.approx([0, 0, -9.8, 0.1, 0, 0])
     assert la(store, "/accel", "Scalars:scalars").to_numpy().tolist()[:3] == [0, 2, 0]
     assert la(store, "/vec", "Arrows3D:vectors").values.flatten().to_numpy().tolist() == [3, 4, 0]
-    assert la(store, "/tf_one", "Transform3D:child_frame").to_numpy().tolist() == ["x"]
+    assert la(store, "/tf_one/x", "Transform3D:child_frame").to_numpy().tolist() == ["x"]  # one entity per child frame
 
 
 def test_occupancy_grid_quad(store):

@@ -84,8 +84,11 @@ class MessageBatch:
 
     Attributes:
         messages: StructArray (N,) of the messages (fields as in the message definition).
-        ros_time: int64 (N,) ns: header.stamp where set, else the log time.
+        ros_time: int64 (N,) ns: each message's place on the robot clock (its header.stamp,
+            else its log time on the robot clock; :mod:`rerun_ros.model.clock`).
         log_time: int64 (N,) ns; publish_time: int64 (N,) ns or None (unknown).
+        robot_time: int64 (N,) ns: the robot clock at each log time (where a row without a
+            stamp of its own goes); None: equal to ``ros_time``.
     """
 
     messages: Any
@@ -94,6 +97,7 @@ class MessageBatch:
     publish_time: np.ndarray | None = None
     #: dotted path → numpy values the decoder already made (see ``Decoded.numbers``)
     cache: dict = field(default_factory=dict)
+    robot_time: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.messages)
@@ -143,8 +147,12 @@ class Columns:
         components: descriptor → list array (one row per entry; null = not set in that row).
         rows: int64 (n,) index of the message each row comes from (None: one row per message
             of the batch, in order; such rows share the messages' row ids and chunk).
-        time_ns: int64 (n,) ros_time of each row when not the message's (a transform's stamp).
+        time_ns: int64 (n,) the stamp of each row when not the message's (a transform's
+            header.stamp; 0: unset); the ingest places it on the robot clock.
         static: rows without time, valid at every time.
+        message_of: int64 (n,) the message whose lossless struct this row carries (-1: none),
+            for a message that lives on the row of one of its parts (TF: the row of its first
+            transform) instead of a row of its own on the topic's entity.
     """
 
     entity: str
@@ -152,6 +160,7 @@ class Columns:
     rows: np.ndarray | None = None
     time_ns: np.ndarray | None = None
     static: bool = False
+    message_of: np.ndarray | None = None
 
 
 Mapper = Callable[[Any, MapContext], list]

@@ -83,7 +83,7 @@ def open_source(path: str | os.PathLike, *, store: ChunkStore | None = None,
             for w in r.warnings:
                 _warn(w)
         return Opened(store, warnings)
-    from ..ingest import Ingestor
+    from ..ingest import Ingestor, ingest_source
     from ..sources import open_bag
     from ..stream.recording import BatcherConfig, RecordingStream
 
@@ -92,9 +92,7 @@ def open_source(path: str | os.PathLike, *, store: ChunkStore | None = None,
     rec = RecordingStream(p.stem, batcher=BatcherConfig(max_age=0), sinks=[store])
     ing = Ingestor(rec, warn=_warn, source=str(p), distro=distro or src.distro)
     try:
-        for b in src.batches():
-            ing.ingest_batch(b)
-        ing.finish()
+        ingest_source(src, ing)
     finally:
         rec.close()
     for ch, got, want in src.stats.shortfalls(src.channels):

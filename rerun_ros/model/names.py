@@ -1,0 +1,53 @@
+"""The names every room shares: timelines, encodings, TF entity roots, recording properties.
+
+One home for the strings that would otherwise be literals in many modules.
+
+- Timelines of ROS data (see ``DESIGN.md``, "The data model"): ``ros_time`` (the robot clock:
+  ``header.stamp``, else the log time mapped onto the robot clock, :mod:`rerun_ros.model.clock`),
+  ``log_time`` (MCAP log time / the bridge's receive time), ``publish_time`` (MCAP publish time).
+  All are Rerun *timestamp* timelines (int64 ns since the Unix epoch).
+- Encodings as MCAP's ROS 2 profile names them (``cdr`` messages, ``ros2msg``/``ros2idl``
+  schemas; https://mcap.dev/spec/registry).
+- TF: one entity per child frame, ``/tf/<child_frame>`` and ``/tf_static/<child_frame>``
+  (REP 105 frame names are kept as written; a ``/`` inside a frame id nests the path).
+"""
+from __future__ import annotations
+
+from .chunk import Timeline
+
+__all__ = ["ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "ROS_TIME_NAME", "LOG_TIME_NAME", "PUBLISH_TIME_NAME",
+           "TIMELINES", "CDR", "ROS2MSG", "ROS2IDL", "TF_TOPIC", "TF_STATIC_TOPIC", "PROPERTIES_ENTITY",
+           "CLOCK_PROPERTY", "DEFAULT_TIMELINE", "tf_entity"]
+
+ROS_TIME_NAME = "ros_time"
+LOG_TIME_NAME = "log_time"
+PUBLISH_TIME_NAME = "publish_time"
+ROS_TIME = Timeline(ROS_TIME_NAME, "timestamp")
+LOG_TIME = Timeline(LOG_TIME_NAME, "timestamp")
+PUBLISH_TIME = Timeline(PUBLISH_TIME_NAME, "timestamp")
+#: name -> Timeline of the timelines ROS data carries
+TIMELINES = {tl.name: tl for tl in (ROS_TIME, LOG_TIME, PUBLISH_TIME)}
+#: what every command reads by default
+DEFAULT_TIMELINE = ROS_TIME_NAME
+
+CDR = "cdr"
+ROS2MSG = "ros2msg"
+ROS2IDL = "ros2idl"
+
+TF_TOPIC = "/tf"
+TF_STATIC_TOPIC = "/tf_static"
+
+#: Rerun's recording-properties entity (``rr.send_property`` logs under it)
+PROPERTIES_ENTITY = "/__properties"
+#: the property naming the robot clock a recording was placed on (a TextDocument)
+CLOCK_PROPERTY = "/__properties/ros_clock"
+
+
+def tf_entity(root: str, child_frame: str) -> str:
+    """The entity of a TF child frame under ``root`` (the topic's entity, e.g. ``/tf``):
+    ``tf_entity("/tf", "base_link") == "/tf/base_link"``; a leading ``/`` of the frame id
+    (ROS 1 style) is dropped; parts are escaped as Rerun escapes entity path parts."""
+    from .entity_path import escape_part
+
+    parts = [escape_part(p) for p in child_frame.split("/") if p]
+    return root.rstrip("/") + "/" + "/".join(parts) if parts else root
