@@ -93,12 +93,15 @@ def cmd_convert(args) -> int:
             if probs and reason:
                 probs.append(reason[:60])
             arch = (t.archetypes + " + message") if t.archetypes and not t.unsupported else "message (struct)"
+            ent = t.entity + "/<child_frame>" if "<child_frame>" in t.archetypes else t.entity
             table.add_row(t.topic, t.type_name, str(t.messages), arch if t.converted or not t.skipped else "-",
-                          t.entity, "; ".join(probs))
+                          ent, "; ".join(probs))
         con.print(table)
         unsup = [t for t in report.unsupported if t.converted]
         con.print(f"{report.converted} of {report.messages} messages converted from {len(report.topics)} topics "
                   f"into {report.chunks} chunks, {_human(report.bytes_written)} in {report.seconds:.2f} s")
+        if report.clock_text:
+            con.print(f"ros_time is the robot clock: {report.clock_text}")
         if unsup:
             con.print(f"{len(unsup)} topic{'s' if len(unsup) != 1 else ''} without a visual mapper kept as "
                       "struct columns (queryable, plottable): " + ", ".join(sorted({t.type_name for t in unsup})))
@@ -412,6 +415,8 @@ def cmd_info(args) -> int:
               f"application {info['application_id']}, Rerun {info['rerun_version']}")
     for name, tl in info["timelines"].items():
         con.print(f"timeline {name} ({tl['kind']}): {_fmt_time(tl['min'], tl['kind'])} .. {_fmt_time(tl['max'], tl['kind'])}")
+    if info.get("clock"):
+        con.print(f"ros_time is the robot clock: {info['clock'].get('text') or info['clock'].get('kind')}")
     table = Table()
     for col in ("entity", "archetypes", "components", "rows", "chunks", "static"):
         table.add_column(col)

@@ -1,11 +1,12 @@
 """``rerun-ros info``: what an ``.rrd`` holds — entities, archetypes, component columns,
-timelines with min/max, rows, chunks, static flags. The JSON form is documented in
+timelines with min/max, rows, chunks, static flags, and the robot clock ``ros_time`` is on. The JSON form is documented in
 ``docs/cli.md`` and stable (version field ``"info_version": 1``)."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from .model.names import CLOCK_PROPERTY
 from .rrd.reader import RrdReader
 
 __all__ = ["rrd_info"]
@@ -23,7 +24,10 @@ def rrd_info(path: str | os.PathLike) -> dict:
         ents: dict[str, dict] = {}
         tls: dict[str, dict] = {}
         n_chunks = n_rows = n_static = 0
+        clock = None
         for c in r.iter_chunks():
+            if c.entity_path == CLOCK_PROPERTY:
+                clock = _clock_of(c) or clock
             n_chunks += 1
             n_rows += len(c)
             n_static += c.is_static
@@ -62,9 +66,29 @@ def rrd_info(path: str | os.PathLike) -> dict:
             "rows": n_rows,
             "static_chunks": n_static,
             "timelines": dict(sorted(tls.items())),
+            "clock": clock,
             "entities": {k: {**v, "archetypes": sorted(v["archetypes"]),
                              "components": dict(sorted(v["components"].items()))}
                          for k, v in sorted(ents.items())},
             "warnings": list(r.warnings),
         }
         return out
+
+
+def _clock_of(chunk) -> dict | None:
+    """The robot clock a recording's ``ros_time`` is on, from its ``/__properties/ros_clock``
+    row (see :mod:`rerun_ros.model.clock`): the JSON, with the one-line text as ``text``."""
+    import json
+    out = None
+    for d, col in chunk.components.items():
+        vals = [v for v in col.to_pylist() if v]
+        if not vals:
+            continue
+        if d.field == "json":
+            try:
+                out = {**(out or {}), **json.loads(vals[-1][0])}
+            except (ValueError, TypeError):
+                continue
+        elif d.column == "TextDocument:text":
+            out = {**(out or {}), "text": vals[-1][0]}
+    return out

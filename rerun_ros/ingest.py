@@ -35,7 +35,7 @@ from .model import components as C
 from .model import entity_path
 from .model.clock import BOUND_NS, ClockEstimator, RobotClock
 from .model.components import ComponentDescriptor
-from .model.names import CLOCK_PROPERTY, LOG_TIME, PUBLISH_TIME, ROS_TIME, TIMELINES as _TIMELINES
+from .model.names import CLOCK_PROPERTY, METADATA_ENTITY, LOG_TIME, PUBLISH_TIME, ROS_TIME, TIMELINES as _TIMELINES
 from .stream.recording import RecordingStream
 
 __all__ = ["Ingestor", "TopicStats", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "message_descriptor", "ingest_source",
@@ -168,6 +168,9 @@ class Ingestor:
         self._prefix_msgs = 0
         self._prefix_bytes = 0
         self.first_ros_time: int | None = None
+        self._clock_logged: str | None = None
+        if clock is not None:  # live: said at once (and again at the end if it changed)
+            self._log_clock()
 
     # -- topics -----------------------------------------------------------------------------
 
@@ -632,11 +635,32 @@ class Ingestor:
         """The robot clock as a recording property (``/__properties/ros_clock``, static): a
         TextDocument saying which clock it is, and the same as JSON for tools."""
         import json
-        if self.clock is None:
+        if self.clock is None or self.clock.describe() == self._clock_logged:
             return
+        self._clock_logged = self.clock.describe()
         comps = list(A.TextDocument(self.clock.describe(), media_type="text/plain").component_batches())
         comps.append((CLOCK_JSON, C.array([json.dumps(self.clock.to_dict())], pa.utf8())))
         self.rec.log_components(CLOCK_PROPERTY, comps, static=True)
+
+    def log_metadata(self, records: list[tuple[str, dict]]) -> None:
+        """MCAP Metadata records (name, {key: value}) as the official converter keeps them: one
+        static ``/__mcap_metadata`` row, one ``KeyValuePairs`` column per record named by it."""
+        comps = []
+        pair = pa.struct([pa.field("first", pa.utf8(), nullable=False), pa.field("second", pa.utf8(), nullable=False)])
+        kv = pa.list_(pa.field("item", pair, nullable=False))
+        seen = set()
+        for name, pairs in records:
+            if not name or name in seen:
+                continue
+            seen.add(name)
+            d = ComponentDescriptor("McapMetadata", name, "KeyValuePairs", bare=True)
+            keys = C.array([str(k) for k in pairs], pa.utf8())
+            vals = C.array([str(v) for v in pairs.values()], pa.utf8())
+            inner = pa.StructArray.from_arrays([keys, vals], fields=list(pair))
+            one = pa.ListArray.from_arrays(C.offsets_array(np.array([0, len(pairs)], np.int64)), inner, type=kv)
+            comps.append((d, one))
+        if comps:
+            self.rec.log_components(METADATA_ENTITY, comps, static=True)
 
     def stats(self) -> list[TopicStats]:
         return [t.stats for t in sorted(self.topics.values(), key=lambda t: t.stats.topic)]
@@ -661,6 +685,7 @@ def ingest_source(src, ing: Ingestor, *, keep: Callable[[str], bool] | None = No
 
     n = 0
     total = getattr(src, "total_messages", None)
+    ing.log_metadata(getattr(src, "metadata", None) or [])
     it = src.batches(topic_filter=read_filter if keep is not None else None)
     if ing.window is not None and ing.clock is None and src.start_time is not None and src.end_time is not None:
         for b in it:  # the prefix: only watched

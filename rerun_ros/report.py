@@ -1,11 +1,12 @@
 """``rerun-ros report INPUT -o DIR``: a headless health report of a recording or bag for CI.
 
 Writes ``DIR/index.html`` with: PNG snapshots of the blueprint's views at chosen times (the
-viewer rendered headlessly; an Xvfb is started when no display is set), per-topic message rate,
-gaps and header-stamp-to-log-time latency plots, the TF tree as a diagram, and warnings:
+viewer rendered headlessly; an Xvfb is started when no display is set), per-topic message rate
+(messages/s), gaps and header-stamp-to-log-time latency plots (where both share a clock), the TF tree as a diagram, and warnings:
 
 - ``missing_tf``: a ``CoordinateFrame`` that the TF graph cannot reach from the tree's root
-- ``stale_tf``: a dynamic transform whose last update is more than 1 s before the recording ends
+- ``stale_tf``: a dynamic transform (per edge, on the robot clock) whose last update is more than
+  1 s, and more than five of its own periods, before the recording ends
 - ``time_jump``: header stamps (ros_time) going back in time, or jumping more than 10 s ahead
 - ``rate_drop``: a one-second window with less than half a topic's median rate
 - ``nan``: NaN/inf in Scalars or Points3D positions
@@ -127,23 +128,76 @@ def _is_event_stream(store, entity: str) -> bool:
     return any(c.startswith(("TextLog:", "rcl_interfaces.msg.Log:", "diagnostic_msgs.msg.")) for c in cols)
 
 
+def _message_rows(c) -> np.ndarray | None:
+    """Rows of a chunk that hold a whole message (a ``<pkg>.msg.<Type>:message`` value): one per
+    recorded message, whatever else the message became (TF: many transform rows). None: the
+    chunk has no message column (an SDK recording: every row counts)."""
+    col = next((col for d, col in c.components.items() if d.field == "message" and "." in d.archetype), None)
+    if col is None:
+        return None
+    return np.flatnonzero(validity(col))
+
+
+def _topic_of(entity: str, c) -> str:
+    """The topic entity of a row's entity: ``/tf/base_link`` → ``/tf`` (TF messages ride on
+    the entity of their first transform's child frame, :func:`rerun_ros.model.names.tf_entity`),
+    else the entity itself."""
+    msg = next((col for d, col in c.components.items() if d.field == "message"
+                and d.archetype == "tf2_msgs.msg.TFMessage"), None)
+    if msg is None:
+        return entity
+    from .model.names import tf_entity
+    try:
+        tfs = struct_field(msg.values, "transforms")
+        first = tfs.values.field("child_frame_id")[0].as_py() if len(tfs.values) else None
+    except (KeyError, IndexError):
+        return entity
+    if not first:
+        return entity
+    for k in range(1, entity.count("/")):
+        root = entity.rsplit("/", k)[0]
+        if tf_entity(root, first) == entity:
+            return root
+    return entity
+
+
 def topic_health(store) -> list[TopicHealth]:
-    """Rate, gaps and stamp latency (log time − header stamp, where they differ) per entity with
-    log_time rows; column-wise per chunk (a row lives in one chunk, with both its times)."""
-    out = []
+    """Rate (messages/s), gaps and stamp latency per topic entity, from the rows that hold a
+    whole message (a TF message counts once, on its topic ``/tf``, not once per transform).
+
+    Latency (log time − header stamp) only where the header stamps and the log share a clock
+    (a wall-clock recording; not sim time or a robot clock off the log's), and only for rows
+    placed by their own stamp. Column-wise per chunk (a row lives in one chunk, with both its
+    times)."""
+    clock = clock_property(store)
+    shared = clock is None or clock.get("kind") in ("wall clock", "node clock")
+    # a ROS recording: entities without whole messages (a message's parts: /odom/twist, a TF
+    # child frame's later transforms) are not topics of their own
+    ros = clock is not None or any(d.field == "message" and "." in d.archetype
+                                   for c in store.chunks() for d in c.components)
+    per: dict[str, tuple[list, list]] = {}
     for e in store.entities():
-        lts, lats = [], []
         for c in store.chunks(e):
-            if "log_time" not in c.timelines:
+            if "log_time" not in c.timelines or c.is_static:
+                continue
+            rows = _message_rows(c)
+            if rows is None and ros:
                 continue
             lt = np.asarray(c.timelines["log_time"][1], np.int64)
+            rt = np.asarray(c.timelines["ros_time"][1], np.int64) if "ros_time" in c.timelines else None
+            if rows is not None:
+                lt = lt[rows]
+                rt = None if rt is None else rt[rows]
+            lts, lats = per.setdefault(_topic_of(e, c) if rows is not None else e, ([], []))
             lts.append(lt)
-            if "ros_time" in c.timelines:
-                d = lt - np.asarray(c.timelines["ros_time"][1], np.int64)
+            if rt is not None and shared:
+                d = lt - rt
                 lats.append(d[d != 0] / 1e6)
-        if not lts:
-            continue
+    out = []
+    for e, (lts, lats) in sorted(per.items()):
         times = np.sort(np.concatenate(lts))
+        if not len(times):
+            continue
         lat = np.concatenate(lats) if lats else np.zeros(0)
         span = (times[-1] - times[0]) / 1e9 if len(times) > 1 else 0.0
         gaps = np.diff(times) / 1e9 if len(times) > 1 else np.zeros(0)
@@ -152,6 +206,21 @@ def topic_health(store) -> list[TopicHealth]:
                                float(np.percentile(lat, 50)) if len(lat) else None,
                                float(np.percentile(lat, 99)) if len(lat) else None, times, lat))
     return out
+
+
+def clock_property(store) -> dict | None:
+    """The robot clock a recording made here was placed on (its ``/__properties/ros_clock``
+    JSON: ``kind``, ``offset_s``, ``off_clock``...), or None."""
+    from .info import _clock_of
+    from .model.names import CLOCK_PROPERTY
+    best = None  # the last logged (greatest row id) wins, as for any static data
+    for c in store.chunks(CLOCK_PROPERTY):
+        got = _clock_of(c)
+        if got and len(c):
+            key = max(bytes(r) for r in c.row_ids)
+            if best is None or key > best[0]:
+                best = (key, got)
+    return best[1] if best else None
 
 
 def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
@@ -171,11 +240,18 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
             found.append(Finding("missing_tf", e, f"{e}: frame {frame!r} is not in the TF tree (frames: "
                                  f"{', '.join(sorted(g.frames())[:8])})"))
     if rng:
+        # per edge on the robot clock: stale when its last update is older than 1 s and than
+        # five of its own usual periods (a slow edge, e.g. map -> odom, is not stale between updates)
         for child in sorted(g.frames()):
             tr = g.time_range(child)
-            if tr and (rng[1] - tr[1]) > 1e9:
+            if not tr:
+                continue
+            st = g.sample_times(child)
+            period = float(np.median(np.diff(st))) if len(st) > 2 else 0.0
+            late = rng[1] - tr[1]
+            if late > max(1e9, 5 * period):
                 found.append(Finding("stale_tf", child, f"transform {g.parent(child)} -> {child} last updated "
-                                     f"{(rng[1] - tr[1]) / 1e9:.1f} s before the end of the recording"))
+                                     f"{late / 1e9:.1f} s before the end of the recording (on the robot clock)"))
     for h in health:
         back, worst, ahead = 0, 0, 0
         for label, stamps in _stamp_series(store, h.entity):

@@ -1,6 +1,9 @@
 """A real ROS 2 publisher process for the bridge tests: publishes a deterministic set of messages
 of every supported type once the bridge subscribes. Usage: ros_publisher.py N [--clock]
-[--late-static] [--hz F]. Prints 'published' when done."""
+[--late-static] [--hz F] [--t0 SEC] [--skew TOPIC=SEC]. Message i is stamped T0 + i / 10 s
+(T0: now, as a live publisher on a synced clock; ``--t0`` sets it, e.g. to the sim clock's
+start); ``--skew`` stamps one topic SEC off that (a publisher off the clock). With ``--clock`` it
+also publishes /clock = 5000 + i s. Prints 'published' when done."""
 from __future__ import annotations
 
 import sys
@@ -22,11 +25,24 @@ from tf2_msgs.msg import TFMessage
 T0 = 1_700_000_000
 
 
-def stamp(i: int) -> Time:
-    return Time(sec=T0 + i // 10, nanosec=(i % 10) * 100_000_000)
+def stamp(i: int, t0: int | None = None) -> Time:
+    return Time(sec=(T0 if t0 is None else t0) + i // 10, nanosec=(i % 10) * 100_000_000)
 
 
-def messages(i: int, n_points: int):
+def messages(i: int, n_points: int, t0: int | None = None, skew: dict | None = None):
+    """The messages of step i, stamped ``t0 + i / 10`` s (plus ``skew[topic]`` s)."""
+    out = _messages(i, n_points, T0 if t0 is None else t0)
+    for topic, sec in (skew or {}).items():
+        m = out[topic]
+        hdr = m.transforms[0].header if topic == "/tf" else (m if topic == "/app_log" else m.header)
+        st = hdr.stamp
+        hdr.stamp = Time(sec=st.sec + int(sec), nanosec=st.nanosec)
+    return out
+
+
+def _messages(i: int, n_points: int, t0: int):
+    def stamp(i: int) -> Time:  # noqa: F811 - this step's stamps
+        return Time(sec=t0 + i // 10, nanosec=(i % 10) * 100_000_000)
     rng = np.random.default_rng(i)
     tf = TFMessage()
     t = TransformStamped()
@@ -78,6 +94,11 @@ TYPES = {"/tf": TFMessage, "/camera/image": Image, "/camera/compressed": Compres
 def main() -> int:
     n = int(sys.argv[1])
     clock = "--clock" in sys.argv
+    t0 = int(sys.argv[sys.argv.index("--t0") + 1]) if "--t0" in sys.argv else int(time.time())
+    skew = {}
+    if "--skew" in sys.argv:
+        topic, _, sec = sys.argv[sys.argv.index("--skew") + 1].partition("=")
+        skew[topic] = float(sec)
     hz = float(sys.argv[sys.argv.index("--hz") + 1]) if "--hz" in sys.argv else 20.0
     n_points = int(sys.argv[sys.argv.index("--points") + 1]) if "--points" in sys.argv else 100_000
     rclpy.init()
@@ -86,7 +107,7 @@ def main() -> int:
     latched = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
     st = node.create_publisher(TFMessage, "/tf_static", latched)
     s = TransformStamped()
-    s.header.stamp = stamp(0)
+    s.header.stamp = stamp(0, t0)
     s.header.frame_id, s.child_frame_id = "base_link", "lidar"
     s.transform.translation.z = 1.5
     s.transform.rotation.w = 1.0
@@ -105,7 +126,7 @@ def main() -> int:
         if clock_pub is not None:
             clock_pub.publish(Clock(clock=Time(sec=5000 + i, nanosec=0)))
             time.sleep(0.02)
-        for t, m in messages(i, n_points).items():
+        for t, m in messages(i, n_points, t0, skew).items():
             pubs[t].publish(m)
             time.sleep(0.003)  # topics a few ms apart, as from independent nodes
         rclpy.spin_once(node, timeout_sec=0)

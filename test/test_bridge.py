@@ -85,9 +85,10 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dd
     got = []
     client = StreamClient(f"127.0.0.1:{port}", got.append, reconnect_delay=0.1)
     t_start = time.time_ns()
+    t0 = int(time.time())  # stamps on the wall clock, as a live robot's
     try:
         n = 12
-        pub = publish(ros_env, n, "--points", "100000")
+        pub = publish(ros_env, n, "--points", "100000", "--t0", str(t0))
         assert pub.returncode == 0, pub.stderr
         time.sleep(0.5)
         shm = shm_segment_bytes(bridge.pid)
@@ -103,7 +104,7 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dd
     assert not warnings
     store = ChunkStore.from_chunks(chunks)
     for topic in ["/camera/image", "/camera/compressed", "/camera/info", "/lidar/points", "/scan", "/odom",
-                  "/app_log", "/value", "/count", "/tf"]:
+                  "/app_log", "/value", "/count", "/tf/base_link"]:
         # every message is one row holding it whole (and, on the same row, its archetypes)
         rows = sum(len(c) - col[1].null_count for c in store.chunks(topic) if not c.is_static
                    for col in [next((x for x in c.components.items() if x[0].field == "message"), None)] if col)
@@ -112,8 +113,8 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dd
     sys.path.insert(0, str(HERE))
     from ros_publisher import messages
     for i in (0, 7, 11):
-        m = messages(i, 100000)
-        t_ns = (1_700_000_000 + i // 10) * 10**9 + (i % 10) * 10**8
+        m = messages(i, 100000, t0)
+        t_ns = (t0 + i // 10) * 10**9 + (i % 10) * 10**8
         la = store.latest_at("/lidar/points", "ros_time", t_ns)
         np.testing.assert_array_equal(la["Points3D:positions"].values.flatten().to_numpy(),
                                       np.frombuffer(bytes(m["/lidar/points"].data), np.float32))
@@ -126,10 +127,11 @@ def test_bridge_records_and_streams_exact_values(ros_env, tmp_path, executor, dd
     assert [v[0] for v in vals] == [i * 0.25 for i in range(n)]
     logs = official_table(out, "/app_log").column("/app_log:TextLog:text").to_pylist()
     assert [v[0] for v in logs] == [f"[pub] message {i}" for i in range(n)]
-    tf = official_table(out, "/tf").column("/tf:Transform3D:translation").to_pylist()
-    assert [v[0][0] for v in tf if v] == [float(i) for i in range(n)]  # (rows of the TFMessages: None)
+    # one entity per TF child frame, each transform at its own stamp
+    tf = official_table(out, "/tf/base_link").column("/tf/base_link:Transform3D:translation").to_pylist()
+    assert [v[0][0] for v in tf] == [float(i) for i in range(n)]
     # the latched /tf_static, published before the bridge subscribed, arrived (late joiner)
-    st = [c for c in store.chunks("/tf_static") if c.is_static]
+    st = [c for c in store.chunks("/tf_static/lidar") if c.is_static]
     assert st and st[0].component("Transform3D:child_frame")[1].to_pylist() == [["lidar"]]
     # the publisher's source timestamps (wall clock at publish): rclpy passes them to the
     # SingleThreadedExecutor's callbacks only
@@ -175,7 +177,8 @@ def test_sim_time_from_clock(ros_env, tmp_path):
     bridge = start_bridge(ros_env, f"rrd_path:={out}", "stream_address:=''", reliable_specs(), "auto_discover:=false",
                           "use_sim_time:=true", "stats_period:=0.0")
     try:
-        pub = publish(ros_env, 5, "--clock", "--points", "10", "--hz", "5")
+        # stamps on the sim clock (5000 s + i / 10), but /scan's publisher stamps 6 days off it
+        pub = publish(ros_env, 5, "--clock", "--points", "10", "--hz", "5", "--t0", "5000", "--skew", "/scan=-515220")
         assert pub.returncode == 0, pub.stderr
     finally:
         stop(bridge)
@@ -184,6 +187,26 @@ def test_sim_time_from_clock(ros_env, tmp_path):
     assert len(t) == 5
     # log_time is the simulated clock (5000 s + i), not the wall clock
     assert all(5000 * 10**9 <= x < 6000 * 10**9 for x in t)
+    # every temporal row lies on the robot (sim) clock: the /clock values it saw, 5000..5004 s
+    for c in s.chunks():
+        if not c.is_static and "ros_time" in c.timelines:
+            rt = c.timelines["ros_time"][1]
+            assert ((rt >= 5000 * 10**9) & (rt <= 5005 * 10**9)).all(), (c.entity_path, rt)
+    # rows with a stamp on the clock keep it; a row without one is placed at its receipt
+    odom = s.range("/odom", "ros_time", 0, 2**62, "nav_msgs.msg.Odometry:message", include_latest_at=False).times
+    assert sorted(odom.tolist()) == [5000 * 10**9 + i * 10**8 for i in range(5)]
+    # the publisher off the clock: placed by receipt, its raw stamp kept, and named
+    scan = s.range("/scan", "ros_time", 0, 2**62, "sensor_msgs.msg.LaserScan:message", include_latest_at=False)
+    assert len(scan.times) == 5
+    assert scan.values.values.field("header").field("stamp").field("sec").to_pylist()[0] == 5000 - 515220
+    clock = read_clock(s)
+    assert clock["kind"] == "node clock (sim time from /clock)"
+    assert [o["source"] for o in clock["off_clock"]] == ["/scan"]
+
+
+def read_clock(store) -> dict:
+    from rerun_ros.report import clock_property
+    return clock_property(store)
 
 
 def test_recorder_sigterm_footer_and_sigkill_readable(ros_env, tmp_path):
@@ -480,7 +503,7 @@ def test_bridge_streams_live_topics_into_the_official_proxy(ros_env, tmp_path):
     assert [v[0] for v in vals] == [i * 0.25 for i in range(n)]
     logs = official_rows(out, "/app_log", "ros_time", "TextLog:text")
     assert [v[0] for v in logs] == [f"[pub] message {i}" for i in range(n)]
-    tf = official_rows(out, "/tf", "ros_time", "Transform3D:translation")
+    tf = official_rows(out, "/tf/base_link", "ros_time", "Transform3D:translation")
     assert [v[0][0] for v in tf] == [float(i) for i in range(n)]
     r = official(out)
     b = r.blueprints()

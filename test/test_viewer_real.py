@@ -126,18 +126,21 @@ def test_plots_have_tick_labels_and_a_legend(qapp):
     win.close()
 
 
-def _decoded(bag, topic):
+def _decoded(bag, topic, stamp=False):
+    """(log time, or with ``stamp`` the header stamp, ns; message) of every message of a topic."""
     out = []
     with open(bag, "rb") as fh:
         for _s, ch, m, msg in make_reader(fh, decoder_factories=[DecoderFactory()]).iter_decoded_messages(topics=[topic]):
-            out.append((m.log_time, msg))
+            t = msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec if stamp else m.log_time
+            out.append((t, msg))
     return out
 
 
 def test_inspector_shows_a_custom_types_fields_with_their_values(qapp):
     win = open_window(qapp, FIELD)
-    assert win.timeline == "log_time"  # header stamps of this run are 6 days apart (a wrong clock)
-    msgs = _decoded(FIELD, "/coug2/dvl/data")
+    # ros_time, the robot clock: this run's stamps are 6 days behind its log, and coherent
+    assert win.timeline == "ros_time"
+    msgs = _decoded(FIELD, "/coug2/dvl/data", stamp=True)
     t = msgs[40][0]
     win.set_time(t)
     win.select("/coug2/dvl/data")
@@ -209,8 +212,8 @@ def test_default_fixed_frame_and_a_trail_of_the_robot(qapp):
     g = v3.geometry
     assert len(g.trails) > 10 and g.axis_names == ["odom"]
     # the trail passes through the dead-reckoning positions of the window (the latest ones)
-    msgs = _decoded(FIELD, "/coug2/dvl/dead_reckoning")
-    last = [m for lt, m in msgs if lt <= win.t][-1].pose.pose.position
+    msgs = _decoded(FIELD, "/coug2/dvl/dead_reckoning", stamp=True)
+    last = [m for t, m in msgs if t <= win.t][-1].pose.pose.position
     ends = g.trails.reshape(-1, 3)
     assert np.linalg.norm(ends - [last.x, last.y, last.z], axis=1).min() < 1e-3
     # what cannot be placed is named, with why

@@ -13,6 +13,7 @@ import time as _time
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
+from ..model.names import CLOCK_PROPERTY, ROS_TIME_NAME
 from ..store.chunk_store import ChunkStore
 from . import spatial as SP
 from .blueprint import Blueprint, Container, View, default_blueprint
@@ -28,12 +29,15 @@ PICKED = "picked fields"
 
 
 def default_timeline(store) -> tuple[str, str]:
-    """(timeline, note): ``ros_time`` (header stamps) when present and coherent, else
-    ``log_time`` (when the recorder received each message) with a note saying why — a publisher
-    stamping with a wrong clock (days off) would squeeze the rest of the data into one pixel."""
+    """(timeline, note): ``ros_time``, the robot clock (recordings made here place every row on
+    it, :mod:`rerun_ros.model.clock`). A recording from elsewhere whose ``ros_time`` is not
+    coherent (a publisher stamping days off would squeeze the rest into one pixel) shows
+    ``log_time`` with a note saying why."""
     tls = sorted(store.timelines())
-    if "ros_time" not in tls:
-        return (tls[0] if tls else "ros_time"), ""
+    if ROS_TIME_NAME not in tls:
+        return (tls[0] if tls else ROS_TIME_NAME), ""
+    if CLOCK_PROPERTY in store.entities():
+        return ROS_TIME_NAME, ""
     if "log_time" in tls:
         r, lg = store.time_range("ros_time"), store.time_range("log_time")
         if r and lg:

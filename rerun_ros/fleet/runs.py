@@ -4,10 +4,12 @@ what the catalog records. Ray-free and ROS-free: the Ray runner (:mod:`rerun_ros
 calls :func:`process_bag` in its workers, tests call it directly.
 
 What a run is measured by (the catalog's ``runs`` row): start/end and duration on log time (s),
-messages and topics, distance travelled (m) and max speed (m/s) from ``nav_msgs/Odometry``
-(pose position, twist linear; the topic with the most rows) or else from TF (the path of
-``base_link``/``base_footprint`` in its TF root), the report's findings (missing/stale TF, time
-jumps, rate drops, NaN), a verdict (``ok``, ``warnings``, ``damaged``), tags.
+messages and topics, the robot clock found (:mod:`rerun_ros.model.clock`), distance travelled
+(m) and max speed (m/s) from the path with the most valid poses among the Odometry and pose
+topics and the TF path of ``base_link``/``base_footprint`` in its TF root (NaN skipped), the
+robot (the inputs' ``robot/date/run`` layout, else a tag, the bag's metadata or its topics'
+namespace), the report's findings (missing/stale TF, time jumps, rate drops, NaN), a verdict
+(``ok``, ``warnings``, ``damaged``), tags.
 """
 from __future__ import annotations
 
@@ -69,19 +71,28 @@ def _fetch(source: str, into: Path) -> Path:
     return dst
 
 
-def _odometry_path(store) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
-    """(times ns (n,), positions (n, 3) m, twist linear speed (n,) m/s) of the Odometry topic with
-    the most rows, finite positions only; None without Odometry."""
+#: message types whose pose is the robot's position in a fixed frame, and where it lies
+POSE_TYPES = {"nav_msgs.msg.Odometry": ("pose.pose.position", "twist.twist.linear"),
+              "geometry_msgs.msg.PoseWithCovarianceStamped": ("pose.pose.position", None),
+              "geometry_msgs.msg.PoseStamped": ("pose.position", None)}
+
+
+def _pose_paths(store) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(entity, times ns (n,), positions (n, 3) m, speed (n,) m/s or None) of every Odometry,
+    PoseWithCovarianceStamped and PoseStamped topic stamped in a named frame, finite positions
+    only, in log-time order."""
     from ..mappers.base import struct_field
     from ..model.components import as_numpy, list_offsets, validity
-    best = None
+    out = []
     for e in store.entities():
-        col = "nav_msgs.msg.Odometry:message"
-        if col not in store.columns(e):
+        cols = store.columns(e)
+        typ = next((t for t in POSE_TYPES if f"{t}:message" in cols), None)
+        if typ is None:
             continue
+        where, twist = POSE_TYPES[typ]
         ts, ps, vs = [], [], []
         for c in store.chunks(e):
-            comp = c.component(col)
+            comp = c.component(f"{typ}:message")
             if comp is None or "log_time" not in c.timelines:
                 continue
             msg = comp[1]
@@ -89,27 +100,30 @@ def _odometry_path(store) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | 
             off = list_offsets(msg)
             rows = np.flatnonzero(ok & (off[1:] > off[:-1]))
             st = msg.values
-            pose = struct_field(st, "pose.pose.position")
-            lin = struct_field(st, "twist.twist.linear")
-            xyz = np.stack([np.asarray(as_numpy(struct_field(pose, k)), float) for k in "xyz"], 1)
-            v = np.stack([np.asarray(as_numpy(struct_field(lin, k)), float) for k in "xyz"], 1)
             first = off[:-1][rows] - off[0]
+            named = np.asarray([bool(x) for x in struct_field(st, "header.frame_id").to_pylist()])[first]
+            rows, first = rows[named], first[named]
+            pos = struct_field(st, where)
+            xyz = np.stack([np.asarray(as_numpy(struct_field(pos, k)), float) for k in "xyz"], 1)
             ts.append(np.asarray(c.timelines["log_time"][1], np.int64)[rows])
             ps.append(xyz[first])
-            vs.append(np.linalg.norm(v[first], axis=1))
+            if twist is not None:
+                lin = struct_field(st, twist)
+                v = np.stack([np.asarray(as_numpy(struct_field(lin, k)), float) for k in "xyz"], 1)
+                vs.append(np.linalg.norm(v[first], axis=1))
         if not ts:
             continue
-        t, p, v = np.concatenate(ts), np.concatenate(ps), np.concatenate(vs)
+        t, p = np.concatenate(ts), np.concatenate(ps)
+        v = np.concatenate(vs) if vs else None
         order = np.argsort(t, kind="stable")
-        t, p, v = t[order], p[order], v[order]
-        good = np.isfinite(p).all(axis=1)
-        if best is None or good.sum() > len(best[0]):
-            best = (t[good], p[good], v[good])
-    return best
+        good = np.isfinite(p[order]).all(axis=1)
+        out.append((e, t[order][good], p[order][good], None if v is None else v[order][good]))
+    return out
 
 
-def _tf_path(store) -> tuple[np.ndarray, np.ndarray] | None:
-    """(times, positions) of base_link (or base_footprint) in its TF root, at its own edge's samples."""
+def _tf_path(store) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(times, positions, frame) of base_link (or base_footprint) in its TF root, at its own
+    edge's samples."""
     from ..query.frames import FrameGraph, FrameGraphError
     chunks = store.chunks_with("Transform3D:child_frame")
     if not chunks:
@@ -127,7 +141,7 @@ def _tf_path(store) -> tuple[np.ndarray, np.ndarray] | None:
             tf, ok = g.lookup_many(root, frame, times)
         except FrameGraphError:
             continue
-        return times[ok], np.asarray(tf.translation)[ok]
+        return times[ok], np.asarray(tf.translation)[ok], frame
     return None
 
 
@@ -152,24 +166,69 @@ def _max_speed(t: np.ndarray, p: np.ndarray) -> float | None:
     return float((np.linalg.norm(p[j[i]] - p[i], axis=1)[good] / dt[good]).max())
 
 
+def _moves(p: np.ndarray) -> bool:
+    return len(p) > 1 and bool((np.ptp(p, axis=0) > 1e-6).any())
+
+
 def run_metrics(store) -> dict:
-    """Distance travelled (m) and max speed (m/s) of the robot in a recording (module doc);
-    ``source`` names where they came from (``odometry <topic>``, ``tf base_link``, ``none``)."""
-    od = _odometry_path(store)
-    if od is not None and len(od[0]) >= 1:
-        t, p, v = od
-        steps = np.linalg.norm(np.diff(p, axis=0), axis=1) if len(p) > 1 else np.zeros(0)
+    """Distance travelled (m) and max speed (m/s) of the robot in a recording, from the path
+    with the most valid (finite) poses among the pose topics (Odometry first on a tie) and the
+    TF path of the base frame in its root; a path that never moves is no evidence of motion.
+    ``motion_source`` names it (``odometry /odom``, ``pose /dvl/dead_reckoning``,
+    ``tf base_link``, ``none``)."""
+    cands = []
+    for e, t, p, v in _pose_paths(store):
+        if _moves(p):
+            odo = v is not None
+            cands.append((len(p), odo, f"{'odometry' if odo else 'pose'} {e}", t, p, v))
+    tp = _tf_path(store)
+    if tp is not None and _moves(tp[1]):
+        cands.append((len(tp[0]), False, f"tf {tp[2]}", tp[0], tp[1], None))
+    if not cands:
+        return {"distance_m": None, "max_speed_mps": None, "motion_source": "none"}
+    n, _, src, t, p, v = max(cands, key=lambda c: (c[0], c[1]))
+    steps = np.linalg.norm(np.diff(p, axis=0), axis=1)
+    vmax = None
+    if v is not None:
         fin = np.isfinite(v)
         vmax = float(v[fin].max()) if fin.any() and v[fin].max() > 0 else None
-        if vmax is None:  # no twist (or all zero): from the positions
-            vmax = _max_speed(t, p)
-        return {"distance_m": float(steps.sum()), "max_speed_mps": vmax, "motion_source": "odometry"}
-    tp = _tf_path(store)
-    if tp is not None and len(tp[0]) > 1:
-        t, p = tp
-        steps = np.linalg.norm(np.diff(p, axis=0), axis=1)
-        return {"distance_m": float(steps.sum()), "max_speed_mps": _max_speed(t, p), "motion_source": "tf"}
-    return {"distance_m": None, "max_speed_mps": None, "motion_source": "none"}
+    if vmax is None:  # no twist (or all zero): from the positions
+        vmax = _max_speed(t, p)
+    return {"distance_m": float(steps.sum()), "max_speed_mps": vmax, "motion_source": src}
+
+
+GLOBAL_TOPICS = {"tf", "tf_static", "rosout", "rosout_agg", "clock", "parameter_events", "diagnostics",
+                 "diagnostics_agg", "robot_description", "events", "joint_states", "cmd_vel", "odom", "map"}
+
+
+def robot_name(topics: list[str], metadata: list[tuple[str, dict]] | None = None) -> str:
+    """A robot's name when the inputs' layout does not give it: a ``robot``/``robot_name``/
+    ``hostname`` key of the bag's metadata, else the namespace most of its topics share
+    (``/coug2/dvl/data`` → ``coug2``), else ``""``."""
+    for _, kv in metadata or []:
+        for key in ("robot", "robot_name", "robot_id", "hostname", "host"):
+            if kv.get(key):
+                return str(kv[key])
+    roots: dict[str, int] = {}
+    nested = 0
+    for t in topics:
+        parts = [p for p in t.split("/") if p]
+        if len(parts) >= 2 and parts[0] not in GLOBAL_TOPICS:
+            nested += 1
+            roots[parts[0]] = roots.get(parts[0], 0) + 1
+    if roots:
+        name, k = max(roots.items(), key=lambda kv: kv[1])
+        if k >= 3 and 2 * k >= nested:
+            return name
+    return ""
+
+
+def _metadata_of(path: Path) -> list:
+    try:
+        from ..sources import open_bag
+        return getattr(open_bag(path), "metadata", None) or []
+    except Exception:  # noqa: BLE001 - extras only
+        return []
 
 
 def _bag_tags(path: Path) -> dict:
@@ -226,6 +285,8 @@ def process_bag(bag: BagInput, out_dir: str, *, tags: dict | None = None, known_
         if code:
             res.reason = (warnings[0] if warnings else "messages lost or not drawn").splitlines()[0]
         res.bytes_out = out.stat().st_size
+        if not robot:
+            robot = robot_name([t.topic for t in report.topics], _metadata_of(local))
         from ..query.recording import open as open_recording
         rec = open_recording(out)
         store = rec.store
@@ -238,6 +299,7 @@ def process_bag(bag: BagInput, out_dir: str, *, tags: dict | None = None, known_
             "start_ns": rng[0] if rng else None, "end_ns": rng[1] if rng else None,
             "duration_s": (rng[1] - rng[0]) / 1e9 if rng else 0.0,
             "messages": report.messages, "converted": report.converted, "topics": len(report.topics),
+            "clock": report.clock.get("kind"),
             **run_metrics(store),
             "warnings": len(warnings) + len(findings),
             "verdict": "damaged" if report.damaged else ("warnings" if findings or warnings else "ok"),

@@ -101,14 +101,14 @@ def _sorbet_schema(entity_path: str, timelines: tuple, components: tuple) -> pa.
             md["rerun:is_sorted"] = "true"
         fields.append(pa.field(name, typ, nullable=True, metadata=md))
     for d, typ in components:
-        md = {"rerun:component": d.column, "rerun:kind": "data"}
+        md = {"rerun:component": d.component, "rerun:kind": "data"}
         if d.archetype:
             md["rerun:archetype"] = d.archetype_full
         if d.component_type:
             md["rerun:component_type"] = d.component_type_full
         if d.archetype == "Clear":
             md["rerun:is_tombstone"] = "true"
-        fields.append(pa.field(d.column, typ, nullable=True, metadata=md))
+        fields.append(pa.field(d.component, typ, nullable=True, metadata=md))
     return pa.schema(fields)
 
 

@@ -63,7 +63,7 @@ class OffClock:
     def describe(self) -> str:
         if self.rows == self.unset:
             return f"{self.source} (stamps unset)"
-        return f"{self.source} ({self.offset_s:+.1f} s)"
+        return f"{self.source} ({'+' if self.offset_s >= 0 else '-'}{_human(self.offset_s)})"
 
 
 class RobotClock:

@@ -33,13 +33,24 @@ class ComponentDescriptor:
     field: str
     component_type: str
     namespace: str = ""
+    #: the component is named by the field alone, as Rerun names some of its own (the official
+    #: MCAP importer's ``McapMetadata`` record columns, e.g. ``rosbag2``); the manifest still
+    #: names it ``McapMetadata:rosbag2`` (``column``)
+    bare: bool = False
 
     @property
     def column(self) -> str:
         return f"{self.archetype}:{self.field}"
 
     @property
+    def component(self) -> str:
+        """The component's name in a chunk (its Arrow field and ``rerun:component``)."""
+        return self.field if self.bare else f"{self.archetype}:{self.field}"
+
+    @property
     def archetype_full(self) -> str:
+        if self.bare:
+            return self.archetype
         if self.namespace:
             return f"{self.namespace}.{self.archetype}"
         return self.archetype if "." in self.archetype else f"rerun.archetypes.{self.archetype}"
@@ -65,7 +76,8 @@ class ComponentDescriptor:
             arch_short = arch or (comp.split(":", 1)[0] if ":" in comp else "")
         field = comp.split(":", 1)[1] if ":" in comp else comp
         ctype_short = ctype[len("rerun.components."):] if ctype.startswith("rerun.components.") else ctype
-        return ComponentDescriptor(arch_short, field, ctype_short, ns)
+        bare = ":" not in comp and bool(arch) and "." not in arch
+        return ComponentDescriptor(arch if bare else arch_short, field, ctype_short, ns, bare)
 
 
 # ---- Arrow datatypes (Rerun 0.41 layouts) ------------------------------------------------------

@@ -17,7 +17,7 @@ from .chunk import Timeline
 
 __all__ = ["ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "ROS_TIME_NAME", "LOG_TIME_NAME", "PUBLISH_TIME_NAME",
            "TIMELINES", "CDR", "ROS2MSG", "ROS2IDL", "TF_TOPIC", "TF_STATIC_TOPIC", "PROPERTIES_ENTITY",
-           "CLOCK_PROPERTY", "DEFAULT_TIMELINE", "tf_entity"]
+           "CLOCK_PROPERTY", "METADATA_ENTITY", "DEFAULT_TIMELINE", "tf_entity"]
 
 ROS_TIME_NAME = "ros_time"
 LOG_TIME_NAME = "log_time"
@@ -41,6 +41,8 @@ TF_STATIC_TOPIC = "/tf_static"
 PROPERTIES_ENTITY = "/__properties"
 #: the property naming the robot clock a recording was placed on (a TextDocument)
 CLOCK_PROPERTY = "/__properties/ros_clock"
+#: where the official MCAP importer keeps a file's Metadata records (one column per record)
+METADATA_ENTITY = "/__mcap_metadata"
 
 
 def tf_entity(root: str, child_frame: str) -> str:

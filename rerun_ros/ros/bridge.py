@@ -2,8 +2,11 @@
 stream (TCP) and/or ``.rrd`` file. The ``recorder`` node is the same node with recording
 defaults (file rotation, split mode). See ``config/bridge.yaml`` for every parameter.
 
-Timelines as for MCAP import: ``ros_time`` (header.stamp, else receive time), ``log_time``
-(receive time on the node's clock, so simulated time under ``use_sim_time``), ``publish_time``
+Timelines as for MCAP import: ``ros_time`` on the robot clock, here the node's clock (sim time
+under ``use_sim_time``): header.stamp, else the receive time, and a publisher whose stamps are
+off that clock by more than 10 s by its receive time (:mod:`rerun_ros.model.clock`);
+``log_time`` (receive time on the node's clock; the wall clock before the first ``/clock``),
+``publish_time``
 (the publisher's source timestamp; rclpy reports it to the SingleThreadedExecutor only, so it is
 there with ``executor:=single`` or where rclpy has no EventsExecutor, e.g. Humble).
 
@@ -32,6 +35,7 @@ from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityP
 
 from ..model import components
 from ..ingest import Ingestor
+from ..model.clock import NODE, NODE_SIM, RobotClock
 from ..stream.recording import BatcherConfig, CallbackSink, RecordingStream
 from ..stream.sinks import DecimatingSink, RotatingRrdSink
 from ..stream.tcp import StreamServer
@@ -238,7 +242,12 @@ class BridgeNode(Node):
         if p["latency_report"]:
             # last sink: a chunk counts once the stream and the file writer have it
             self.rec.add_sink(CallbackSink(self._measure_latency))
-        self.ingest = Ingestor(self.rec, warn=lambda s: self.get_logger().warning(s))
+        # live, the robot clock is the node's clock (sim time under use_sim_time): a row without
+        # a stamp of its own is placed at its receipt on it, a stamp off it by log time
+        self._sim = bool(self.get_parameter("use_sim_time").value) if self.has_parameter("use_sim_time") else False
+        self._held: list = []
+        self.ingest = Ingestor(self.rec, warn=lambda s: self.get_logger().warning(s),
+                               clock=RobotClock(NODE_SIM if self._sim else NODE))
         components.warm_up()
         self._lock = threading.Lock()
         self._closed = False
@@ -326,11 +335,12 @@ class BridgeNode(Node):
         """A sink failed (disk full, directory removed...): said at once, once per problem."""
         self.get_logger().error(text)
 
-    def _log_time(self) -> int:
-        """Receive time on the node's clock; under ``use_sim_time`` before any ``/clock``, the
-        wall clock (rows would otherwise all get time 0), with a warning after 3 s."""
+    def _log_time(self) -> tuple[int, int]:
+        """(receive time, robot clock at receipt): the node's clock; under ``use_sim_time``
+        before any ``/clock`` the robot clock reads 0 (as ROS's does) and the receive time falls
+        back to the wall clock, with a warning after 3 s."""
         t = self.get_clock().now().nanoseconds
-        return t if t else time.time_ns()
+        return (t if t else time.time_ns()), t
 
     def _check_clock(self) -> None:
         """Warn once when sim time stands at 0 for 3 s (``use_sim_time`` without ``/clock``)."""
@@ -355,9 +365,9 @@ class BridgeNode(Node):
                 c.dropped += 1
                 return
             self._last_rx[topic] = now
-        log_ns = self._log_time()
+        log_ns, robot_ns = self._log_time()
         try:
-            self._work.put_nowait((topic, type_name, msg, log_ns, publish_ns or None))
+            self._work.put_nowait((topic, type_name, msg, log_ns, publish_ns or None, robot_ns))
         except queue.Full:
             c.dropped += 1  # the mapping thread cannot keep up: drop, count, never block DDS
 
@@ -381,18 +391,35 @@ class BridgeNode(Node):
                 stop = True
                 items.pop()
             try:
-                self._map_batch(items)
+                self._map_batch(items, final=stop)
             except Exception as e:  # pragma: no cover - the worker must survive anything
                 self.get_logger().error(f"mapping failed: {e}")
             finally:
                 for _ in range(len(items) + (1 if stop else 0)):
                     self._work.task_done()
 
-    def _map_batch(self, items: list) -> None:
+    def _sim_start(self, items: list, final: bool = False) -> list:
+        """Under ``use_sim_time``, rows received before the first ``/clock`` (the robot clock
+        read 0) are placed at the sim clock's first time: held back until it is known (at most
+        3 s, then left at 0 with the warning of :meth:`_check_clock`)."""
+        held = self._held + [it for it in items if it[5] == 0]
+        if not held:
+            return items
+        now = self.get_clock().now().nanoseconds
+        if not now and not final and time.monotonic() - self._started < 3.0:
+            self._held = held
+            return [it for it in items if it[5] != 0]
+        self._held = []
+        fixed = [(*it[:5], now) for it in held]
+        return fixed + [it for it in items if it[5] != 0]
+
+    def _map_batch(self, items: list, final: bool = False) -> None:
         import numpy as np
+        if self._sim:
+            items = self._sim_start(items, final)
         per: dict[tuple, list] = {}
-        for topic, type_name, data, log_ns, publish_ns in items:
-            per.setdefault((topic, type_name), []).append((data, log_ns, publish_ns))
+        for topic, type_name, data, log_ns, publish_ns, robot_ns in items:
+            per.setdefault((topic, type_name), []).append((data, log_ns, publish_ns, robot_ns))
         with self._lock:
             for (topic, type_name), rows in per.items():
                 t = self.ingest.topics.get((topic, type_name))
@@ -401,7 +428,8 @@ class BridgeNode(Node):
                 self.ingest.ingest_payloads(
                     topic, type_name, [r[0] for r in rows], np.array([r[1] for r in rows], np.int64),
                     None if any(p is None for p in pub) else np.array(pub, np.int64),
-                    schema_text=self._definitions.get(topic, ""))
+                    schema_text=self._definitions.get(topic, ""),
+                    robot_time=np.array([r[3] for r in rows], np.int64))
                 t = self.ingest.topics[(topic, type_name)]
                 c = self.counters[topic]
                 c.converted += t.stats.converted - before[0]

@@ -104,7 +104,7 @@ class ManifestBuilder:
         comps = sorted(self.descriptors)
 
         def cmd(d: ComponentDescriptor, index: str) -> dict:
-            md = {"rerun:component": d.column, "rerun:index": index}
+            md = {"rerun:component": d.component, "rerun:index": index}
             if d.archetype:
                 md["rerun:archetype"] = d.archetype_full
             if d.component_type:
@@ -144,7 +144,7 @@ class ManifestBuilder:
                                    metadata={"rerun:index_name": name, "rerun:kind": "index"}))
         for ep in sorted(self.entity_columns):
             for col, (d, typ) in sorted(self.entity_columns[ep].items()):
-                md = {"rerun:component": d.column, "rerun:entity_path": ep, "rerun:kind": "data"}
+                md = {"rerun:component": d.component, "rerun:entity_path": ep, "rerun:kind": "data"}
                 if d.archetype:
                     md["rerun:archetype"] = d.archetype_full
                 if d.component_type:

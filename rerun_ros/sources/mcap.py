@@ -232,6 +232,11 @@ class McapSource:
                 if g is not None:
                     self.stats.expected[g] = self.stats.expected.get(g, 0) + n
         self.total_messages = total if total >= 0 else None
+        #: the files' MCAP Metadata records, (name, {key: value}) in file order (rosbag2 writes
+        #: ``rosbag2`` with ``ROS_DISTRO``)
+        self.metadata: list[tuple[str, dict]] = []
+        for fp in self.files:
+            self.metadata.extend(self._metadata(fp))
         if self.profile == "ros1":
             self.warn(f"{self.path}: MCAP profile 'ros1' (a ROS 1 bag); its messages cannot be decoded as ROS 2 CDR")
 
@@ -264,6 +269,19 @@ class McapSource:
             s = None
         self._summaries[fp] = s
         return s
+
+    def _metadata(self, fp: Path) -> list[tuple[str, dict]]:
+        """The Metadata records of one file, through its summary's index (none when unindexed
+        or unreadable: the records are extras, never a reason to fail)."""
+        s = self._summary(fp)
+        if s is None or not getattr(s, "metadata_indexes", None):
+            return []
+        from mcap.reader import SeekingReader
+        try:
+            with open(self._plain_file(fp), "rb") as f:
+                return [(m.name, dict(m.metadata)) for m in SeekingReader(f).iter_metadata()]
+        except Exception:  # noqa: BLE001 - a damaged record is skipped, the messages still convert
+            return []
 
     def _channel(self, fp: Path, cid: int, topic: str, enc: str, meta: dict, schema) -> int:
         """The global id of a file's channel (schema: (name, encoding, text) or None)."""
