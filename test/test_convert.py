@@ -129,7 +129,8 @@ def test_lidar_bag_relative_topics_and_zero_log_time(tmp_path):
     report = convert(LIDAR, out)
     assert exit_code(report) == 0 and rerun_verify(out).returncode == 0
     chunks, _ = read_chunks(out)
-    assert {c.entity_path for c in chunks} == {"/cloud_1", "/cloud_2", "/cloud_3", "/__properties/ros_clock"}
+    assert {c.entity_path for c in chunks} == {"/cloud_1", "/cloud_2", "/cloud_3", "/__properties/ros_clock",
+                                               "/__mcap_metadata"}
     c = next(c for c in chunks if c.entity_path == "/cloud_1" and c.component("Points3D:positions"))
     assert len(c.component("Points3D:positions")[1][0].values) == 80256
     # the cloud's bytes are carried by Points3D only, not a second time in the struct column

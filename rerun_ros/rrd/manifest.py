@@ -45,9 +45,16 @@ def _col(component: str) -> str:
 
 
 def component_of(field: pa.Field) -> str:
-    """The component a manifest column is about (from its metadata, else its name)."""
+    """The component column (``Archetype:field``, as :attr:`ComponentDescriptor.column`) a
+    manifest column is about, from its metadata, else its name."""
     md = field.metadata or {}
-    return md.get(b"rerun:component", b"").decode() or field.name
+    comp = md.get(b"rerun:component", b"").decode()
+    if not comp:
+        return field.name
+    arch = md.get(b"rerun:archetype", b"").decode()
+    if ":" not in comp and arch and "." not in arch:  # a bare component (McapMetadata's ``rosbag2``)
+        return f"{arch}:{comp}"
+    return comp
 
 
 class ManifestBuilder:
