@@ -141,6 +141,7 @@ def throughput(bag: Path) -> tuple[int, float]:
     t = time.process_time()
     for b in batches:
         ing.ingest_batch(b)
+    ing.finish()  # (batches are held until the robot clock is known: finish logs the rest)
     rec.close()
     return sum(len(b) for b in batches), time.process_time() - t
 

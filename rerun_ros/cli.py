@@ -12,6 +12,8 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .model.names import ROS_TIME_NAME
+
 __all__ = ["main"]
 
 DEMO_BAG = Path(__file__).parent / "data" / "demo_sensors.mcap"
@@ -496,7 +498,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("query", help="latest-at or range query of a recording as a table/CSV/Parquet/JSON")
     q.add_argument("file", help=".rrd or bag")
     q.add_argument("--entity", default="/**", help="entity glob (* one part, ** any depth; default all)")
-    q.add_argument("--timeline", default="ros_time")
+    q.add_argument("--timeline", default=ROS_TIME_NAME)
     g = q.add_mutually_exclusive_group()
     g.add_argument("--at", metavar="T", help="latest-at this time (seconds from the start, @epoch s, or epoch ns)")
     g.add_argument("--start", metavar="A", help="range start (same forms)")
@@ -508,7 +510,7 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("input")
     fl.add_argument("-o", "--output", required=True)
     fl.add_argument("--entity", action="append", default=[], metavar="GLOB", help="keep these entities (repeatable)")
-    fl.add_argument("--timeline", default="ros_time")
+    fl.add_argument("--timeline", default=ROS_TIME_NAME)
     fl.add_argument("--start", metavar="T", help="seconds from the start, @epoch s, or epoch ns")
     fl.add_argument("--end", metavar="T")
     fl.set_defaults(fn=cmd_filter)

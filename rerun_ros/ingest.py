@@ -29,7 +29,6 @@ from .cdr.stamps import raw_stamps, stamp_offset
 from .mappers import MapContext, MappingError, archetypes_of, normalize_type
 from .mappers.base import Columns, MessageBatch, SharedState
 from .mappers.registry import entry
-from .mappers.rows import RowView, _Cols
 from .model import archetypes as A
 from .model import components as C
 from .model import entity_path
@@ -46,11 +45,11 @@ _FRAME = A.CoordinateFrame.column("frame")
 CLOCK_JSON = ComponentDescriptor("rerun_ros.RobotClock", "json", "")
 CLOCK_TYPE = "rosgraph_msgs/msg/Clock"
 #: how much of a recording is read before its robot clock is decided (whichever comes first)
-PREFIX_BYTES = 64 << 20
-PREFIX_MESSAGES = 200_000
+PREFIX_BYTES = 16 << 20
+PREFIX_MESSAGES = 50_000
 #: batches held back after that, so /clock and stamps just ahead of a batch are known
-LOOKAHEAD_BYTES = 16 << 20
-LOOKAHEAD_BATCHES = 32
+LOOKAHEAD_BYTES = 4 << 20
+LOOKAHEAD_BATCHES = 8
 
 
 @dataclass
@@ -183,7 +182,7 @@ class Ingestor:
         tn = normalize_type(type_name) if type_name else "?"
         ent = entry(tn)
         ename = self.entity_for(topic)
-        has_archetypes = ent is not None and (ent.columns is not None or ent.rows is not None)
+        has_archetypes = ent is not None
         stats = TopicStats(topic, tn, ename, archetypes_of(tn), unsupported=not has_archetypes)
         t = self.topics[key] = _Topic(stats, ent, MapContext(topic, ename, tn, shared=self.shared))
         if message_encoding != "cdr":
@@ -474,26 +473,22 @@ class Ingestor:
         others: list[Columns] = []
         ctx = t.ctx
         e = t.entry
-        if e is not None and e.columns is not None:
+        if e is not None:
             try:
-                out = e.columns(batch, ctx)
+                out = e.fn(batch, ctx)
             except (MappingError, ValueError, TypeError, KeyError, IndexError) as ex:
                 ctx.reject(n, f"cannot map messages: {type(ex).__name__}: {ex}")
                 out = []
             for c in out:
-                if (c.rows is None and c.time_ns is None and not c.static and c.entity == t.stats.entity
-                        and c.message_of is None):
+                if (c.rows is None and c.time_ns is None and c.times is None and not c.static
+                        and c.entity == t.stats.entity and c.message_of is None):
+                    # one row per message on the topic's entity: joins the message's own row
                     for d, col in c.components.items():
                         if d == _FRAME and d in comps:
                             continue
                         comps[d] = col
                 else:
                     others.append(c)
-        if e is not None and e.columns is None and e.rows is not None:
-            # a row mapper: its one row per message on the topic's entity joins the message's row
-            for d, col in self._map_rows(t, arr, ros_time, log_time, publish_time).items():
-                if d != _FRAME or d not in comps:
-                    comps[d] = col
         carried = np.zeros(n, bool)
         for c in others:
             if c.message_of is not None:
@@ -537,6 +532,9 @@ class Ingestor:
                 tl[PUBLISH_TIME] = publish_time[msg_rows]
             self.rec.log_columns(c.entity, tl, {t.desc: message.take(C.array(msg_rows, pa.int64()))})
             return
+        if c.times is not None:  # explicit times of every timeline (a marker's expiry)
+            self.rec.log_columns(c.entity, {_TIMELINES[k]: v for k, v in c.times.items() if k in _TIMELINES}, comps)
+            return
         idx = c.rows
         lt = log_time if idx is None else log_time[idx]
         if c.time_ns is not None:
@@ -562,59 +560,6 @@ class Ingestor:
             self._problem(t, reason, at)
         ctx.unmapped.clear()
 
-    # -- row mappers ------------------------------------------------------------------------
-
-    def _map_rows(self, t: _Topic, arr, ros_time, log_time, publish_time) -> dict:
-        """Run a row mapper on every message; returns the columns of the rows that belong with
-        the messages' own rows (on the topic's entity, at the message's time), logs the rest."""
-        from .mappers.columns import rows_to_columns
-        fn = t.entry.rows
-        ctx = t.ctx
-        cols = _Cols(arr)
-        aligned: list = [None] * len(arr)
-        for i in range(len(arr)):
-            now = {"ros_time": int(ros_time[i]), "log_time": int(log_time[i])}
-            if publish_time is not None:
-                now["publish_time"] = int(publish_time[i])
-            ctx.now = now
-            try:
-                rows = fn(RowView(cols, i), ctx)
-            except MappingError as ex:
-                ctx.reject(1, str(ex))
-                continue
-            except (AttributeError, TypeError, ValueError, IndexError, KeyError) as ex:
-                ctx.reject(1, f"cannot map message: {type(ex).__name__}: {ex}")
-                continue
-            rest = []
-            for r in rows:
-                if (aligned[i] is None and r.entity == t.stats.entity and not r.static and r.times is None
-                        and r.time_ns is None):
-                    aligned[i] = r.archetypes
-                else:
-                    rest.append(r)
-            self._log_rows(rest, now)
-        return rows_to_columns(aligned, t.stats.entity) if any(a for a in aligned) else {}
-
-    @staticmethod
-    def _tp(now: dict) -> dict:
-        return {_TIMELINES[k]: v for k, v in now.items() if k in _TIMELINES}
-
-    def _log_rows(self, rows, now: dict) -> None:
-        for r in rows:
-            comps = []
-            for a in r.archetypes:
-                comps.extend(a.component_batches())
-            if r.static:
-                self.rec.log_components(r.entity, comps, static=True)
-                continue
-            if r.times is not None:
-                tp = self._tp(r.times)
-            else:
-                tp = self._tp(now)
-                if r.time_ns is not None:
-                    tp[ROS_TIME] = r.time_ns
-            self.rec.log_components(r.entity, comps, timepoints=tp)
-
     def finish(self) -> None:
         """End of the stream: log what is held back, then let mappers log what they deferred
         (e.g. marker expiries)."""
@@ -625,11 +570,12 @@ class Ingestor:
             if fin is None:
                 continue
             try:
-                rows = fin(t.ctx)
+                cols = fin(t.ctx)
             except Exception as e:  # never lose the recording over a deferred row
                 self.warn(f"topic {t.stats.topic}: could not finish: {e}")
                 continue
-            self._log_rows(rows, {"ros_time": 0, "log_time": 0})
+            for c in cols:
+                self._log_columns(c, None, None, None, None)
 
     def _log_clock(self) -> None:
         """The robot clock as a recording property (``/__properties/ros_clock``, static): a

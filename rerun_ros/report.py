@@ -29,6 +29,7 @@ import numpy as np
 from .mappers.base import struct_field
 from .model.components import as_numpy, list_offsets, validity
 from .query.frames import FrameGraph
+from .model.names import LOG_TIME_NAME, ROS_TIME_NAME
 
 __all__ = ["make_report", "Finding", "parse_rules", "EXIT_RULES_FIRED"]
 
@@ -91,9 +92,9 @@ def _stamp_series(store, entity: str) -> list[tuple[str, np.ndarray]]:
     one stamp per message (the rows of its ``:message`` column; all rows for other recordings)."""
     per: dict[str, list] = {}
     for c in store.chunks(entity):
-        if c.is_static or "ros_time" not in c.timelines or "log_time" not in c.timelines:
+        if c.is_static or ROS_TIME_NAME not in c.timelines or LOG_TIME_NAME not in c.timelines:
             continue
-        rt, lt = c.timelines["ros_time"][1], c.timelines["log_time"][1]
+        rt, lt = c.timelines[ROS_TIME_NAME][1], c.timelines[LOG_TIME_NAME][1]
         child = c.component("Transform3D:child_frame")
         if child is not None:
             parent = c.component("Transform3D:parent_frame")
@@ -178,13 +179,13 @@ def topic_health(store) -> list[TopicHealth]:
     per: dict[str, tuple[list, list]] = {}
     for e in store.entities():
         for c in store.chunks(e):
-            if "log_time" not in c.timelines or c.is_static:
+            if LOG_TIME_NAME not in c.timelines or c.is_static:
                 continue
             rows = _message_rows(c)
             if rows is None and ros:
                 continue
-            lt = np.asarray(c.timelines["log_time"][1], np.int64)
-            rt = np.asarray(c.timelines["ros_time"][1], np.int64) if "ros_time" in c.timelines else None
+            lt = np.asarray(c.timelines[LOG_TIME_NAME][1], np.int64)
+            rt = np.asarray(c.timelines[ROS_TIME_NAME][1], np.int64) if ROS_TIME_NAME in c.timelines else None
             if rows is not None:
                 lt = lt[rows]
                 rt = None if rt is None else rt[rows]
@@ -226,13 +227,13 @@ def clock_property(store) -> dict | None:
 def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
     """The warnings of the module doc."""
     found: list[Finding] = []
-    g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline="ros_time")
-    rng = store.time_range("ros_time")
+    g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline=ROS_TIME_NAME)
+    rng = store.time_range(ROS_TIME_NAME)
     for child in sorted(g.conflicts):
         found.append(Finding("missing_tf", child, f"frame {child!r} has several parents: "
                              f"{', '.join(sorted(g.conflicts[child]))}"))
     for e in store.entities():
-        la = store.latest_at(e, "ros_time", rng[1] if rng else 0, ["CoordinateFrame:frame"]).get("CoordinateFrame:frame")
+        la = store.latest_at(e, ROS_TIME_NAME, rng[1] if rng else 0, ["CoordinateFrame:frame"]).get("CoordinateFrame:frame")
         if la is None or not len(la.values):
             continue
         frame = la.values[0].as_py()
@@ -283,7 +284,7 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
         for col in ("Scalars:scalars", "Points3D:positions"):
             if col not in cols:
                 continue
-            r = store.range(e, "log_time", -2**62, 2**62, col, include_latest_at=False)
+            r = store.range(e, LOG_TIME_NAME, -2**62, 2**62, col, include_latest_at=False)
             if not len(r):
                 continue
             flat = r.values.flatten()
@@ -385,7 +386,7 @@ def _tf_diagram(g: FrameGraph, out: Path) -> str | None:
 
 
 def _snapshots(input_path: str, blueprint: str | None, times: list[str], out: Path, fixed_frame: str | None,
-               timeline: str = "log_time") -> list:
+               timeline: str = LOG_TIME_NAME) -> list:
     """Viewer screenshots (subprocesses, so a display problem cannot take the report down)."""
     import sys
     env = dict(os.environ)
@@ -432,10 +433,10 @@ def make_report(input_path: str, out_dir: str, *, blueprint: str | None = None, 
     health = topic_health(store)
     findings = find_problems(store, health)
     fired = check_rules(rules, findings, health)
-    g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline="ros_time")
+    g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline=ROS_TIME_NAME)
     plots = _plots(health, out)
     tf_png = _tf_diagram(g, out)
-    tl = "log_time" if store.time_range("log_time") else "ros_time"  # the recording's own clock
+    tl = LOG_TIME_NAME if store.time_range(LOG_TIME_NAME) else ROS_TIME_NAME  # the recording's own clock
     rng = store.time_range(tl)
     dur = (rng[1] - rng[0]) / 1e9 if rng else 0.0
     times = times or [f"{dur * f:.3f}" for f in (0.1, 0.5, 0.9)]

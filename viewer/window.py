@@ -13,7 +13,7 @@ import time as _time
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
-from ..model.names import CLOCK_PROPERTY, ROS_TIME_NAME
+from ..model.names import CLOCK_PROPERTY, LOG_TIME_NAME, ROS_TIME_NAME
 from ..store.chunk_store import ChunkStore
 from . import spatial as SP
 from .blueprint import Blueprint, Container, View, default_blueprint
@@ -38,15 +38,15 @@ def default_timeline(store) -> tuple[str, str]:
         return (tls[0] if tls else ROS_TIME_NAME), ""
     if CLOCK_PROPERTY in store.entities():
         return ROS_TIME_NAME, ""
-    if "log_time" in tls:
-        r, lg = store.time_range("ros_time"), store.time_range("log_time")
+    if LOG_TIME_NAME in tls:
+        r, lg = store.time_range(ROS_TIME_NAME), store.time_range(LOG_TIME_NAME)
         if r and lg:
             rs, ls = (r[1] - r[0]) / 1e9, (lg[1] - lg[0]) / 1e9
             if rs > 10 * ls + 60:
-                return "log_time", (f"header stamps (ros_time) span {rs / 3600:.1f} h while the recording lasted "
+                return LOG_TIME_NAME, (f"header stamps (ros_time) span {rs / 3600:.1f} h while the recording lasted "
                                     f"{ls:.1f} s (a publisher's clock is off): showing log_time; ros_time is in the "
                                     f"timeline menu")
-    return "ros_time", ""
+    return ROS_TIME_NAME, ""
 
 
 class ViewerWindow(QtWidgets.QMainWindow):

@@ -42,96 +42,15 @@ from .schema import PRIMITIVES, Message, Primitive, arrow_type
 
 __all__ = ["BatchDecoder", "Decoded", "gather_segments", "gather_rows"]
 
+from .arrow import PRIM_TYPES as _PRIM_TYPES, gather_rows, gather_segments  # noqa: F401  (also this module's names)
+from .arrow import indices as _indices, list_array as _list, mask as _mask, offsets32 as _offsets32
+from .arrow import prim_array as _prim_array
+
 _I64 = np.int64
-
-
-# ---- gathering bytes ----------------------------------------------------------------------
-
-def gather_rows(buf: np.ndarray, addr: np.ndarray, length: int) -> np.ndarray:
-    """``length`` bytes at each address of ``buf`` as an (M, length) uint8 array (one copy,
-    one memcpy per row through a ``void`` view with a stride of one byte).
-
-    Raises:
-        IndexError: an address + length beyond the buffer.
-    """
-    m = len(addr)
-    if length == 0 or m == 0:
-        return np.zeros((m, length), np.uint8)
-    view = np.ndarray(shape=(len(buf) - length + 1,), dtype=np.dtype((np.void, length)),
-                      buffer=buf, offset=0, strides=(1,))
-    return view[addr].view(np.uint8).reshape(m, length)
-
-
-def gather_segments(buf: np.ndarray, src: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate the byte segments ``buf[src[i] : src[i] + lens[i]]``.
-
-    Returns:
-        (values uint8 (sum(lens),), offsets int64 (M + 1,)).
-    """
-    m = len(src)
-    offsets = np.zeros(m + 1, _I64)
-    if m == 0:
-        return np.zeros(0, np.uint8), offsets
-    np.cumsum(lens, out=offsets[1:])
-    total = int(offsets[-1])
-    if total == 0:
-        return np.zeros(0, np.uint8), offsets
-    lo, hi = int(lens.min()), int(lens.max())
-    if lo == hi:
-        return gather_rows(buf, src, hi).reshape(-1), offsets
-    if total >= 256 * m:  # big segments (images, clouds): one memcpy each
-        mv = memoryview(buf)
-        out = np.empty(total, np.uint8)
-        for s, a, b in zip(src.tolist(), offsets[:-1].tolist(), offsets[1:].tolist()):
-            out[a:b] = mv[s:s + b - a]
-        return out, offsets
-    idx = np.repeat(src - offsets[:-1], lens) + np.arange(total, dtype=_I64)
-    return buf[idx], offsets
 
 
 def _align(pos: np.ndarray, a: int) -> np.ndarray:
     return pos if a <= 1 else (pos + (a - 1)) & ~(a - 1)
-
-
-def _offsets32(offsets: np.ndarray) -> pa.Array:
-    if offsets[-1] >= 2**31:
-        raise OverflowError("a list column of more than 2^31 values")
-    off = offsets.astype(np.int32)
-    return pa.Array.from_buffers(pa.int32(), len(off), [None, pa.py_buffer(off)])
-
-
-_PRIM_TYPES = {name: arrow_type(Primitive(name)) for name in PRIMITIVES}
-_LIST_TYPES: dict = {}
-
-
-def _prim_array(name: str, vals: np.ndarray) -> pa.Array:
-    """Arrow array of a primitive from a 1-D numpy array in native byte order."""
-    typ = _PRIM_TYPES[name]
-    if name == "bool":
-        bits = np.packbits(vals != 0, bitorder="little")
-        return pa.Array.from_buffers(typ, len(vals), [None, pa.py_buffer(bits)])
-    return pa.Array.from_buffers(typ, len(vals), [None, pa.py_buffer(np.ascontiguousarray(vals))])
-
-
-def _indices(idx: np.ndarray) -> pa.Array:
-    """int64 Arrow indices from numpy (from buffers: ``pa.array`` would import pandas)."""
-    a = np.ascontiguousarray(idx, _I64)
-    return pa.Array.from_buffers(pa.int64(), len(a), [None, pa.py_buffer(a)])
-
-
-def _mask(ok: np.ndarray) -> pa.Array:
-    bits = np.packbits(np.asarray(ok, bool), bitorder="little")
-    return pa.Array.from_buffers(pa.bool_(), len(ok), [None, pa.py_buffer(bits)])
-
-
-def _list(offsets: np.ndarray, values: pa.Array, elem_type: pa.DataType) -> pa.Array:
-    typ = _LIST_TYPES.get(elem_type)
-    if typ is None:
-        typ = _LIST_TYPES[elem_type] = pa.list_(pa.field("item", elem_type, nullable=False))
-    if offsets[-1] >= 2**31:
-        raise OverflowError("a list column of more than 2^31 values")
-    off = offsets.astype(np.int32)
-    return pa.ListArray.from_buffers(typ, len(off) - 1, [None, pa.py_buffer(off)], children=[values])
 
 
 # ---- decoding state ------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from typing import Union
 
 import pyarrow as pa
 
+from ..model.names import normalize_type
+
 __all__ = ["SchemaError", "Primitive", "Array", "Message", "FieldType", "parse_schema",
            "resolve", "arrow_type", "typestore", "normalize_type", "DISTROS"]
 
@@ -76,14 +78,6 @@ _ARROW = {"bool": pa.bool_(), "byte": pa.uint8(), "char": pa.uint8(), "uint8": p
 
 #: ROS 2 distributions with a rosbags type store, oldest first
 DISTROS = ("foxy", "galactic", "humble", "iron", "jazzy", "kilted")
-
-
-def normalize_type(name: str) -> str:
-    """``pkg/Type`` or ``pkg/msg/Type`` → ``pkg/msg/Type``."""
-    parts = name.strip().split("/")
-    if len(parts) == 2:
-        return f"{parts[0]}/msg/{parts[1]}"
-    return name.strip()
 
 
 @lru_cache(maxsize=None)

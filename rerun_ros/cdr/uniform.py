@@ -31,7 +31,10 @@ from functools import lru_cache
 import numpy as np
 import pyarrow as pa
 
-from .decoder import _I64, _PRIM_TYPES, _list, _offsets32, _prim_array, gather_rows
+from .arrow import PRIM_TYPES as _PRIM_TYPES, gather_rows, list_array as _list, offsets32 as _offsets32
+from .arrow import prim_array as _prim_array
+
+_I64 = np.int64
 from .schema import PRIMITIVES, Message, Primitive, arrow_type
 
 __all__ = ["decode_uniform", "MAX_BYTES", "MAX_GROUPS"]

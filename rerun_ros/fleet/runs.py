@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .inputs import BagInput, checksum
+from ..model.names import LOG_TIME_NAME, ROS_TIME_NAME
 
 __all__ = ["RunResult", "process_bag", "converter_version", "run_metrics", "FORMAT"]
 
@@ -93,7 +94,7 @@ def _pose_paths(store) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray | N
         ts, ps, vs = [], [], []
         for c in store.chunks(e):
             comp = c.component(f"{typ}:message")
-            if comp is None or "log_time" not in c.timelines:
+            if comp is None or LOG_TIME_NAME not in c.timelines:
                 continue
             msg = comp[1]
             ok = validity(msg)
@@ -105,7 +106,7 @@ def _pose_paths(store) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray | N
             rows, first = rows[named], first[named]
             pos = struct_field(st, where)
             xyz = np.stack([np.asarray(as_numpy(struct_field(pos, k)), float) for k in "xyz"], 1)
-            ts.append(np.asarray(c.timelines["log_time"][1], np.int64)[rows])
+            ts.append(np.asarray(c.timelines[LOG_TIME_NAME][1], np.int64)[rows])
             ps.append(xyz[first])
             if twist is not None:
                 lin = struct_field(st, twist)
@@ -128,7 +129,7 @@ def _tf_path(store) -> tuple[np.ndarray, np.ndarray, str] | None:
     chunks = store.chunks_with("Transform3D:child_frame")
     if not chunks:
         return None
-    tl = "ros_time"
+    tl = ROS_TIME_NAME
     g = FrameGraph.from_chunks(chunks, timeline=tl, hold_latest=True)
     for frame in ("base_link", "base_footprint"):
         if frame not in g.frames() or g.is_static(frame) or g.time_range(frame) is None:
@@ -292,7 +293,7 @@ def process_bag(bag: BagInput, out_dir: str, *, tags: dict | None = None, known_
         store = rec.store
         health = topic_health(store)
         findings = find_problems(store, health)
-        tl = "log_time" if store.time_range("log_time") else "ros_time"
+        tl = LOG_TIME_NAME if store.time_range(LOG_TIME_NAME) else ROS_TIME_NAME
         rng = store.time_range(tl)
         res.run = {
             "source": bag.source, "path": str(out), "checksum": res.checksum, "robot": robot,

@@ -1,13 +1,14 @@
 """What every mapper shares: the types of its input and output, its error type, ROS helpers.
 
-Two kinds of mapper, one registry (:mod:`rerun_ros.mappers.registry`):
-
-- a **column mapper** ``fn(batch: MessageBatch, ctx: MapContext) -> list[Columns]`` maps a
-  whole decoded batch (N messages of one topic as an Arrow ``StructArray``) to archetype
-  columns for all its rows at once: the hot path, no Python per message;
-- a **row mapper** ``fn(msg, ctx: MapContext) -> list[MappedRow]`` maps one message (read by
-  attribute: an rclpy message or a :class:`~rerun_ros.mappers.rows.RowView`) to archetype rows;
-  kept for rare, irregular types (markers, diagnostics, URDF) where a loop is clearer.
+One contract (:mod:`rerun_ros.mappers.registry`): a mapper is
+``fn(batch: MessageBatch, ctx: MapContext) -> list[Columns]``. It maps a whole decoded batch (N
+messages of one topic as an Arrow ``StructArray``, with their times) to archetype columns for
+all its rows at once — the hot path, no Python per message. Its typed result says, per group of
+rows, the entity, the rows' messages, their own stamps (placed on the robot clock by the ingest)
+or explicit times, static-ness, and which rows carry their message's lossless struct; problems go
+to ``ctx.reject`` (a message not drawn) and ``ctx.note`` (said once). Rare, irregular types
+(markers, diagnostics, URDF) are clearer one message at a time: ``fn(msg, ctx) ->
+list[MappedRow]`` wrapped by :func:`rerun_ros.mappers.rows.per_message` into the contract.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from ..model.archetypes import Archetype
 from ..model.components import to_numpy
 
 __all__ = ["MappedRow", "MappingError", "MapContext", "MessageBatch", "Columns", "SharedState",
-           "stamp_ns", "frame_id", "quat_rotate"]
+           "stamp_ns", "frame_id"]
 
 
 class MappingError(ValueError):
@@ -30,8 +31,9 @@ class MappingError(ValueError):
 
 @dataclass
 class MappedRow:
-    """One row to log: ``archetypes`` on ``entity``; ``static`` rows have no time;
-    ``time_ns`` overrides the message's ros_time (e.g. each transform's own stamp)."""
+    """One row a per-message mapper makes (:func:`rerun_ros.mappers.rows.per_message`):
+    ``archetypes`` on ``entity``; ``static`` rows have no time; ``time_ns`` is a stamp of its
+    own (placed on the robot clock by the ingest), ``times`` explicit times of every timeline."""
 
     entity: str
     archetypes: list[Archetype]
@@ -161,9 +163,13 @@ class Columns:
     time_ns: np.ndarray | None = None
     static: bool = False
     message_of: np.ndarray | None = None
+    #: explicit times of every timeline (name -> int64 (n,) ns), e.g. a marker's expiry;
+    #: override the message's
+    times: dict | None = None
 
 
-Mapper = Callable[[Any, MapContext], list]
+#: the mapper contract
+Mapper = Callable[["MessageBatch", MapContext], "list[Columns]"]
 
 
 def stamp_ns(stamp) -> int:
@@ -183,15 +189,6 @@ def frame_id(msg) -> str | None:
     h = getattr(msg, "header", None)
     f = getattr(h, "frame_id", None) if h is not None else None
     return f or None
-
-
-def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors ``v`` (n, 3) by unit quaternions ``q`` (n, 4) or (4,) in xyzw order."""
-    q = np.asarray(q, dtype=np.float64).reshape(-1, 4)
-    v = np.asarray(v, dtype=np.float64).reshape(-1, 3)
-    u, w = q[:, :3], q[:, 3:4]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
 
 
 def xyz(v) -> list[float]:

@@ -13,10 +13,11 @@ import pyarrow as pa
 
 from ..model import archetypes as A
 from ..model import components as C
+from ..model.rotations import matrices_to_quats, quat_rotate, unit_quaternions  # noqa: F401 (also its names)
 from .base import Columns, MapContext, MessageBatch
 
 __all__ = ["fixed", "per_row", "scalars_columns", "series_names", "pose_arrows", "covariance_ellipsoids",
-           "quat_rotate_rows", "unit_quaternions", "flat_offsets"]
+           "unit_quaternions", "flat_offsets"]  # (unit_quaternions: from model.rotations)
 
 ARROW_LENGTH = 0.5  # m, like rviz's default pose arrow
 
@@ -59,24 +60,6 @@ def scalars_columns(values: np.ndarray, valid: np.ndarray | None = None) -> dict
     return {A.Scalars.column("scalars"): col}
 
 
-def quat_rotate_rows(q: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Rotate vectors v (n, 3) by unit quaternions q (n, 4) xyzw, row by row."""
-    u, w = q[:, :3], q[:, 3:4]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
-
-
-def unit_quaternions(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(normalised (n, 4), ok (n,)): finite, non-zero quaternions (others left as identity)."""
-    q = np.asarray(q, np.float64)
-    norm = np.linalg.norm(q, axis=1)
-    ok = np.isfinite(q).all(axis=1) & (norm > 0) & np.isfinite(norm)
-    out = np.zeros_like(q)
-    out[:, 3] = 1.0
-    out[ok] = q[ok] / norm[ok, None]
-    return out, ok
-
-
 def pose_arrows(p: np.ndarray, q: np.ndarray) -> tuple[dict, np.ndarray, np.ndarray]:
     """``Arrows3D`` of poses (position p (n, 3), orientation q (n, 4) xyzw), one arrow per row
     along the pose's x axis (rviz's pose arrow), null where the position is not finite.
@@ -87,7 +70,7 @@ def pose_arrows(p: np.ndarray, q: np.ndarray) -> tuple[dict, np.ndarray, np.ndar
     qn, qok = unit_quaternions(q)
     pok = np.isfinite(p).all(axis=1)
     drawn = pok & qok
-    vec = quat_rotate_rows(qn, np.tile([[ARROW_LENGTH, 0.0, 0.0]], (len(p), 1)))
+    vec = quat_rotate(qn, np.tile([[ARROW_LENGTH, 0.0, 0.0]], (len(p), 1)))
     cols = {A.Arrows3D.column("vectors"): per_row(fixed(vec, 3), drawn),
             A.Arrows3D.column("origins"): per_row(fixed(np.where(pok[:, None], p, 0.0), 3), drawn)}
     return cols, drawn, pok & ~qok
@@ -120,31 +103,6 @@ def covariance_ellipsoids(p: np.ndarray, cov6x6: np.ndarray, drawn: np.ndarray) 
             A.Ellipsoids3D.column("centers"): per_row(fixed(np.where(ok[:, None], p, 0.0), 3), ok),
             A.Ellipsoids3D.column("quaternions"): per_row(fixed(quat, 4), ok),
             A.Ellipsoids3D.column("colors"): per_row(color, ok)}
-
-
-def matrices_to_quats(m: np.ndarray) -> np.ndarray:
-    """Rotation matrices (n, 3, 3) → unit quaternions (n, 4) xyzw (Shepperd's method)."""
-    n = len(m)
-    q = np.zeros((n, 4))
-    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
-    c0 = tr > 0
-    c1 = ~c0 & (m[:, 0, 0] > m[:, 1, 1]) & (m[:, 0, 0] > m[:, 2, 2])
-    c2 = ~c0 & ~c1 & (m[:, 1, 1] > m[:, 2, 2])
-    c3 = ~c0 & ~c1 & ~c2
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.sqrt(np.maximum(tr + 1.0, 0)) * 2
-        q[c0] = np.stack([(m[:, 2, 1] - m[:, 1, 2]) / s, (m[:, 0, 2] - m[:, 2, 0]) / s,
-                          (m[:, 1, 0] - m[:, 0, 1]) / s, 0.25 * s], axis=1)[c0]
-        s = np.sqrt(np.maximum(1.0 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2], 0)) * 2
-        q[c1] = np.stack([0.25 * s, (m[:, 0, 1] + m[:, 1, 0]) / s, (m[:, 0, 2] + m[:, 2, 0]) / s,
-                          (m[:, 2, 1] - m[:, 1, 2]) / s], axis=1)[c1]
-        s = np.sqrt(np.maximum(1.0 + m[:, 1, 1] - m[:, 0, 0] - m[:, 2, 2], 0)) * 2
-        q[c2] = np.stack([(m[:, 0, 1] + m[:, 1, 0]) / s, 0.25 * s, (m[:, 1, 2] + m[:, 2, 1]) / s,
-                          (m[:, 0, 2] - m[:, 2, 0]) / s], axis=1)[c2]
-        s = np.sqrt(np.maximum(1.0 + m[:, 2, 2] - m[:, 0, 0] - m[:, 1, 1], 0)) * 2
-        q[c3] = np.stack([(m[:, 0, 2] + m[:, 2, 0]) / s, (m[:, 1, 2] + m[:, 2, 1]) / s, 0.25 * s,
-                          (m[:, 1, 0] - m[:, 0, 1]) / s], axis=1)[c3]
-    return q / np.linalg.norm(q, axis=1, keepdims=True)
 
 
 def vector_pair(batch: MessageBatch, ctx: MapContext, a: str, b: str, names: list[str],

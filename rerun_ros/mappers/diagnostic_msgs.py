@@ -9,6 +9,7 @@ from ..model import archetypes as A
 from ..model import entity_path
 from .base import MapContext, MappedRow
 from .registry import register
+from .rows import per_message
 
 LEVELS = {0: "INFO", 1: "WARN", 2: "ERROR", 3: "WARN"}
 LEVEL_NAMES = {0: "OK", 1: "WARN", 2: "ERROR", 3: "STALE"}
@@ -30,6 +31,7 @@ def _number(s: str) -> float | None:
 
 
 @register("diagnostic_msgs/msg/DiagnosticArray", archetypes="TextLog + Scalars")
+@per_message
 def diagnostic_array(msg, ctx: MapContext) -> list[MappedRow]:
     rows = []
     for st in msg.status:

@@ -8,8 +8,10 @@ import pyarrow as pa
 from ..model import archetypes as A
 from ..model import components as C
 from ..model import entity_path
-from .base import Columns, MapContext, MappedRow, MessageBatch, quat_rotate, struct_field, xyz, xyzw
-from .registry import register, register_columns
+from ..model.rotations import matrices_to_quats, quat_rotate
+from .base import Columns, MapContext, MappedRow, MessageBatch, struct_field, xyz, xyzw
+from .registry import register
+from .rows import per_message
 
 ARROW_LENGTH = 0.5  # m, like rviz's default pose arrow
 
@@ -25,30 +27,15 @@ def covariance_ellipsoid(position, cov6x6, sigmas: float = 1.0) -> list:
     w = np.clip(w, 0.0, None)
     if np.linalg.det(v) < 0:
         v[:, 2] = -v[:, 2]
-    return [A.Ellipsoids3D([sigmas * np.sqrt(w)], centers=[position], quaternions=[matrix_to_quat(v)],
+    return [A.Ellipsoids3D([sigmas * np.sqrt(w)], centers=[position], quaternions=[matrices_to_quats(v[None])[0]],
                            colors=[[255, 0, 255, 96]])]
 
 
-def matrix_to_quat(m: np.ndarray) -> np.ndarray:
-    """Rotation matrix (3, 3) → unit quaternion xyzw."""
-    tr = np.trace(m)
-    if tr > 0:
-        s = np.sqrt(tr + 1.0) * 2
-        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
-    elif m[0, 0] > m[1, 1] and m[0, 0] > m[2, 2]:
-        s = np.sqrt(1.0 + m[0, 0] - m[1, 1] - m[2, 2]) * 2
-        q = [0.25 * s, (m[0, 1] + m[1, 0]) / s, (m[0, 2] + m[2, 0]) / s, (m[2, 1] - m[1, 2]) / s]
-    elif m[1, 1] > m[2, 2]:
-        s = np.sqrt(1.0 + m[1, 1] - m[0, 0] - m[2, 2]) * 2
-        q = [(m[0, 1] + m[1, 0]) / s, 0.25 * s, (m[1, 2] + m[2, 1]) / s, (m[0, 2] - m[2, 0]) / s]
-    else:
-        s = np.sqrt(1.0 + m[2, 2] - m[0, 0] - m[1, 1]) * 2
-        q = [(m[0, 2] + m[2, 0]) / s, (m[1, 2] + m[2, 1]) / s, 0.25 * s, (m[1, 0] - m[0, 1]) / s]
-    q = np.asarray(q)
-    return q / np.linalg.norm(q)
+
 
 
 @register("geometry_msgs/msg/PoseArray", archetypes="Arrows3D")
+@per_message
 def pose_array(msg, ctx: MapContext) -> list[MappedRow]:
     p = np.array([xyz(x.position) for x in msg.poses], dtype=np.float64).reshape(-1, 3)
     q = np.array([xyzw(x.orientation) for x in msg.poses], dtype=np.float64).reshape(-1, 4)
@@ -65,11 +52,13 @@ def _polygon(poly) -> A.LineStrips3D:
 
 
 @register("geometry_msgs/msg/Polygon", archetypes="LineStrips3D")
+@per_message
 def polygon(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [_polygon(msg)])]
 
 
 @register("geometry_msgs/msg/PolygonStamped", archetypes="LineStrips3D")
+@per_message
 def polygon_stamped(msg, ctx: MapContext) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [_polygon(msg.polygon)])]
 
@@ -108,15 +97,15 @@ def _pose_mapper(path: str, cov: str | None = None):
     return fn
 
 
-register_columns("geometry_msgs/msg/Pose", archetypes="Arrows3D")(_pose_mapper(""))
-register_columns("geometry_msgs/msg/PoseStamped", archetypes="Arrows3D")(_pose_mapper("pose"))
-register_columns("geometry_msgs/msg/PoseWithCovariance", archetypes="Arrows3D + Ellipsoids3D")(
+register("geometry_msgs/msg/Pose", archetypes="Arrows3D")(_pose_mapper(""))
+register("geometry_msgs/msg/PoseStamped", archetypes="Arrows3D")(_pose_mapper("pose"))
+register("geometry_msgs/msg/PoseWithCovariance", archetypes="Arrows3D + Ellipsoids3D")(
     _pose_mapper("pose", "covariance"))
-register_columns("geometry_msgs/msg/PoseWithCovarianceStamped", archetypes="Arrows3D + Ellipsoids3D")(
+register("geometry_msgs/msg/PoseWithCovarianceStamped", archetypes="Arrows3D + Ellipsoids3D")(
     _pose_mapper("pose.pose", "pose.covariance"))
 
 
-@register_columns("geometry_msgs/msg/Transform", archetypes="Arrows3D")
+@register("geometry_msgs/msg/Transform", archetypes="Arrows3D")
 def transform_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """A bare Transform (no frames to attach it to) drawn as a pose arrow at its translation."""
     from .columns import pose_arrows
@@ -126,11 +115,11 @@ def transform_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     return [Columns(ctx.entity, comps)]
 
 
-@register_columns("geometry_msgs/msg/Quaternion", archetypes="Arrows3D + Scalars")
+@register("geometry_msgs/msg/Quaternion", archetypes="Arrows3D + Scalars")
 def quaternion_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """A bare orientation as an arrow from the origin along its x axis and roll/pitch/yaw (rad)."""
     from .columns import pose_arrows, scalars_columns, series_names
-    from .sensor_msgs import quat_to_rpy
+    from ..model.rotations import quat_to_rpy
     q = batch.vectors("", "xyzw")
     comps, drawn, bad = pose_arrows(np.zeros((len(q), 3)), q)
     rpy = quat_to_rpy(np.where(drawn[:, None], q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-300), 0))
@@ -139,7 +128,7 @@ def quaternion_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     return series_names(ctx, ctx.entity, ["roll [rad]", "pitch [rad]", "yaw [rad]"]) + [Columns(ctx.entity, comps)]
 
 
-@register_columns("geometry_msgs/msg/Pose2D", archetypes="Arrows3D + Scalars")
+@register("geometry_msgs/msg/Pose2D", archetypes="Arrows3D + Scalars")
 def pose2d_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """x, y (m), theta (rad) as a pose arrow in the plane and three scalars."""
     from .columns import pose_arrows, scalars_columns, series_names
@@ -160,8 +149,8 @@ def _points_mapper(path: str):
     return fn
 
 
-register_columns("geometry_msgs/msg/Point", "geometry_msgs/msg/Point32", archetypes="Points3D")(_points_mapper(""))
-register_columns("geometry_msgs/msg/PointStamped", archetypes="Points3D")(_points_mapper("point"))
+register("geometry_msgs/msg/Point", "geometry_msgs/msg/Point32", archetypes="Points3D")(_points_mapper(""))
+register("geometry_msgs/msg/PointStamped", archetypes="Points3D")(_points_mapper("point"))
 
 
 def _vector_mapper(path: str):
@@ -174,8 +163,8 @@ def _vector_mapper(path: str):
     return fn
 
 
-register_columns("geometry_msgs/msg/Vector3", archetypes="Arrows3D")(_vector_mapper(""))
-register_columns("geometry_msgs/msg/Vector3Stamped", archetypes="Arrows3D")(_vector_mapper("vector"))
+register("geometry_msgs/msg/Vector3", archetypes="Arrows3D")(_vector_mapper(""))
+register("geometry_msgs/msg/Vector3Stamped", archetypes="Arrows3D")(_vector_mapper("vector"))
 
 
 def _pair_mapper(a: str, b: str, names: list[str]):
@@ -197,10 +186,10 @@ for _t, (_a, _b, _names) in {
         "geometry_msgs/msg/AccelWithCovariance": ("accel.linear", "accel.angular", ACCEL_NAMES),
         "geometry_msgs/msg/AccelWithCovarianceStamped": ("accel.accel.linear", "accel.accel.angular", ACCEL_NAMES),
 }.items():
-    register_columns(_t, archetypes="Arrows3D + Scalars")(_pair_mapper(_a, _b, _names))
+    register(_t, archetypes="Arrows3D + Scalars")(_pair_mapper(_a, _b, _names))
 
 
-@register_columns("nav_msgs/msg/Odometry", archetypes="Arrows3D + Ellipsoids3D + Scalars")
+@register("nav_msgs/msg/Odometry", archetypes="Arrows3D + Ellipsoids3D + Scalars")
 def odometry_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Pose as an arrow with its position covariance ellipsoid (1 σ) on the topic's entity (a
     NaN pose keeps its row, without arrow); twist (in child_frame_id) as arrows and scalars on
@@ -212,7 +201,7 @@ def odometry_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
                                                       TWIST_NAMES, tw)
 
 
-@register_columns("nav_msgs/msg/Path", archetypes="LineStrips3D")
+@register("nav_msgs/msg/Path", archetypes="LineStrips3D")
 def path_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Each path as one line strip through its poses' positions."""
     from .columns import fixed

@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..model import archetypes as A
-from .base import MapContext, MappedRow, MappingError, quat_rotate, xyz, xyzw
+from ..model.rotations import quat_rotate
+from .base import MapContext, MappedRow, MappingError, xyz, xyzw
 from .registry import register
+from .rows import per_message
 
 
 def map_palette() -> np.ndarray:
@@ -28,6 +30,7 @@ PALETTE = map_palette()
 
 
 @register("nav_msgs/msg/OccupancyGrid", archetypes="Mesh3D (textured quad)")
+@per_message
 def occupancy_grid(msg, ctx: MapContext) -> list[MappedRow]:
     info = msg.info
     w, h, res = int(info.width), int(info.height), float(info.resolution)
@@ -52,6 +55,7 @@ def occupancy_grid(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("nav_msgs/msg/GridCells", archetypes="Boxes3D")
+@per_message
 def grid_cells(msg, ctx: MapContext) -> list[MappedRow]:
     pts = np.array([xyz(c) for c in msg.cells], dtype=np.float32).reshape(-1, 3)
     half = [float(msg.cell_width) / 2, float(msg.cell_height) / 2, 0.005]

@@ -1,35 +1,37 @@
-"""The registry from ROS type names to mappers.
+"""The registry from ROS type names to mappers: one contract, one decorator.
 
-Type names are normalised to ``pkg/msg/Type`` (``sensor_msgs/Image`` and
-``sensor_msgs/msg/Image`` are the same type). :func:`register` (row mappers) and
-:func:`register_columns` (column mappers) are decorators; the built-in mappers register
-themselves when :mod:`rerun_ros.mappers` is imported. A type may have one of each: the column
-mapper is used for bags and live batches, the row mapper stays for callers with one message.
+A mapper is ``fn(batch: MessageBatch, ctx: MapContext) -> list[Columns]``: all N messages of one
+topic in, archetype columns for all their rows out (:mod:`rerun_ros.mappers.base`). Code that is
+clearer one message at a time is wrapped into that contract by
+:func:`rerun_ros.mappers.rows.per_message`. Type names are normalised to ``pkg/msg/Type``
+(``sensor_msgs/Image`` and ``sensor_msgs/msg/Image`` are the same type); the built-in mappers
+register themselves when :mod:`rerun_ros.mappers` is imported, in one table (like Rerun's
+``re_mcap`` parsers and rosbags' storage plugins).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable
 
-__all__ = ["register", "register_columns", "lookup", "lookup_columns", "entry", "MapperEntry",
-           "supported_types", "normalize_type", "archetypes_of"]
+from ..model.names import normalize_type
+
+__all__ = ["register", "entry", "mapper_for", "MapperEntry", "supported_types", "normalize_type", "archetypes_of"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class MapperEntry:
     """What is registered for one ROS type.
 
     Attributes:
-        rows: row mapper ``fn(msg, ctx) -> list[MappedRow]`` or None.
-        columns: column mapper ``fn(batch, ctx) -> list[Columns]`` or None.
+        fn: the mapper ``fn(batch, ctx) -> list[Columns]``.
         archetypes: short description for summaries (e.g. ``"Points3D"``).
         blobs: top-level byte fields the archetypes carry (e.g. Image ``data``), left out of the
             lossless ``:message`` column so they are not stored twice.
-        finish: ``fn(ctx) -> list[MappedRow]`` called at the end of a stream (deferred rows).
+        finish: ``fn(ctx) -> list[Columns]`` called at the end of a stream (deferred rows, each
+            with explicit ``times``), or None.
     """
 
-    rows: Callable | None = None
-    columns: Callable | None = None
+    fn: Callable
     archetypes: str = ""
     blobs: tuple = ()
     finish: Callable | None = None
@@ -38,40 +40,19 @@ class MapperEntry:
 _ENTRIES: dict[str, MapperEntry] = {}
 
 
-def normalize_type(name: str) -> str:
-    """``pkg/Type`` or ``pkg/msg/Type`` → ``pkg/msg/Type``."""
-    parts = name.strip().split("/")
-    if len(parts) == 2:
-        return f"{parts[0]}/msg/{parts[1]}"
-    return name.strip()
-
-
-def _entry(t: str) -> MapperEntry:
-    return _ENTRIES.setdefault(normalize_type(t), MapperEntry())
-
-
 def register(*type_names: str, archetypes: str, blobs: tuple = (), finish: Callable | None = None):
-    """Decorator: register a row mapper ``fn(msg, ctx) -> list[MappedRow]`` for ROS types."""
+    """Decorator: register ``fn(batch, ctx) -> list[Columns]`` as the mapper of ROS types.
+
+    Raises:
+        ValueError: a type already has a mapper (one mapper per type).
+    """
 
     def deco(fn):
         for t in type_names:
-            e = _entry(t)
-            e.rows, e.archetypes = fn, archetypes
-            e.blobs = blobs or e.blobs
-            e.finish = finish or e.finish
-        return fn
-
-    return deco
-
-
-def register_columns(*type_names: str, archetypes: str, blobs: tuple = ()):
-    """Decorator: register a column mapper ``fn(batch, ctx) -> list[Columns]`` for ROS types."""
-
-    def deco(fn):
-        for t in type_names:
-            e = _entry(t)
-            e.columns, e.archetypes = fn, archetypes
-            e.blobs = blobs or e.blobs
+            key = normalize_type(t)
+            if key in _ENTRIES:
+                raise ValueError(f"{key} already has a mapper ({_ENTRIES[key].fn.__name__})")
+            _ENTRIES[key] = MapperEntry(fn, archetypes, tuple(blobs), finish)
         return fn
 
     return deco
@@ -82,16 +63,10 @@ def entry(type_name: str) -> MapperEntry | None:
     return _ENTRIES.get(normalize_type(type_name))
 
 
-def lookup(type_name: str) -> Callable | None:
-    """The row mapper of a ROS type, or None."""
+def mapper_for(type_name: str) -> Callable | None:
+    """The mapper of a ROS type, or None."""
     e = entry(type_name)
-    return e.rows if e is not None else None
-
-
-def lookup_columns(type_name: str) -> Callable | None:
-    """The column mapper of a ROS type, or None."""
-    e = entry(type_name)
-    return e.columns if e is not None else None
+    return e.fn if e is not None else None
 
 
 def archetypes_of(type_name: str) -> str:

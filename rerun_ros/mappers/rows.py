@@ -11,6 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ..model.components import to_numpy
+from ..model.names import LOG_TIME_NAME, PUBLISH_TIME_NAME, ROS_TIME_NAME
 
 __all__ = ["RowView", "rows_of"]
 
@@ -96,3 +97,96 @@ def rows_of(arr: pa.StructArray) -> list[RowView]:
     cols = _Cols(arr)
     return [RowView(cols, i) for i in range(len(arr))]
 
+
+
+# ---- the per-message adapter of the mapper contract ---------------------------------------
+
+def per_message(fn):
+    """Wrap ``fn(msg, ctx) -> list[MappedRow]`` (one message at a time, read by attribute
+    through :class:`RowView`) into the mapper contract ``fn(batch, ctx) -> list[Columns]``.
+
+    Each message's first row on the topic's entity at the message's time joins the message's
+    own row; the others (static rows, other entities, explicit times) become :class:`Columns`
+    grouped per entity and kind, in order. ``ctx.now`` holds the current message's times
+    (timeline name -> ns) while ``fn`` runs. A message ``fn`` cannot map (it raises
+    :class:`MappingError`, or an attribute/type/value error on malformed content) is counted in
+    ``ctx.unmapped`` and keeps its row.
+    """
+    from .base import MappingError
+
+    def columns(batch, ctx):
+        from .base import Columns
+        from .columns import rows_to_columns
+        n = len(batch)
+        cols = _Cols(batch.messages)
+        aligned: list = [None] * n
+        rest: list = []
+        pub = batch.publish_time
+        for i in range(n):
+            now = {ROS_TIME_NAME: int(batch.ros_time[i]), LOG_TIME_NAME: int(batch.log_time[i])}
+            if pub is not None:
+                now[PUBLISH_TIME_NAME] = int(pub[i])
+            ctx.now = now
+            try:
+                rows = fn(RowView(cols, i), ctx)
+            except MappingError as ex:
+                ctx.reject(1, str(ex))
+                continue
+            except (AttributeError, TypeError, ValueError, IndexError, KeyError) as ex:
+                ctx.reject(1, f"cannot map message: {type(ex).__name__}: {ex}")
+                continue
+            for r in rows:
+                if (aligned[i] is None and r.entity == ctx.entity and not r.static and r.times is None
+                        and r.time_ns is None):
+                    aligned[i] = r.archetypes
+                else:
+                    rest.append((i, r))
+        out = []
+        if any(a for a in aligned):
+            out.append(Columns(ctx.entity, rows_to_columns(aligned, ctx.entity)))
+        return out + mapped_rows_to_columns(rest)
+
+    columns.__name__ = fn.__name__
+    columns.__doc__ = fn.__doc__
+    columns.per_message = fn
+    return columns
+
+
+def mapped_rows_to_columns(rows: list) -> list:
+    """``(message index, MappedRow)`` pairs → :class:`Columns`, one per run of rows that share
+    entity, static-ness and kind of time (the message's, a ``time_ns`` of their own, or explicit
+    ``times`` of the same timelines), in order (row order within an entity is kept: a ``Clear``
+    before the row that follows it at the same time)."""
+    import numpy as np
+
+    from .base import Columns
+    from .columns import rows_to_columns
+    out = []
+    group: list = []
+    key = None
+
+    def flush():
+        if not group:
+            return
+        ent, static, kind = key
+        idx = np.array([i for i, _ in group], np.int64)
+        comps = rows_to_columns([r.archetypes for _, r in group], ent)
+        if not comps:
+            return
+        c = Columns(ent, comps, rows=idx, static=static)
+        if kind == "time_ns":
+            c.time_ns = np.array([r.time_ns for _, r in group], np.int64)
+        elif kind:
+            c.times = {k: np.array([r.times[k] for _, r in group], np.int64) for k in kind}
+        out.append(c)
+
+    for i, r in rows:
+        kind = () if r.static else ("time_ns" if r.times is None and r.time_ns is not None else
+                                    tuple(sorted(r.times)) if r.times is not None else ())
+        k = (r.entity, bool(r.static), kind)
+        if k != key:
+            flush()
+            group, key = [], k
+        group.append((i, r))
+    flush()
+    return out

@@ -18,8 +18,10 @@ from ..model import components as C
 from ..model import entity_path
 from . import pointcloud  # the module, not its names: pointcloud imports mappers.base (no cycle)
 from .base import Columns, MapContext, MappedRow, MappingError, MessageBatch, xyz
+from ..model.rotations import quat_to_rpy  # noqa: F401 (also this module's name)
 from .columns import rows_to_columns
-from .registry import register, register_columns
+from .registry import register
+from .rows import per_message
 
 # encoding -> (kind, color model or pixel format, numpy dtype, channels)
 IMAGE_ENCODINGS: dict[str, tuple[str, str | None, str, int]] = {
@@ -171,6 +173,7 @@ def compressed_depth(msg) -> A.DepthImage:
 
 
 @register("sensor_msgs/msg/CameraInfo", archetypes="Pinhole")
+@per_message
 def camera_info(msg, ctx: MapContext) -> list[MappedRow]:
     """K and resolution as a Pinhole (RDF optical frame); distortion model and coefficients,
     rectification and projection matrices kept as ``CameraInfo:*`` columns."""
@@ -191,6 +194,7 @@ def point_cloud2(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/MultiEchoLaserScan", archetypes="Points3D")
+@per_message
 def multi_echo_laser_scan(msg, ctx: MapContext) -> list[MappedRow]:
     """Every echo of every beam as a point in the scan frame (colours by intensity if given)."""
     echoes = [list(e.echoes) for e in msg.ranges]
@@ -221,6 +225,7 @@ def range_cone(rng: float, fov: float, segments: int = 24) -> list[np.ndarray]:
 
 
 @register("sensor_msgs/msg/Range", archetypes="LineStrips3D + Scalars")
+@per_message
 def range_msg(msg, ctx: MapContext) -> list[MappedRow]:
     """The measured range as a scalar and as a cone (opening ``field_of_view``, length the
     range clamped to [min_range, max_range]) in the sensor frame."""
@@ -241,19 +246,8 @@ def _series_names(ctx: MapContext, names: list[str]) -> list[MappedRow]:
     return [MappedRow(ctx.entity, [A.SeriesLines(names=names)], static=True)]
 
 
-def _scalar(field: str, label: str):
-    def fn(msg, ctx: MapContext) -> list[MappedRow]:
-        return _series_names(ctx, [label]) + [MappedRow(ctx.entity, [A.Scalars([float(getattr(msg, field))])])]
-    return fn
-
-
-register("sensor_msgs/msg/Temperature", archetypes="Scalars")(_scalar("temperature", "temperature [°C]"))
-register("sensor_msgs/msg/FluidPressure", archetypes="Scalars")(_scalar("fluid_pressure", "pressure [Pa]"))
-register("sensor_msgs/msg/RelativeHumidity", archetypes="Scalars")(_scalar("relative_humidity", "relative humidity [0-1]"))
-register("sensor_msgs/msg/Illuminance", archetypes="Scalars")(_scalar("illuminance", "illuminance [lx]"))
-
-
 @register("sensor_msgs/msg/Joy", archetypes="Scalars")
+@per_message
 def joy(msg, ctx: MapContext) -> list[MappedRow]:
     """Axes then buttons as one series each (``axis i``, ``button j``)."""
     axes = [float(a) for a in msg.axes]
@@ -265,12 +259,14 @@ def joy(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/JoyFeedback", archetypes="Scalars")
+@per_message
 def joy_feedback(msg, ctx: MapContext) -> list[MappedRow]:
     return _series_names(ctx, [f"type {msg.type} id {msg.id}"]) + [
         MappedRow(ctx.entity, [A.Scalars([float(msg.intensity)])])]
 
 
 @register("sensor_msgs/msg/JoyFeedbackArray", archetypes="Scalars")
+@per_message
 def joy_feedback_array(msg, ctx: MapContext) -> list[MappedRow]:
     fb = list(msg.array)
     if not fb:
@@ -280,6 +276,7 @@ def joy_feedback_array(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/TimeReference", archetypes="Scalars + TextLog")
+@per_message
 def time_reference(msg, ctx: MapContext) -> list[MappedRow]:
     """The offset of the reference clock from the header stamp (s), and its source."""
     from .base import stamp_ns
@@ -289,6 +286,7 @@ def time_reference(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/PointCloud", archetypes="Points3D")
+@per_message
 def point_cloud(msg, ctx: MapContext) -> list[MappedRow]:
     """The legacy PointCloud: geometry_msgs/Point32 points, coloured by an ``intensity`` channel
     or an ``rgb`` channel (packed float) when present."""
@@ -304,6 +302,7 @@ def point_cloud(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/ChannelFloat32", archetypes="Scalars")
+@per_message
 def channel_float32(msg, ctx: MapContext) -> list[MappedRow]:
     vals = np.asarray(msg.values, dtype=np.float64)
     if not len(vals):
@@ -313,6 +312,7 @@ def channel_float32(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/LaserEcho", archetypes="Scalars")
+@per_message
 def laser_echo(msg, ctx: MapContext) -> list[MappedRow]:
     vals = np.asarray(msg.echoes, dtype=np.float64)
     if not len(vals):
@@ -321,6 +321,7 @@ def laser_echo(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/RegionOfInterest", archetypes="Scalars")
+@per_message
 def region_of_interest(msg, ctx: MapContext) -> list[MappedRow]:
     """The ROI (pixels) as scalars x_offset, y_offset, width, height, do_rectify: a bare ROI has
     no image to be drawn on (a CameraInfo's roi travels with its camera)."""
@@ -330,6 +331,7 @@ def region_of_interest(msg, ctx: MapContext) -> list[MappedRow]:
 
 
 @register("sensor_msgs/msg/MultiDOFJointState", archetypes="Transform3D")
+@per_message
 def multi_dof_joint_state(msg, ctx: MapContext) -> list[MappedRow]:
     """Each joint's transform (header.frame_id → joint name) as a Transform3D row."""
     from .base import xyzw
@@ -347,17 +349,7 @@ IMU_NAMES = ["accel x [m/s²]", "accel y [m/s²]", "accel z [m/s²]", "gyro x [r
              "gyro z [rad/s]", "roll [rad]", "pitch [rad]", "yaw [rad]"]
 
 
-def quat_to_rpy(q: np.ndarray) -> np.ndarray:
-    """(n, 4) xyzw quaternions → (n, 3) roll, pitch, yaw in rad (ZYX Tait-Bryan, as tf2's
-    ``getRPY``)."""
-    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
-    pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1.0, 1.0))
-    yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-    return np.stack([roll, pitch, yaw], axis=1)
-
-
-@register_columns("sensor_msgs/msg/Imu", archetypes="Scalars")
+@register("sensor_msgs/msg/Imu", archetypes="Scalars")
 def imu_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Acceleration (m/s²), angular velocity (rad/s) and orientation as roll/pitch/yaw (rad; NaN
     when the IMU gives none: orientation_covariance[0] == -1, REP 145) as nine series. The
@@ -385,22 +377,22 @@ def _scalar_fields(fields: list[str], names: list[str]):
     return fn
 
 
-register_columns("sensor_msgs/msg/Temperature", archetypes="Scalars")(
+register("sensor_msgs/msg/Temperature", archetypes="Scalars")(
     _scalar_fields(["temperature", "variance"], ["temperature [°C]", "variance [°C²]"]))
-register_columns("sensor_msgs/msg/FluidPressure", archetypes="Scalars")(
+register("sensor_msgs/msg/FluidPressure", archetypes="Scalars")(
     _scalar_fields(["fluid_pressure", "variance"], ["pressure [Pa]", "variance [Pa²]"]))
-register_columns("sensor_msgs/msg/RelativeHumidity", archetypes="Scalars")(
+register("sensor_msgs/msg/RelativeHumidity", archetypes="Scalars")(
     _scalar_fields(["relative_humidity", "variance"], ["relative humidity [0-1]", "variance"]))
-register_columns("sensor_msgs/msg/Illuminance", archetypes="Scalars")(
+register("sensor_msgs/msg/Illuminance", archetypes="Scalars")(
     _scalar_fields(["illuminance", "variance"], ["illuminance [lx]", "variance [lx²]"]))
-register_columns("sensor_msgs/msg/MagneticField", archetypes="Scalars")(
+register("sensor_msgs/msg/MagneticField", archetypes="Scalars")(
     _scalar_fields(["magnetic_field.x", "magnetic_field.y", "magnetic_field.z"], ["x [T]", "y [T]", "z [T]"]))
-register_columns("sensor_msgs/msg/BatteryState", archetypes="Scalars")(
+register("sensor_msgs/msg/BatteryState", archetypes="Scalars")(
     _scalar_fields(["voltage", "current", "charge", "percentage"],
                    ["voltage [V]", "current [A]", "charge [Ah]", "percentage [0-1]"]))
 
 
-@register_columns("sensor_msgs/msg/JointState", archetypes="Scalars")
+@register("sensor_msgs/msg/JointState", archetypes="Scalars")
 def joint_state_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Positions as scalars named by the message's own joint names (``SeriesLines:names`` on
     every row: two publishers on one topic keep their labels); velocities and efforts the same
@@ -476,7 +468,7 @@ def _names_changed(names, ctx: MapContext) -> np.ndarray:
 NAVSAT_NAMES = ["altitude [m]", "status", "σ east [m]", "σ north [m]", "σ up [m]"]
 
 
-@register_columns("sensor_msgs/msg/NavSatFix", archetypes="GeoPoints + Scalars")
+@register("sensor_msgs/msg/NavSatFix", archetypes="GeoPoints + Scalars")
 def nav_sat_fix_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Fixes as GeoPoints (WGS-84 degrees); altitude, status and σ (m) as scalars on every row.
     A message without a fix (NaN latitude, status NO_FIX) keeps its row and scalars; only its
@@ -504,7 +496,7 @@ def nav_sat_fix_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     return series_names(ctx, ctx.entity, NAVSAT_NAMES) + [Columns(ctx.entity, comps)]
 
 
-@register_columns("sensor_msgs/msg/LaserScan", archetypes="Points3D")
+@register("sensor_msgs/msg/LaserScan", archetypes="Points3D")
 def laser_scan_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Every valid range (finite, within [range_min, range_max]) as a point in the scan frame
     (angle_min + i·angle_increment, counter-clockwise from x), coloured by intensity when each
@@ -568,17 +560,17 @@ def _per_message(batch: MessageBatch, ctx: MapContext, fn, scalars: list[str], b
     return [Columns(ctx.entity, rows_to_columns(per_row, ctx.entity))]
 
 
-@register_columns("sensor_msgs/msg/Image", archetypes="Image / DepthImage", blobs=("data",))
+@register("sensor_msgs/msg/Image", archetypes="Image / DepthImage", blobs=("data",))
 def image_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     return _per_message(batch, ctx, image, ["encoding", "width", "height", "step", "is_bigendian"])
 
 
-@register_columns("sensor_msgs/msg/CompressedImage", archetypes="EncodedImage", blobs=("data",))
+@register("sensor_msgs/msg/CompressedImage", archetypes="EncodedImage", blobs=("data",))
 def compressed_image_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     return _per_message(batch, ctx, compressed_image, ["format"])
 
 
-@register_columns("sensor_msgs/msg/PointCloud2", archetypes="Points3D", blobs=("data",))
+@register("sensor_msgs/msg/PointCloud2", archetypes="Points3D", blobs=("data",))
 def point_cloud2_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     return _per_message(batch, ctx, point_cloud2, ["height", "width", "fields", "is_bigendian", "point_step",
                                                   "row_step", "is_dense"])

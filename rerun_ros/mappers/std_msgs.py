@@ -7,7 +7,8 @@ import pyarrow as pa
 from ..model import archetypes as A
 from ..model import components as C
 from .base import Columns, MapContext, MappedRow, MessageBatch
-from .registry import register, register_columns
+from .registry import register
+from .rows import per_message
 
 _NUMBER_TYPES = ["Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
                  "UInt32", "UInt64", "Byte", "Char", "Bool"]
@@ -15,6 +16,7 @@ _NUMBER_TYPES = ["Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8
 
 
 @register("std_msgs/msg/String", archetypes="TextDocument (URDF on */robot_description)")
+@per_message
 def string(msg, ctx: MapContext) -> list[MappedRow]:
     """A TextDocument; on a ``robot_description`` topic, the URDF robot model (see ``robot``)."""
     if ctx.topic.rstrip("/").endswith("robot_description"):
@@ -35,12 +37,12 @@ def number_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
 
 
 for _t in _NUMBER_TYPES:
-    register_columns(f"std_msgs/msg/{_t}", archetypes="Scalars")(number_columns)
+    register(f"std_msgs/msg/{_t}", archetypes="Scalars")(number_columns)
 
 _MULTI = ["Float32", "Float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64", "Byte"]
 
 
-@register_columns(*[f"std_msgs/msg/{t}MultiArray" for t in _MULTI], archetypes="Scalars")
+@register(*[f"std_msgs/msg/{t}MultiArray" for t in _MULTI], archetypes="Scalars")
 def multi_array_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Every element of ``data`` as one series (``data[i]``), whatever the layout says."""
     from .columns import list_values
@@ -50,7 +52,7 @@ def multi_array_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     return [Columns(ctx.entity, {A.Scalars.column("scalars"): col})]
 
 
-@register_columns("rcl_interfaces/msg/Log", archetypes="TextLog")
+@register("rcl_interfaces/msg/Log", archetypes="TextLog")
 def rosout_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """``[node] message`` lines with their level (DEBUG 10 … FATAL 50 → CRITICAL)."""
     name, msg = batch.field("name"), batch.field("msg")

@@ -19,7 +19,7 @@ from ..model import archetypes as A
 from ..model import components as C
 from ..model.names import tf_entity
 from .base import Columns, MapContext, MessageBatch, struct_field
-from .registry import register_columns
+from .registry import register
 
 
 def is_static_topic(topic: str) -> bool:
@@ -73,7 +73,7 @@ def _transform_columns(tf, parents, children, rows: np.ndarray, stamps: np.ndarr
     return out
 
 
-@register_columns("tf2_msgs/msg/TFMessage", archetypes="Transform3D on /tf/<child_frame>")
+@register("tf2_msgs/msg/TFMessage", archetypes="Transform3D on /tf/<child_frame>")
 def tf_message_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     """Every TransformStamped of every message as one Transform3D row at its own stamp, on the
     entity of its child frame."""
@@ -93,7 +93,7 @@ def tf_message_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
                               is_static_topic(ctx.topic), ctx)
 
 
-@register_columns("geometry_msgs/msg/TransformStamped", archetypes="Transform3D on /<topic>/<child_frame>")
+@register("geometry_msgs/msg/TransformStamped", archetypes="Transform3D on /<topic>/<child_frame>")
 def transform_stamped_columns(batch: MessageBatch, ctx: MapContext) -> list[Columns]:
     n = len(batch)
     sec = batch.numbers("header.stamp.sec", np.int64)

@@ -9,37 +9,18 @@ translate along it (m). No ROS needed.
 """
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model.rotations import quat_multiply
+from ..model.rotations import axis_angle_quat, quat_multiply, quat_rotate, rpy_to_quat
 
 __all__ = ["RobotModel", "Joint", "Visual", "parse_urdf", "rpy_to_quat", "UrdfError"]
 
 
 class UrdfError(ValueError):
     """A robot description that cannot be parsed (message says where)."""
-
-
-def rpy_to_quat(rpy) -> np.ndarray:
-    """URDF roll-pitch-yaw (rad, fixed axes X, Y, Z) → quaternion xyzw."""
-    r, p, y = (float(v) for v in rpy)
-    qx = np.array([math.sin(r / 2), 0, 0, math.cos(r / 2)])
-    qy = np.array([0, math.sin(p / 2), 0, math.cos(p / 2)])
-    qz = np.array([0, 0, math.sin(y / 2), math.cos(y / 2)])
-    return quat_multiply(qz, quat_multiply(qy, qx))
-
-
-def axis_angle_quat(axis, angle: float) -> np.ndarray:
-    a = np.asarray(axis, float)
-    n = np.linalg.norm(a)
-    if n == 0:
-        return np.array([0.0, 0.0, 0.0, 1.0])
-    a = a / n
-    return np.array([*(a * math.sin(angle / 2)), math.cos(angle / 2)])
 
 
 @dataclass
@@ -77,7 +58,6 @@ class Joint:
         if self.type in ("revolute", "continuous"):
             return self.xyz, quat_multiply(self.quat, axis_angle_quat(self.axis, position))
         if self.type == "prismatic":
-            from ..model.rotations import quat_rotate
             return self.xyz + quat_rotate(self.quat, self.axis * position), self.quat
         return self.xyz, self.quat
 

@@ -31,8 +31,11 @@ from ..model import archetypes as A
 from ..model import components as C
 from ..model import entity_path
 from .meshes import MeshError, load_mesh
-from .base import MapContext, MappedRow, MappingError, quat_rotate, stamp_ns, xyz, xyzw
+from ..model.rotations import quat_rotate
+from .base import MapContext, MappedRow, MappingError, stamp_ns, xyz, xyzw
 from .registry import register
+from .rows import mapped_rows_to_columns, per_message
+from ..model.names import ROS_TIME_NAME
 
 ARROW, CUBE, SPHERE, CYLINDER, LINE_STRIP, LINE_LIST, CUBE_LIST, SPHERE_LIST, POINTS, TEXT, MESH, TRIANGLES = range(12)
 ADD, MODIFY, DELETE, DELETEALL = 0, 1, 2, 3
@@ -144,9 +147,9 @@ def _marker_rows(m, ctx: MapContext, warnings: list) -> list[MappedRow]:
     pending: dict = st.setdefault("expiry", {})
     types: dict = st.setdefault("types", {})
     action = int(m.action)
-    stamp = stamp_ns(m.header.stamp) or ctx.now.get("ros_time", 0)
+    stamp = stamp_ns(m.header.stamp) or ctx.now.get(ROS_TIME_NAME, 0)
     now = dict(ctx.now)
-    now["ros_time"] = stamp
+    now[ROS_TIME_NAME] = stamp
     if action == DELETEALL:
         pending.clear()
         types.clear()
@@ -184,7 +187,7 @@ def _expired(ctx: MapContext, upto: int | None) -> list[MappedRow]:
     pending: dict = ctx.state.get("expiry", {})
     out = []
     for ent, times in list(pending.items()):
-        if upto is None or times["ros_time"] <= upto:
+        if upto is None or times[ROS_TIME_NAME] <= upto:
             out.append(MappedRow(ent, [A.Clear(recursive=False)], times=times))
             del pending[ent]
             ctx.state.get("types", {}).pop(ent, None)
@@ -192,7 +195,7 @@ def _expired(ctx: MapContext, upto: int | None) -> list[MappedRow]:
 
 
 def _map(markers, ctx: MapContext) -> list[MappedRow]:
-    rows = _expired(ctx, ctx.now.get("ros_time"))
+    rows = _expired(ctx, ctx.now.get(ROS_TIME_NAME))
     warnings: list = []
     for m in markers:
         rows += _marker_rows(m, ctx, warnings)
@@ -201,17 +204,20 @@ def _map(markers, ctx: MapContext) -> list[MappedRow]:
     return rows
 
 
-def _finish(ctx: MapContext) -> list[MappedRow]:
-    return _expired(ctx, None)
+def _finish(ctx: MapContext) -> list:
+    """At the end of a stream, the Clears of markers whose lifetime runs past it."""
+    return mapped_rows_to_columns([(0, r) for r in _expired(ctx, None)])
 
 
 @register("visualization_msgs/msg/Marker", archetypes="Marker → Boxes3D/Arrows3D/LineStrips3D/...",
           finish=_finish)
+@per_message
 def marker(msg, ctx: MapContext) -> list[MappedRow]:
     return _map([msg], ctx)
 
 
 @register("visualization_msgs/msg/MarkerArray", archetypes="Marker → Boxes3D/Arrows3D/LineStrips3D/...",
           finish=_finish)
+@per_message
 def marker_array(msg, ctx: MapContext) -> list[MappedRow]:
     return _map(list(msg.markers), ctx)

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import tuid
+from .names import Timeline
 from .components import ComponentDescriptor, array, concat_batches, offsets_array, to_arrow, to_numpy
 
 __all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
@@ -22,30 +23,6 @@ __all__ = ["Chunk", "Timeline", "PendingRow", "SORBET_VERSION"]
 SORBET_VERSION = "0.1.4"
 ROW_ID_COLUMN = "rerun.controls.RowId"
 ROW_ID_TYPE = pa.binary(16)
-
-_TIMELINE_ARROW = {"timestamp": pa.timestamp("ns"), "sequence": pa.int64(), "duration": pa.duration("ns")}
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """A named index: ``kind`` is ``"timestamp"`` (ns since the Unix epoch), ``"duration"`` (ns)
-    or ``"sequence"`` (an int64 counter)."""
-
-    name: str
-    kind: str = "timestamp"
-
-    @property
-    def arrow_type(self) -> pa.DataType:
-        return _TIMELINE_ARROW[self.kind]
-
-    @staticmethod
-    def kind_of(dtype: pa.DataType) -> str:
-        if pa.types.is_timestamp(dtype):
-            return "timestamp"
-        if pa.types.is_duration(dtype):
-            return "duration"
-        return "sequence"
-
 
 @dataclass
 class PendingRow:

@@ -13,11 +13,37 @@ One home for the strings that would otherwise be literals in many modules.
 """
 from __future__ import annotations
 
-from .chunk import Timeline
+from dataclasses import dataclass
 
-__all__ = ["ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "ROS_TIME_NAME", "LOG_TIME_NAME", "PUBLISH_TIME_NAME",
+__all__ = ["Timeline", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "ROS_TIME_NAME", "LOG_TIME_NAME", "PUBLISH_TIME_NAME",
            "TIMELINES", "CDR", "ROS2MSG", "ROS2IDL", "TF_TOPIC", "TF_STATIC_TOPIC", "PROPERTIES_ENTITY",
-           "CLOCK_PROPERTY", "METADATA_ENTITY", "DEFAULT_TIMELINE", "tf_entity"]
+           "CLOCK_PROPERTY", "METADATA_ENTITY", "DEFAULT_TIMELINE", "tf_entity", "normalize_type"]
+
+@dataclass(frozen=True)
+class Timeline:
+    """A named index: ``kind`` is ``"timestamp"`` (ns since the Unix epoch), ``"duration"`` (ns)
+    or ``"sequence"`` (an int64 counter). (Here, not in :mod:`.chunk`, so that the names import
+    without pyarrow.)"""
+
+    name: str
+    kind: str = "timestamp"
+
+    @property
+    def arrow_type(self):
+        """The index column's Arrow type: ``timestamp[ns]``, ``int64`` or ``duration[ns]``."""
+        import pyarrow as pa
+        return {"timestamp": pa.timestamp("ns"), "sequence": pa.int64(), "duration": pa.duration("ns")}[self.kind]
+
+    @staticmethod
+    def kind_of(dtype) -> str:
+        """The kind of an index column's Arrow type."""
+        import pyarrow as pa
+        if pa.types.is_timestamp(dtype):
+            return "timestamp"
+        if pa.types.is_duration(dtype):
+            return "duration"
+        return "sequence"
+
 
 ROS_TIME_NAME = "ros_time"
 LOG_TIME_NAME = "log_time"
@@ -43,6 +69,15 @@ PROPERTIES_ENTITY = "/__properties"
 CLOCK_PROPERTY = "/__properties/ros_clock"
 #: where the official MCAP importer keeps a file's Metadata records (one column per record)
 METADATA_ENTITY = "/__mcap_metadata"
+
+
+def normalize_type(name: str) -> str:
+    """A ROS type name as ``pkg/msg/Type`` (``pkg/Type``, as ROS 1 and some bags write it, gets
+    its ``msg``)."""
+    parts = name.strip().split("/")
+    if len(parts) == 2:
+        return f"{parts[0]}/msg/{parts[1]}"
+    return name.strip()
 
 
 def tf_entity(root: str, child_frame: str) -> str:

@@ -1,11 +1,15 @@
-"""Rotations as unit quaternions, xyzw (ROS ``geometry_msgs/Quaternion`` order; Rerun's
-``RotationQuat`` too): the Hamilton product, rotating vectors, spherical interpolation. numpy,
-any leading shape."""
+"""Every rotation helper of the package, in one home. Unit quaternions are xyzw (ROS
+``geometry_msgs/Quaternion`` order; Rerun's ``RotationQuat`` too): the Hamilton product, rotating
+vectors, spherical interpolation, normalising, from rotation matrices, to and from roll-pitch-yaw
+(rad), from axis-angle. numpy, any leading shape unless a function says (n, 4)."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
-__all__ = ["quat_multiply", "quat_rotate", "quat_slerp"]
+__all__ = ["quat_multiply", "quat_rotate", "quat_slerp", "unit_quaternions", "matrices_to_quats", "quat_to_rpy",
+           "rpy_to_quat", "axis_angle_quat"]
 
 
 def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -43,3 +47,66 @@ def quat_slerp(q0: np.ndarray, q1: np.ndarray, a: np.ndarray | float) -> np.ndar
     w1 = np.where(close, a, np.sin(a * theta) / s)
     out = w0 * q0 + w1 * q1
     return out / np.linalg.norm(out, axis=-1, keepdims=True)
+
+def unit_quaternions(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(normalised (n, 4), ok (n,)): finite, non-zero quaternions (others left as identity)."""
+    q = np.asarray(q, np.float64)
+    norm = np.linalg.norm(q, axis=1)
+    ok = np.isfinite(q).all(axis=1) & (norm > 0) & np.isfinite(norm)
+    out = np.zeros_like(q)
+    out[:, 3] = 1.0
+    out[ok] = q[ok] / norm[ok, None]
+    return out, ok
+
+
+def matrices_to_quats(m: np.ndarray) -> np.ndarray:
+    """Rotation matrices (n, 3, 3) → unit quaternions (n, 4) xyzw (Shepperd's method)."""
+    n = len(m)
+    q = np.zeros((n, 4))
+    tr = m[:, 0, 0] + m[:, 1, 1] + m[:, 2, 2]
+    c0 = tr > 0
+    c1 = ~c0 & (m[:, 0, 0] > m[:, 1, 1]) & (m[:, 0, 0] > m[:, 2, 2])
+    c2 = ~c0 & ~c1 & (m[:, 1, 1] > m[:, 2, 2])
+    c3 = ~c0 & ~c1 & ~c2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(np.maximum(tr + 1.0, 0)) * 2
+        q[c0] = np.stack([(m[:, 2, 1] - m[:, 1, 2]) / s, (m[:, 0, 2] - m[:, 2, 0]) / s,
+                          (m[:, 1, 0] - m[:, 0, 1]) / s, 0.25 * s], axis=1)[c0]
+        s = np.sqrt(np.maximum(1.0 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2], 0)) * 2
+        q[c1] = np.stack([0.25 * s, (m[:, 0, 1] + m[:, 1, 0]) / s, (m[:, 0, 2] + m[:, 2, 0]) / s,
+                          (m[:, 2, 1] - m[:, 1, 2]) / s], axis=1)[c1]
+        s = np.sqrt(np.maximum(1.0 + m[:, 1, 1] - m[:, 0, 0] - m[:, 2, 2], 0)) * 2
+        q[c2] = np.stack([(m[:, 0, 1] + m[:, 1, 0]) / s, 0.25 * s, (m[:, 1, 2] + m[:, 2, 1]) / s,
+                          (m[:, 0, 2] - m[:, 2, 0]) / s], axis=1)[c2]
+        s = np.sqrt(np.maximum(1.0 + m[:, 2, 2] - m[:, 0, 0] - m[:, 1, 1], 0)) * 2
+        q[c3] = np.stack([(m[:, 0, 2] + m[:, 2, 0]) / s, (m[:, 1, 2] + m[:, 2, 1]) / s, 0.25 * s,
+                          (m[:, 1, 0] - m[:, 0, 1]) / s], axis=1)[c3]
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def quat_to_rpy(q: np.ndarray) -> np.ndarray:
+    """(n, 4) xyzw quaternions → (n, 3) roll, pitch, yaw in rad (ZYX Tait-Bryan, as tf2's
+    ``getRPY``)."""
+    x, y, z, w = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
+    roll = np.arctan2(2 * (w * x + y * z), 1 - 2 * (x * x + y * y))
+    pitch = np.arcsin(np.clip(2 * (w * y - z * x), -1.0, 1.0))
+    yaw = np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    return np.stack([roll, pitch, yaw], axis=1)
+
+
+def rpy_to_quat(rpy) -> np.ndarray:
+    """URDF roll-pitch-yaw (rad, fixed axes X, Y, Z) → quaternion xyzw."""
+    r, p, y = (float(v) for v in rpy)
+    qx = np.array([math.sin(r / 2), 0, 0, math.cos(r / 2)])
+    qy = np.array([0, math.sin(p / 2), 0, math.cos(p / 2)])
+    qz = np.array([0, 0, math.sin(y / 2), math.cos(y / 2)])
+    return quat_multiply(qz, quat_multiply(qy, qx))
+
+
+def axis_angle_quat(axis, angle: float) -> np.ndarray:
+    a = np.asarray(axis, float)
+    n = np.linalg.norm(a)
+    if n == 0:
+        return np.array([0.0, 0.0, 0.0, 1.0])
+    a = a / n
+    return np.array([*(a * math.sin(angle / 2)), math.cos(angle / 2)])

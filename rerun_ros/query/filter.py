@@ -23,6 +23,7 @@ from ..rrd.reader import RrdReader
 from ..rrd.output import commit, discard, staged_output
 from ..rrd.writer import RrdWriter
 from ..store.chunk_store import ChunkStore
+from ..model.names import ROS_TIME_NAME
 
 __all__ = ["filter_rrd", "FilterReport"]
 
@@ -41,7 +42,7 @@ class FilterReport:
 
 
 def filter_rrd(src: str | os.PathLike, dst: str | os.PathLike, *, entities: list[str] | None = None,
-               timeline: str = "ros_time", start: int | None = None, end: int | None = None) -> FilterReport:
+               timeline: str = ROS_TIME_NAME, start: int | None = None, end: int | None = None) -> FilterReport:
     """Write the selected part of ``src`` to ``dst`` (see module doc).
 
     Raises:

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..model.components import indices, to_numpy
 from ..model.rotations import quat_multiply, quat_rotate, quat_slerp  # noqa: F401  (also this module's names)
+from ..model.names import ROS_TIME_NAME
 
 __all__ = ["FrameGraph", "Transform", "FrameGraphError", "UnknownFrameError", "DisconnectedError",
            "ExtrapolationError", "CycleError", "MultipleParentsError", "quat_multiply", "quat_slerp"]
@@ -196,7 +197,7 @@ class FrameGraph:
             self.add_transform(p, c, t, tr, q)
 
     @classmethod
-    def from_chunks(cls, chunks, timeline: str = "ros_time", tolerance_ns: int = 0,
+    def from_chunks(cls, chunks, timeline: str = ROS_TIME_NAME, tolerance_ns: int = 0,
                     hold_latest: bool = False) -> "FrameGraph":
         """Build from chunks holding ``Transform3D`` rows with parent and child frames (from an
         ``.rrd`` or a ChunkStore). Rows with a translation or quaternion but no frames are

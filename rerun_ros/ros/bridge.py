@@ -40,6 +40,7 @@ from ..stream.recording import BatcherConfig, CallbackSink, RecordingStream
 from ..stream.sinks import DecimatingSink, RotatingRrdSink
 from ..stream.tcp import StreamServer
 from .topic_config import Discovery, TopicSpec, default_qos_kind, parse_topic_spec
+from ..model.names import PUBLISH_TIME_NAME, ROS_TIME_NAME
 
 try:  # rclpy >= Iron passes the publisher's timestamps with the message
     from rclpy.subscription import MessageInfo  # noqa: F401
@@ -441,7 +442,7 @@ class BridgeNode(Node):
     def _measure_latency(self, chunk) -> None:
         """Latency sink: wall time now minus each row's publish time (ns)."""
         # the publisher's timestamp where rclpy gives it, else header.stamp (ros_time)
-        tl = "publish_time" if "publish_time" in chunk.timelines else "ros_time"
+        tl = PUBLISH_TIME_NAME if PUBLISH_TIME_NAME in chunk.timelines else ROS_TIME_NAME
         if tl in chunk.timelines:
             now = time.time_ns()
             self._latencies[chunk.entity_path].append(now - chunk.timelines[tl][1])

@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..mappers import lookup, normalize_type
-from ..mappers.registry import lookup_columns
+from ..mappers import mapper_for, normalize_type
 
 __all__ = ["TopicSpec", "parse_topic_spec", "Discovery", "LATCHED_TOPICS", "SENSOR_TYPES", "QOS_KINDS"]
 
@@ -98,7 +97,7 @@ class Discovery:
         if not any(p.search(topic) for p in self._inc) or any(p.search(topic) for p in self._exc):
             return None
         for t in types:
-            if lookup(t) is not None or lookup_columns(t) is not None:
+            if mapper_for(t) is not None:
                 return normalize_type(t)
         return normalize_type(types[0]) if types else None
 

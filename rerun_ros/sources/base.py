@@ -158,7 +158,7 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
         if len(b.buf) > (1 << 20) and len(b.buf) > 4 * int(b.lengths.sum()):
             # a few small messages in a big chunk (TF between camera frames): copy only them,
             # not the whole chunk into the merged buffer
-            from ..cdr.decoder import gather_segments
+            from ..cdr.arrow import gather_segments
             vals, offs = gather_segments(b.buf, b.offsets, b.lengths)
             b = RawBatch(b.channel, vals, offs[:-1], b.lengths, b.log_time, b.publish_time)
         if id(b.buf) not in seen:

@@ -22,6 +22,7 @@ import pyarrow as pa
 from ..model.chunk import Chunk
 from ..model.components import array, offsets_array, to_numpy
 from ..rrd.writer import RrdWriter
+from ..model.names import ROS_TIME_NAME
 
 __all__ = ["RotatingRrdSink", "DecimatingSink"]
 
@@ -176,7 +177,7 @@ class DecimatingSink:
         timeline: the timeline used for image rates (default ``ros_time``, ns).
     """
 
-    def __init__(self, target, *, image_hz: float = 5.0, max_points: int = 20_000, timeline: str = "ros_time"):
+    def __init__(self, target, *, image_hz: float = 5.0, max_points: int = 20_000, timeline: str = ROS_TIME_NAME):
         self.target = target
         self.min_gap = int(1e9 / image_hz) if image_hz > 0 else 0
         self.max_points = max_points
