@@ -32,7 +32,7 @@ from .mappers.registry import entry
 from .model import archetypes as A
 from .model import components as C
 from .model import entity_path
-from .model.clock import BOUND_NS, ClockEstimator, RobotClock
+from .model.clock import BOUND_NS, OFFSET, SIM_CLOCK, SIM_OFFSET, ClockEstimator, RobotClock
 from .model.components import ComponentDescriptor
 from .model.names import CLOCK_PROPERTY, METADATA_ENTITY, LOG_TIME, PUBLISH_TIME, ROS_TIME, TIMELINES as _TIMELINES
 from .stream.recording import RecordingStream
@@ -45,8 +45,8 @@ _FRAME = A.CoordinateFrame.column("frame")
 CLOCK_JSON = ComponentDescriptor("rerun_ros.RobotClock", "json", "")
 CLOCK_TYPE = "rosgraph_msgs/msg/Clock"
 #: how much of a recording is read before its robot clock is decided (whichever comes first)
-PREFIX_BYTES = 16 << 20
-PREFIX_MESSAGES = 50_000
+PREFIX_BYTES = 8 << 20
+PREFIX_MESSAGES = 20_000
 #: batches held back after that, so /clock and stamps just ahead of a batch are known
 LOOKAHEAD_BYTES = 4 << 20
 LOOKAHEAD_BATCHES = 8
@@ -157,6 +157,7 @@ class Ingestor:
         #: the distro was given by the user: no choosing by fit
         self.fixed_distro = fixed_distro
         self.topics: dict[tuple, _Topic] = {}
+        self._watched: dict[tuple, _Topic] = {}
         self.shared = SharedState()
         self.clock = clock
         self.window = window
@@ -178,6 +179,10 @@ class Ingestor:
         key = (topic, type_name)
         t = self.topics.get(key)
         if t is not None:
+            return t
+        t = self._watched.pop(key, None)  # met while finding the clock: its fit and warnings kept
+        if t is not None:
+            self.topics[key] = t
             return t
         tn = normalize_type(type_name) if type_name else "?"
         ent = entry(tn)
@@ -284,8 +289,10 @@ class Ingestor:
 
     def _observe(self, t: _Topic, batch) -> None:
         """Feed a batch's /clock values or header stamps to the clock (estimate or tracking)."""
-        stamps = self._raw_stamps(t, batch)
         est = self._estimator if self.clock is None else None
+        if est is None and not (self.clock.kind in (SIM_OFFSET, OFFSET) or (t.is_clock and self.clock.kind == SIM_CLOCK)):
+            return  # a clock that needs no tracking
+        stamps = self._raw_stamps(t, batch)
         if stamps is None or t.static:
             if est is not None:
                 est.add_log_times(batch.log_time)
@@ -356,8 +363,8 @@ class Ingestor:
             self._prefix_msgs += len(batch)
             self._prefix_bytes += int(np.sum(batch.lengths)) if len(batch) else 0
         if not keep:
-            if not t.stats.messages and not t.stats.skipped:
-                del self.topics[(ch.topic, ch.type_name)]
+            if not t.stats.messages and not t.stats.skipped:  # (only watched: not in the summary)
+                self._watched[(ch.topic, ch.type_name)] = self.topics.pop((ch.topic, ch.type_name))
             return
         self._pending.append((t, batch))
         self._pending_bytes += int(np.sum(batch.lengths)) if len(batch) else 0
@@ -500,9 +507,8 @@ class Ingestor:
             self.rec.log_columns(t.stats.entity, times, comps)
         elif not carried.all():
             keep = np.flatnonzero(~carried)
-            idx = C.array(keep, pa.int64())
             self.rec.log_columns(t.stats.entity, {tl: v[keep] for tl, v in times.items()},
-                                 {d: col.take(idx) for d, col in comps.items()})
+                                 {d: C.take_runs(col, keep) for d, col in comps.items()})
         for c in others:
             self._log_columns(c, ros_time, robot, log_time, publish_time,
                               message if c.message_of is not None else None, t)
@@ -516,9 +522,9 @@ class Ingestor:
             # the rows that carry their message's struct (TF: the row of its first transform)
             m = c.message_of
             comps = dict(comps)
-            comps[t.desc] = message.take(C.array(np.maximum(m, 0), pa.int64()))
-            if (m < 0).any():
-                comps[t.desc] = C.list_column(C.list_flat(comps[t.desc]), C.list_offsets(comps[t.desc]), valid=m >= 0)
+            has = m >= 0
+            structs = C.take_runs(C.list_flat(message), m[has])  # (one struct per message row)
+            comps[t.desc] = C.list_column(structs, np.r_[0, np.cumsum(has)].astype(np.int64), valid=has)
         if c.static:
             if message is None:
                 self.rec.log_columns(c.entity, {}, comps, static=True)
@@ -530,7 +536,7 @@ class Ingestor:
             tl = {ROS_TIME: robot[msg_rows], LOG_TIME: log_time[msg_rows]}
             if publish_time is not None:
                 tl[PUBLISH_TIME] = publish_time[msg_rows]
-            self.rec.log_columns(c.entity, tl, {t.desc: message.take(C.array(msg_rows, pa.int64()))})
+            self.rec.log_columns(c.entity, tl, {t.desc: C.take_runs(message, msg_rows)})
             return
         if c.times is not None:  # explicit times of every timeline (a marker's expiry)
             self.rec.log_columns(c.entity, {_TIMELINES[k]: v for k, v in c.times.items() if k in _TIMELINES}, comps)
@@ -616,9 +622,10 @@ def ingest_source(src, ing: Ingestor, *, keep: Callable[[str], bool] | None = No
                   progress: Callable[[int, int | None], None] | None = None) -> int:
     """Read a recorded source (:func:`rerun_ros.sources.open_bag`) into an :class:`Ingestor`:
     topics ``keep`` accepts (default all), placed on the recording's robot clock, inside the
-    ingestor's time window. ``/clock`` topics are read even when left out (the clock needs
-    them). With a window and known bag times, the clock is decided from the bag's first
-    seconds and then only the part of the bag around the window is read.
+    ingestor's time window. The clock is decided from the bag's first messages (a first pass
+    over them that only watches), then the bag is read from its start (with a window and known
+    bag times, only the part around the window); ``/clock`` topics are read even when left out
+    (the clock needs them).
 
     Returns:
         the number of messages read of the topics kept.
@@ -632,18 +639,29 @@ def ingest_source(src, ing: Ingestor, *, keep: Callable[[str], bool] | None = No
     n = 0
     total = getattr(src, "total_messages", None)
     ing.log_metadata(getattr(src, "metadata", None) or [])
-    it = src.batches(topic_filter=read_filter if keep is not None else None)
-    if ing.window is not None and ing.clock is None and src.start_time is not None and src.end_time is not None:
-        for b in it:  # the prefix: only watched
-            ing.ingest_batch(b, keep=False)
-            if ing.clock_ready():
-                break
-        if hasattr(it, "close"):
-            it.close()
+    filt = read_filter if keep is not None else None
+    if ing.clock is None:
+        # the clock from the bag's first messages, only watched (nothing held: a second pass
+        # reads them again, cheaper than keeping them in memory until the clock is known); the
+        # source's counts and warnings are those of the second pass
+        import copy
+        saved_stats, saved_warn = copy.deepcopy(src.stats), src.warn
+        src.warn = lambda s: None
+        try:
+            it = src.batches(topic_filter=filt)
+            for b in it:
+                ing.ingest_batch(b, keep=False)
+                if ing.clock_ready():
+                    break
+            if hasattr(it, "close"):
+                it.close()
+        finally:
+            src.stats, src.warn = saved_stats, saved_warn
         ing.decide_clock()
+    lo = hi = None
+    if ing.window is not None and src.start_time is not None and src.end_time is not None:
         lo, hi = ing.log_window(src.start_time, src.end_time)
-        it = src.batches(topic_filter=read_filter if keep is not None else None, start_ns=lo, end_ns=hi)
-    for b in it:
+    for b in src.batches(topic_filter=filt, start_ns=lo, end_ns=hi):
         k = wanted(b)
         if k:
             n += len(b)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from .arrow import gather_rows
+
 __all__ = ["stamp_offset", "raw_stamps"]
 
 
@@ -57,15 +59,13 @@ def raw_stamps(buf: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, at: in
     o = offsets[ok]
     b = np.asarray(buf, np.uint8)
     little = b[o + 1] == 1
-    idx = o[:, None] + np.arange(at, at + 8)
-    raw = np.ascontiguousarray(b[idx])
+    raw = gather_rows(b, o + at, 8)  # (m, 8): sec, nanosec
     if not little.all():
         raw[~little] = np.concatenate([raw[~little, 3::-1], raw[~little, :3:-1]], axis=1)
-    sec = raw[:, :4].copy().view("<i4").ravel().astype(np.int64)
-    nsec = raw[:, 4:].copy().view("<u4").ravel().astype(np.int64)
-    ns = sec * 1_000_000_000 + nsec
+    pair = raw.view("<u4")  # (m, 2), a view
+    ns = pair[:, 0].view("<i4").astype(np.int64) * 1_000_000_000 + pair[:, 1]
     if at == 8:
-        cnt = np.ascontiguousarray(b[o[:, None] + np.arange(4, 8)])
+        cnt = gather_rows(b, o + 4, 4)
         if not little.all():
             cnt[~little] = cnt[~little, ::-1]
         ns = np.where(cnt.view("<u4").ravel() > 0, ns, 0)

@@ -13,7 +13,6 @@ coordinates into the parent frame (tf2's convention: parent ← child; REP 105 f
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
 from ..model import archetypes as A
 from ..model import components as C
@@ -48,27 +47,24 @@ def _transform_columns(tf, parents, children, rows: np.ndarray, stamps: np.ndarr
     if not named.all():
         # a transform without a child frame has no entity: its message keeps its own row
         keep = np.flatnonzero(named)
-        pidx = C.array(keep, pa.int64())
         t, qn, ok, rows, stamps, first = t[keep], qn[keep], ok[keep], rows[keep], stamps[keep], first[keep]
-        parents, children = parents.take(pidx), children.take(pidx)
+        parents, children = C.take_strings(parents, keep), C.take_strings(children, keep)
     if not len(rows):
         return []
-    comps = {A.Transform3D.column("translation"): per_row(fixed(t, 3), ok),
-             A.Transform3D.column("quaternion"): per_row(fixed(qn, 4), ok),
-             A.Transform3D.column("parent_frame"): per_row(parents, ok),
-             A.Transform3D.column("child_frame"): per_row(children, ok)}
-    d = children.dictionary_encode()
-    codes = np.asarray(C.to_numpy(d.indices), np.int64)
-    names = d.dictionary.to_pylist()
+    codes, names = C.string_codes(children)
     out = []
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1], True])
     for a, b in zip(bounds[:-1], bounds[1:]):
         sel = order[a:b]
-        idx = C.array(sel, pa.int64())
+        v = ok[sel]
+        comps = {A.Transform3D.column("translation"): per_row(fixed(t[sel], 3), v),
+                 A.Transform3D.column("quaternion"): per_row(fixed(qn[sel], 4), v),
+                 A.Transform3D.column("parent_frame"): per_row(C.take_strings(parents, sel), v),
+                 A.Transform3D.column("child_frame"): per_row(C.take_strings(children, sel), v)}
         msg = np.where(first[sel], rows[sel], -1)
-        out.append(Columns(tf_entity(ctx.entity, names[codes[sel[0]]]), {k: v.take(idx) for k, v in comps.items()},
-                           rows=rows[sel], time_ns=None if static else stamps[sel], static=static,
+        out.append(Columns(tf_entity(ctx.entity, names[codes[sel[0]]]), comps, rows=rows[sel],
+                           time_ns=None if static else stamps[sel], static=static,
                            message_of=msg if (msg >= 0).any() else None))
     return out
 

@@ -499,6 +499,67 @@ def string_lengths(arr: pa.Array) -> np.ndarray:
     return lens
 
 
+def take_strings(arr: pa.Array, idx: np.ndarray) -> pa.Array:
+    """Rows ``idx`` (int64 (m,)) of a utf8 array without nulls, gathered with numpy over its
+    buffers (``Array.take`` would import pyarrow.compute, ~40 ms a process)."""
+    n = len(arr)
+    idx = np.asarray(idx, np.int64)
+    off = np.frombuffer(arr.buffers()[1], np.int32, count=arr.offset + n + 1)[arr.offset:].astype(np.int64)
+    data = arr.buffers()[2]
+    raw = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(0, np.uint8)
+    lens = off[idx + 1] - off[idx]
+    new = np.zeros(len(idx) + 1, np.int64)
+    np.cumsum(lens, out=new[1:])
+    total = int(new[-1])
+    vals = raw[np.repeat(off[idx] - new[:-1], lens) + np.arange(total, dtype=np.int64)] if total else raw[:0]
+    if total >= 2**31:
+        raise OverflowError("a string column of more than 2 GiB")
+    return pa.Array.from_buffers(arr.type, len(idx), [None, pa.py_buffer(new.astype(np.int32)),
+                                                      pa.py_buffer(np.ascontiguousarray(vals))])
+
+
+def take_runs(arr: pa.Array, idx: np.ndarray, max_runs: int = 256) -> pa.Array:
+    """Rows ``idx`` (int64 (m,), increasing) of any Arrow array as the concatenation of its
+    runs of consecutive rows (one zero-copy slice each; ``pa.concat_arrays`` copies once):
+    no pyarrow.compute (its import costs ~40 ms a process) when the rows come in at most
+    ``max_runs`` runs, ``Array.take`` beyond."""
+    idx = np.asarray(idx, np.int64)
+    if not len(idx):
+        return arr.slice(0, 0)
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1] + 1])
+    if len(starts) > max_runs:
+        return arr.take(array(idx, pa.int64()))
+    ends = np.r_[starts[1:], len(idx)]
+    parts = [arr.slice(int(idx[a]), int(b - a)) for a, b in zip(starts, ends)]
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
+def string_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
+    """(codes int64 (n,), distinct values): the distinct strings of a utf8 array (nulls as
+    ``""``) and, per row, the index of its value — numpy over the array's buffers, without
+    pyarrow.compute (its import costs ~40 ms a process) or a Python object per row.
+    Values are sorted by their bytes."""
+    n = len(arr)
+    if n == 0:
+        return np.zeros(0, np.int64), []
+    lens = string_lengths(arr)
+    off = np.frombuffer(arr.buffers()[1], np.int32, count=arr.offset + n + 1)[arr.offset:].astype(np.int64)
+    data = arr.buffers()[2]
+    raw = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+    width = max(int(lens.max()), 1)
+    idx = off[:-1, None] + np.arange(width)
+    inside = np.arange(width) < lens[:, None]
+    padded = np.where(inside, raw[np.minimum(idx, len(raw) - 1)], 0).astype(np.uint8)
+    # the length joins the key: "a" and "a\0" differ
+    key = np.concatenate([padded, lens.astype("<u4").view(np.uint8).reshape(n, 4)], axis=1)
+    uniq, codes = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, width + 4))).ravel(),
+                            return_inverse=True)
+    u = uniq.view(np.uint8).reshape(len(uniq), width + 4)
+    ul = u[:, width:].copy().view("<u4").ravel()
+    names = [bytes(u[i, :ul[i]]).decode("utf-8", "replace") for i in range(len(uniq))]
+    return codes.astype(np.int64).ravel(), names
+
+
 _NP_CODE = {pa.int8(): "i1", pa.int16(): "i2", pa.int32(): "i4", pa.int64(): "i8", pa.uint8(): "u1",
             pa.uint16(): "u2", pa.uint32(): "u4", pa.uint64(): "u8", pa.float16(): "f2", pa.float32(): "f4",
             pa.float64(): "f8"}
