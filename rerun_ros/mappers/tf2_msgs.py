@@ -58,12 +58,13 @@ def _transform_columns(tf, parents, children, rows: np.ndarray, stamps: np.ndarr
     for a, b in zip(bounds[:-1], bounds[1:]):
         sel = order[a:b]
         v = ok[sel]
+        name = names[codes[sel[0]]]
         comps = {A.Transform3D.column("translation"): per_row(fixed(t[sel], 3), v),
                  A.Transform3D.column("quaternion"): per_row(fixed(qn[sel], 4), v),
                  A.Transform3D.column("parent_frame"): per_row(C.take_strings(parents, sel), v),
-                 A.Transform3D.column("child_frame"): per_row(C.take_strings(children, sel), v)}
+                 A.Transform3D.column("child_frame"): per_row(C.repeat_string(name, len(sel), children.type), v)}
         msg = np.where(first[sel], rows[sel], -1)
-        out.append(Columns(tf_entity(ctx.entity, names[codes[sel[0]]]), comps, rows=rows[sel],
+        out.append(Columns(tf_entity(ctx.entity, name), comps, rows=rows[sel],
                            time_ns=None if static else stamps[sel], static=static,
                            message_of=msg if (msg >= 0).any() else None))
     return out

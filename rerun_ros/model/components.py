@@ -499,6 +499,13 @@ def string_lengths(arr: pa.Array) -> np.ndarray:
     return lens
 
 
+def repeat_string(value: str, n: int, typ: pa.DataType = pa.utf8()) -> pa.Array:
+    """A utf8 array of ``n`` times ``value``, built from buffers."""
+    b = value.encode()
+    off = (np.arange(n + 1, dtype=np.int64) * len(b)).astype(np.int32)
+    return pa.Array.from_buffers(typ, n, [None, pa.py_buffer(off), pa.py_buffer(b * n)])
+
+
 def take_strings(arr: pa.Array, idx: np.ndarray) -> pa.Array:
     """Rows ``idx`` (int64 (m,)) of a utf8 array without nulls, gathered with numpy over its
     buffers (``Array.take`` would import pyarrow.compute, ~40 ms a process)."""
@@ -537,27 +544,53 @@ def take_runs(arr: pa.Array, idx: np.ndarray, max_runs: int = 256) -> pa.Array:
 def string_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
     """(codes int64 (n,), distinct values): the distinct strings of a utf8 array (nulls as
     ``""``) and, per row, the index of its value — numpy over the array's buffers, without
-    pyarrow.compute (its import costs ~40 ms a process) or a Python object per row.
-    Values are sorted by their bytes."""
+    pyarrow.compute (its import costs ~40 ms a process) or a Python object per row. Values are
+    sorted by their bytes. One 64-bit key per row (length and bytes folded in, one gather per
+    byte position) grouped with ``np.unique``; a key shared by different strings (a collision)
+    falls back to a byte-wise unique."""
     n = len(arr)
     if n == 0:
         return np.zeros(0, np.int64), []
     lens = string_lengths(arr)
-    off = np.frombuffer(arr.buffers()[1], np.int32, count=arr.offset + n + 1)[arr.offset:].astype(np.int64)
+    start = np.frombuffer(arr.buffers()[1], np.int32, count=arr.offset + n + 1)[arr.offset:-1].astype(np.int64)
     data = arr.buffers()[2]
     raw = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
-    width = max(int(lens.max()), 1)
-    idx = off[:-1, None] + np.arange(width)
-    inside = np.arange(width) < lens[:, None]
-    padded = np.where(inside, raw[np.minimum(idx, len(raw) - 1)], 0).astype(np.uint8)
-    # the length joins the key: "a" and "a\0" differ
-    key = np.concatenate([padded, lens.astype("<u4").view(np.uint8).reshape(n, 4)], axis=1)
-    uniq, codes = np.unique(np.ascontiguousarray(key).view(np.dtype((np.void, width + 4))).ravel(),
-                            return_inverse=True)
-    u = uniq.view(np.uint8).reshape(len(uniq), width + 4)
-    ul = u[:, width:].copy().view("<u4").ravel()
-    names = [bytes(u[i, :ul[i]]).decode("utf-8", "replace") for i in range(len(uniq))]
-    return codes.astype(np.int64).ravel(), names
+    last = len(raw) - 1
+    width = int(lens.max())
+
+    # the bytes as little-endian 64-bit words at any byte offset (8 zero bytes appended)
+    padded = np.concatenate([raw, np.zeros(8, np.uint8)])
+    words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
+
+    def word(rows, j: int) -> np.ndarray:  # bytes j..j+7 of each row, 0 past its end
+        rem = np.clip(lens[rows] - j, 0, 8).astype(np.uint64)
+        w = words[np.minimum(start[rows] + j, len(words) - 1)]
+        keep = np.where(rem >= 8, np.uint64(0xFFFFFFFFFFFFFFFF),
+                        (np.uint64(1) << (rem * np.uint64(8))) - np.uint64(1))
+        return w & keep
+
+    every = np.arange(n)
+    h = lens.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        for j in range(0, width, 8):
+            h = (h ^ word(every, j)) * np.uint64(0x100000001B3)
+            h ^= h >> np.uint64(29)
+    _, first, codes = np.unique(h, return_index=True, return_inverse=True)
+    codes = codes.ravel()
+    rep = first[codes]
+    same = lens[rep] == lens
+    for j in range(0, width, 8):
+        same &= word(rep, j) == word(every, j)
+    values = [bytes(raw[start[k]:start[k] + lens[k]]) if lens[k] else b"" for k in first]
+    if not same.all():  # a collision: group by the bytes themselves
+        d: dict = {}
+        codes = np.fromiter((d.setdefault(bytes(raw[s:s + ln]) if ln else b"", len(d)) for s, ln in zip(start, lens)),
+                            np.int64, count=n)
+        values = list(d)
+    order = sorted(range(len(values)), key=values.__getitem__)
+    remap = np.empty(len(values), np.int64)
+    remap[np.asarray(order, np.int64)] = np.arange(len(values))
+    return remap[codes], [values[k].decode("utf-8", "replace") for k in order]
 
 
 _NP_CODE = {pa.int8(): "i1", pa.int16(): "i2", pa.int32(): "i4", pa.int64(): "i8", pa.uint8(): "u1",
