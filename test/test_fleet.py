@@ -119,11 +119,12 @@ def test_fleet_convert_on_ray_with_a_catalog(fleet_dir, tmp_path, bag_builder):
     rr = runs["rect.mcap"]
     assert rr["distance_m"] == pytest.approx(30.0, abs=1e-6) and rr["max_speed_mps"] == pytest.approx(1.0)
     assert rr["motion_source"].startswith("odometry ") and rr["robot"] == "robot_3"
-    # the field run's distance: its Odometry topic with the most finite positions, decoded by mcap-ros2
+    # the field run's distance: its pose topic (Odometry, PoseWithCovarianceStamped in a named
+    # frame) with the most finite positions — the DVL dead reckoning — decoded by mcap-ros2
     with open(FIELD, "rb") as f:
         per: dict = {}
         for _, ch, m, msg in make_reader(f, decoder_factories=[DecoderFactory()]).iter_decoded_messages():
-            if msg.__class__.__name__ == "Odometry":
+            if msg.__class__.__name__ in ("Odometry", "PoseWithCovarianceStamped") and msg.header.frame_id:
                 p_ = msg.pose.pose.position
                 per.setdefault(ch.topic, []).append((m.log_time, p_.x, p_.y, p_.z))
     best = max(per.values(), key=lambda v: sum(all(math.isfinite(x) for x in r[1:]) for r in v))

@@ -174,21 +174,23 @@ def _moves(p: np.ndarray) -> bool:
 def run_metrics(store) -> dict:
     """Distance travelled (m) and max speed (m/s) of the robot in a recording, from the path
     with the most valid (finite) poses among the pose topics (Odometry first on a tie) and the
-    TF path of the base frame in its root; a path that never moves is no evidence of motion.
+    TF path of the base frame in its root; a path that moves beats one that never does.
     ``motion_source`` names it (``odometry /odom``, ``pose /dvl/dead_reckoning``,
     ``tf base_link``, ``none``)."""
     cands = []
     for e, t, p, v in _pose_paths(store):
-        if _moves(p):
+        if len(p):
             odo = v is not None
-            cands.append((len(p), odo, f"{'odometry' if odo else 'pose'} {e}", t, p, v))
+            cands.append((_moves(p), len(p), odo, f"{'odometry' if odo else 'pose'} {e}", t, p, v))
     tp = _tf_path(store)
-    if tp is not None and _moves(tp[1]):
-        cands.append((len(tp[0]), False, f"tf {tp[2]}", tp[0], tp[1], None))
+    if tp is not None and len(tp[0]):
+        cands.append((_moves(tp[1]), len(tp[0]), False, f"tf {tp[2]}", tp[0], tp[1], None))
     if not cands:
         return {"distance_m": None, "max_speed_mps": None, "motion_source": "none"}
-    n, _, src, t, p, v = max(cands, key=lambda c: (c[0], c[1]))
-    steps = np.linalg.norm(np.diff(p, axis=0), axis=1)
+    # a path that moves beats one that never does (a TF edge with zero translation); then the
+    # most valid poses; then Odometry
+    _, n, _, src, t, p, v = max(cands, key=lambda c: (c[0], c[1], c[2]))
+    steps = np.linalg.norm(np.diff(p, axis=0), axis=1) if len(p) > 1 else np.zeros(0)
     vmax = None
     if v is not None:
         fin = np.isfinite(v)
