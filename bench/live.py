@@ -186,7 +186,8 @@ def on_chunk(chunk):
         lat.setdefault(chunk.entity_path, []).append(now - chunk.timelines[tl][1])
 if sys.argv[1].startswith("serve:"):  # this process hosts the gRPC proxy, as the official viewer does
     from rerun_ros.rrd.reader import decode_arrow_msg
-    from rerun_ros.stream.grpc import ProxyServer, split_log_msg
+    from rerun_ros.stream.grpc import split_log_msg
+    from rerun_ros.stream.proxy import ProxyServer
     def on_message(data):
         kind, body = split_log_msg(data)
         if kind == 2:

@@ -142,10 +142,10 @@ def cmd_serve(args) -> int:
     import signal
     import threading
 
-    from .stream.grpc import ProxyServer
+    from .stream.proxy import ProxyServer
     try:
         srv = ProxyServer(args.port, bind=args.bind, allow_remote=args.allow_remote,
-                          memory_limit=_bytes(args.memory_limit), save=args.save)
+                          memory_limit=_bytes(args.memory_limit), save=args.save, overwrite=args.overwrite)
     except RuntimeError as e:  # grpcio: the port is taken
         raise OSError(f"cannot listen on {args.bind}:{args.port}: {e}") from None
     print(f"serving a Rerun message proxy on {srv.url} (SDKs: rr.connect_grpc(\"{srv.url}\"); "
@@ -165,7 +165,8 @@ def cmd_serve(args) -> int:
         srv.stop()
         st = srv.stats
         print(f"proxy: {st['messages']} messages ({_human(st['bytes'])}) from {st['writers']} writer call(s), "
-              f"{st['readers']} reader(s), {st['dropped']} dropped over the memory limit, {st['rejected']} rejected",
+              f"{st['readers']} reader(s), {st['dropped']} dropped over the memory limit, {st['rejected']} rejected, "
+              f"{st['refused_peers']} connection(s) of other users refused, {st['readers_cut']} slow reader(s) cut",
               file=sys.stderr)
     return code
 
@@ -531,7 +532,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--allow-remote", action="store_true",
                     help="allow a non-loopback --bind (the protocol has no authentication)")
     sv.add_argument("--memory-limit", default="1GiB", help="messages kept for late viewers (e.g. 512MiB, 2GiB)")
-    sv.add_argument("--save", metavar="RRD", help="also write everything received to this .rrd")
+    sv.add_argument("--save", metavar="RRD", help="also write everything received to this .rrd (a new file)")
+    sv.add_argument("--overwrite", action="store_true", help="--save may replace an existing file")
     sv.add_argument("--view", action="store_true", help="open our viewer on the proxy in this process")
     sv.add_argument("--blueprint", help="with --view: blueprint YAML")
     sv.set_defaults(fn=cmd_serve)

@@ -91,39 +91,39 @@ def parse_bound(text: str | None) -> tuple[bool, int] | None:
     t = text.strip()
     try:
         if t.startswith("@"):
-            return False, int(round(float(t[1:]) * 1e9))
-        if re.fullmatch(r"\d{15,}", t):
-            return False, int(t)
-        v = float(t.lstrip("+").rstrip("s"))
-    except ValueError:
+            rel, ns = False, _ns(float(t[1:]) * 1e9)
+        elif re.fullmatch(r"\d{15,}", t):
+            rel, ns = False, int(t)
+        else:
+            rel, ns = True, _ns(float(t.lstrip("+").rstrip("s")) * 1e9)
+    except (ValueError, OverflowError):
         raise ValueError(f"cannot read time {text!r}: use seconds from the recording's start (2.5), "
                          "@<seconds since epoch>, or integer ns since epoch") from None
-    return True, int(round(v * 1e9))
+    if not -2**62 <= ns <= 2**62:
+        raise ValueError(f"time {text!r} is out of range (more than 146 years from the epoch)")
+    return rel, ns
+
+
+def _ns(v: float) -> int:
+    """A float of ns as int (ValueError for NaN/inf)."""
+    if v != v or v in (float("inf"), float("-inf")):
+        raise ValueError("not a finite time")
+    return int(round(v))
 
 
 def parse_time(text: str | None, bag_start: int | None) -> int | None:
-    """A ``--start``/``--end`` value → ns since the epoch.
-
-    Accepts seconds from the start of the bag (``2.5``, ``2.5s``, ``+2.5``), or an absolute
-    time as ns since the epoch (an integer ≥ 1e15) or seconds since the epoch with ``@``
-    (``@1757502238.48``).
+    """A ``--start``/``--end``/``--time`` value → ns since the epoch: seconds from ``bag_start``
+    (a timeline's first value; ``2.5``, ``2.5s``, ``+2.5``), or an absolute time as ns since the
+    epoch (an integer ≥ 1e15) or seconds since the epoch with ``@`` (``@1757502238.48``).
 
     Raises:
-        ValueError: an unreadable value.
+        ValueError: an unreadable value, or one more than 146 years from the epoch.
     """
-    if text is None:
+    b = parse_bound(text)
+    if b is None:
         return None
-    t = text.strip()
-    try:
-        if t.startswith("@"):
-            return int(round(float(t[1:]) * 1e9))
-        if re.fullmatch(r"\d{15,}", t):
-            return int(t)
-        v = float(t.lstrip("+").rstrip("s"))
-    except ValueError:
-        raise ValueError(f"cannot read time {text!r}: use seconds from the bag start (2.5), "
-                         "@<seconds since epoch>, or integer ns since epoch") from None
-    return (bag_start or 0) + int(round(v * 1e9))
+    rel, ns = b
+    return (bag_start or 0) + ns if rel else ns
 
 
 def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,

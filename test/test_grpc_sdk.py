@@ -351,7 +351,7 @@ def test_killed_and_restarted_proxy_loses_no_more_than_the_queue_bound(tmp_path)
 
 def test_proxy_refuses_what_is_not_a_log_msg_and_keeps_serving(tmp_path):
     import grpc
-    from rerun_ros.stream.grpc import ProxyServer
+    from rerun_ros.stream.proxy import ProxyServer
     srv = ProxyServer(0)
     try:
         ch = grpc.insecure_channel(f"127.0.0.1:{srv.port}")
@@ -383,7 +383,8 @@ def test_grpc_reader_skips_damaged_chunks_from_a_stranger():
     import lz4.block  # noqa: F401
     from rerun_ros.model import archetypes as A
     from rerun_ros.rrd.writer import encode_arrow_msg, make_store_id, store_info_msg
-    from rerun_ros.stream.grpc import GrpcReader, ProxyServer, log_msg_request
+    from rerun_ros.stream.grpc import GrpcReader, log_msg_request
+    from rerun_ros.stream.proxy import ProxyServer
     from rerun_ros.stream.recording import RecordingStream
     chunks = []
     rec = RecordingStream("s", sinks=[__import__("rerun_ros.stream.recording", fromlist=["CallbackSink"])
@@ -401,9 +402,21 @@ def test_grpc_reader_skips_damaged_chunks_from_a_stranger():
         if k == 1:  # patch the last 64 bytes (offsets and values of the Arrow body)
             body[-64:] = b"\xff" * 64
         msgs.append(log_msg_request(2, bytes(body)))
+    import grpc
+    # our proxy refuses the damaged chunk before relaying it...
     srv = ProxyServer(0)
     try:
-        import grpc
+        ch = grpc.insecure_channel(f"127.0.0.1:{srv.port}")
+        with pytest.raises(grpc.RpcError) as e:
+            ch.stream_unary("/rerun.sdk_comms.v1alpha1.MessageProxyService/WriteMessages",
+                            request_serializer=lambda b: b, response_deserializer=lambda b: b)(iter(msgs), timeout=10)
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and srv.stats["rejected"] == 1
+        ch.close()
+    finally:
+        srv.stop()
+    # ...one that relays as received (as Rerun's own does) passes it on: the reader skips it
+    srv = ProxyServer(0, check_chunks=False)
+    try:
         ch = grpc.insecure_channel(f"127.0.0.1:{srv.port}")
         ch.stream_unary("/rerun.sdk_comms.v1alpha1.MessageProxyService/WriteMessages", request_serializer=lambda b: b,
                         response_deserializer=lambda b: b)(iter(msgs), timeout=10)

@@ -23,6 +23,7 @@ root:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import stat
 from pathlib import Path
 
 import yaml
@@ -146,6 +147,11 @@ def _parse(node, where: str):
     raise BlueprintError(f"blueprint {where}: needs 'container' or 'view'")
 
 
+#: limits for blueprints from strangers: text size, views (each a window pane with its own canvas)
+MAX_BYTES = 1 << 20
+MAX_VIEWS = 100
+
+
 def load(path_or_text) -> Blueprint:
     """Read a blueprint from a YAML file path or YAML text.
 
@@ -155,8 +161,17 @@ def load(path_or_text) -> Blueprint:
     raw = str(path_or_text)
     p = Path(raw)
     looks_like_path = "\n" not in raw and len(raw) < 4096
+    text = None
     try:
-        text = p.read_text() if (looks_like_path and p.is_file()) else None
+        if looks_like_path and p.exists():
+            st = p.stat()
+            if not stat.S_ISREG(st.st_mode):
+                raise BlueprintError(f"{raw[:200]}: not a regular file (a FIFO or device cannot be a blueprint)")
+            if st.st_size > MAX_BYTES:
+                raise BlueprintError(f"{raw[:200]}: blueprint of {st.st_size} bytes is larger than the {MAX_BYTES} accepted")
+            with open(p, "rb") as f:
+                data = f.read(MAX_BYTES + 1)
+            text = data.decode("utf-8", "replace")
     except OSError as e:
         raise BlueprintError(f"{raw[:200]}: cannot read the blueprint ({e.strerror or e})") from None
     if text is None:
@@ -174,7 +189,11 @@ def load(path_or_text) -> Blueprint:
     root = _parse(data["root"], "root")
     if isinstance(root, View):
         root = Container("horizontal", [root])
-    return Blueprint(root)
+    bp = Blueprint(root)
+    n = len(bp.views())
+    if n > MAX_VIEWS:
+        raise BlueprintError(f"blueprint has {n} views; at most {MAX_VIEWS} are accepted (each is a window pane)")
+    return bp
 
 
 def dump(bp: Blueprint, path=None) -> str:

@@ -373,6 +373,10 @@ def strings_array(data: str | Iterable[str], name: str) -> ListBatch:
     for s in items:
         if not isinstance(s, str):
             raise TypeError(f"{_where(name)}expected strings, got {type(s).__name__}")
+    try:
+        "".join(items).encode("utf-8")
+    except UnicodeEncodeError as e:  # (a lone surrogate: no UTF-8 for it; refused here, not at flush)
+        raise ValueError(f"{_where(name)}not valid Unicode text ({e.reason} at {e.start})") from None
     return ListBatch(items, pa.utf8())
 
 

@@ -136,21 +136,76 @@ class EntityPath(str):
         return len(mine) > len(theirs) and mine[: len(theirs)] == theirs
 
 
-def entity_glob(pattern: str) -> re.Pattern:
-    """Entity glob → regex: ``*`` one path part, ``**`` any depth; ``/a/**`` also matches ``/a``
-    (as Rerun's entity filters); a plain path matches itself."""
-    if pattern.endswith("/**"):
-        base = entity_glob(pattern[:-3] or "/").pattern[1:-1]
-        return re.compile("^" + (base if pattern[:-3] else "") + "(/.*)?$" if pattern[:-3] else "^/.*$|^/$")
-    parts, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**", i):
-            parts.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            parts.append("[^/]*")
+class EntityGlob:
+    """A compiled entity glob (Rerun's entity filter syntax): ``*`` matches within one path part,
+    ``**`` any number of parts; ``/a/**`` also matches ``/a``; a plain path matches itself.
+
+    Matching is linear in the path's length times the pattern's (a table over parts and
+    characters), never exponential: a pattern of many wildcards against a long name (a
+    stranger's blueprint) answers at once, where a regular expression backtracks for minutes.
+    ``match`` returns True/False (a match object's truthiness, as ``re`` patterns give)."""
+
+    __slots__ = ("pattern", "_parts", "_cache")
+
+    def __init__(self, pattern: str):
+        self.pattern = pattern
+        p = pattern.strip()
+        self._parts = [x for x in p.split("/") if x != ""] if p not in ("", "/") else []
+        self._cache: dict[str, bool] = {}
+
+    @staticmethod
+    def _part(pat: str, text: str) -> bool:
+        """``*`` wildcard match of one part: two pointers with one backtrack point (linear in
+        practice, O(len(pat) * len(text)) at worst)."""
+        i = j = 0
+        star, mark = -1, 0
+        while j < len(text):
+            if i < len(pat) and pat[i] != "*" and pat[i] == text[j]:
+                i += 1
+                j += 1
+            elif i < len(pat) and pat[i] == "*":
+                star, mark = i, j
+                i += 1
+            elif star >= 0:
+                i = star + 1
+                mark += 1
+                j = mark
+            else:
+                return False
+        while i < len(pat) and pat[i] == "*":
             i += 1
-        else:
-            parts.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("^" + "".join(parts) + "$")
+        return i == len(pat)
+
+    def match(self, path: str) -> bool:
+        hit = self._cache.get(path)
+        if hit is not None:
+            return hit
+        parts = [x for x in path.split("/") if x != ""]
+        pats = self._parts
+        # reach[k]: the first k parts of the path can be matched by the patterns seen so far
+        reach = [False] * (len(parts) + 1)
+        reach[0] = True
+        for pat in pats:
+            nxt = [False] * (len(parts) + 1)
+            if pat == "**":
+                on = False
+                for k in range(len(parts) + 1):
+                    on = on or reach[k]
+                    nxt[k] = on
+            else:
+                for k in range(len(parts)):
+                    if reach[k] and self._part(pat, parts[k]):
+                        nxt[k + 1] = True
+            reach = nxt
+            if not any(reach):
+                break
+        hit = reach[len(parts)]
+        if len(self._cache) < 4096:
+            self._cache[path] = hit
+        return hit
+
+
+def entity_glob(pattern: str) -> EntityGlob:
+    """Entity glob → a matcher (:class:`EntityGlob`): ``*`` one path part, ``**`` any depth;
+    ``/a/**`` also matches ``/a`` (as Rerun's entity filters); a plain path matches itself."""
+    return EntityGlob(pattern)

@@ -79,8 +79,23 @@ class _Buffer:
 
 
 def _path(entity_path: str) -> str:
+    """An entity path as given (a leading ``/`` added).
+
+    Raises:
+        ValueError: it is not valid Unicode text (a lone surrogate).
+    """
     p = str(entity_path)
+    try:
+        p.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"entity path {p!r} is not valid Unicode text ({e.reason})") from None
     return p if p.startswith("/") else "/" + p
+
+
+def _warn(msg: str) -> None:
+    """Rows the stream refused or could not send: said on stderr (as the official SDK logs its
+    warnings), each distinct problem once."""
+    print(f"[rerun_ros.sdk] warning: {msg}", file=sys.stderr, flush=True)
 
 
 class RecordingStream:
@@ -95,7 +110,8 @@ class RecordingStream:
                  default_blueprint=None):
         self.application_id = application_id
         self._buffer = _Buffer()
-        self._rec = _core.RecordingStream(application_id, recording_id=recording_id, sinks=[self._buffer])
+        self._rec = _core.RecordingStream(application_id, recording_id=recording_id, sinks=[self._buffer],
+                                          on_error=_warn)
         self.recording_id = self._rec.recording_id
         self._sinks: list = []
         self._grpc: list = []
@@ -123,7 +139,7 @@ class RecordingStream:
         if sum(given) != 1:
             raise ValueError("set_time: give exactly one of sequence, duration, timestamp")
         if sequence is not None:
-            self._rec.set_time(timeline, sequence=int(sequence))
+            self._rec.set_time(timeline, sequence=sequence)
         elif duration is not None:
             self._rec.set_time(timeline, duration_ns=to_ns(duration, "duration"))
         else:

@@ -1,6 +1,6 @@
 """Rerun 0.41's gRPC message proxy, both ways: a sink that streams chunks to a proxy (the official
-``rerun`` viewer, ``rerun --serve-grpc``, or ours: ``rerun-ros serve``), a reader that follows a
-proxy (our viewer on ``rerun+http://host:port/proxy``), and the proxy server itself.
+``rerun`` viewer, ``rerun --serve-grpc``, or ours: ``rerun-ros serve``, :mod:`.proxy`) and a
+reader that follows a proxy (our viewer on ``rerun+http://host:port/proxy``).
 
 The protocol is ``rerun.sdk_comms.v1alpha1.MessageProxyService`` (``sdk_comms.proto`` in the
 Rerun repository, ``crates/store/re_protos/proto/rerun/v1alpha1/``): SDKs call the client-streaming
@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
 import uuid as _uuid
 from collections import deque
-from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -37,9 +35,9 @@ from ..model.chunk import Chunk  # noqa: E402
 from ..rrd import proto as P  # noqa: E402
 from ..rrd.reader import decode_arrow_msg  # noqa: E402
 from ..rrd.writer import (MSG_HEADER, _varint, activation_msg, encode_arrow_msg,  # noqa: E402
-                          make_store_id, store_info_msg, stream_header)
+                          make_store_id, store_info_msg)
 
-__all__ = ["DEFAULT_URL", "parse_url", "GrpcSink", "GrpcReader", "ProxyServer", "log_msg_request",
+__all__ = ["DEFAULT_URL", "parse_url", "GrpcSink", "GrpcReader", "log_msg_request",
            "split_log_msg", "GrpcStats"]
 
 DEFAULT_PORT = 9876
@@ -348,6 +346,13 @@ class GrpcSink:
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.max_reconnect_delay)
                 continue
+            if not self._owner_trusted():
+                ch.close()
+                if self._closing:
+                    return
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.max_reconnect_delay)
+                continue
             with self._cv:
                 prelude = list(self._prelude) + ([] if first_call else list(self._static))
                 self._live = True
@@ -387,6 +392,22 @@ class GrpcSink:
                 return
             self._stop.wait(delay)
             delay = min(delay * 2, self.max_reconnect_delay)
+
+    def _owner_trusted(self) -> bool:
+        """A loopback proxy must be run by this user (or root): another local user who took the
+        port first would otherwise receive the recording (the protocol has no authentication)."""
+        from .peers import listener_owner, trusted_uid
+        from .tcp import _is_loopback
+        if not _is_loopback(self.host):
+            return True
+        uid = listener_owner(self.port)
+        if uid is None or trusted_uid(uid):
+            return True
+        msg = f"{self.host}:{self.port} is served by uid {uid}, another user: not streaming to it"
+        if self.stats.last_error != msg:
+            self.stats.last_error = msg
+            log.warning("rerun proxy %s: %s", self.url, msg)
+        return False
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every queued message was handed to gRPC (False if not within ``timeout``)."""
@@ -524,174 +545,3 @@ class GrpcReader:
         if call is not None:
             call.cancel()
         self._thread.join(timeout=5)
-
-
-# -- the proxy server ---------------------------------------------------------------------------
-
-class _Reader:
-    def __init__(self, limit: int):
-        self.q: queue.Queue = queue.Queue()
-        self.bytes = 0
-        self.limit = limit
-        self.dropped = False
-        self.lock = threading.Lock()
-
-    def push(self, msg: bytes) -> None:
-        with self.lock:
-            if self.dropped:
-                return
-            if self.bytes + len(msg) > self.limit:  # a slow viewer: cut loose, it reconnects and resyncs
-                self.dropped = True
-                self.q.put(None)
-                return
-            self.bytes += len(msg)
-        self.q.put(msg)
-
-    def pop(self, timeout: float):
-        msg = self.q.get(timeout=timeout)
-        if msg is not None:
-            with self.lock:
-                self.bytes -= len(msg)
-        return msg
-
-
-class ProxyServer:
-    """A Rerun 0.41 message proxy (``MessageProxyService``) that the official SDK and viewer and
-    ours connect to: what SDKs write is kept in a buffer of at most ``memory_limit`` bytes and
-    streamed to every reader, which first gets the whole buffer (as Rerun's proxy does). When
-    the buffer is full the oldest temporal chunks go; store infos, blueprints and static chunks
-    stay. Each message is checked (:func:`split_log_msg`) before it is kept. A reader more than
-    ``reader_queue_bytes`` behind is disconnected (it reconnects and gets the buffer again).
-
-    ``bind`` is loopback by default; another address must be asked for with ``allow_remote``
-    (the protocol has no authentication). ``save`` writes every message received to an RRD
-    stream file as it arrives (no footer: ``rerun-ros info``/the official reader stream it).
-
-    Raises:
-        ValueError: a non-loopback ``bind`` without ``allow_remote``. OSError: the port is taken.
-    """
-
-    def __init__(self, port: int = DEFAULT_PORT, *, bind: str = "127.0.0.1", memory_limit: int = 1 << 30,
-                 allow_remote: bool = False, save: str | None = None, reader_queue_bytes: int = 512 << 20,
-                 on_message: Callable[[bytes], None] | None = None, max_workers: int = 32):
-        from .tcp import _is_loopback
-        if not _is_loopback(bind) and not allow_remote:
-            raise ValueError(f"binding the proxy to {bind} lets anyone on the network write and read "
-                             f"recordings (the protocol has no authentication): pass allow_remote")
-        self.memory_limit = memory_limit
-        self.reader_queue_bytes = reader_queue_bytes
-        self.on_message = on_message
-        self._buf: deque = deque()  # (bytes, droppable)
-        self._buf_bytes = 0
-        self._lock = threading.Lock()
-        self._readers: list[_Reader] = []
-        self.stats = {"messages": 0, "bytes": 0, "dropped": 0, "rejected": 0, "writers": 0, "readers": 0}
-        self.errors: list[str] = []
-        self._save = None
-        if save:
-            self._save = open(save, "wb")
-            self._save.write(stream_header(True))
-            self._save.flush()
-        self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="proxy"),
-                                   options=_CHANNEL_OPTIONS + [("grpc.so_reuseport", 0)])  # a taken port is an error
-        handlers = {
-            "WriteMessages": grpc.stream_unary_rpc_method_handler(self._write, request_deserializer=_identity,
-                                                                  response_serializer=_identity),
-            "ReadMessages": grpc.unary_stream_rpc_method_handler(self._read, request_deserializer=_identity,
-                                                                 response_serializer=_identity),
-        }
-        self._server.add_generic_rpc_handlers(
-            (grpc.method_handlers_generic_handler("rerun.sdk_comms.v1alpha1.MessageProxyService", handlers),))
-        host = f"[{bind}]" if ":" in bind else bind
-        try:
-            self.port = self._server.add_insecure_port(f"{host}:{port}")
-        except RuntimeError:  # grpcio >= 1.58 raises where older ones returned 0
-            self.port = 0
-        if self.port == 0:
-            raise OSError(f"cannot listen on {bind}:{port} (in use?)")
-        self.bind = bind
-        self._server.start()
-
-    @property
-    def url(self) -> str:
-        host = "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind
-        return f"rerun+http://{host}:{self.port}/proxy"
-
-    def _keep(self, msg: bytes, droppable: bool) -> None:
-        with self._lock:
-            self._buf.append((msg, droppable))
-            self._buf_bytes += len(msg)
-            if self._buf_bytes > self.memory_limit:
-                kept = deque()
-                for m, d in self._buf:
-                    if d and self._buf_bytes > self.memory_limit:
-                        self._buf_bytes -= len(m)
-                        self.stats["dropped"] += 1
-                    else:
-                        kept.append((m, d))
-                self._buf = kept
-            readers = list(self._readers)
-            if self._save is not None:
-                kind, body = split_log_msg(msg)
-                self._save.write(MSG_HEADER.pack(kind, len(body)))
-                self._save.write(body)
-                self._save.flush()
-        for r in readers:
-            r.push(msg)
-
-    def _write(self, request_iterator, context):
-        self.stats["writers"] += 1
-        for msg in request_iterator:
-            try:
-                kind, body = split_log_msg(msg)
-                droppable = kind == KIND_ARROW and not _arrow_is_static(body) and _store_kind(body, kind) != \
-                    P.STORE_KIND_BLUEPRINT
-            except ValueError as e:
-                self.stats["rejected"] += 1
-                self.errors.append(f"{context.peer()}: {e}")
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"not a LogMsg: {e}")
-                return b""
-            self.stats["messages"] += 1
-            self.stats["bytes"] += len(msg)
-            self._keep(bytes(msg), droppable)
-            if self.on_message is not None:
-                self.on_message(msg)
-        return b""
-
-    def _read(self, request, context):
-        r = _Reader(self.reader_queue_bytes)
-        with self._lock:
-            history = [m for m, _ in self._buf]
-            self._readers.append(r)
-            self.stats["readers"] += 1
-        try:
-            for m in history:
-                if not context.is_active():
-                    return
-                yield m
-            while context.is_active():
-                try:
-                    m = r.pop(0.5)
-                except queue.Empty:
-                    continue
-                if m is None:
-                    return  # too slow: dropped
-                yield m
-        finally:
-            with self._lock:
-                if r in self._readers:
-                    self._readers.remove(r)
-
-    def buffered(self) -> list[bytes]:
-        """The messages the proxy holds now (what a new reader gets first)."""
-        with self._lock:
-            return [m for m, _ in self._buf]
-
-    def stop(self, grace: float = 1.0) -> None:
-        self._server.stop(grace).wait(grace + 1)
-        with self._lock:
-            for r in self._readers:
-                r.q.put(None)
-            if self._save is not None:
-                self._save.close()
-                self._save = None

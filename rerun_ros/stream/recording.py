@@ -94,6 +94,30 @@ class StreamStats:
     rows_lost: dict = field(default_factory=dict)
 
 
+def _int64(value, timeline: str, what: str) -> int:
+    """A time as an int64 (a timeline's index is int64: ns or a sequence number).
+
+    Raises:
+        TypeError: not a number, or a sequence with a fraction (1.7). ValueError: NaN/inf, or
+        outside int64 (2**63 and beyond; 1e30 s).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"set_time({timeline!r}): {what} must be a number, got {type(value).__name__}")
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if f != f or f in (float("inf"), float("-inf")):
+            raise ValueError(f"set_time({timeline!r}): {what} {value} is not finite")
+        if what == "sequence" and not f.is_integer():
+            raise TypeError(f"set_time({timeline!r}): a sequence is an integer, got {value}")
+        if not -2.0**63 <= f < 2.0**63:
+            raise ValueError(f"set_time({timeline!r}): {what} {value} is outside int64")
+        return int(round(f))
+    v = int(value)
+    if not -2**63 <= v < 2**63:
+        raise ValueError(f"set_time({timeline!r}): {what} {value} is outside int64 (-2**63 .. 2**63 - 1)")
+    return v
+
+
 class RecordingStream:
     """A stream of logged rows turned into chunks for one recording.
 
@@ -146,19 +170,20 @@ class RecordingStream:
                  sequence: int | None = None, duration_ns: int | None = None) -> None:
         """Set this thread's current time on a timeline: ``timestamp`` seconds since the epoch,
         ``timestamp_ns`` ns since the epoch, ``sequence`` an int, ``duration_ns`` ns."""
+        if timestamp is not None:
+            tl, v = Timeline(timeline, "timestamp"), _int64(float(timestamp) * 1e9, timeline, "timestamp")
+        elif timestamp_ns is not None:
+            tl, v = Timeline(timeline, "timestamp"), _int64(timestamp_ns, timeline, "timestamp")
+        elif sequence is not None:
+            tl, v = Timeline(timeline, "sequence"), _int64(sequence, timeline, "sequence")
+        elif duration_ns is not None:
+            tl, v = Timeline(timeline, "duration"), _int64(duration_ns, timeline, "duration")
+        else:
+            raise ValueError("set_time: give one of timestamp, timestamp_ns, sequence, duration_ns")
         times = self._times()
         for k in [k for k in times if k.name == timeline]:
             del times[k]
-        if timestamp is not None:
-            times[Timeline(timeline, "timestamp")] = int(round(timestamp * 1e9))
-        elif timestamp_ns is not None:
-            times[Timeline(timeline, "timestamp")] = int(timestamp_ns)
-        elif sequence is not None:
-            times[Timeline(timeline, "sequence")] = int(sequence)
-        elif duration_ns is not None:
-            times[Timeline(timeline, "duration")] = int(duration_ns)
-        else:
-            raise ValueError("set_time: give one of timestamp, timestamp_ns, sequence, duration_ns")
+        times[tl] = v
 
     def disable_timeline(self, timeline: str) -> None:
         times = self._times()
@@ -294,11 +319,39 @@ class RecordingStream:
             for p in group.chunks + ([group.rows] if group.rows else []):
                 parts.append(Chunk.from_rows(entity, p, is_static=static) if isinstance(p, list) else p)
             chunk = parts[0] if len(parts) == 1 else Chunk.concat(parts)
-        except Exception as e:  # a bad row must not take the stream down
-            self.stats.sink_errors += 1
-            self._error(f"{entity}: could not build a chunk: {e}")
-            return
+        except Exception as e:  # a bad row must not take its batch down: salvage the good ones
+            chunk = self._salvage(entity, static, group, e)
+            if chunk is None:
+                return
         self._send(chunk)
+
+    def _salvage(self, entity: str, static: bool, group, err: Exception):
+        """The chunk of a group's parts and rows that can be built, one at a time; the rest are
+        counted in ``stats.rows_lost`` and said (``errors``, ``on_error``) with the reason."""
+        good: list = []
+        lost = 0
+        first_err = err
+        for p in group.chunks + ([group.rows] if group.rows else []):
+            if not isinstance(p, list):
+                good.append(p)
+                continue
+            for row in p:
+                try:
+                    good.append(Chunk.from_rows(entity, [row], is_static=static))
+                except Exception as e:  # noqa: BLE001 - counted and said below
+                    lost += 1
+                    first_err = e
+        self.stats.sink_errors += 1
+        if lost:
+            self.stats.rows_lost[entity] = self.stats.rows_lost.get(entity, 0) + lost
+            self._error(f"{entity}: {lost} row(s) refused ({type(first_err).__name__}: {first_err})")
+        try:
+            return good[0] if len(good) == 1 else (Chunk.concat(good) if good else None)
+        except Exception as e:  # noqa: BLE001 - parts that do not concatenate go one by one
+            for c in good:
+                self._send(c)
+            self._error(f"{entity}: rows sent as separate chunks ({e})")
+            return None
 
     def _send(self, chunk: Chunk) -> None:
         with self._sink_lock:

@@ -1,0 +1,397 @@
+"""The new surfaces under faults, hostile input and other local users (issue 22): the gRPC proxy
+(`serve`), the SDK, blueprints and entity globs, fleet inputs, the catalog, reports.
+
+Real processes and sockets; a second uid (``nobody``) where the tests run as root."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from conftest import RERUN_ROS, free_port
+
+IS_ROOT = os.geteuid() == 0
+SERVICE = "/rerun.sdk_comms.v1alpha1.MessageProxyService/"
+
+
+def _sdk_chunks(n: int = 3, entity: str = "/v", static: bool = False):
+    """A store info and ``n`` chunk messages as the SDK frames them (WriteMessagesRequest bytes)."""
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.rrd.writer import encode_arrow_msg, make_store_id, store_info_msg
+    from rerun_ros.stream.grpc import log_msg_request
+    from rerun_ros.stream.recording import CallbackSink, RecordingStream
+    chunks = []
+    rec = RecordingStream("s", sinks=[CallbackSink(chunks.append)])
+    for i in range(n):
+        rec.set_time("step", sequence=i)
+        rec.log(entity, A.Scalars([float(i)]), static=static)
+        rec.flush()
+    rec.close()
+    sid = make_store_id("s")
+    msgs = [log_msg_request(1, store_info_msg(sid)[16:])]
+    for c in chunks:
+        parts = encode_arrow_msg(c, sid, compress=True)
+        msgs.append(log_msg_request(2, parts[0][16:] + bytes(parts[1])))
+    return msgs
+
+
+def _write(port: int, msgs, timeout: float = 10):
+    import grpc
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        return ch.stream_unary(SERVICE + "WriteMessages", request_serializer=lambda b: b,
+                               response_deserializer=lambda b: b)(iter(msgs), timeout=timeout)
+
+
+def test_proxy_serves_a_new_writer_and_reader_behind_a_hundred_idle_clients():
+    import grpc
+    from rerun_ros.stream.grpc import GrpcReader
+    from rerun_ros.stream.proxy import ProxyServer
+    srv = ProxyServer(0)
+    channels, calls = [], []
+    hold = threading.Event()
+
+    def never():  # a writer that connects and never sends
+        hold.wait()
+        return
+        yield  # noqa: unreachable - a generator
+
+    try:
+        for i in range(100):
+            ch = grpc.insecure_channel(f"127.0.0.1:{srv.port}")
+            channels.append(ch)
+            if i % 2:
+                calls.append(ch.unary_stream(SERVICE + "ReadMessages", request_serializer=lambda b: b,
+                                             response_deserializer=lambda b: b)(b""))  # never read
+            else:
+                calls.append(ch.stream_unary(SERVICE + "WriteMessages", request_serializer=lambda b: b,
+                                             response_deserializer=lambda b: b).future(never()))
+        time.sleep(1.0)
+        t0 = time.monotonic()
+        got = []
+        r = GrpcReader(srv.url, got.append)
+        _write(srv.port, _sdk_chunks(2), timeout=5)
+        while len(got) < 2 and time.monotonic() - t0 < 5:
+            time.sleep(0.01)
+        took = time.monotonic() - t0
+        r.close()
+        assert len(got) == 2, srv.stats
+        assert took < 2.0, took  # (the issue asks 1 s; the margin is for a loaded CI machine)
+    finally:
+        hold.set()
+        for c in calls:
+            c.cancel()
+        for ch in channels:
+            ch.close()
+        srv.stop()
+
+
+def test_proxy_refuses_hostile_bodies_and_saves_only_what_it_keeps(tmp_path):
+    import grpc
+    from rerun_ros.rrd.writer import make_store_id
+    from rerun_ros.stream.grpc import log_msg_request
+    from rerun_ros.stream.proxy import ProxyServer
+    save = tmp_path / "saved.rrd"
+    srv = ProxyServer(0, save=str(save))
+    try:
+        good = _sdk_chunks(2)
+        _write(srv.port, good)
+        body = bytearray(good[1][:])
+        hostile = [
+            log_msg_request(2, b"\x12\x04\xff\xff\xff\xff"),  # an ArrowMsg of junk
+            bytes(body[:-40]) + b"\x00" * 40,  # a chunk whose Arrow payload is zeroed
+            log_msg_request(1, b"\x12\x00"),  # a store info without a store id
+            log_msg_request(3, b"\x0a\x00"),  # an activation without a blueprint id
+        ]
+        sid = make_store_id("s")
+        from rerun_ros.rrd import proto as P
+        m = P.ArrowMsg(store_id=sid, compression=2, uncompressed_size=2**31 - 1, encoding=1, payload=b"\x00" * 64)
+        hostile.append(log_msg_request(2, m.SerializeToString()))  # an LZ4 size of 2^31 - 1
+        for h in hostile:
+            with pytest.raises(grpc.RpcError) as e:
+                _write(srv.port, [h])
+            assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert srv.stats["rejected"] == len(hostile)
+        assert len(srv.buffered()) == 3
+    finally:
+        srv.stop()
+    # the saved stream holds the good messages only: the official reader reads it
+    from rerun.chunk import RrdReader
+    rows = [c for c in RrdReader(str(save)).stream()]
+    assert len(rows) == 2
+
+
+def test_proxy_memory_limit_holds_for_static_chunks_and_idle_readers():
+    import grpc
+    from rerun_ros.stream.proxy import ProxyServer
+    limit = 1 << 20
+    srv = ProxyServer(0, memory_limit=limit)
+    channels = []
+    try:
+        for _ in range(5):  # readers that never read
+            ch = grpc.insecure_channel(f"127.0.0.1:{srv.port}")
+            channels.append((ch, ch.unary_stream(SERVICE + "ReadMessages", request_serializer=lambda b: b,
+                                                 response_deserializer=lambda b: b)(b"")))
+        time.sleep(0.5)
+        big = []
+        from rerun_ros.model import archetypes as A
+        from rerun_ros.rrd.writer import encode_arrow_msg, make_store_id, store_info_msg
+        from rerun_ros.stream.grpc import log_msg_request
+        from rerun_ros.stream.recording import CallbackSink, RecordingStream
+        import numpy as np
+        chunks = []
+        rec = RecordingStream("s", sinks=[CallbackSink(chunks.append)])
+        rng = np.random.default_rng(0)
+        for i in range(40):  # 40 static chunks of ~100 KB (incompressible), on 40 entities
+            rec.log(f"/static/{i}", A.Points3D(rng.random((8000, 3)).astype(np.float32)), static=True)
+            rec.flush()
+        rec.close()
+        sid = make_store_id("s")
+        big.append(log_msg_request(1, store_info_msg(sid)[16:]))
+        for c in chunks:
+            parts = encode_arrow_msg(c, sid, compress=True)
+            big.append(log_msg_request(2, parts[0][16:] + bytes(parts[1])))
+        _write(srv.port, big, timeout=30)
+        time.sleep(0.5)
+        held = srv.buffered_bytes + srv._queued
+        assert held <= limit * 1.1, (held, srv.stats)
+        assert srv.stats["dropped"] > 0 and srv.stats["readers_cut"] >= 1
+        # the newest are kept; a new reader gets them
+        assert srv.buffered()[-1] == big[-1]
+    finally:
+        for ch, call in channels:
+            call.cancel()
+            ch.close()
+        srv.stop()
+
+
+def test_proxy_eviction_keeps_order_and_counts(tmp_path):
+    from rerun_ros.stream.proxy import ProxyServer
+    srv = ProxyServer(0, memory_limit=64 << 10)
+    try:
+        msgs = _sdk_chunks(300)
+        _write(srv.port, msgs, timeout=30)
+        kept = srv.buffered()
+        assert kept[0] == msgs[0]  # the store info stays
+        assert kept[1:] == msgs[len(msgs) - len(kept) + 1:]  # then the newest chunks, in order
+        assert srv.stats["dropped"] == len(msgs) - len(kept)
+    finally:
+        srv.stop()
+
+
+def _as_nobody(fn, wait: bool = True):
+    """Run ``fn()`` in a forked child as uid/gid 65534 (``nobody``; the interpreter under
+    /root is not executable by it, so no exec); its returned text comes back through a pipe.
+    With ``wait=False``: (pid, read end) for a child that runs on."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            os.close(r)
+            os.setgid(65534)
+            os.setuid(65534)
+            out = fn(w)
+            os.write(w, (out or "").encode())
+        except BaseException as e:  # noqa: BLE001
+            os.write(w, f"child failed: {e!r}".encode())
+            code = 1
+        os._exit(code)
+    os.close(w)
+    if not wait:
+        return pid, r
+    os.waitpid(pid, 0)
+    with os.fdopen(r) as f:
+        return f.read()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to act as another user")
+def test_proxy_refuses_another_local_user(tmp_path):
+    from rerun_ros.stream.proxy import ProxyServer
+    save = tmp_path / "root.rrd"
+    srv = ProxyServer(0, save=str(save))
+    try:
+        _write(srv.port, _sdk_chunks(1))
+
+        def stranger(_w):
+            import grpc
+            ch = grpc.insecure_channel(f"127.0.0.1:{srv.port}")
+            said, got = [], 0
+            try:
+                for _ in ch.unary_stream(SERVICE + "ReadMessages", request_serializer=lambda b: b,
+                                         response_deserializer=lambda b: b)(b"", timeout=5):
+                    got += 1
+            except grpc.RpcError as e:
+                said.append(f"read {e.code().name}")
+            try:
+                ch.stream_unary(SERVICE + "WriteMessages", request_serializer=lambda b: b,
+                                response_deserializer=lambda b: b)(iter(_sdk_chunks(1)), timeout=5)
+            except grpc.RpcError as e:
+                said.append(f"write {e.code().name}")
+            return " ".join(said) + f" got {got}"
+
+        out = _as_nobody(stranger)
+        assert "read PERMISSION_DENIED" in out and "write PERMISSION_DENIED" in out and "got 0" in out, out
+        assert srv.stats["refused_peers"] == 2 and len(srv.buffered()) == 2
+    finally:
+        srv.stop()
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to act as another user")
+def test_bridge_side_sink_does_not_stream_to_another_users_proxy(tmp_path):
+    from rerun_ros.stream.grpc import GrpcSink
+    port = free_port()
+
+    def squatter(w):  # another user took the port first
+        import time as _t
+        from rerun_ros.stream.proxy import ProxyServer
+        srv = ProxyServer(port)
+        os.write(w, b"up\n")
+        _t.sleep(5)
+        return f"buffered {len(srv.buffered())}"  # (no stop: grpc's poller after a fork dislikes it)
+
+    pid, r = _as_nobody(squatter, wait=False)
+    f = os.fdopen(r)
+    try:
+        assert f.readline().strip() == "up"
+        sink = GrpcSink(f"rerun+http://127.0.0.1:{port}/proxy", application_id="secret")
+        from rerun_ros.model import archetypes as A
+        from rerun_ros.stream.recording import RecordingStream
+        rec = RecordingStream("secret", sinks=[sink])
+        rec.log("/password", A.TextDocument("hunter2"))
+        rec.flush()
+        time.sleep(2.0)
+        assert "another user" in sink.stats.last_error and not sink.stats.messages_sent, sink.stats
+        rec.close()
+        sink.close()
+        os.waitpid(pid, 0)
+        assert f.read().strip() == "buffered 0"
+    finally:
+        f.close()
+        try:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+
+
+def test_serve_save_never_clobbers_and_refuses_fifos(tmp_path):
+    port = free_port()
+    first = tmp_path / "first.rrd"
+    srv = subprocess.Popen([RERUN_ROS, "serve", "--port", str(port), "--save", str(first)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "serving" in srv.stdout.readline()
+        size = first.stat().st_size
+        # a second server on the same file and port: refused, the first file untouched
+        p = subprocess.run([RERUN_ROS, "serve", "--port", str(port), "--save", str(first)], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 1 and "exists" in p.stderr and p.stderr.count("\n") == 1
+        p = subprocess.run([RERUN_ROS, "serve", "--port", str(port), "--save", str(first), "--overwrite"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 1 and "cannot listen" in p.stderr and p.stderr.count("\n") == 1
+        assert first.stat().st_size == size
+    finally:
+        srv.terminate()
+        srv.communicate(timeout=30)
+    fifo = tmp_path / "fifo.rrd"
+    os.mkfifo(fifo)
+    p = subprocess.run([RERUN_ROS, "serve", "--port", str(free_port()), "--save", str(fifo)], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1 and "not a regular file" in p.stderr
+    link = tmp_path / "link.rrd"
+    link.symlink_to(tmp_path / "elsewhere.rrd")
+    p = subprocess.run([RERUN_ROS, "serve", "--port", str(free_port()), "--save", str(link)], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 1 and "symbolic link" in p.stderr and not (tmp_path / "elsewhere.rrd").exists()
+
+
+# ---- the SDK ---------------------------------------------------------------------------------
+
+def test_sdk_refuses_a_bad_row_and_keeps_its_batch(tmp_path):
+    import rerun_ros.sdk as rr
+    out = tmp_path / "mixed.rrd"
+    rec = rr.RecordingStream("mixed")
+    rec.save(out)
+    for i in range(100):
+        rec.set_time("step", sequence=i)
+        rec.log("/mixed", rr.Scalars([float(i)]))
+    with pytest.raises(ValueError):
+        rec.log("/mixed", rr.TextLog("bad \udcff"))
+    with pytest.raises(ValueError):
+        rec.log("/bad\udcff", rr.Scalars([1.0]))
+    for kw in ({"sequence": 2**63}, {"sequence": 2**64 - 1}, {"timestamp": 1e30}):
+        with pytest.raises(ValueError):
+            rec.set_time("step", **kw)
+    with pytest.raises(TypeError):
+        rec.set_time("step", sequence=1.7)
+    rec.close()
+    from rerun.chunk import RrdReader
+    rows = sum(c.num_rows for c in RrdReader(str(out)).stream() if str(c.entity_path) == "/mixed")
+    assert rows == 100
+
+
+def test_a_row_that_cannot_join_its_chunk_is_the_only_one_lost(tmp_path):
+    """A row the stream cannot build (its values do not convert to its component's type, found
+    only when the batch becomes a chunk): the other rows are written, the lost one counted and
+    said."""
+    import pyarrow as pa
+    from rerun_ros.model.components import ListBatch
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.model.chunk import Timeline
+    from rerun_ros.rrd.writer import RrdWriter
+    from rerun_ros.stream.recording import BatcherConfig, RecordingStream
+    out = tmp_path / "r.rrd"
+    said = []
+    w = RrdWriter(out)
+    rec = RecordingStream("r", sinks=[w], batcher=BatcherConfig(max_rows=1000, max_age=0), on_error=said.append)
+    T = Timeline("step", "sequence")
+    for i in range(50):
+        rec.log("/s", A.Scalars([float(i)]), timepoints={T: i})
+    desc = A.Scalars.column("scalars")
+    rec.log_components("/s", [(desc, ListBatch(["not a number"], pa.float64()))], timepoints={T: 50})
+    rec.close()
+    from rerun_ros.rrd.reader import read_chunks
+    chunks, _ = read_chunks(out)
+    assert sum(len(c) for c in chunks if c.entity_path == "/s") == 50
+    assert rec.stats.rows_lost == {"/s": 1} and any("refused" in s for s in said)
+
+
+# ---- blueprints, globs, times ----------------------------------------------------------------
+
+def test_entity_glob_never_backtracks():
+    from rerun_ros.model.entity_path import entity_glob
+    t = time.process_time()
+    assert not entity_glob("/" + "a*" * 14 + "b").match("/" + "a" * 5000)
+    assert not entity_glob("/" + "**/" * 14 + "b").match("/a" * 300)
+    assert entity_glob("/**/b").match("/a" * 300 + "/b")
+    assert time.process_time() - t < 5.0  # (the regex took > 90 s)
+
+
+def test_blueprints_from_strangers_are_bounded(tmp_path):
+    from rerun_ros.blueprint.model import BlueprintError, load
+    many = "root:\n  container: horizontal\n  children:\n" + "".join(
+        f"    - {{view: spatial3d, name: v{i}}}\n" for i in range(20000))
+    with pytest.raises(BlueprintError, match="views"):
+        load(many)
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as f:
+        f.truncate(400 << 20)  # sparse: 400 MiB that must not be read
+    t = time.process_time()
+    with pytest.raises(BlueprintError, match="larger"):
+        load(big)
+    assert time.process_time() - t < 1.0
+    fifo = tmp_path / "bp.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(BlueprintError, match="regular file"):
+        load(fifo)
+
+
+def test_view_time_out_of_range_is_one_line(tmp_path):
+    from conftest import SENSORS
+    p = subprocess.run([RERUN_ROS, "view", str(SENSORS), "--time", "1e300", "--screenshot", str(tmp_path / "s.png")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 1 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1
