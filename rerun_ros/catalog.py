@@ -45,6 +45,16 @@ CREATE TABLE IF NOT EXISTS events (run_id VARCHAR, kind VARCHAR, entity VARCHAR,
 """
 
 
+def _clean(v):
+    """Text for the catalog: a path whose bytes are not UTF-8 (a file name from another locale,
+    decoded by Python with surrogate escapes) kept as ``\\xNN`` escapes; other values as they are."""
+    if isinstance(v, str):
+        return v.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if isinstance(v, list):
+        return [_clean(x) for x in v]
+    return v
+
+
 def _ts(ns):
     return None if ns is None else _dt.datetime.fromtimestamp(ns / 1e9, _dt.timezone.utc).replace(tzinfo=None)
 
@@ -57,17 +67,28 @@ class Catalog:
     """A catalog file, open. ``sql(query)`` returns a DuckDB relation (``.pl()``, ``.df()``,
     ``.arrow()``, ``.fetchall()``); :meth:`runs`, :meth:`open_runs` for the usual selections.
 
+    ``confined`` (what ``rerun-ros catalog query`` uses): read-only, and the SQL can reach no
+    file but the catalog, install no extension, and not change that (DuckDB's
+    ``enable_external_access = false`` under ``lock_configuration``).
+
     Raises:
         ImportError: duckdb is not installed (the ``fleet`` extra). duckdb.Error: an unreadable file.
     """
 
-    def __init__(self, path: str | os.PathLike, *, read_only: bool = False):
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False, confined: bool = False):
         import duckdb
         self.path = Path(path)
-        if read_only and not self.path.exists():
+        if (read_only or confined) and not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no catalog here (rerun-ros fleet convert makes one)")
-        self.db = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
+        self.db = duckdb.connect(str(self.path), read_only=read_only or confined)
+        if confined:
+            # SQL from the command line reads this catalog and nothing else: no files (COPY TO,
+            # EXPORT, read_csv, glob, ATTACH), no extension downloads, and no way to undo it
+            for setting in ("enable_external_access = false", "autoinstall_known_extensions = false",
+                            "autoload_known_extensions = false", "allow_community_extensions = false",
+                            "lock_configuration = true"):
+                self.db.execute(f"SET {setting}")
+        elif not read_only:
             self.db.execute(SCHEMA)
 
     # -- reading -------------------------------------------------------------------------------
@@ -97,7 +118,7 @@ class Catalog:
         converter, whose output still exists (or that failed: the same bytes fail the same way;
         ``--force`` tries again); None otherwise."""
         rows = self.db.execute("SELECT run_id, path, status FROM runs WHERE source = ? AND source_key = ? AND "
-                               "converter = ?", [source, source_key, converter]).fetchall()
+                               "converter = ?", _clean([source, source_key, converter])).fetchall()
         for run_id, path, status in rows:
             if status == "failed" or (path and Path(path).exists()):  # a failure is a known result too
                 return run_id, path
@@ -110,31 +131,31 @@ class Catalog:
         and events, in one transaction."""
         r = result.run
         import xxhash
-        where = xxhash.xxh64_hexdigest(result.source.encode())[:8]
+        where = xxhash.xxh64_hexdigest(result.source.encode("utf-8", "surrogateescape"))[:8]
         run_id = f"{result.checksum[:16]}-{where}" if result.checksum else f"{result.status}-{where}"
         tags = {str(k): str(v) for k, v in (r.get("tags") or {}).items()}
         self.db.execute("BEGIN")
         try:
             # the run's earlier rows, and those of an older version of the same source
             old = [r[0] for r in self.db.execute("SELECT run_id FROM runs WHERE run_id = ? OR source = ?",
-                                                 [run_id, result.source]).fetchall()] or [run_id]
+                                                 _clean([run_id, result.source])).fetchall()] or [run_id]
             for table in ("runs", "topics", "events"):
                 self.db.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?::VARCHAR[]))", [old])
             self.db.execute(
                 "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, MAP(?, ?), ?, ?, ?, ?, ?, ?)",
-                [run_id, result.checksum, result.source, result.output if result.status != "failed" else None, r.get("robot"),
+                _clean([run_id, result.checksum, result.source, result.output if result.status != "failed" else None, r.get("robot"),
                  _ts(r.get("start_ns")), _ts(r.get("end_ns")), _num(r.get("duration_s")), r.get("messages"),
                  r.get("converted"), r.get("topics"), _num(r.get("distance_m")), _num(r.get("max_speed_mps")),
                  r.get("motion_source"), r.get("warnings"), r.get("verdict"), result.status, result.reason,
                  list(tags), list(tags.values()), converter, result.bytes_in, result.bytes_out, result.seconds,
-                 source_key, _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)])
+                 source_key, _dt.datetime.now(_dt.timezone.utc).replace(tzinfo=None)]))
             if result.topics:
                 self.db.executemany("INSERT INTO topics VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                    [[run_id, t["topic"], t["entity"], t["type"], t["messages"], t["converted"],
-                                      _num(t["rate_hz"]), _num(t["max_gap_s"])] for t in result.topics])
+                                    [_clean([run_id, t["topic"], t["entity"], t["type"], t["messages"], t["converted"],
+                                             _num(t["rate_hz"]), _num(t["max_gap_s"])]) for t in result.topics])
             if result.events:
                 self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)",
-                                    [[run_id, e["kind"], e["entity"], e["message"]] for e in result.events])
+                                    [_clean([run_id, e["kind"], e["entity"], e["message"]]) for e in result.events])
             self.db.execute("COMMIT")
         except Exception:
             self.db.execute("ROLLBACK")
@@ -150,10 +171,12 @@ class Catalog:
         self.close()
 
 
-def open(path: str | os.PathLike = DEFAULT_NAME, *, read_only: bool = True) -> Catalog:  # noqa: A001
-    """Open a catalog for queries (read-only by default: several readers at once).
+def open(path: str | os.PathLike = DEFAULT_NAME, *, read_only: bool = True,  # noqa: A001
+         confined: bool = False) -> Catalog:
+    """Open a catalog for queries (read-only by default: several readers at once; ``confined``:
+    see :class:`Catalog`).
 
     Raises:
         FileNotFoundError: no catalog at ``path``. ImportError: duckdb missing (``rerun_ros[fleet]``).
     """
-    return Catalog(path, read_only=read_only)
+    return Catalog(path, read_only=read_only, confined=confined)

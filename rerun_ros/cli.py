@@ -225,16 +225,22 @@ def cmd_fleet_convert(args) -> int:
     finally:
         if progress is not None:
             progress.stop()
+    if not args.json:
+        for path, status, why in summary.problems:
+            if status == "unreadable":
+                print(f"unreadable: {path}: {why}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
-    elif not args.quiet and summary.skipped == summary.total:
+    elif not args.quiet and summary.skipped == summary.total and not summary.unreadable:
         print(f"{summary.total} bags: all already converted (catalog {summary.catalog}; --force converts again)")
     elif not args.quiet:
         mb = summary.bytes_in / 2**20
         rate = f"{(summary.ok + summary.partial + summary.failed) / summary.seconds:.2f} bags/s, {mb / summary.seconds:.1f} MiB/s" \
             if summary.seconds > 0 else ""
         print(f"{summary.total} bags: {summary.ok} ok, {summary.partial} partial, {summary.failed} failed, "
-              f"{summary.skipped} already converted; {mb:.1f} MiB in {summary.seconds:.1f} s ({rate}) on "
+              f"{summary.skipped} already converted"
+              + (f", {summary.unreadable} input(s) unreadable" if summary.unreadable else "")
+              + f"; {mb:.1f} MiB in {summary.seconds:.1f} s ({rate}) on "
               f"{summary.workers or 0} worker CPUs; catalog {summary.catalog}")
     return summary.exit_code
 
@@ -247,7 +253,7 @@ def _catalog(args):
     path = args.catalog or os.environ.get("RERUN_ROS_CATALOG") or catalog.DEFAULT_NAME
     import duckdb
     try:
-        return catalog.open(path)
+        return catalog.open(path, confined=True)  # SQL from the command line reads the catalog only
     except duckdb.Error as e:
         raise ValueError(f"{path}: not a readable catalog ({str(e).splitlines()[0]})") from None
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -395,3 +396,101 @@ def test_view_time_out_of_range_is_one_line(tmp_path):
     p = subprocess.run([RERUN_ROS, "view", str(SENSORS), "--time", "1e300", "--screenshot", str(tmp_path / "s.png")],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 1 and "Traceback" not in p.stderr and p.stderr.count("\n") == 1
+
+
+# ---- fleet inputs and the catalog ------------------------------------------------------------
+
+def _hostile_tree(tmp_path):
+    from conftest import FIELD, MARKERS
+    import shutil
+    d = tmp_path / "bags"
+    (d / "sub").mkdir(parents=True)
+    shutil.copy(FIELD, d / "sub" / "a.mcap")
+    (d / "dangle.mcap").symlink_to(tmp_path / "nowhere.mcap")
+    os.mkfifo(d / "fifo.mcap")
+    (d / "zero.mcap").symlink_to("/dev/zero")
+    (d / "sub" / "loop").symlink_to(d)  # a directory symlink loop
+    shutil.copy(MARKERS, os.fsencode(d) + b"/caf\xe9.mcap")  # a name that is not UTF-8
+    return d
+
+
+def test_fleet_inputs_skip_and_name_what_is_not_a_bag(tmp_path):
+    from rerun_ros.fleet.inputs import SKIPPED, InputError, expand_inputs
+    d = _hostile_tree(tmp_path)
+    t = time.monotonic()
+    for inp in (str(d), str(d / "**" / "*.mcap")):
+        bags = expand_inputs([inp])
+        assert sorted(b.relative for b in bags) == ["caf\\xe9", "sub/a"], inp
+        why = dict(SKIPPED)
+        assert "dangling" in why[str(d / "dangle.mcap")] and "FIFO" in why[str(d / "fifo.mcap")]
+        assert "not a regular file" in why[str(d / "zero.mcap")]
+    with pytest.raises(InputError, match="matches no bag"):
+        expand_inputs([str(d / "**" / "*.nothing")])
+    with pytest.raises(InputError, match="FIFO"):
+        expand_inputs([str(d / "fifo.mcap")])
+    with pytest.raises(InputError, match="dangling"):
+        expand_inputs([str(d / "dangle.mcap")])
+    assert time.monotonic() - t < 30  # (the glob followed the loop forever)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to act as another user")
+def test_fleet_inputs_name_a_directory_that_cannot_be_read(tmp_path):
+    from conftest import MARKERS
+    import shutil
+    import tempfile
+    top = Path(tempfile.mkdtemp(prefix="rerun_ros_locked_"))  # (pytest's tmp dirs are root's alone)
+    d = top / "bags"
+    (d / "open").mkdir(parents=True)
+    (d / "locked").mkdir()
+    shutil.copy(MARKERS, d / "open" / "a.mcap")
+    shutil.copy(MARKERS, d / "locked" / "b.mcap")
+    os.chmod(top, 0o755)
+    os.chmod(d, 0o755)
+    os.chmod(d / "open", 0o755)
+    os.chmod(d / "open" / "a.mcap", 0o644)
+    os.chmod(d / "locked", 0o700)
+
+    def walk(_w):
+        from rerun_ros.fleet.inputs import SKIPPED, expand_inputs
+        bags = expand_inputs([str(d)])
+        return repr(([b.relative for b in bags], SKIPPED))
+
+    try:
+        out = _as_nobody(walk)
+    finally:
+        shutil.rmtree(top)
+    assert out.startswith("(['open/a']") and "locked" in out and "cannot be read" in out, out
+
+
+def test_fleet_job_lists_unreadable_inputs_and_catalogs_a_non_utf8_name(tmp_path):
+    d = _hostile_tree(tmp_path)
+    out = tmp_path / "out"
+    p = subprocess.run([RERUN_ROS, "fleet", "convert", str(d), "-o", str(out), "--workers", "1", "--json"],
+                       capture_output=True, text=True, timeout=600)
+    assert "Traceback" not in p.stderr, p.stderr[-2000:]
+    import json
+    s = json.loads(p.stdout)
+    assert p.returncode == 3 and s["ok"] == 2 and s["unreadable"] == 3, s
+    assert {x["status"] for x in s["problems"]} == {"unreadable"}
+    q = subprocess.run([RERUN_ROS, "catalog", "query", "SELECT source FROM runs ORDER BY source", "--catalog",
+                        str(out / "catalog.duckdb"), "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert q.returncode == 0, q.stderr
+    assert any(r["source"].endswith("caf\\xe9.mcap") for r in json.loads(q.stdout))
+
+
+def test_catalog_query_reaches_the_catalog_only(tmp_path):
+    from rerun_ros.catalog import Catalog
+    cat = tmp_path / "catalog.duckdb"
+    Catalog(cat).close()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password\n")
+    for sql in (f"COPY runs TO '{tmp_path / 'x.csv'}'", f"EXPORT DATABASE '{tmp_path / 'exp'}'",
+                f"SELECT * FROM read_csv('{secret}')", f"SELECT * FROM glob('{tmp_path}/*')",
+                "INSTALL httpfs", "SET enable_external_access = true", f"ATTACH '{tmp_path / 'other.db'}'"):
+        p = subprocess.run([RERUN_ROS, "catalog", "query", sql, "--catalog", str(cat)], capture_output=True, text=True,
+                           timeout=60)
+        assert p.returncode == 1 and p.stderr.count("\n") == 1 and "password" not in p.stdout, (sql, p.stderr)
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "exp").exists() and not (tmp_path / "other.db").exists()
+    p = subprocess.run([RERUN_ROS, "catalog", "query", "SELECT count(*) AS n FROM runs", "--catalog", str(cat),
+                        "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and '"n": 0' in p.stdout

@@ -11,8 +11,8 @@ converts them. Outputs keep the inputs' layout under the output directory
 """
 from __future__ import annotations
 
-import glob as _glob
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -44,9 +44,12 @@ def _is_rosbag2_dir(p: Path) -> bool:
 
 
 def _bag_size(p: Path) -> int:
-    if p.is_dir():
-        return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
-    return p.stat().st_size
+    try:
+        if p.is_dir():
+            return sum(f.stat().st_size for f in p.iterdir() if f.is_file())
+        return p.stat().st_size
+    except OSError:
+        return 0
 
 
 def _rel_name(p: Path, root: Path) -> str:
@@ -55,7 +58,46 @@ def _rel_name(p: Path, root: Path) -> str:
     for suffix in BAG_SUFFIXES:
         if s.endswith(suffix):
             s = s[: -len(suffix)]
-    return s or p.stem
+    return _text(s or p.stem)  # (the output's name: valid UTF-8 whatever the input's bytes)
+
+
+#: inputs met while expanding that are not bags to convert: (path, why); said, never silent
+SKIPPED: list = []
+
+
+def _skip(path, why: str) -> None:
+    SKIPPED.append((_text(path), why))
+
+
+def _text(path) -> str:
+    """A path as text for reports and the catalog: bytes that are not UTF-8 (a file name from
+    another locale) kept as ``\\xNN`` escapes instead of failing later."""
+    s = os.fspath(path)
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _is_bag_file(p: Path) -> bool:
+    """A regular file (through symlinks) with a bag's suffix; anything else named ``*.mcap`` —
+    a FIFO, a device, a symlink to ``/dev/zero`` or to nothing — is skipped and said."""
+    if p.suffix not in BAG_SUFFIXES:
+        return False
+    try:
+        st = p.stat()
+    except OSError as e:
+        _skip(p, f"cannot be read ({e.strerror or e}{': a dangling symlink' if p.is_symlink() else ''})")
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        _skip(p, "not a regular file (a FIFO or device is not a bag)")
+        return False
+    return True
+
+
+def _walk(root: Path):
+    """(directory, subdirectories, files) under ``root`` like ``os.walk``, never through a
+    symlinked directory (no loops), each unreadable directory said."""
+    def onerror(e: OSError) -> None:
+        _skip(e.filename or root, f"directory cannot be read ({e.strerror or e}); its bags were not converted")
+    yield from os.walk(root, onerror=onerror, followlinks=False)
 
 
 def _walk_local(root: Path) -> list[Path]:
@@ -63,39 +105,88 @@ def _walk_local(root: Path) -> list[Path]:
     if _is_rosbag2_dir(root):
         return [root]
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in _walk(root):
         d = Path(dirpath)
         if (d / "metadata.yaml").is_file():
             found.append(d)
             dirnames[:] = []
             continue
         dirnames.sort()
-        found += [d / f for f in sorted(filenames) if f.endswith(BAG_SUFFIXES)]
+        found += [d / f for f in sorted(filenames) if _is_bag_file(d / f)]
     return found
+
+
+def _glob_match(parts: list[str], rel: list[str]) -> bool:
+    """``rel`` (path parts) against glob ``parts`` (``*``, ``?``, ``[...]`` within a part,
+    ``**`` any number of parts): a table over parts, no backtracking."""
+    import fnmatch
+    reach = [True] + [False] * len(rel)
+    for pat in parts:
+        nxt = [False] * (len(rel) + 1)
+        if pat == "**":
+            on = False
+            for k in range(len(rel) + 1):
+                on = on or reach[k]
+                nxt[k] = on
+        else:
+            for k in range(len(rel)):
+                if reach[k] and fnmatch.fnmatchcase(rel[k], pat):
+                    nxt[k + 1] = True
+        reach = nxt
+    return reach[-1]
+
+
+def _glob_local(text: str) -> tuple[list[Path], Path]:
+    """Paths matching a glob, found by walking its fixed prefix directory (symlinked
+    directories not followed: a loop cannot hang it), sorted; and that prefix."""
+    parts = Path(text).parts
+    k = next(i for i, x in enumerate(parts) if any(ch in x for ch in "*?["))
+    base = Path(*parts[:k]) if k else Path(".")
+    pats = list(parts[k:])
+    if not base.is_dir():
+        return [], base
+    out = []
+    for dirpath, dirnames, filenames in _walk(base):
+        d = Path(dirpath)
+        rel_d = list(d.relative_to(base).parts)
+        if rel_d and _glob_match(pats, rel_d):
+            out.append(d)
+        out += [d / f for f in filenames if _glob_match(pats, rel_d + [f])]
+        dirnames.sort()
+    return sorted(set(out)), base
 
 
 def _expand_local(text: str) -> list[BagInput]:
     p = Path(text)
     if any(ch in text for ch in "*?["):
-        matches = [Path(m) for m in sorted(_glob.glob(text, recursive=True))]
-        base = Path(text.split("*")[0].split("?")[0].split("[")[0] or ".")
-        base = base if base.is_dir() else base.parent
+        matches, base = _glob_local(text)
         out = []
+        taken: set = set()
         for m in matches:
-            for b in (_walk_local(m) if m.is_dir() else [m] if m.suffix in BAG_SUFFIXES else []):
-                out.append(BagInput(str(b), _rel_name(b, base), _bag_size(b)))
+            if any(parent in taken for parent in m.parents):
+                continue  # inside a rosbag2 directory already taken whole
+            if m.is_dir() and not m.is_symlink():
+                bags = _walk_local(m)
+            else:
+                bags = [m] if _is_bag_file(m) else []
+            for b in bags:
+                if b not in taken:
+                    taken.add(b)
+                    out.append(BagInput(str(b), _rel_name(b, base), _bag_size(b)))
         if not out:
-            raise InputError(f"{text}: the pattern matches no bag")
+            raise InputError(f"{_text(text)}: the pattern matches no bag")
         return out
     if not p.exists():
-        raise InputError(f"{text}: no such file or directory")
-    if p.is_file():
-        if p.suffix not in BAG_SUFFIXES:
-            raise InputError(f"{text}: not a bag (.mcap, .db3 or a rosbag2 directory)")
+        raise InputError(f"{_text(text)}: no such file or directory" + (" (a dangling symlink)" if p.is_symlink() else ""))
+    if not p.is_dir():
+        if not _is_bag_file(p):
+            why = SKIPPED.pop()[1] if SKIPPED and SKIPPED[-1][0] == _text(p) else \
+                "not a bag (.mcap, .db3 or a rosbag2 directory)"
+            raise InputError(f"{_text(text)}: {why}")
         return [BagInput(str(p), _rel_name(p, p.parent), _bag_size(p))]
     bags = _walk_local(p)
     if not bags:
-        raise InputError(f"{text}: no bag in this directory")
+        raise InputError(f"{_text(text)}: no bag in this directory")
     root = p if not _is_rosbag2_dir(p) else p.parent
     return [BagInput(str(b), _rel_name(b, root), _bag_size(b)) for b in bags]
 
@@ -139,9 +230,13 @@ def expand_inputs(inputs: list[str]) -> list[BagInput]:
     """Every bag the inputs name, in order, each once; outputs that would collide get the
     input's index as a prefix (``1/run_3``).
 
+    Inputs met on the way that are not bags to convert (a dangling symlink, a FIFO named
+    ``*.mcap``, an unreadable directory) are left in :data:`SKIPPED` as (path, why).
+
     Raises:
         InputError: an input that names no bag (one line naming it).
     """
+    SKIPPED.clear()
     out: list[BagInput] = []
     seen_src: set[str] = set()
     for text in inputs:
@@ -165,6 +260,8 @@ def checksum(path: str | os.PathLike) -> str:
     p = Path(path)
     files = sorted(f for f in p.iterdir() if f.is_file()) if p.is_dir() else [p]
     for f in files:
+        if not stat.S_ISREG(f.stat().st_mode):  # (a FIFO or device would never end)
+            raise OSError(f"{_text(f)}: not a regular file")
         if p.is_dir():
             h.update(f.name.encode() + b"\0")
         with open(f, "rb") as fh:

@@ -37,14 +37,16 @@ class FleetSummary:
     workers: int = 0
     catalog: str = ""
     problems: list = field(default_factory=list)  # [(source, status, reason)]
+    #: inputs met that are not bags to convert (dangling symlinks, FIFOs, unreadable directories)
+    unreadable: int = 0
 
     @property
     def exit_code(self) -> int:
-        return 3 if (self.failed or self.partial) else 0
+        return 3 if (self.failed or self.partial or self.unreadable) else 0
 
     def to_dict(self) -> dict:
-        return {**{k: getattr(self, k) for k in ("total", "ok", "partial", "failed", "skipped", "bytes_in",
-                                                  "workers", "catalog")},
+        return {**{k: getattr(self, k) for k in ("total", "ok", "partial", "failed", "skipped", "unreadable",
+                                                  "bytes_in", "workers", "catalog")},
                 "seconds": round(self.seconds, 3), "exit_code": self.exit_code,
                 "problems": [{"source": s, "status": st, "reason": r} for s, st, r in self.problems]}
 
@@ -74,11 +76,15 @@ def fleet_convert(inputs: list[str], out_dir: str | os.PathLike, *, catalog: str
         missing (``pip install 'rerun_ros[fleet]'``).
     """
     t0 = time.perf_counter()
+    from .inputs import SKIPPED
     bags = expand_inputs(inputs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     cat_path = Path(catalog) if catalog else out / DEFAULT_NAME
     summary = FleetSummary(total=len(bags), catalog=str(cat_path))
+    for path, why in SKIPPED:  # said, and in the exit status: not a silent gap in the catalog
+        summary.unreadable += 1
+        summary.problems.append((path, "unreadable", why))
     converter = converter_version()
     todo: list[tuple[BagInput, str]] = []
     with Catalog(cat_path) as cat:
