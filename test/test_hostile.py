@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -58,7 +57,7 @@ def test_proxy_serves_a_new_writer_and_reader_behind_a_hundred_idle_clients():
     def never():  # a writer that connects and never sends
         hold.wait()
         return
-        yield  # noqa: unreachable - a generator
+        yield  # (unreachable: makes this a generator)
 
     try:
         for i in range(100):

@@ -559,7 +559,6 @@ def string_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
     start = np.frombuffer(arr.buffers()[1], np.int32, count=arr.offset + n + 1)[arr.offset:-1].astype(np.int64)
     data = arr.buffers()[2]
     raw = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
-    last = len(raw) - 1
     width = int(lens.max())
 
     # the bytes as little-endian 64-bit words at any byte offset (8 zero bytes appended)
