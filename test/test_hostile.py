@@ -493,3 +493,83 @@ def test_catalog_query_reaches_the_catalog_only(tmp_path):
     p = subprocess.run([RERUN_ROS, "catalog", "query", "SELECT count(*) AS n FROM runs", "--catalog", str(cat),
                         "--format", "json"], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and '"n": 0' in p.stdout
+
+
+# ---- the TCP viewer stream -------------------------------------------------------------------
+
+def test_dripping_strangers_do_not_keep_a_viewer_with_the_token_out():
+    import socket
+    from rerun_ros.model import archetypes as A
+    from rerun_ros.stream.recording import RecordingStream
+    from rerun_ros.stream.tcp import StreamClient, StreamServer
+    server = StreamServer("127.0.0.1:0", max_clients=16)
+    rec = RecordingStream("drip", sinks=[server])
+    rec.log("/x", A.Scalars([1.0]))
+    rec.flush()
+    stop = threading.Event()
+    socks = []
+
+    def drip(s):
+        while not stop.is_set():
+            try:
+                s.send(b"T")
+            except OSError:
+                return
+            stop.wait(1.0)
+
+    try:
+        for _ in range(16):  # every slot, a byte a second and never a whole token line
+            s = socket.create_connection((server.host, server.port))
+            socks.append(s)
+            threading.Thread(target=drip, args=(s,), daemon=True).start()
+        time.sleep(0.5)
+        got = []
+        client = StreamClient(server.address, got.append, reconnect_delay=0.1)
+        t = time.monotonic()
+        while not got and time.monotonic() - t < 10:
+            time.sleep(0.05)
+        client.close()
+        assert got, server.stats  # the viewer with the token got the stream
+        t = time.monotonic()  # and the strangers are cut at the handshake deadline (3 s)
+        while server.stats["refused"] < 16 and time.monotonic() - t < 10:
+            time.sleep(0.1)
+        assert server.stats["refused"] >= 16
+    finally:
+        stop.set()
+        for s in socks:
+            s.close()
+        rec.close()
+        server.close()
+
+
+def test_token_file_never_written_through_a_planted_symlink(tmp_path, monkeypatch):
+    from rerun_ros.stream.tcp import StreamServer, read_token_file, token_path
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
+    (runtime / "rerun_ros").mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.chmod(victim, 0o644)
+    port = free_port()
+    token_path(port).symlink_to(victim)  # planted where the server will write its token
+    server = StreamServer(f"127.0.0.1:{port}")
+    server.close()
+    assert victim.read_text() == "precious\n" and (victim.stat().st_mode & 0o777) == 0o644
+    # a runtime directory that is a symlink (to a place someone else controls): no token file
+    os.unlink(token_path(port))
+    (runtime / "rerun_ros").rmdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (runtime / "rerun_ros").symlink_to(elsewhere)
+    server = StreamServer(f"127.0.0.1:{free_port()}")
+    server.close()
+    assert not list(elsewhere.iterdir())
+    # a token from a file, not the command line: yours and 0600 only
+    tf = tmp_path / "token"
+    tf.write_text("s3cret\n")
+    os.chmod(tf, 0o644)
+    with pytest.raises(OSError, match="readable by you only"):
+        read_token_file(tf)
+    os.chmod(tf, 0o600)
+    assert read_token_file(tf) == "s3cret"

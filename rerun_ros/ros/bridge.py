@@ -78,7 +78,10 @@ PARAMS = {
     "queue_size": (2000, "messages waiting to be mapped before new ones are dropped (and counted)"),
     "latency_report": ("", "write latency percentiles, publish → chunk handed to the stream and file (JSON), here at shutdown ('' = off)"),
     "stream_token": ("", "shared secret viewers must present ('' = one generated per run, written to a file only "
-                         "this user can read, where local viewers find it); required for a non-loopback stream_address"),
+                         "this user can read, where local viewers find it); required for a non-loopback stream_address. "
+                         "A value here is visible to every user in /proc/PID/cmdline: prefer stream_token_file"),
+    "stream_token_file": ("", "a file (this user's, not readable by others) holding the stream token: a secret that "
+                              "stays out of the command line"),
     "overwrite": (False, "replace an existing recording at rrd_path (default: a new name, <stem>-2.rrd, ...)"),
 }
 
@@ -210,8 +213,12 @@ class BridgeNode(Node):
         self.stream = None
         self.file = None
         if p["stream_address"]:
+            token = p["stream_token"] or None
+            if p["stream_token_file"]:
+                from ..stream.tcp import read_token_file
+                token = read_token_file(p["stream_token_file"])
             self.stream = StreamServer(p["stream_address"], application_id=p["application_id"],
-                                       history_bytes=int(p["history_bytes"]), token=p["stream_token"] or None)
+                                       history_bytes=int(p["history_bytes"]), token=token)
             sinks.append(DecimatingSink(self.stream, image_hz=p["split_image_hz"], max_points=int(p["split_max_points"]))
                          if p["split"] else self.stream)
             self.get_logger().info(f"serving the viewer stream on {self.stream.address}")

@@ -28,6 +28,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import stat
 import secrets
 import socket
 import struct
@@ -42,7 +43,8 @@ from ..model.chunk import Chunk
 from ..rrd.reader import decode_arrow_msg
 from ..rrd.writer import MSG_HEADER, encode_arrow_msg, make_store_id, store_info_msg, stream_header
 
-__all__ = ["StreamServer", "StreamClient", "parse_address", "token_path", "read_token", "DEFAULT_PORT"]
+__all__ = ["StreamServer", "StreamClient", "parse_address", "token_path", "read_token", "read_token_file",
+           "DEFAULT_PORT"]
 
 DEFAULT_PORT = 9877
 MAX_MESSAGE = 2 << 30  # bytes a viewer accepts for one message
@@ -71,6 +73,11 @@ def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]
     if not 0 <= p < 65536:
         raise ValueError(f"bad stream address {text!r}: port {p} out of range")
     return host, p
+
+
+#: seconds a new connection has to present its token, and how many may be doing so at once
+HANDSHAKE_S = 3.0
+MAX_HANDSHAKES = 64
 
 
 def token_path(port: int) -> Path:
@@ -139,10 +146,16 @@ class _Client:
         return True
 
     def _check_token(self) -> bool:
+        """The token line, within ``HANDSHAKE_S`` seconds in all (a client that drips a byte at a
+        time is cut at the deadline, not kept for ever)."""
         want = self.server.token
-        self.sock.settimeout(5.0)
+        deadline = time.monotonic() + HANDSHAKE_S
         line = b""
         while not line.endswith(b"\n") and len(line) < 200:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.sock.settimeout(left)
             part = self.sock.recv(200 - len(line))
             if not part:
                 return False
@@ -153,8 +166,14 @@ class _Client:
     def _run(self) -> None:
         srv = self.server
         try:
-            if not self._check_token():
+            try:
+                ok = self._check_token()
+            finally:
+                srv._handshake_done()
+            if not ok:
                 srv._refused(self.addr)
+                return
+            if not srv._admit(self):  # only viewers with the token count toward max_clients
                 return
             self.sock.settimeout(srv.send_timeout)
             self.sock.sendall(srv._hello)
@@ -251,8 +270,12 @@ class StreamServer:
         self.token = token or secrets.token_hex(16)
         self.token_file: Path | None = None
         if token is None:
-            self.token_file = _write_token(token_path(self.port), self.token)
+            try:
+                self.token_file = _write_token(token_path(self.port), self.token)
+            except OSError as e:  # viewers of this machine then need RERUN_ROS_STREAM_TOKEN
+                log.warning("viewer stream: %s", e)
         self._closed = False
+        self._pending = 0  # connections still presenting their token
         self._accept_thread = threading.Thread(target=self._accept, name="stream-accept", daemon=True)
         self._accept_thread.start()
 
@@ -286,24 +309,38 @@ class StreamServer:
                     continue
                 return
             backoff, emfile_logged = 0.05, False
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            c = _Client(self, sock, addr)
             with self._lock:
-                self._clients = [x for x in self._clients if x.alive]
-                if len(self._clients) >= self.max_clients:
-                    refuse = True
-                else:
-                    refuse = False
-                    backlog = [*self._static, *self._history]  # references only: cheap under the lock
-                    c.push(backlog, backlog=True)  # (it is the history: counted in history_bytes)
-                    self._clients.append(c)
-                    self.stats["connections"] += 1
-            if refuse:
-                log.warning("viewer from %s refused: %d viewers already connected", addr[0], self.max_clients)
+                busy = self._pending >= MAX_HANDSHAKES
+                if not busy:
+                    self._pending += 1
+            if busy:  # (each handshake ends within HANDSHAKE_S: room comes back soon)
                 sock.close()
                 continue
-            c.thread.start()
-            log.info("viewer connected from %s", addr)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            _Client(self, sock, addr).thread.start()
+
+    def _handshake_done(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _admit(self, c: "_Client") -> bool:
+        """A viewer that presented the token: its backlog queued, unless ``max_clients`` are
+        connected already (then closed, said)."""
+        with self._lock:
+            self._clients = [x for x in self._clients if x.alive]
+            if len(self._clients) >= self.max_clients or self._closed:
+                refuse = True
+            else:
+                refuse = False
+                backlog = [*self._static, *self._history]  # references only: cheap under the lock
+                c.push(backlog, backlog=True)  # (it is the history: counted in history_bytes)
+                self._clients.append(c)
+                self.stats["connections"] += 1
+        if refuse:
+            log.warning("viewer from %s refused: %d viewers already connected", c.addr[0], self.max_clients)
+            return False
+        log.info("viewer connected from %s", c.addr)
+        return True
 
     # -- sink interface ---------------------------------------------------------------------
 
@@ -359,16 +396,51 @@ class StreamServer:
 
 
 def _write_token(path: Path, token: str) -> Path:
-    """Write the token readable by this user only (directory 0700, file 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Write the token readable by this user only (directory 0700, file 0600).
+
+    The directory must be this user's own (not a symlink, not another user's: a shared runtime
+    directory could hold one planted by someone else), and the file is never opened through a
+    symlink (``O_NOFOLLOW``): a planted link cannot make us overwrite or chmod another file.
+
+    Raises:
+        OSError: the directory or file is not ours (the message says which).
+    """
+    d = path.parent
+    d.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = os.lstat(d)
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise OSError(f"{d}: not a directory of this user's (a symlink or another user's): no token file written")
+    os.chmod(d, 0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    except OSError as e:
+        raise OSError(f"{path}: cannot write the token file ({e.strerror or e}; a symlink?)") from None
     try:
         os.fchmod(fd, 0o600)
         os.write(fd, token.encode() + b"\n")
     finally:
         os.close(fd)
     return path
+
+
+def read_token_file(path: str | os.PathLike) -> str:
+    """A token from a file: a regular file of this user's that no one else can read (mode
+    0600 or stricter), first line.
+
+    Raises:
+        OSError: missing, not a regular file, another user's or readable by others, or empty.
+    """
+    p = Path(path)
+    st = os.stat(p)
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(f"{p}: not a regular file")
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise OSError(f"{p}: the token file must be yours and readable by you only (chmod 600)")
+    with open(p, "rb") as f:
+        token = f.read(4096).decode("utf-8", "replace").strip().splitlines()
+    if not token or not token[0].strip():
+        raise OSError(f"{p}: empty token file")
+    return token[0].strip()
 
 
 def read_token(port: int) -> str | None:
