@@ -270,7 +270,8 @@ def find_problems(store, health: list[TopicHealth]) -> list[Finding]:
                                  f"{ahead / 1e9:.1f} s"))
         if h.rows >= 20 and h.rate_hz > 0 and not _is_event_stream(store, h.entity):
             t = (h.log_times - h.log_times[0]) / 1e9
-            counts = np.bincount(t.astype(np.int64))[:-1]  # whole seconds only
+            counts = _per_second(t)
+            counts = counts[:-1] if counts is not None else np.zeros(0)  # whole seconds only
             if len(counts) >= 3:
                 med = np.median(counts)
                 low = np.flatnonzero(counts < med / 2)
@@ -318,9 +319,39 @@ def check_rules(rules: list[tuple], findings: list[Finding], health: list[TopicH
     return fired
 
 
-def _plots(health: list[TopicHealth], out: Path) -> list[tuple[str, str]]:
+#: longest span (s) of log times whose per-second rate is binned (a wider span is decades of
+#: clock error, not a recording: 1e6 s bins would be fine, 2^63 ns would be 68 GiB)
+MAX_RATE_SPAN_S = 1e6
+
+
+def _per_second(t: np.ndarray) -> np.ndarray | None:
+    """Messages per whole second of ``t`` (s from the first), or None when ``t`` spans more
+    than :data:`MAX_RATE_SPAN_S`."""
+    if not len(t) or not np.isfinite(t).all() or t.max() - t.min() > MAX_RATE_SPAN_S:
+        return None
+    return np.bincount((t - t.min()).astype(np.int64))
+
+
+def _plot_name(entity: str) -> str:
+    """A file name for a topic's plot: readable, bounded (a 301-character topic name), and
+    unique (``/a/b`` and ``/a_b`` would both be ``a_b``): a hash of the name joins it."""
+    import hashlib
+    import re
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", entity.strip("/"))[:80]
+    return f"topic_{safe}_{hashlib.sha1(entity.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}.png"
+
+
+def _plain_text() -> None:
+    """Names are text, not formulas: a frame id ``$\\frac{1}{$`` must not reach matplotlib's
+    math parser (which raises on it)."""
     import matplotlib
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False
+    matplotlib.rcParams["text.usetex"] = False
+
+
+def _plots(health: list[TopicHealth], out: Path) -> list[tuple[str, str]]:
+    _plain_text()
     import matplotlib.pyplot as plt
     made = []
     for h in health:
@@ -328,9 +359,12 @@ def _plots(health: list[TopicHealth], out: Path) -> list[tuple[str, str]]:
             continue
         fig, axes = plt.subplots(1, 3, figsize=(12, 2.4))
         t = (h.log_times - h.log_times[0]) / 1e9
-        counts = np.bincount(t.astype(np.int64))
-        axes[0].step(np.arange(len(counts)), counts, where="post")
-        axes[0].set_title("rate [msg/s]")
+        counts = _per_second(t)
+        if counts is not None:
+            axes[0].step(np.arange(len(counts)), counts, where="post")
+            axes[0].set_title("rate [msg/s]")
+        else:  # log times decades apart (a clock at 0 and one at the end of time): no per-second bins
+            axes[0].set_title(f"rate: log times span {t[-1]:.3g} s", fontsize=8)
         axes[1].plot(t[1:], np.diff(t), ".", ms=2)
         axes[1].set_title("gap [s]")
         if h.latencies_ms is not None and len(h.latencies_ms):
@@ -338,9 +372,9 @@ def _plots(health: list[TopicHealth], out: Path) -> list[tuple[str, str]]:
         axes[2].set_title("log time - header stamp [ms]")
         for a in axes:
             a.tick_params(labelsize=7)
-        fig.suptitle(h.entity, fontsize=9)
+        fig.suptitle(h.entity if len(h.entity) < 120 else h.entity[:117] + "...", fontsize=9)
         fig.tight_layout()
-        name = "topic_" + h.entity.strip("/").replace("/", "_") + ".png"
+        name = _plot_name(h.entity)
         fig.savefig(out / name, dpi=80)
         plt.close(fig)
         made.append((h.entity, name))
@@ -350,8 +384,7 @@ def _plots(health: list[TopicHealth], out: Path) -> list[tuple[str, str]]:
 def _tf_diagram(g: FrameGraph, out: Path) -> str | None:
     if not g.frames():
         return None
-    import matplotlib
-    matplotlib.use("Agg")
+    _plain_text()
     import matplotlib.pyplot as plt
     levels: dict[str, int] = {}
     order: list[str] = []
@@ -373,7 +406,7 @@ def _tf_diagram(g: FrameGraph, out: Path) -> str | None:
             ax.plot([pos[p][0], pos[f][0]], [pos[p][1], pos[f][1]], "-", color="#888")
     for f, (x, y) in pos.items():
         static = g.is_static(f)
-        ax.text(x, y, f, ha="center", va="center", fontsize=8,
+        ax.text(x, y, f if len(f) < 80 else f[:77] + "...", ha="center", va="center", fontsize=8,
                 bbox=dict(boxstyle="round", fc="#dde8ff" if not static else "#e8e8e8", ec="#557"))
     ax.set_xlim(-0.7, depth - 0.3)
     ax.set_ylim(-len(order), 1)
@@ -436,7 +469,9 @@ def make_report(input_path: str, out_dir: str, *, blueprint: str | None = None, 
     g = FrameGraph.from_chunks(store.chunks_with("Transform3D:child_frame"), timeline=ROS_TIME_NAME)
     plots = _plots(health, out)
     tf_png = _tf_diagram(g, out)
-    tl = LOG_TIME_NAME if store.time_range(LOG_TIME_NAME) else ROS_TIME_NAME  # the recording's own clock
+    # the robot clock when the recording was placed on one here; else log time (a recording from
+    # elsewhere whose ros_time may be incoherent)
+    tl = ROS_TIME_NAME if (clock_property(store) or not store.time_range(LOG_TIME_NAME)) else LOG_TIME_NAME
     rng = store.time_range(tl)
     dur = (rng[1] - rng[0]) / 1e9 if rng else 0.0
     times = times or [f"{dur * f:.3f}" for f in (0.1, 0.5, 0.9)]

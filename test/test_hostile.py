@@ -573,3 +573,32 @@ def test_token_file_never_written_through_a_planted_symlink(tmp_path, monkeypatc
         read_token_file(tf)
     os.chmod(tf, 0o600)
     assert read_token_file(tf) == "s3cret"
+
+
+# ---- reports ---------------------------------------------------------------------------------
+
+def test_report_survives_formulas_long_names_extreme_times_and_colliding_names(tmp_path, bag_builder):
+    import json
+    b = bag_builder("hostile.mcap")
+    hdr = {"stamp": {"sec": 1, "nanosec": 0}, "frame_id": "map"}
+    tf = {"transforms": [{"header": hdr, "child_frame_id": "$\\frac{1}{$",
+                          "transform": {"translation": {"x": 0.0, "y": 0.0, "z": 0.0},
+                                        "rotation": {"x": 0.0, "y": 0.0, "z": 0.0, "w": 1.0}}}]}
+    long_topic = "/" + "x" * 300
+    for i, t in enumerate((0, 2**63 - 1)):  # log times 0 and the end of time
+        b.write("/tf", "tf2_msgs/msg/TFMessage", tf, t)
+        b.write(long_topic, "std_msgs/msg/Float64", {"data": float(i)}, t)
+        b.write("/a/b", "std_msgs/msg/Float64", {"data": 1.0}, t)
+        b.write("/a_b", "std_msgs/msg/Float64", {"data": 2.0}, t)
+    b.close()
+    p = subprocess.run([RERUN_ROS, "report", str(b.path), "-o", str(tmp_path / "rep"), "--no-snapshots"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "Traceback" not in p.stderr and (tmp_path / "rep" / "index.html").exists()
+    html = (tmp_path / "rep" / "index.html").read_text()
+    pngs = [x for x in os.listdir(tmp_path / "rep") if x.startswith("topic_")]
+    assert len(pngs) == len(set(pngs)) >= 4  # /a/b and /a_b each have their own plot
+    assert all(len(x) < 120 for x in pngs)
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    assert {t["entity"] for t in rep["topics"]} >= {"/a/b", "/a_b", long_topic}
+    assert "frac" in html or "tf_tree.png" in html
