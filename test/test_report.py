@@ -61,7 +61,7 @@ def test_findings_and_rules(troubled, tmp_path):
     imu = next(t for t in rep["topics"] if t["entity"] == "/imu")
     assert imu["rate_hz"] == pytest.approx(35, abs=1) and imu["latency_ms_p50"] == pytest.approx(2.0)
     html = (tmp_path / "r" / "index.html").read_text()
-    assert "Rules fired" in html and "topic_imu.png" in html and (tmp_path / "r" / "tf_tree.png").exists()
+    assert "Rules fired" in html and "topic_imu_" in html and (tmp_path / "r" / "tf_tree.png").exists()
     assert json.loads((tmp_path / "r" / "report.json").read_text())["fired"] == rep["fired"]
     code, rep = make_report(str(troubled), str(tmp_path / "r2"), snapshots=False, fail_on="min_rate:/odom=5")
     assert code == 0 and not rep["fired"]
