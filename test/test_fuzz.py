@@ -94,3 +94,140 @@ def test_mutated_bags_and_recordings_fail_cleanly(tmp_path):
     assert stats["cases"] >= 50
     assert not stats["tracebacks"], "\n\n".join(stats["tracebacks"][:6])
     assert stats["hangs"] == 0
+
+
+PROXY_WORKER = r'''
+import json, random, signal, sys, time, traceback
+import numpy as np
+import grpc
+from pathlib import Path
+from rerun_ros.convert import convert
+from rerun_ros.rrd.reader import RrdReader, read_chunks
+from rerun_ros.rrd.writer import encode_arrow_msg, make_store_id, store_info_msg
+from rerun_ros.stream.grpc import log_msg_request
+from rerun_ros.stream.proxy import ProxyServer
+
+work = Path(sys.argv[1]); seed = int(sys.argv[2]); budget = float(sys.argv[3]); bag = sys.argv[4]
+rng = random.Random(seed)
+stats = {"proxy_cases": 0, "accepted": 0, "refused": 0, "other_status": [], "hangs": 0,
+         "sdk_cases": 0, "sdk_logged": 0, "sdk_refused": 0, "sdk_tracebacks": [], "written": -1, "lost": -1}
+
+def on_alarm(*a):
+    raise TimeoutError("hang")
+signal.signal(signal.SIGALRM, on_alarm)
+
+# real messages: the chunks of a converted bag, framed as the SDK frames them
+convert(bag, work / "seed.rrd")
+chunks, _ = read_chunks(work / "seed.rrd")
+sid = make_store_id("fuzz")
+msgs = [log_msg_request(1, store_info_msg(sid)[16:])]
+for c in chunks:
+    parts = encode_arrow_msg(c, sid, compress=rng.random() < 0.5)
+    msgs.append(log_msg_request(2, parts[0][16:] + bytes(parts[1])))
+
+def mutate(data: bytes) -> bytes:
+    b = bytearray(data)
+    kind = rng.choice(["flip", "run", "truncate", "length", "insert"])
+    if kind == "flip":
+        for _ in range(rng.randint(1, 8)):
+            i = rng.randrange(len(b)); b[i] ^= 1 << rng.randrange(8)
+    elif kind == "run":
+        i = rng.randrange(len(b)); n = rng.randint(1, 32)
+        b[i:i + n] = bytes(rng.randrange(256) for _ in range(min(n, len(b) - i)))
+    elif kind == "truncate":
+        del b[rng.randrange(1, len(b)):]
+    elif kind == "length":
+        i = rng.randrange(max(1, len(b) - 4)); b[i:i + 4] = rng.choice([2**31 - 1, 2**20, 0xFFFFFFFF]).to_bytes(4, "little")
+    else:
+        i = rng.randrange(len(b)); b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+    return bytes(b)
+
+srv = ProxyServer(0, save=str(work / "saved.rrd"), memory_limit=4 << 20)
+ch = grpc.insecure_channel(f"127.0.0.1:{srv.port}")
+write = ch.stream_unary("/rerun.sdk_comms.v1alpha1.MessageProxyService/WriteMessages",
+                        request_serializer=lambda b: b, response_deserializer=lambda b: b)
+t0 = time.monotonic()
+while time.monotonic() - t0 < budget / 2:
+    batch = [msgs[0]] + [mutate(m) if rng.random() < 0.7 else m for m in rng.sample(msgs[1:], min(3, len(msgs) - 1))]
+    stats["proxy_cases"] += 1
+    signal.alarm(20)
+    try:
+        write(iter(batch), timeout=15)
+        stats["accepted"] += 1
+    except grpc.RpcError as e:
+        if e.code() == grpc.StatusCode.INVALID_ARGUMENT:
+            stats["refused"] += 1
+        else:
+            stats["other_status"].append(f"{e.code().name}: {e.details()}")
+    except TimeoutError:
+        stats["hangs"] += 1
+    finally:
+        signal.alarm(0)
+ch.close()
+srv.stop()
+# what the proxy saved decodes whole: nothing hostile got through
+with RrdReader(work / "saved.rrd") as r:
+    saved = list(r.iter_chunks())
+    stats["saved_chunks"] = len(saved)
+    stats["saved_warnings"] = list(r.warnings)
+
+# the SDK with random archetype arguments
+import rerun_ros.sdk as rr
+rec = rr.RecordingStream("fuzz")
+rec.save(work / "sdk.rrd")
+pool = [None, 0, -1, 1.5, float("nan"), float("inf"), 2**63, -2**70, "text", "bad \udcff", b"\xff\xfe", [], [1, 2, 3],
+        [[1, 2, 3]], [[1, 2]], [[1, 2, 3, 4]], np.zeros((0, 3)), np.random.default_rng(seed).random((5, 3)),
+        np.arange(12).reshape(4, 3).astype(np.int8), np.array([1e300, -1e300]), np.array(["a", "b"]),
+        [0xFF00FFFF], [[255, 0, 0]], "#ff0000", object(), {"a": 1}, (1, 2, 3)]
+kinds = [rr.Points3D, rr.Points2D, rr.Scalars, rr.TextLog, rr.Boxes3D, rr.Arrows3D, rr.LineStrips3D,
+         rr.Transform3D, rr.TextDocument, rr.SeriesLines]
+logged = 0
+t1 = time.monotonic()
+while time.monotonic() - t1 < budget / 2:
+    kind = rng.choice(kinds)
+    args = [rng.choice(pool) for _ in range(rng.randint(0, 2))]
+    kw = {k: rng.choice(pool) for k in rng.sample(["colors", "radii", "labels", "positions", "vectors", "origins",
+                                                   "half_sizes", "translation", "names", "level", "media_type"],
+                                                  rng.randint(0, 3))}
+    stats["sdk_cases"] += 1
+    signal.alarm(10)
+    try:
+        rec.set_time("step", sequence=stats["sdk_cases"])
+        a = kind(*args, **kw)
+        rec.log(f"/fuzz/{kind.__name__}", a)
+        logged += 1
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError, AttributeError):
+        stats["sdk_refused"] += 1
+    except TimeoutError:
+        stats["hangs"] += 1
+    except Exception:
+        stats["sdk_tracebacks"].append(traceback.format_exc()[-1200:])
+    finally:
+        signal.alarm(0)
+rec.close()
+stats["sdk_logged"] = logged
+chunks, warns = read_chunks(work / "sdk.rrd")
+stats["written"] = sum(len(c) for c in chunks if c.entity_path.startswith("/fuzz/"))
+stats["lost"] = sum(rec._rec.stats.rows_lost.values())
+print(json.dumps(stats))
+'''
+
+
+def test_proxy_and_sdk_under_fuzzing(tmp_path):
+    """Random and mutated WriteMessages bodies through the proxy, random archetype arguments
+    through the SDK: no crash, no hang; the proxy answers INVALID_ARGUMENT or keeps a message it
+    checked whole (what it saved decodes); every row the SDK took is written or counted lost."""
+    work = tmp_path / "work"
+    work.mkdir()
+    p = subprocess.run([sys.executable, "-c", PROXY_WORKER, str(work), "20261205", "40", str(MARKERS)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, f"the worker crashed (status {p.returncode}): {p.stderr[-1500:]}"
+    s = json.loads(p.stdout.strip().splitlines()[-1])
+    print(f"fuzz: proxy {s['proxy_cases']} cases ({s['accepted']} accepted, {s['refused']} refused), "
+          f"SDK {s['sdk_cases']} cases ({s['sdk_logged']} logged, {s['sdk_refused']} refused)")
+    assert s["proxy_cases"] >= 20 and s["accepted"] and s["refused"]
+    assert not s["other_status"] and s["hangs"] == 0, s["other_status"][:5]
+    assert not s["saved_warnings"] and s["saved_chunks"] >= 1
+    assert s["sdk_cases"] >= 100 and s["sdk_logged"] and s["sdk_refused"]
+    assert not s["sdk_tracebacks"], "\n\n".join(s["sdk_tracebacks"][:5])
+    assert s["written"] + s["lost"] == s["sdk_logged"], s

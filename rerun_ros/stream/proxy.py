@@ -409,7 +409,8 @@ class ProxyServer:
             self._thread.join(5)
         self._server = None
         if self._save_fd is not None:
-            try:
+            try:  # a clean end: readers of the saved stream know nothing is missing
+                os.write(self._save_fd, MSG_HEADER.pack(P.KIND_END, 0))
                 os.fsync(self._save_fd)
             except OSError:
                 pass
