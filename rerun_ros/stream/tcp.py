@@ -156,7 +156,10 @@ class _Client:
             if left <= 0:
                 return False
             self.sock.settimeout(left)
-            part = self.sock.recv(200 - len(line))
+            try:
+                part = self.sock.recv(200 - len(line))
+            except OSError:  # (socket.timeout included: the deadline passed)
+                return False
             if not part:
                 return False
             line += part
