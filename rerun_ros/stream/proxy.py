@@ -267,10 +267,14 @@ class ProxyServer:
         if src.tell() != src.size():
             raise ValueError(f"the Arrow stream ends at byte {src.tell()} of {src.size()}")
         batch.validate(full=True)
-        if not (batch.schema.metadata or {}).get(b"rerun:entity_path"):
+        md = batch.schema.metadata or {}
+        ep = md.get(b"rerun:entity_path")
+        if not ep:
             raise ValueError("not a Rerun chunk: no rerun:entity_path")
-        schema = batch.schema
-        if not any(schema.equals(s, check_metadata=False) for s in self._schemas):
+        for v in md.values():
+            v.decode("utf-8")  # (UnicodeDecodeError is a ValueError: refused)
+        schema = batch.schema.remove_metadata()  # (field metadata stays and is compared)
+        if not any(schema.equals(s, check_metadata=True) for s in self._schemas):
             cid = (m.chunk_id.time_ns, m.chunk_id.inc) if m.HasField("chunk_id") else None
             finish_arrow_msg(m, payload, cid)  # the whole check, once per new schema
             self._schemas.append(schema)

@@ -139,6 +139,10 @@ class RecordingStream:
         self._groups: dict[tuple, _Group] = {}
         self._pending_bytes = 0
         self._lock = threading.RLock()
+        # groups taken out of _groups and not yet handed to the sinks (by any thread): a full
+        # flush waits for them, so a sink removed right after it has everything logged before
+        self._inflight = 0
+        self._idle = threading.Condition(self._lock)
         self._sink_lock = threading.Lock()
         self._local = threading.local()
         self._closed = False
@@ -239,8 +243,9 @@ class RecordingStream:
                     self.config.flush_row_bytes and size >= self.config.flush_row_bytes):
                 flush.append((key, self._groups.pop(key)))
                 self._pending_bytes -= g.nbytes
+                self._inflight += 1
         for k, grp in flush:
-            self._submit(k, grp)
+            self._submit_taken(k, grp)
         return True
 
     def log_columns(self, entity_path: str, timelines: dict[Timeline, "np.ndarray"],
@@ -290,10 +295,20 @@ class RecordingStream:
                 if g.nrows >= self.config.max_rows or g.nbytes >= self.config.max_bytes:
                     flush = self._groups.pop(key)
                     self._pending_bytes -= g.nbytes
+                    self._inflight += 1
         if flush is not None:
-            self._submit(key, flush)
+            self._submit_taken(key, flush)
 
     # -- flushing ---------------------------------------------------------------------------
+
+    def _submit_taken(self, key: tuple, group: _Group) -> None:
+        """Submit a group taken out of ``_groups`` (counted in ``_inflight`` when taken)."""
+        try:
+            self._submit(key, group)
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
 
     def _submit(self, key: tuple, group: _Group) -> None:
         if self._chunk_queue is None:
@@ -398,10 +413,13 @@ class RecordingStream:
             out = [(k, self._groups.pop(k)) for k in keys]
             for _, g in out:
                 self._pending_bytes -= g.nbytes
+            self._inflight += len(out)
         out.sort(key=lambda kg: kg[1].first_time)
         for k, g in out:
-            self._submit(k, g)
+            self._submit_taken(k, g)
         if older_than is None:
+            with self._idle:  # what other threads took (the ticker, a full group) reaches the sinks
+                self._idle.wait_for(lambda: self._inflight == 0, timeout=60)
             if self._chunk_queue is not None:
                 self._chunk_queue.join()
             self._each_sink("flush")
