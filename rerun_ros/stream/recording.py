@@ -280,6 +280,7 @@ class RecordingStream:
                 # big enough on its own (images, clouds) and nothing pending: no concatenation
                 flush = _Group(chunks=[chunk], first_time=time.monotonic(), nrows=n)
                 self.stats.rows_logged += n
+                self._inflight += 1
             else:
                 if g is None:
                     g = self._groups[key] = _Group(first_time=time.monotonic())
@@ -419,7 +420,8 @@ class RecordingStream:
             self._submit_taken(k, g)
         if older_than is None:
             with self._idle:  # what other threads took (the ticker, a full group) reaches the sinks
-                self._idle.wait_for(lambda: self._inflight == 0, timeout=60)
+                if not self._idle.wait_for(lambda: self._inflight <= 0, timeout=60):
+                    self._error(f"flush: {self._inflight} chunk(s) still being built after 60 s")
             if self._chunk_queue is not None:
                 self._chunk_queue.join()
             self._each_sink("flush")
