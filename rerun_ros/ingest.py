@@ -45,8 +45,8 @@ _FRAME = A.CoordinateFrame.column("frame")
 CLOCK_JSON = ComponentDescriptor("rerun_ros.RobotClock", "json", "")
 CLOCK_TYPE = "rosgraph_msgs/msg/Clock"
 #: how much of a recording is read before its robot clock is decided (whichever comes first)
-PREFIX_BYTES = 8 << 20
-PREFIX_MESSAGES = 20_000
+PREFIX_BYTES = 4 << 20
+PREFIX_MESSAGES = 10_000
 #: batches held back after that, so /clock and stamps just ahead of a batch are known
 LOOKAHEAD_BYTES = 4 << 20
 LOOKAHEAD_BATCHES = 8
@@ -648,7 +648,7 @@ def ingest_source(src, ing: Ingestor, *, keep: Callable[[str], bool] | None = No
         saved_stats, saved_warn = copy.deepcopy(src.stats), src.warn
         src.warn = lambda s: None
         try:
-            it = src.batches(topic_filter=filt)
+            it = src.batches(topic_filter=filt, merge=False)  # (a chunk at a time: stop soon)
             for b in it:
                 ing.ingest_batch(b, keep=False)
                 if ing.clock_ready():

@@ -113,8 +113,9 @@ class Db3Source:
         return local
 
     def batches(self, *, topic_filter=None, start_ns: int | None = None,
-                end_ns: int | None = None) -> Iterator[RawBatch]:
-        """Every message, a page at a time, grouped per topic (timestamp order within a page)."""
+                end_ns: int | None = None, merge: bool = True) -> Iterator[RawBatch]:
+        """Every message, a page at a time, grouped per topic (timestamp order within a page);
+        ``merge`` is accepted for the sources' common signature (a page is the unit here)."""
         from .rosbag2 import decompress_messages
 
         per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"

@@ -304,9 +304,10 @@ class McapSource:
     # -- reading ----------------------------------------------------------------------------
 
     def batches(self, *, topic_filter: Callable[[str], bool] | None = None,
-                start_ns: int | None = None, end_ns: int | None = None) -> Iterator[RawBatch]:
+                start_ns: int | None = None, end_ns: int | None = None, merge: bool = True) -> Iterator[RawBatch]:
         """Every message as batches (per chunk and channel, in file order), filtered by topic
-        and by log time in ``[start_ns, end_ns]``."""
+        and by log time in ``[start_ns, end_ns]``; ``merge`` regroups small batches into a few
+        large ones (:func:`merge_batches`; off: a chunk's worth at a time, for a quick look)."""
         from .rosbag2 import decompress_messages
 
         per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"
@@ -320,7 +321,7 @@ class McapSource:
                             continue
                     yield b
 
-        yield from merge_batches(raw())
+        yield from (merge_batches(raw()) if merge else raw())
 
     def _file_batches(self, fp: Path, topic_filter, start_ns, end_ns) -> Iterator[RawBatch]:
         s = self._summary(fp)
