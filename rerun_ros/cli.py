@@ -300,8 +300,8 @@ def cmd_view(args) -> int:
     except ImportError as e:
         raise OSError(f"the viewer needs PyQt6 and vispy: {e}") from None
     return run_viewer(args.source or str(DEMO_BAG), blueprint=args.blueprint, time=args.time, timeline=args.timeline,
-                      fixed_frame=args.fixed_frame, screenshot=args.screenshot, size=args.size, select=args.select,
-                      save_blueprint=args.save_blueprint)
+                      fixed_frame=args.fixed_frame, target_frame=args.target_frame, screenshot=args.screenshot,
+                      size=args.size, select=args.select, save_blueprint=args.save_blueprint)
 
 
 def _jsonable(v):
@@ -490,6 +490,13 @@ def build_parser() -> argparse.ArgumentParser:
         n = sub.add_parser(name, help=helptext, add_help=False)
         n.add_argument("ros_args", nargs=argparse.REMAINDER)
         n.set_defaults(fn=_node_runner(name))
+    # handled before argparse (their arguments are ROS's or their own); listed here for --help
+    for name, helptext in (("viewer", "run the viewer as a ROS 2 node on the bridge's stream (--ros-args -p ...; "
+                                      "needs no rclpy)"),
+                           ("replay", "publish a bag's messages on ROS 2 topics (rosbag2 play), optionally with /clock"),
+                           ("launch", "start a bundled launch: bridge, record, view, bringup (NAME arg:=value ...)")):
+        n = sub.add_parser(name, help=helptext, add_help=False)
+        n.add_argument("rest", nargs=argparse.REMAINDER)
     v = sub.add_parser("view", help="open a recording, bag or live stream in the viewer (or screenshot it)")
     v.add_argument("source", nargs="?", help=".rrd, .mcap, rosbag2 dir, .db3, tcp://host:port (the bridge) or "
                                              "rerun+http://host:port/proxy (a Rerun gRPC proxy); default: the demo bag")
@@ -497,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--time", help="time cursor: seconds from the start, @epoch seconds, or epoch ns")
     v.add_argument("--timeline", help="timeline to use (default ros_time)")
     v.add_argument("--fixed-frame", help="the 3D views' fixed frame (rviz's fixed frame)")
+    v.add_argument("--target-frame", help="the frame the 3D camera orbits and follows (rviz's target frame; "
+                                          "default: the robot's base frame)")
     v.add_argument("--select", help="entity to show in the selection panel")
     v.add_argument("--screenshot", metavar="PNG", help="render the window to PNG and exit")
     v.add_argument("--size", default="1280x800", help="window size WxH (default 1280x800)")

@@ -60,7 +60,7 @@ def _show(view) -> None:
 
 @pytest.mark.parametrize("name", sorted(BAGS))
 def test_default_layout_has_data_in_every_view_at_three_times(qapp, name):
-    from rerun_ros.viewer.views import Spatial2DView, Spatial3DView, TextLogView, TimeSeriesView
+    from rerun_ros.viewer.views import MapView, Spatial2DView, Spatial3DView, TextLogView, TimeSeriesView
     win = open_window(qapp, BAGS[name])
     assert win.views, name
     empty = []
@@ -89,6 +89,9 @@ def test_default_layout_has_data_in_every_view_at_three_times(qapp, name):
             elif isinstance(v, TimeSeriesView):
                 share = _share(v.canvas.render(), colored=True)
                 ok = share > 0.0001 and v.data
+            elif isinstance(v, MapView):
+                share = sum(len(tr.latlon) for tr in v.tracks)
+                ok = share > 0 or frac == 0.1  # the first fix may come later than 10 %
             else:
                 assert isinstance(v, TextLogView)
                 share = len(v.rows)
@@ -115,10 +118,15 @@ def test_plots_have_tick_labels_and_a_legend(qapp):
         assert names and set(names) <= set(v.data) | v.hidden_series
         # a legend entry toggles its series
         first = names[0]
-        v.legend_boxes[first].setChecked(False)
+        v.set_series_visible(first, False)
         assert first not in v.data
-        v.legend_boxes[first].setChecked(True)
+        v.set_series_visible(first, True)
         assert first in v.data
+        # every entry is inside the legend's width (elided if it must be) and whole on hover
+        for n, it in v.legend_items.items():
+            r = v.legend.visualItemRect(it)
+            assert r.width() > 0 and r.right() <= v.legend.viewport().width() + 1, (n, r)
+            assert it.toolTip().startswith(n)
         # hover readout: the value at the time under the mouse
         x = float(v.viewbox.camera.rect.center[0])
         text = v.hover(x)
@@ -359,7 +367,9 @@ def test_live_tools_publish_what_a_subscriber_receives(qapp, monkeypatch, tool, 
             time.sleep(0.05)
         v3.tool_buttons[tool].setChecked(True)
         assert v3.tool == tool and not v3.viewbox.camera.interactive
-        a, b = np.array([2.0, 1.0, 0.0]), np.array([3.0, 2.0, 0.0])
+        # near where the camera looks (it follows the robot's GPS track, kilometres from map's origin)
+        c = np.round(np.asarray(v3.viewbox.camera.center, float)[:2])
+        a, b = np.array([c[0] + 2.0, c[1] + 1.0, 0.0]), np.array([c[0] + 3.0, c[1] + 2.0, 0.0])
         if tool == "goal_pose":  # through the canvas' own mouse events, as a click and drag
             v3.canvas.events.mouse_press(pos=v3.pixel_of(a), button=1, modifiers=())
             v3.canvas.events.mouse_release(pos=v3.pixel_of(b), button=1, modifiers=())
@@ -372,12 +382,12 @@ def test_live_tools_publish_what_a_subscriber_receives(qapp, monkeypatch, tool, 
             ex.spin_once(timeout_sec=0.1)
         assert got, f"nothing received on {topic}"
         m = got[0]
-        assert m.header.frame_id == win.fixed_frame == "depth_frame"
+        assert m.header.frame_id == win.fixed_frame == "map"  # REP 105: the GPS odometry frame
         if tool == "publish_point":
-            assert [m.point.x, m.point.y, m.point.z] == pytest.approx([2.0, 1.0, 0.0], abs=1e-3)
+            assert [m.point.x, m.point.y, m.point.z] == pytest.approx(list(a), abs=1e-3)
         else:
             pose = m.pose.pose if tool == "pose_estimate" else m.pose
-            assert [pose.position.x, pose.position.y] == pytest.approx([2.0, 1.0], abs=1e-3)
+            assert [pose.position.x, pose.position.y] == pytest.approx(list(a[:2]), abs=1e-3)
             yaw = 2 * np.arctan2(pose.orientation.z, pose.orientation.w)
             assert yaw == pytest.approx(np.pi / 4, abs=1e-3)
             if tool == "pose_estimate":

@@ -41,9 +41,20 @@ def load_source(source: str, store: ChunkStore, warn=print):
 
 
 def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = None, timeline: str | None = None,
-               fixed_frame: str | None = None, screenshot: str | None = None, size: str = "1280x800",
-               select: str | None = None, save_blueprint: str | None = None) -> int:
+               fixed_frame: str | None = None, target_frame: str | None = None, screenshot: str | None = None,
+               size: str = "1280x800", select: str | None = None, save_blueprint: str | None = None) -> int:
+    """Open ``source`` in the viewer window (``screenshot``: render it to that PNG and return).
+
+    Raises:
+        OSError: no display to open a window on (and not a screenshot), or no Xvfb for one;
+            an unreadable source.
+        ValueError: a malformed ``size``, ``time`` or blueprint.
+    """
     os.environ.setdefault("QT_QPA_PLATFORM", "xcb")
+    if (not screenshot and os.environ["QT_QPA_PLATFORM"] == "xcb" and not os.environ.get("DISPLAY")
+            and not os.environ.get("WAYLAND_DISPLAY")):
+        raise OSError("no display to open the viewer window on (DISPLAY is not set): run it on a desktop, "
+                      "over `ssh -X`, or render a picture with --screenshot PNG")
     if screenshot and not os.environ.get("DISPLAY") and os.environ["QT_QPA_PLATFORM"] == "xcb":
         # headless: our own virtual display (Qt would abort without one)
         from .display import start_xvfb
@@ -54,10 +65,10 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
             raise OSError(f"--screenshot without a display needs Xvfb: {e}") from None
     # (the Xvfb ends with this process, after Qt has disconnected from it)
     return _run_viewer(source, blueprint=blueprint, time=time, timeline=timeline, fixed_frame=fixed_frame,
-                       screenshot=screenshot, size=size, select=select, save_blueprint=save_blueprint)
+                       target_frame=target_frame, screenshot=screenshot, size=size, select=select, save_blueprint=save_blueprint)
 
 
-def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, screenshot, size, select,
+def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, target_frame, screenshot, size, select,
                 save_blueprint) -> int:
     from PyQt6 import QtWidgets
 
@@ -83,7 +94,7 @@ def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, screensh
         client.connected.wait(5.0)
         _t.sleep(0.5)
     from .window import ViewerWindow
-    win = ViewerWindow(store, bp, timeline=timeline, fixed_frame=fixed_frame, title=f"rerun_ros — {source}",
+    win = ViewerWindow(store, bp, timeline=timeline, fixed_frame=fixed_frame, target_frame=target_frame, title=f"rerun_ros — {source}",
                        source_name=source)
     win.resize(w, h)
     if client is not None:
@@ -111,8 +122,27 @@ def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, screensh
     return code
 
 
-VIEWER_PARAMS = {"stream_address": "127.0.0.1:9877", "fixed_frame": "", "blueprint": "", "use_sim_time": False,
-                 "source": "", "screenshot": "", "size": "1280x800"}
+VIEWER_PARAMS = {"stream_address": "127.0.0.1:9877", "fixed_frame": "", "target_frame": "", "blueprint": "",
+                 "use_sim_time": False, "source": "", "screenshot": "", "size": "1280x800"}
+VIEWER_PARAM_HELP = {
+    "stream_address": "the bridge's stream (host:port) to follow",
+    "fixed_frame": "the 3D views' fixed frame (rviz's Fixed Frame; default: map, odom or the TF root data uses)",
+    "target_frame": "the frame the 3D camera orbits and follows (rviz's Target Frame; default: the robot's base frame)",
+    "blueprint": "blueprint YAML of the layout (default: a layout made from the data)",
+    "use_sim_time": "accepted for launch files; the viewer shows the recorded robot clock either way",
+    "source": "open this .rrd, bag or stream instead of stream_address",
+    "screenshot": "render the window to this PNG and exit",
+    "size": "window size WIDTHxHEIGHT",
+}
+
+
+def help_text(name: str = "rerun_viewer") -> str:
+    """The viewer node's usage and parameters (what ``--help`` prints; needs no display)."""
+    lines = [f"usage: {name} [--ros-args -p NAME:=VALUE ...]", "",
+             "ROS 2 parameters:"]
+    for key, value in VIEWER_PARAMS.items():
+        lines.append(f"  {key} (default {value!r}): {VIEWER_PARAM_HELP[key]}")
+    return "\n".join(lines)
 
 
 def parse_ros_args(argv: list[str], node_name: str = "rerun_viewer") -> dict:
@@ -165,11 +195,16 @@ def parse_ros_args(argv: list[str], node_name: str = "rerun_viewer") -> dict:
 def ros_main(argv: list[str] | None = None) -> int:
     """``ros2 run rerun_ros viewer --ros-args -p stream_address:=host:port -p fixed_frame:=map``."""
     argv = sys.argv if argv is None else argv
+    head = argv[1:argv.index("--ros-args")] if "--ros-args" in argv else argv[1:]
+    if any(a in ("-h", "--help") for a in head):
+        print(help_text(os.path.basename(argv[0]) if argv else "rerun_viewer"))
+        return 0
     try:
         p = parse_ros_args(argv)
         source = p["source"] or f"tcp://{p['stream_address']}"
         return run_viewer(source, blueprint=p["blueprint"] or None, fixed_frame=p["fixed_frame"] or None,
-                          screenshot=p["screenshot"] or None, size=str(p["size"]))
+                          target_frame=p["target_frame"] or None, screenshot=p["screenshot"] or None,
+                          size=str(p["size"]))
     except (ValueError, OSError) as e:
         print(f"rerun_viewer: error: {e}", file=sys.stderr)
         return 1

@@ -12,8 +12,9 @@ __all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint"
 
 def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
     """A layout for what the store holds: one 3D view of all spatial data, a 2D view per image
-    entity, one time series view per scalar entity group, and a text log."""
-    spatial, images, scalars, logs, diags = [], [], [], [], []
+    entity, a map of the GeoPoints (NavSatFix) tracks, one time series view per scalar entity
+    group, and a text log."""
+    spatial, images, scalars, logs, diags, geo = [], [], [], [], [], []
     for e in store.entities():
         cols = set(store.columns(e))
         if cols & {"Image:buffer", "EncodedImage:blob", "DepthImage:buffer", "SegmentationImage:buffer"}:
@@ -26,12 +27,16 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
             diags.append(e)
         if is_spatial(cols):
             spatial.append(e)
+        if "GeoPoints:positions" in cols:
+            geo.append(e)
     views = []
     if spatial:
         views.append(View("spatial3d", "3D", "/", ["/**"], [], fixed_frame))
     cameras = any("Pinhole:image_from_camera" in store.columns(e) for e in store.entities())
     side = [View("spatial2d", e.rsplit("/", 1)[-1] or e, e, [e], project=["/**"] if cameras else [])
             for e in images]
+    if geo:
+        side.append(View("map", "map", "/", geo))
     groups: dict[str, list[str]] = {}
     for e in scalars:
         groups.setdefault(e.rsplit("/", 1)[0] or "/", []).append(e)

@@ -9,9 +9,11 @@ import pyarrow as pa
 
 from ..model.components import as_numpy, unpack_colors
 
-__all__ = ["Geometry3D", "SceneBuilder", "values", "colors", "DEFAULT_COLOR"]
+__all__ = ["Geometry3D", "SceneBuilder", "values", "colors", "labels", "DEFAULT_COLOR"]
 
 DEFAULT_COLOR = np.array([200, 200, 200, 255], np.uint8)
+#: labels are drawn by default for up to this many instances (Rerun shows few instances' labels)
+AUTO_LABELS_MAX = 30
 
 
 def values(la) -> np.ndarray | None:
@@ -32,6 +34,21 @@ def colors(la, n: int) -> np.ndarray:
     return np.tile(c[:1], (n, 1)) if len(c) == 1 else np.resize(c, (n, 4))
 
 
+def labels(la, archetype: str, n: int) -> list[str] | None:
+    """The ``<archetype>:labels`` of ``n`` instances to draw (one label broadcast), or None: none
+    given, ``show_labels`` false, or more than :data:`AUTO_LABELS_MAX` instances with
+    ``show_labels`` not set (Rerun's viewer does the same)."""
+    lab = la.get(f"{archetype}:labels")
+    if lab is None or not len(lab.values) or n == 0:
+        return None
+    show = la.get(f"{archetype}:show_labels")
+    flag = show.values[0].as_py() if show is not None and len(show.values) else None
+    if flag is False or (flag is None and n > AUTO_LABELS_MAX):
+        return None
+    texts = ["" if x is None else str(x) for x in lab.values.to_pylist()]
+    return texts * n if len(texts) == 1 else (texts + [""] * n)[:n]
+
+
 @dataclass
 class Geometry3D:
     """Everything a 3D view draws, in its fixed frame (metres):
@@ -45,6 +62,8 @@ class Geometry3D:
     - ``axes`` (f, 4, 3) frame triads [origin, x tip, y tip, z tip] and ``axis_names`` (f,) their
       TF frame names;
     - ``mesh_vertices`` (v, 3), ``mesh_faces`` (t, 3) uint32, ``mesh_colors`` (v, 4) uint8;
+    - ``text_positions`` (s, 3), ``texts`` (s,) and ``text_colors`` (s, 4) uint8: labels
+      (Points3D/Arrows3D/Boxes3D ``labels``: rviz's text markers);
     - ``problems``: entity path -> why it was not drawn (e.g. a transform lookup error).
     """
 
@@ -60,6 +79,9 @@ class Geometry3D:
     mesh_vertices: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
     mesh_faces: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.uint32))
     mesh_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
+    text_positions: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.float32))
+    texts: list = field(default_factory=list)
+    text_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     problems: dict = field(default_factory=dict)
 
     def extent_points(self) -> np.ndarray:
@@ -79,7 +101,16 @@ class SceneBuilder:
         self.trails, self.tcol = [], []
         self.meshes = []
         self.axes, self.axis_names = [], []
+        self.tpos, self.texts, self.tcols = [], [], []
         self.problems: dict[str, str] = {}
+
+    def add_texts(self, p: np.ndarray, texts: list[str], col: np.ndarray) -> None:
+        """Labels ``texts`` at ``p`` (n, 3) m in ``col`` (n, 4) uint8 (empty texts are skipped)."""
+        keep = [i for i, s in enumerate(texts) if s]
+        if keep:
+            self.tpos.append(np.asarray(p, float).reshape(-1, 3)[keep])
+            self.texts += [texts[i] for i in keep]
+            self.tcols.append(np.asarray(col, np.uint8).reshape(-1, 4)[keep])
 
     def add_points(self, p: np.ndarray, col: np.ndarray, radii: np.ndarray) -> None:
         """``p`` (n, 3) m, ``col`` (n, 4) uint8, ``radii`` (n,) m (NaN/negative as in Geometry3D)."""
@@ -121,6 +152,10 @@ class SceneBuilder:
         if self.axes:
             out.axes = np.asarray(self.axes, np.float32).reshape(-1, 4, 3)
             out.axis_names = list(self.axis_names)
+        if self.texts:
+            out.text_positions = np.concatenate(self.tpos).astype(np.float32)
+            out.texts = list(self.texts)
+            out.text_colors = np.concatenate(self.tcols)
         if self.meshes:
             offs = np.cumsum([0] + [len(m[0]) for m in self.meshes[:-1]])
             out.mesh_vertices = np.concatenate([m[0] for m in self.meshes]).astype(np.float32)

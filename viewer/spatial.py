@@ -17,9 +17,12 @@ from ..store.chunk_store import ChunkStore
 from .geometry import Geometry3D, SceneBuilder, colors
 from .visualizers import SPATIAL_ARCHETYPES, VISUALIZERS_3D
 
-__all__ = ["frame_graph", "scene_3d", "default_fixed_frame", "entity_frame", "is_spatial"]
+__all__ = ["frame_graph", "scene_3d", "default_fixed_frame", "default_target_frame", "default_follow_entity",
+           "entity_position", "entity_frame", "is_spatial", "frame_depths"]
 
 PREFERRED_ROOTS = ("map", "odom", "world", "earth")
+#: a robot's base frame names (REP 105 ``base_link``, ``base_footprint``; common others), best first
+BASE_FRAMES = ("base_footprint", "base_link", "base", "base_frame", "body", "base_stabilized", "chassis")
 TRAIL_FRAMES_MAX = 8
 TRAIL_SAMPLES_MAX = 240
 
@@ -59,8 +62,10 @@ def _root(g: FrameGraph, frame: str) -> str:
 
 def default_fixed_frame(store: ChunkStore, timeline: str, graph: FrameGraph | None = None) -> str | None:
     """The fixed frame a 3D view should start in: the TF root (or frame outside TF) that the most
-    spatial rows resolve to, preferring ``map``, then ``odom`` (REP 105) on a tie; the TF root
-    with the most frames when no data names a frame; None when nothing names a frame."""
+    spatial rows resolve to; a REP 105 name (``map``, then ``odom``, ``world``, ``earth``) wins
+    over other names when it holds at least a tenth of the best's rows (a fixed depth sensor's
+    frame does not beat the robot's odometry); the TF root with the most frames when no data
+    names a frame; None when nothing names a frame."""
     g = graph or frame_graph(store, timeline)
     weight: dict[str, int] = {}
     for e in store.entities():
@@ -78,23 +83,120 @@ def default_fixed_frame(store: ChunkStore, timeline: str, graph: FrameGraph | No
     if not weight:
         return None
     best = max(weight.values())
-    tied = sorted(r for r, w in weight.items() if w == best)
     for pref in PREFERRED_ROOTS:
-        if pref in tied:
+        if weight.get(pref, 0) * 10 >= best:
             return pref
+    tied = sorted(r for r, w in weight.items() if w == best)
     # a preferred name inside the winning tree (map -> odom -> base_link: "map")
     return tied[0]
 
 
+def odometry_child_frames(store: ChunkStore, timeline: str) -> list[str]:
+    """The ``child_frame_id`` of every ``nav_msgs/Odometry`` topic's last message (the frame a
+    robot's odometry moves: its base), most messages first."""
+    found = []
+    for e in store.entities():
+        col = next((c for c in store.columns(e) if c == "nav_msgs.msg.Odometry:message"), None)
+        if col is None:
+            continue
+        la = store.latest_at(e, timeline, 2**62, [col]).get(col)
+        if la is None or not len(la.values):
+            continue
+        try:
+            child = la.values[0]["child_frame_id"].as_py()
+        except (KeyError, TypeError, IndexError):
+            continue
+        if child:
+            found.append((-store.num_rows(e), child.lstrip("/")))
+    return [c for _, c in sorted(found)]
+
+
+def frame_depths(g: FrameGraph) -> dict[str, int]:
+    """Each frame's depth below its TF root (roots 0)."""
+    out: dict[str, int] = {}
+    for f in g.frames():
+        d, x, seen = 0, f, {f}
+        while (p := g.parent(x)) is not None and p not in seen:
+            seen.add(p)
+            x, d = p, d + 1
+        out[f] = d
+    return out
+
+
+def default_target_frame(store: ChunkStore, timeline: str, fixed_frame: str | None,
+                         graph: FrameGraph | None = None) -> str | None:
+    """The frame a 3D view's camera should follow (rviz's orbit view "Target Frame"): the robot's
+    base frame in the fixed frame's TF tree — an odometry topic's child frame, else a frame with a
+    base name (:data:`BASE_FRAMES`, also under a namespace: ``robot1/base_link``), else the
+    highest frame whose own transform moves — and the fixed frame itself when none is found (or
+    the fixed frame is not in TF)."""
+    g = graph or frame_graph(store, timeline)
+    frames = g.frames()
+    if not fixed_frame or fixed_frame not in frames or fixed_frame.rsplit("/", 1)[-1] in BASE_FRAMES:
+        return fixed_frame  # (a fixed frame that is the robot's base: the robot is where the camera is)
+    root = _root(g, fixed_frame)
+    tree = {f for f in frames if _root(g, f) == root}
+    for f in odometry_child_frames(store, timeline):
+        if f in tree and f != fixed_frame:
+            return f
+    rank = {n: i for i, n in enumerate(BASE_FRAMES)}
+    named = sorted((rank[f.rsplit("/", 1)[-1]], f.count("/"), f) for f in tree
+                   if f.rsplit("/", 1)[-1] in rank and f != fixed_frame)
+    if named:
+        return named[0][2]
+    depth = frame_depths(g)
+    moving = sorted((depth[f], f) for f in tree if f != fixed_frame and not g.is_static(f) and g.time_range(f))
+    return moving[0][1] if moving else fixed_frame
+
+
+POSE_TYPES = ("nav_msgs.msg.Odometry", "geometry_msgs.msg.PoseWithCovarianceStamped", "geometry_msgs.msg.PoseStamped")
+
+
+def default_follow_entity(store: ChunkStore, timeline: str, fixed_frame: str | None) -> str | None:
+    """When TF names no robot frame: the pose topic the camera should follow instead — the
+    ``Odometry``/``PoseWithCovarianceStamped``/``PoseStamped`` entity expressed in the fixed frame
+    whose position moves the most (an underwater vehicle's dead reckoning), or None."""
+    if not fixed_frame:
+        return None
+    best, best_span = None, 0.0
+    for e in store.entities():
+        cols = store.columns(e)
+        if "Arrows3D:origins" not in cols or not any(c.split(":")[0] in POSE_TYPES for c in cols):
+            continue
+        if entity_frame(store, e, timeline) != fixed_frame:
+            continue
+        r = store.range(e, timeline, -2**62, 2**62, "Arrows3D:origins", include_latest_at=False)
+        if len(r) < 2:
+            continue
+        p = as_numpy(r.values.flatten().flatten()).reshape(-1, 3).astype(float)
+        p = p[np.isfinite(p).all(axis=1)]
+        span = float(np.ptp(p, axis=0).max()) if len(p) > 1 else 0.0
+        if span > best_span:
+            best, best_span = e, span
+    return best
+
+
+def entity_position(store: ChunkStore, entity: str, timeline: str, t: int) -> np.ndarray | None:
+    """(3,) m: the first ``Arrows3D:origins`` of ``entity`` latest-at ``t`` (a pose's position in
+    its frame), None before its first row."""
+    la = store.latest_at(entity, timeline, t, ["Arrows3D:origins"]).get("Arrows3D:origins")
+    if la is None or not len(la.values):
+        return None
+    p = as_numpy(la.values.flatten()).reshape(-1, 3) if hasattr(la.values, "flatten") else None
+    if p is None or not len(p) or not np.isfinite(p[0]).all():
+        return None
+    return p[0].astype(float)
+
+
 def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixed_frame: str | None,
              graph: FrameGraph | None = None, axis_length: float | None = None,
-             trail_ns: int = 0) -> Geometry3D:
+             trail_ns: int = 0, hidden_frames=frozenset()) -> Geometry3D:
     """Latest-at geometry of ``entities`` at ``t`` (ns), in ``fixed_frame``.
 
     Entities without a CoordinateFrame are drawn as they are; frames the graph cannot resolve at
     ``t`` (unknown, disconnected, before their first transform) are reported in ``problems``.
-    TF frames connected to ``fixed_frame`` are drawn as axes of ``axis_length`` m (None: 4 % of
-    the scene's size, 0.1-5 m) with their names. With ``trail_ns`` > 0, where each pose entity
+    TF frames connected to ``fixed_frame`` (but those in ``hidden_frames``) are drawn as axes of
+    ``axis_length`` m (None: 4 % of the scene's size, 0.1-5 m) with their names. With ``trail_ns`` > 0, where each pose entity
     (Arrows3D origins) and each moving frame was over [t - trail_ns, t] is drawn as a trail.
     """
     g = graph or frame_graph(store, timeline)
@@ -116,9 +218,10 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
             _pose_trail(store, ent, timeline, t, trail_ns, tf, la, out)
     frames = []
     if fixed_frame and fixed_frame not in g.frames():
-        frames.append((fixed_frame, Transform.identity()))  # the fixed frame's origin, even outside TF
+        if fixed_frame not in hidden_frames:
+            frames.append((fixed_frame, Transform.identity()))  # the fixed frame's origin, even outside TF
     elif fixed_frame:
-        for f in sorted(g.frames()):
+        for f in sorted(g.frames() - set(hidden_frames)):
             try:
                 frames.append((f, g.lookup(fixed_frame, f, t)))
             except FrameGraphError:
@@ -219,6 +322,8 @@ def _pose_trail(store, ent, timeline, t, trail_ns, tf, la, out) -> None:
     flat = as_numpy(r.values.values.flatten()).reshape(-1, 3).astype(float)
     p = flat[off[:-1][has]]
     p = p[np.isfinite(p).all(axis=1)]
+    if len(p) < 2 or np.ptp(p, axis=0).max() <= 1e-3:  # arrows that stay put (a twist at its origin): no trail
+        return
     if len(p) > 4 * TRAIL_SAMPLES_MAX:
         p = p[np.linspace(0, len(p) - 1, 4 * TRAIL_SAMPLES_MAX).astype(np.int64)]
     col = colors(la.get("Arrows3D:colors"), 1)[0]

@@ -56,7 +56,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
     most data resolves to); ``timeline`` None picks ``ros_time`` when present."""
 
     def __init__(self, store: ChunkStore, blueprint: Blueprint | None = None, *, timeline: str | None = None,
-                 fixed_frame: str | None = None, title: str = "rerun_ros viewer", source_name: str = ""):
+                 fixed_frame: str | None = None, target_frame: str | None = None, title: str = "rerun_ros viewer",
+                 source_name: str = ""):
         super().__init__()
         self.setWindowTitle(title)
         self.store = store
@@ -69,6 +70,12 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.fixed_frame = fixed_frame or SP.default_fixed_frame(store, self.timeline, self.graph())
         self._fixed_given = fixed_frame is not None
         self.blueprint = blueprint or default_blueprint(store, fixed_frame)
+        #: the 3D views' target frame (``--target-frame``; a view's blueprint one wins)
+        self.target_frame = target_frame
+        #: TF frames the 3D views do not draw (the TF panel's check boxes; blueprints' hidden_frames)
+        self.hidden_frames: set[str] = {f for v in self.blueprint.views() for f in v.hidden_frames}
+        #: the frame selected in the TF panel (its name is drawn first)
+        self.selected_frame: str | None = None
         self.t: int = 0
         self.views: list = []
         self._pending: dict = {}
@@ -77,7 +84,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self._dirty = True
         # left: entity tree and TF tree
         self.tree = EntityTree(store, self.hidden, self.refresh, self._selected)
-        self.tf_tree = TfTree(self, self.set_fixed_frame)
+        self.tf_tree = TfTree(self, self.set_fixed_frame, on_visible=self.set_frame_visible, on_select=self.select_frame,
+                              on_target=self.set_target_frame)
         left = QtWidgets.QTabWidget()
         left.addTab(self.tree, "Entities")
         left.addTab(self.tf_tree, "TF")
@@ -216,9 +224,30 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.refresh()
 
     def save_blueprint(self, path) -> None:
-        """Write the layout in use as a blueprint YAML."""
+        """Write the layout in use as a blueprint YAML (with the TF frames hidden in the TF panel)."""
         from .blueprint import dump
+        for v in self.blueprint.views():
+            if v.kind == "spatial3d":
+                v.hidden_frames = sorted(self.hidden_frames)
         dump(self.blueprint, path)
+
+    def set_frame_visible(self, frame: str, visible: bool) -> None:
+        """Show or hide one TF frame's axes and name in every 3D view (rviz's TF display check boxes)."""
+        (self.hidden_frames.discard if visible else self.hidden_frames.add)(frame)
+        self.refresh()
+
+    def select_frame(self, frame: str | None) -> None:
+        """Select a TF frame: its name is drawn first in the 3D views."""
+        self.selected_frame = frame
+        self.refresh()
+
+    def set_target_frame(self, frame: str | None) -> None:
+        """Make ``frame`` the target frame of every 3D view without its own (None: the default)."""
+        self.target_frame = frame
+        for v in self.views:
+            if isinstance(v, Spatial3DView) and not v.view_spec.target_frame:
+                v.reset_view()
+        self.refresh()
 
     def _save_blueprint_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save blueprint", "blueprint.yaml", "YAML (*.yaml)")

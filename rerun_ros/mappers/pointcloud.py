@@ -87,7 +87,9 @@ TURBO = _turbo_lut()
 
 
 def colormap(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """Map values (n,) to packed RGBA uint32 (n,) through Turbo over [lo, hi] (default min..max)."""
+    """Map values (n,) to packed RGBA uint32 (n,) through Turbo over [lo, hi] (default min..max).
+    Values that are all the same (a simulator's zero intensities) carry no contrast: they get
+    Turbo's middle colour, not its darkest (which is nearly invisible on a dark background)."""
     v = np.asarray(values, dtype=np.float32)
     if v.size == 0:
         return np.zeros(0, np.uint32)
@@ -97,7 +99,9 @@ def colormap(values: np.ndarray, lo: float | None = None, hi: float | None = Non
             vmin, vmax = float(np.nanmin(v)), float(np.nanmax(v))
         lo = vmin if lo is None else lo
         hi = vmax if hi is None else hi
-    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    if not hi > lo:
+        return np.full(v.shape, TURBO[128], np.uint32)
+    scale = 255.0 / (hi - lo)
     idx = np.clip((v - lo) * scale, 0, 255)
     if np.isnan(idx.sum()):
         idx = np.nan_to_num(idx, nan=0.0)

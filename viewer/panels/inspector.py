@@ -1,7 +1,7 @@
 """The message inspector (Foxglove's Raw Messages, Rerun's selection panel): for the selected
 entity at the cursor, the whole ROS message as a tree of fields with values, then every
 component's latest-at value; with nothing selected, a summary of the recording. Double-click a
-numeric field to plot it."""
+numeric field to plot it, or drag it onto a plot."""
 from __future__ import annotations
 
 from PyQt6 import QtCore, QtWidgets
@@ -71,7 +71,23 @@ class Inspector(QtWidgets.QTreeWidget):
         self.setHeaderLabels(["field", "value"])
         self.setColumnWidth(0, 150)
         self.itemDoubleClicked.connect(self._double)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QtWidgets.QAbstractItemView.DragDropMode.DragOnly)
         self._shown = None
+
+    def mimeTypes(self) -> list[str]:
+        from ..views.timeseries import SERIES_MIME
+        return [SERIES_MIME, "text/plain"]
+
+    def mimeData(self, items):
+        """A numeric field dragged out: ``<entity>:<field path>`` (dropped on a plot, it is plotted)."""
+        from ..views.timeseries import SERIES_MIME
+        md = QtCore.QMimeData()
+        specs = [f"{self.entity}:{it.data(0, PATH_ROLE)}" for it in items if it.data(0, PATH_ROLE) and self.entity]
+        if specs:
+            md.setData(SERIES_MIME, QtCore.QByteArray(specs[0].encode("utf-8")))
+            md.setText(specs[0])
+        return md
 
     def show_entity(self, entity: str | None) -> None:
         self.entity = entity
@@ -104,7 +120,9 @@ class Inspector(QtWidgets.QTreeWidget):
                 it = QtWidgets.QTreeWidgetItem([name, text])
                 if path is not None:
                     it.setData(0, PATH_ROLE, path)
-                    it.setToolTip(0, f"{self.entity}:{path}\ndouble-click to plot")
+                    it.setToolTip(0, f"{self.entity}:{path}\ndouble-click to plot, or drag onto a plot")
+                else:
+                    it.setFlags(it.flags() & ~QtCore.Qt.ItemFlag.ItemIsDragEnabled)
                 parents[-1].addChild(it)
                 parents.append(it)
             root.setExpanded(True)

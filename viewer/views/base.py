@@ -64,9 +64,10 @@ class CanvasView(QtWidgets.QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(1)
         self.title = QtWidgets.QLabel(f"<b>{view.name}</b>  <span style='color:#888'>({view.kind})</span>")
-        self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Fixed)
-        lay.addWidget(self.title)
-        self.header = QtWidgets.QHBoxLayout()
+        self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.header = QtWidgets.QHBoxLayout()  # the title, then the view's own controls, on one row
+        self.header.setSpacing(4)
+        self.header.addWidget(self.title, 1)
         lay.addLayout(self.header)
         lay.addWidget(self.canvas.native, 1)
         self.status = QtWidgets.QLabel("")

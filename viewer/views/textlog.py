@@ -1,8 +1,9 @@
 """The text log view (rqt_console's table): TextLog rows up to the cursor with a level filter, a
-node filter (the ``/rosout`` publisher's name) and search; click a row to jump to its time."""
+node filter (the ``/rosout`` publisher's name) and search; click a row to jump to its time. The
+message column takes the free width and long messages wrap (the whole text also on hover)."""
 from __future__ import annotations
 
-from PyQt6 import QtGui, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..logs import LogIndex, text_log
 
@@ -28,8 +29,16 @@ class TextLogView(QtWidgets.QWidget):
         self.search = QtWidgets.QLineEdit()
         self.search.setPlaceholderText("search")
         self.table = QtWidgets.QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["time", "entity", "level", "text"])
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setHorizontalHeaderLabels(["time", "level", "entity", "text"])
+        hh = self.table.horizontalHeader()
+        for col, mode in ((0, "ResizeToContents"), (1, "ResizeToContents"), (2, "Interactive"), (3, "Stretch")):
+            hh.setSectionResizeMode(col, getattr(QtWidgets.QHeaderView.ResizeMode, mode))
+        hh.setMinimumSectionSize(30)
+        self.table.verticalHeader().setVisible(False)
+        # the message takes the free width and wraps onto more lines: whole at any width
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(QtCore.Qt.TextElideMode.ElideRight)
+        self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.cellClicked.connect(self._jump)
         top = QtWidgets.QHBoxLayout()
@@ -71,16 +80,25 @@ class TextLogView(QtWidgets.QWidget):
         if sig == getattr(self, "_shown_sig", None):
             return  # the same rows: no table rebuild while scrubbing between log lines
         self._shown_sig = sig
+        one = len({r[1] for r in shown}) <= 1
+        self.table.setColumnHidden(2, one)  # one entity (/rosout): its column says nothing
         self.table.setRowCount(len(shown))
         for i, (tm, ent, level, text) in enumerate(shown):
-            for j, v in enumerate((self.win.format_time(tm), ent, level, text)):
+            for j, v in enumerate((self.win.format_time(tm), level, ent, text)):
                 it = QtWidgets.QTableWidgetItem(v)
-                if j == 2:
+                if j == 1:
                     it.setForeground(QtGui.QColor(LEVEL_COLORS.get(level, "#d0d0d0")))
+                if j == 3:
+                    it.setToolTip(f"{ent} · {level} · {self.win.format_time(tm)}\n{text}")
                 self.table.setItem(i, j, it)
+        self.table.resizeRowsToContents()
         if shown:
             self.table.scrollToBottom()
         self.drawn_time = t
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.table.resizeRowsToContents()  # wrapped messages take the lines the new width needs
 
     def _jump(self, row: int, _col: int) -> None:
         shown = self.rows[-SHOWN_MAX:]

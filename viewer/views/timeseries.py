@@ -1,18 +1,29 @@
 """The time series view (PlotJuggler's plot): every Scalars series of the view's entities and every
 message field the blueprint names (``series: ["/dvl/data:message.altitude"]``), on time and value
-axes with ticks, a legend whose entries toggle their series, a hover readout and a time cursor.
-Wheel/drag zoom and pan both axes; double-click (or "reset view") returns to following the cursor.
-Lines are min/max-decimated to the canvas width over the visible range."""
+axes with ticks, a legend whose entries toggle their series (wrapped over lines, elided, the full
+name on hover, scrolled when long), a hover readout of every value at the cursor and a time
+cursor. Wheel/drag zoom and pan both axes; double-click (or "reset view") returns to following
+the cursor. Lines are min/max-decimated to the canvas width over the visible range.
+
+A field dragged from the message inspector and dropped on the plot is added to it. With ``xy:
+[X, Y]`` the view is an XY plot (PlotJuggler's XY curve): Y against X over the view's time
+range, with a dot where the robot is at the cursor."""
 from __future__ import annotations
 
 import numpy as np
-from PyQt6 import QtCore, QtWidgets
+from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..series import MinMaxPyramid, field_series, series
 from .base import CanvasView, scene
 from .fonts import share_fonts
 
-__all__ = ["TimeSeriesView", "PALETTE"]
+__all__ = ["TimeSeriesView", "PALETTE", "SERIES_MIME"]
+
+#: the drag-and-drop format of a message field (``<entity>:message.<field>`` as UTF-8)
+SERIES_MIME = "application/x-rerun-ros-series"
+#: the widest a legend entry is drawn (pixels); longer names are elided, whole in their tooltip
+LEGEND_ENTRY_PX = 220
+LEGEND_ROWS = 2
 
 PALETTE = np.array([[0.9, 0.3, 0.3], [0.3, 0.8, 0.3], [0.3, 0.5, 1.0], [1.0, 0.8, 0.2], [0.8, 0.4, 1.0],
                     [0.2, 0.9, 0.9], [1.0, 0.5, 0.7], [0.7, 0.7, 0.7]], np.float32)
@@ -63,23 +74,27 @@ class TimeSeriesView(CanvasView):
         self.hover_line.visible = False
         self.dots = scene.visuals.Markers(pos=np.zeros((1, 2), np.float32), parent=self.viewbox.scene, antialias=0)
         self.dots.visible = False
-        self.legend = QtWidgets.QWidget()
-        self.legend_layout = QtWidgets.QHBoxLayout(self.legend)
-        self.legend_layout.setContentsMargins(2, 0, 2, 0)
-        self.legend_layout.setSpacing(8)
-        self.legend_layout.addStretch(1)
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(self.legend)
-        scroll.setWidgetResizable(True)
-        scroll.setFixedHeight(30)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAsNeeded)
-        scroll.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.header.addWidget(scroll, 1)
+        # the legend: entries flow left to right and wrap (two rows shown, a scroll bar beyond)
+        self.legend = QtWidgets.QListWidget()
+        self.legend.setFlow(QtWidgets.QListView.Flow.LeftToRight)
+        self.legend.setWrapping(True)
+        self.legend.setResizeMode(QtWidgets.QListView.ResizeMode.Adjust)
+        self.legend.setTextElideMode(QtCore.Qt.TextElideMode.ElideMiddle)
+        self.legend.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.legend.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+        self.legend.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.legend.setStyleSheet("QListWidget { background: transparent; border: none; }")
+        self.legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.legend.itemChanged.connect(self._legend_changed)
+        self.layout().insertWidget(1, self.legend)
         self.readout_label = QtWidgets.QLabel("")
         self.readout_label.setStyleSheet("color:#d8d8a0")
         self.readout_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         self.layout().insertWidget(3, self.readout_label)
-        self.legend_boxes: dict[str, QtWidgets.QCheckBox] = {}
+        self.setAcceptDrops(True)
+        self.xy_marker = scene.visuals.Markers(pos=np.zeros((1, 2), np.float32), parent=self.viewbox.scene, antialias=0)
+        self.xy_marker.visible = False
+        self.legend_items: dict[str, QtWidgets.QListWidgetItem] = {}
         self.hidden_series: set[str] = set()
         self.data: dict = {}
         self.readout = ""
@@ -122,30 +137,92 @@ class TimeSeriesView(CanvasView):
         return self._cache
 
     def _rebuild_legend(self, names: list[str]) -> None:
-        for b in self.legend_boxes.values():
-            b.setParent(None)
-        self.legend_boxes = {}
+        lg = self.legend
+        lg.blockSignals(True)
+        lg.clear()
+        self.legend_items = {}
+        fm = lg.fontMetrics()
+        widest = max([fm.horizontalAdvance(n) for n in names[:LEGEND_MAX]] or [40])
+        cell = QtCore.QSize(int(min(widest + 34, LEGEND_ENTRY_PX)), fm.height() + 4)
+        lg.setGridSize(cell)
         for k, n in enumerate(names[:LEGEND_MAX]):
             r, g, b = (PALETTE[k % len(PALETTE)] * 255).astype(int)
-            box = QtWidgets.QCheckBox(n)
-            box.setChecked(n not in self.hidden_series)
-            box.setStyleSheet(f"QCheckBox {{ color: rgb({r},{g},{b}); }}")
-            box.setToolTip(f"{n}: click to show or hide")
-            box.toggled.connect(lambda on, n=n: self._toggle(n, on))
-            self.legend_layout.insertWidget(self.legend_layout.count() - 1, box)
-            self.legend_boxes[n] = box
+            it = QtWidgets.QListWidgetItem(n)
+            it.setFlags(QtCore.Qt.ItemFlag.ItemIsUserCheckable | QtCore.Qt.ItemFlag.ItemIsEnabled)
+            it.setCheckState(QtCore.Qt.CheckState.Unchecked if n in self.hidden_series else QtCore.Qt.CheckState.Checked)
+            it.setForeground(QtGui.QColor(int(r), int(g), int(b)))
+            it.setToolTip(f"{n}\nclick the box to show or hide")
+            it.setSizeHint(cell)
+            lg.addItem(it)
+            self.legend_items[n] = it
         if len(names) > LEGEND_MAX:
-            more = QtWidgets.QCheckBox(f"+{len(names) - LEGEND_MAX} more")
-            more.setEnabled(False)
-            self.legend_layout.insertWidget(self.legend_layout.count() - 1, more)
-            self.legend_boxes["…"] = more
+            more = QtWidgets.QListWidgetItem(f"+{len(names) - LEGEND_MAX} more")
+            more.setFlags(QtCore.Qt.ItemFlag.NoItemFlags)
+            more.setToolTip("\n".join(names[LEGEND_MAX:LEGEND_MAX + 40]))
+            more.setSizeHint(cell)
+            lg.addItem(more)
+        lg.blockSignals(False)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Legend height: its rows of entries at the current width, at most LEGEND_ROWS (then it scrolls)."""
+        n = self.legend.count()
+        cell = self.legend.gridSize()
+        if not n or cell.width() <= 0:
+            self.legend.setFixedHeight(0)
+            self.legend.setVisible(False)
+            return
+        per_row = max(1, (max(self.legend.viewport().width(), self.width() - 8)) // cell.width())
+        rows = min(-(-n // per_row), LEGEND_ROWS)
+        self.legend.setVisible(True)
+        self.legend.setFixedHeight(rows * cell.height() + 6)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit_legend()
 
     def legend_entries(self) -> list[str]:
         """The legend's series names, as shown."""
-        return [n for n in self.legend_boxes if n != "…"]
+        return list(self.legend_items)
+
+    def set_series_visible(self, name: str, on: bool) -> None:
+        """Tick or untick a legend entry (as a click on its box does)."""
+        self.legend_items[name].setCheckState(QtCore.Qt.CheckState.Checked if on else QtCore.Qt.CheckState.Unchecked)
+
+    def _legend_changed(self, item) -> None:
+        name = item.text()
+        if name in self.legend_items:
+            self._toggle(name, item.checkState() == QtCore.Qt.CheckState.Checked)
 
     def _toggle(self, name: str, on: bool) -> None:
         (self.hidden_series.discard if on else self.hidden_series.add)(name)
+        self.update_at(self.win.timeline, self.win.t)
+
+    # -- drag and drop (a field from the message inspector) ---------------------------------
+
+    def dragEnterEvent(self, ev) -> None:
+        if ev.mimeData().hasFormat(SERIES_MIME):
+            ev.acceptProposedAction()
+
+    def dragMoveEvent(self, ev) -> None:
+        if ev.mimeData().hasFormat(SERIES_MIME):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:
+        md = ev.mimeData()
+        if not md.hasFormat(SERIES_MIME):
+            return
+        spec = bytes(md.data(SERIES_MIME)).decode("utf-8", "replace")
+        self.add_series(spec)
+        ev.acceptProposedAction()
+
+    def add_series(self, spec: str) -> None:
+        """Plot ``<entity>:message.<field>`` here too (it is added to the view's blueprint)."""
+        if ":" not in spec:
+            raise ValueError(f"not a series path: {spec!r}")
+        if spec not in self.view_spec.series:
+            self.view_spec.series.append(spec)
+            self._cache_gen = None
         self.update_at(self.win.timeline, self.win.t)
 
     # -- drawing ----------------------------------------------------------------------------
@@ -158,11 +235,81 @@ class TimeSeriesView(CanvasView):
                                                                            (rng[1] - rng[0]) / 1e9))
         return 0.0, max((rng[1] - rng[0]) / 1e9, 1e-3)
 
+    def _xy(self, timeline: str):
+        """(times ns (n,), x (n,), y (n,)) of the view's ``xy`` fields (x taken latest-at each y)."""
+        gen = (self.win.store.generation, timeline, tuple(self.view_spec.xy))
+        if getattr(self, "_xy_gen", None) != gen:
+            self._xy_gen, self._xy_data, self._problems = gen, None, {}
+            got = []
+            for spec in self.view_spec.xy:
+                ent, _, path = spec.partition(":")
+                try:
+                    tt, vv, _names = field_series(self.win.store, ent, path or "message", timeline)
+                except KeyError as err:
+                    self._problems[spec] = str(err.args[0] if err.args else err)
+                    return None
+                if vv.ndim != 2 or vv.shape[1] != 1:
+                    self._problems[spec] = "not one numeric field (name a leaf: ...position.x)"
+                    return None
+                got.append((tt, vv[:, 0]))
+            (tx, x), (ty, y) = got
+            if len(tx) == len(ty) and np.array_equal(tx, ty):
+                xs = x
+            else:
+                i = np.searchsorted(tx, ty, "right") - 1
+                xs = np.where(i >= 0, x[np.clip(i, 0, max(len(x) - 1, 0))], np.nan) if len(x) else np.full(len(ty), np.nan)
+            self._xy_data = (ty, xs, y)
+            self._rebuild_legend([f"{self.view_spec.xy[1]} vs {self.view_spec.xy[0]}"])
+        return self._xy_data
+
+    def _update_xy(self, timeline: str, t: int) -> None:
+        """XY mode: y against x over the time range before the cursor (all of it without one)."""
+        data = self._xy(timeline)
+        self.set_problems(self._problems)
+        self.xaxis.axis.axis_label = self.view_spec.xy[0].rsplit(".", 1)[-1] if self.view_spec.xy else ""
+        line = self.lines[0] if self.lines else None
+        if line is None:
+            line = scene.visuals.Line(parent=self.viewbox.scene, width=1.5)
+            self.lines.append(line)
+        for extra in self.lines[1:]:
+            extra.visible = False
+        self.cursor.visible = False
+        if data is None or not len(data[0]) or (self.legend_items and self.legend_entries()[0] in self.hidden_series):
+            line.visible = self.xy_marker.visible = False
+            self.canvas.update()
+            return
+        tt, x, y = data
+        lo = t - int(self.view_spec.time_range * 1e9) if self.view_spec.time_range else tt[0]
+        a, b = np.searchsorted(tt, lo, "left"), np.searchsorted(tt, t, "right")
+        ok = np.isfinite(x) & np.isfinite(y)
+        pts = np.stack([x, y], 1)[a:b][ok[a:b]].astype(np.float32)
+        self.data = {self.legend_entries()[0] if self.legend_items else "xy": (tt[a:b], y[a:b])}
+        if len(pts) >= 2:
+            line.set_data(pts, color=tuple(PALETTE[0]) + (1.0,))
+        line.visible = len(pts) >= 2
+        if len(pts):
+            self.xy_marker.set_data(pts[-1:], face_color=(1, 1, 0.4, 1), edge_width=0, size=9)
+        self.xy_marker.visible = bool(len(pts))
+        if not self.user_range:
+            allp = np.stack([x, y], 1)[ok]
+            lo2, hi2 = allp.min(axis=0), allp.max(axis=0)
+            pad = np.maximum((hi2 - lo2) * 0.06, 1e-3)
+            xs, ys = self.view_spec.xy[0].rsplit(".", 1), self.view_spec.xy[1].rsplit(".", 1)
+            # the two coordinates of one point (…position.x, …position.y): one metre is as long on both axes
+            self.viewbox.camera.aspect = 1.0 if (len(xs) == 2 and len(ys) == 2 and xs[0] == ys[0]) else None
+            self.viewbox.camera.set_range(x=(lo2[0] - pad[0], hi2[0] + pad[0]), y=(lo2[1] - pad[1], hi2[1] + pad[1]),
+                                          margin=0)
+        self.drawn_time = t
+        self.canvas.update()
+
     def update_at(self, timeline: str, t: int) -> None:
         rng = self.win.time_range()
         if rng is None:
             return
         self._origin = rng[0]
+        if self.view_spec.xy:
+            self._update_xy(timeline, t)
+            return
         full = self._full(timeline)
         if self.user_range:
             rect = self.viewbox.camera.rect
@@ -249,8 +396,13 @@ class TimeSeriesView(CanvasView):
                 out.append((name, float(yy[i])))
         return out
 
-    def hover(self, x_s: float) -> str:
-        """Set and return the readout for time ``x_s``: the time and every visible series' value."""
+    def hover(self, x_s: float, y: float | None = None) -> str:
+        """Set and return the readout for time ``x_s``: the time and every visible series' value
+        (XY mode: the point under the cursor, ``x_s`` and ``y`` in the fields' units)."""
+        if self.view_spec.xy:
+            self.readout = f"{self.view_spec.xy[0]} = {x_s:.6g}   {self.view_spec.xy[1]} = {(y or 0.0):.6g}"
+            self.readout_label.setText(self.readout)
+            return self.readout
         vals = self.value_at(x_s)
         self.readout = f"t = {x_s:.3f} s   " + "   ".join(f"{n} = {v:.6g}" for n, v in vals[:8]) + \
             (f"   (+{len(vals) - 8})" if len(vals) > 8 else "")
@@ -264,6 +416,9 @@ class TimeSeriesView(CanvasView):
         x, y = tr.map(ev.pos)[:2]
         rect = self.viewbox.camera.rect
         if not (rect.left <= x <= rect.right):
+            return
+        if self.view_spec.xy:
+            self.hover(float(x), float(y))
             return
         self.hover(float(x))
         self.hover_line.set_data(np.array([[x, rect.bottom], [x, rect.top]], np.float32))

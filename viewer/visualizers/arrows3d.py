@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import colors, values
+from ..geometry import colors, labels, values
 
 ARCHETYPE = "Arrows3D"
 
@@ -31,4 +31,8 @@ def visualize(la, tf, out) -> None:
     org = values(la.get("Arrows3D:origins"))
     org = np.zeros_like(vec) if org is None or len(org) != len(vec) else org
     a, b = tf.apply(org.astype(float)), tf.apply((org + vec).astype(float))
-    out.add_segments(arrow_segments(a, b), np.repeat(colors(la.get("Arrows3D:colors"), len(vec)), 3, axis=0))
+    col = colors(la.get("Arrows3D:colors"), len(vec))
+    out.add_segments(arrow_segments(a, b), np.repeat(col, 3, axis=0))
+    texts = labels(la, ARCHETYPE, len(vec))
+    if texts:
+        out.add_texts(b, texts, col)

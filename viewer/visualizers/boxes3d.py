@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...query.frames import Transform
-from ..geometry import colors, values
+from ..geometry import colors, labels, values
 
 ARCHETYPE = "Boxes3D"
 _CORNERS = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], float)
@@ -30,4 +30,8 @@ def visualize(la, tf, out) -> None:
     q = values(la.get("Boxes3D:quaternions"))
     q = np.tile([0, 0, 0, 1.0], (n, 1)) if q is None else np.broadcast_to(q, (n, 4))
     s = box_segments(cen, np.broadcast_to(half, (n, 3)), q)
-    out.add_segments(tf.apply(s.reshape(-1, 3)).reshape(-1, 2, 3), np.repeat(colors(la.get("Boxes3D:colors"), n), 12, 0))
+    col = colors(la.get("Boxes3D:colors"), n)
+    out.add_segments(tf.apply(s.reshape(-1, 3)).reshape(-1, 2, 3), np.repeat(col, 12, 0))
+    texts = labels(la, ARCHETYPE, n)
+    if texts:
+        out.add_texts(tf.apply(np.asarray(cen, float)), texts, col)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import colors, values
+from ..geometry import colors, labels, values
 
 ARCHETYPE = "Points3D"
 
@@ -15,4 +15,9 @@ def visualize(la, tf, out) -> None:
     r = values(la.get("Points3D:radii"))
     if r is None or len(r) != len(p):
         r = np.full(len(p), np.nan if r is None or len(r) == 0 else r[0], np.float32)
-    out.add_points(tf.apply(p.astype(float)), colors(la.get("Points3D:colors"), len(p)), r.astype(np.float32))
+    col = colors(la.get("Points3D:colors"), len(p))
+    pw = tf.apply(p.astype(float))
+    out.add_points(pw, col, r.astype(np.float32))
+    texts = labels(la, ARCHETYPE, len(p))
+    if texts:
+        out.add_texts(pw, texts, col)
