@@ -84,10 +84,12 @@ class Geometry3D:
     text_colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
     problems: dict = field(default_factory=dict)
 
-    def extent_points(self) -> np.ndarray:
-        """Every drawn position as (n, 3) float (for framing the camera)."""
-        parts = [self.points.reshape(-1, 3), self.lines.reshape(-1, 3), self.trails.reshape(-1, 3),
-                 self.axes[:, 0].reshape(-1, 3), self.mesh_vertices.reshape(-1, 3)]
+    def extent_points(self, trails: bool = True) -> np.ndarray:
+        """Every drawn position as (n, 3) float (for framing the camera); ``trails`` False leaves
+        the trails out (where things were, not where they are)."""
+        parts = [self.points.reshape(-1, 3), self.lines.reshape(-1, 3),
+                 self.trails.reshape(-1, 3) if trails else np.zeros((0, 3)),
+                 self.axes[:, 0].reshape(-1, 3), self.mesh_vertices.reshape(-1, 3), self.text_positions.reshape(-1, 3)]
         p = np.concatenate([x for x in parts if len(x)] or [np.zeros((0, 3))]).astype(float)
         return p[np.isfinite(p).all(axis=1)]
 

@@ -16,7 +16,7 @@ from ...query.frames import FrameGraphError
 from .. import spatial as SP
 from ..geometry import Geometry3D
 from ..labels import place_labels, text_widths
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtCore, QtWidgets
 
 from .base import CanvasView, scene
 
@@ -24,6 +24,8 @@ __all__ = ["Spatial3DView", "camera_angles", "camera_eye"]
 
 #: text size of frame names and labels (points)
 LABEL_PT = 8
+#: the smallest radius (m) framed around a followed target
+FOLLOW_RADIUS_MIN = 2.0
 #: the hover label shows the name of a frame or label within this many pixels of the cursor
 HOVER_PX = 12.0
 _DIMS = {"+z": ((0, 0, 1), (0, 1, 0)), "-z": ((0, 0, -1), (0, 1, 0)), "+y": ((0, 1, 0), (1, 0, 0)),
@@ -373,8 +375,8 @@ class Spatial3DView(CanvasView):
 
     def _frame(self, geo, target: np.ndarray | None = None) -> None:
         """Point the camera: at the blueprint's saved camera (the first time), else at the target
-        frame and what is near it (90 % of what is drawn lies within the framed radius around
-        it, at least 1 m), else at what is drawn (2-98 % of it, with the fixed frame's origin);
+        frame and what is near it (3/4 of what is drawn now, trails aside, lies within the framed
+        radius around it, at least 2 m), else at what is drawn (2-98 % of it, with the fixed frame's origin);
         lay a ground grid under it with a round step (1, 2 or 5 × 10^k m)."""
         pts = geo.extent_points()
         follow = target is not None and (self.target_frame != self.fixed_frame or self.follow_entity is not None)
@@ -392,10 +394,12 @@ class Spatial3DView(CanvasView):
             self._set_grid(np.zeros(3), 10.0)
             return
         if follow:
-            allp = np.concatenate([pts, target[None]]) if len(pts) else target[None]
+            # what is near now (not the trails: where the robot was): 3/4 of it within the radius
+            now = geo.extent_points(trails=False)
+            allp = np.concatenate([now, target[None]]) if len(now) else target[None]
             lo_all, hi_all = np.percentile(allp, 2, axis=0), np.percentile(allp, 98, axis=0)
-            r = float(np.percentile(np.linalg.norm(allp - target, axis=1), 90))
-            r = float(np.clip(r, 1.0, max(np.linalg.norm(hi_all - lo_all), 1.0)))
+            r = float(np.percentile(np.linalg.norm(allp - target, axis=1), 75))
+            r = float(np.clip(r, FOLLOW_RADIUS_MIN, max(np.linalg.norm(hi_all - lo_all), FOLLOW_RADIUS_MIN)))
             lo, hi = target - r, target + r
             size = 2 * r
         else:
