@@ -37,7 +37,9 @@ def text_widths(font, texts: list[str], font_px: float) -> np.ndarray:
 
 def place_labels(anchors: np.ndarray, sizes: np.ndarray, order, canvas: tuple[float, float],
                  pad: float = LABEL_PAD, limit: int = 500) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy placement of labels anchored at their bottom-left corner.
+    """Greedy placement of labels anchored at their top-left corner (the text hangs right of and
+    below its anchor, as VisPy draws a scene's text with ``anchor_x="left", anchor_y="bottom"``
+    on the canvas: measured).
 
     Args:
         anchors: (n, 2) float, each label's anchor in canvas pixels (x right, y down); NaN: not
@@ -57,9 +59,9 @@ def place_labels(anchors: np.ndarray, sizes: np.ndarray, order, canvas: tuple[fl
     n = len(anchors)
     boxes = np.empty((n, 4))
     boxes[:, 0] = anchors[:, 0]
-    boxes[:, 1] = anchors[:, 1] - sizes[:, 1]
+    boxes[:, 1] = anchors[:, 1]
     boxes[:, 2] = anchors[:, 0] + sizes[:, 0]
-    boxes[:, 3] = anchors[:, 1]
+    boxes[:, 3] = anchors[:, 1] + sizes[:, 1]
     keep = np.zeros(n, bool)
     w, h = canvas
     on = np.isfinite(boxes).all(axis=1) & (boxes[:, 0] >= 0) & (boxes[:, 1] >= 0) & (boxes[:, 2] <= w) & (boxes[:, 3] <= h)

@@ -101,6 +101,7 @@ class Spatial3DView(CanvasView):
         # label candidates of the drawn frame: names, positions (n, 3), colours (n, 4) float, the
         # placement order; what was placed: names, their pixel boxes
         self._cands = ([], np.zeros((0, 3)), np.zeros((0, 4)), [])
+        self._sizes = np.zeros((0, 2))
         self.placed_labels: list[str] = []
         self.label_boxes = np.zeros((0, 4))
         self.hovered: str | None = None
@@ -143,6 +144,9 @@ class Spatial3DView(CanvasView):
         self.header.addWidget(self.menu_btn)
         self.canvas.events.mouse_release.connect(self._released)
         self.canvas.events.mouse_move.connect(self._hover)
+        # labels are placed for the projection they are drawn with: checked before every draw
+        self._placed_key = None
+        self.canvas.events.draw.connect(self._before_draw, position="first")
         self._lod_timer = QtCore.QTimer(self)
         self._lod_timer.setSingleShot(True)
         self._lod_timer.timeout.connect(lambda: self._set_lod(False))
@@ -158,8 +162,7 @@ class Spatial3DView(CanvasView):
         if moved and self._lod_n[0] > LOD_POINTS and not self._aiming:
             self._set_lod(True)
             self._lod_timer.start(int(LOD_IDLE_S * 1000))
-        if moved and not self._aiming:
-            self._place_labels()
+
 
     def _camera_pose(self) -> tuple:
         """Where the camera looks from (a canvas resize changes the projection, not this)."""
@@ -479,6 +482,7 @@ class Spatial3DView(CanvasView):
             kinds += ["text"] * len(geo.texts)
         if not names:
             self._cands = ([], np.zeros((0, 3)), np.zeros((0, 4)), [])
+            self._sizes = np.zeros((0, 2))
             return
         depth = SP.frame_depths(self.win.graph())
         tg, ff, sel = self.target_frame, self.fixed_frame, getattr(self.win, "selected_frame", None)
@@ -491,6 +495,9 @@ class Spatial3DView(CanvasView):
             return (3, 0, len(n), n)
         order = sorted(range(len(names)), key=rank)
         self._cands = (names, np.concatenate(pos).astype(float), np.concatenate(cols), order)
+        font_px = LABEL_PT * float(self.canvas.dpi or 96.0) / 72.0
+        widths = text_widths(self.fonts.get_font("OpenSans"), names, font_px)
+        self._sizes = np.c_[widths + 2, np.full(len(names), 1.25 * font_px)]
 
     def _project(self, p: np.ndarray) -> np.ndarray:
         """(n, 2) canvas pixels (x right, y down) of fixed-frame points (n, 3); NaN behind the camera."""
@@ -503,6 +510,15 @@ class Spatial3DView(CanvasView):
         px[(w[:, 0] <= 0)] = np.nan
         return px
 
+    def _before_draw(self, _ev=None) -> None:
+        """Place the labels again if the projection, the canvas or the candidates changed since
+        they were placed (camera moves, resizes, new data)."""
+        tr = self.viewbox.scene.node_transform(self.canvas.scene)
+        key = (id(self._cands), tuple(self.canvas.size), np.asarray(tr.map(np.eye(4)), float).round(6).tobytes())
+        if key != self._placed_key:
+            self._placed_key = key
+            self._place_labels()
+
     def _place_labels(self) -> None:
         """Draw the labels that fit without overlapping (in the candidates' order)."""
         names, pos, cols, order = self._cands
@@ -511,10 +527,7 @@ class Spatial3DView(CanvasView):
             self.placed_labels, self.label_boxes = [], np.zeros((0, 4))
             return
         px = self._project(pos)
-        font_px = LABEL_PT * float(self.canvas.dpi or 96.0) / 72.0
-        widths = text_widths(self.fonts.get_font("OpenSans"), names, font_px)
-        sizes = np.c_[widths + 2, np.full(len(names), 1.25 * font_px)]
-        keep, boxes = place_labels(px, sizes, order, tuple(self.canvas.size))
+        keep, boxes = place_labels(px, self._sizes, order, tuple(self.canvas.size))
         idx = [i for i in order if keep[i]]
         self.placed_labels = [names[i] for i in idx]
         self.label_boxes = boxes[idx]
