@@ -68,6 +68,8 @@ class LazyRrdStore(ChunkStore):
                     e.comps[(tl, comp)] = (s, cols[n[:-len(":start")] + ":end"][i])
             self.entries.append(e)
             self._by_entity.setdefault(e.entity, []).append(e)
+        self._ranges: dict = {}
+        self._col_index: dict = {}
         self._static_cols: dict[str, set] = {}
         for n in man.column_names:
             if n.endswith(":has_static_data"):
@@ -133,24 +135,41 @@ class LazyRrdStore(ChunkStore):
         return np.array(sorted(ts), np.int64)
 
     def time_range(self, timeline: str, entity: str | None = None):
-        rs = [e.ranges[timeline] for e in (self._by_entity.get(entity, []) if entity else self.entries)
-              if timeline in e.ranges]
-        return (min(r[0] for r in rs), max(r[1] for r in rs)) if rs else None
+        key = (timeline, entity)
+        if key not in self._ranges:  # the store is read-only: each answer is kept
+            rs = [e.ranges[timeline] for e in (self._by_entity.get(entity, []) if entity else self.entries)
+                  if timeline in e.ranges]
+            self._ranges[key] = (min(r[0] for r in rs), max(r[1] for r in rs)) if rs else None
+        return self._ranges[key]
+
+    def _column_index(self, entity: str, timeline: str) -> dict:
+        """column -> (starts (k,) int64, ends (k,) int64, entries) of the entity's chunks holding it."""
+        key = (entity, timeline)
+        idx = self._col_index.get(key)
+        if idx is None:
+            per: dict[str, list] = {}
+            for e in self._by_entity.get(entity, []):
+                for (tl, c), (s, end) in e.comps.items():
+                    if tl == timeline:
+                        per.setdefault(c, []).append((s, end, e))
+            idx = {c: (np.array([x[0] for x in v], np.int64), np.array([x[1] for x in v], np.int64), [x[2] for x in v])
+                   for c, v in per.items()}
+            self._col_index[key] = idx
+        return idx
 
     def latest_at(self, entity: str, timeline: str, t: int, columns=None) -> dict[str, LatestAt]:
         ents = self._by_entity.get(entity, [])
-        want = None if columns is None else set(columns)
-        needed = [e for e in ents if e.static]
-        cols = {c for e in ents for (tl, c) in e.comps if tl == timeline and (want is None or c in want)}
-        for col in cols:
-            cands = [(e, e.comps[(timeline, col)]) for e in ents if (timeline, col) in e.comps
-                     and e.comps[(timeline, col)][0] <= t]
-            if not cands:
+        needed = {e.idx: e for e in ents if e.static}
+        index = self._column_index(entity, timeline)
+        for col in (index if columns is None else [c for c in columns if c in index]):
+            starts, ends, entries = index[col]
+            before = starts <= t
+            if not before.any():
                 continue
-            floor = max(s for _, (s, _) in cands)
-            needed += [e for e, (s, end) in cands if min(end, t) >= floor]
-        uniq = {e.idx: e for e in needed}
-        return self._subset(uniq.values()).latest_at(entity, timeline, t, columns)
+            floor = starts[before].max()
+            for i in np.flatnonzero(before & (np.minimum(ends, t) >= floor)):
+                needed[entries[i].idx] = entries[i]
+        return self._subset(needed.values()).latest_at(entity, timeline, t, columns)
 
     def range(self, entity: str, timeline: str, start: int, end: int, column: str,
               include_latest_at: bool = True) -> RangeResult:

@@ -19,6 +19,7 @@ from ..labels import place_labels, text_widths
 from PyQt6 import QtCore, QtWidgets
 
 from .base import CanvasView, scene
+from .points import PointCloud
 
 __all__ = ["Spatial3DView", "camera_angles", "camera_eye"]
 
@@ -75,8 +76,8 @@ class Spatial3DView(CanvasView):
         # visuals start with placeholder data: VisPy fails drawing or bounding empty ones
         self.grid = scene.visuals.Line(np.zeros((2, 3), np.float32), parent=vs, connect="segments",
                                        color=(0.3, 0.3, 0.35, 1.0))
-        self.markers = scene.visuals.Markers(parent=vs, antialias=0)  # fixed pixel size
-        self.markers_lod = scene.visuals.Markers(pos=np.zeros((1, 3), np.float32), parent=vs, antialias=0)
+        self.markers = PointCloud(parent=vs)  # fixed pixel size
+        self.markers_lod = PointCloud(parent=vs)
         self.markers_lod.visible = False
         self.lod_active = False
         self._lod_n = (0, 0)
@@ -358,10 +359,10 @@ class Spatial3DView(CanvasView):
             r = geo.point_radii[fixed]
             px = np.where(np.isfinite(r) & (r < 0), -2 * r, 4.0)  # negative radii: ui points (Rerun)
             pts, cols = geo.points[fixed], geo.point_colors[fixed] / 255.0
-            self.markers.set_data(pts, face_color=cols, edge_width=0, size=px)
+            self.markers.set_data(pts, cols, px)
             if n > LOD_POINTS:  # every k-th point: the shape stays, the upload is done once per frame of data
                 idx = np.linspace(0, n - 1, LOD_POINTS).astype(np.int64)
-                self.markers_lod.set_data(pts[idx], face_color=cols[idx], edge_width=0, size=px[idx] * 1.5)
+                self.markers_lod.set_data(pts[idx], cols[idx], px[idx] * 1.5)
         self._lod_n = (n, min(n, LOD_POINTS))
         self.markers.visible = bool(n) and not (self.lod_active and n > LOD_POINTS)
         self.markers_lod.visible = self.lod_active and n > LOD_POINTS
