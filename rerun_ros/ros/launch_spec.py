@@ -45,6 +45,8 @@ ARGS = {
     "topics": LaunchArg("topics", "", "topic specs separated by ';' (e.g. '/tf;/camera/image qos=sensor_data')"),
     "stream_address": LaunchArg("stream_address", "127.0.0.1:9877", "viewer stream host:port"),
     "fixed_frame": LaunchArg("fixed_frame", "map", "the viewer's fixed frame (rviz's fixed frame)"),
+    "target_frame": LaunchArg("target_frame", "", "the frame the viewer's 3D camera follows (rviz's target frame; "
+                                                  "empty: the robot's base frame)"),
     "blueprint": LaunchArg("blueprint", "", "a viewer blueprint YAML"),
     "use_sim_time": LaunchArg("use_sim_time", "false", "use /clock"),
     "rotate_bytes": LaunchArg("rotate_bytes", "0", "recorder: new file past this size"),
@@ -64,15 +66,17 @@ RECORDER = NodeSpec("recorder", "rerun_recorder", {"rrd_path": "output", "topics
                                                     "rotate_bytes": "rotate_bytes", "rotate_seconds": "rotate_seconds",
                                                     "split": "split", "grpc_url": "grpc_url", "blueprint": "blueprint"})
 VIEWER = NodeSpec("viewer", "rerun_viewer", {"stream_address": "stream_address", "fixed_frame": "fixed_frame",
-                                              "blueprint": "blueprint", "use_sim_time": "use_sim_time"})
+                                              "target_frame": "target_frame", "blueprint": "blueprint",
+                                              "use_sim_time": "use_sim_time"})
 
 LAUNCHES: dict[str, tuple[list[str], list[NodeSpec]]] = {
     "bridge": (["config", "output", "topics", "stream_address", "use_sim_time", "grpc_url", "viewer", "blueprint"],
                [BRIDGE]),
     "record": (["config", "output", "topics", "stream_address", "rotate_bytes", "rotate_seconds", "split",
                 "use_sim_time", "grpc_url", "viewer", "blueprint"], [RECORDER]),
-    "view": (["config", "stream_address", "fixed_frame", "blueprint", "use_sim_time"], [VIEWER]),
-    "bringup": (["config", "output", "topics", "stream_address", "fixed_frame", "blueprint", "use_sim_time"],
+    "view": (["config", "stream_address", "fixed_frame", "target_frame", "blueprint", "use_sim_time"], [VIEWER]),
+    "bringup": (["config", "output", "topics", "stream_address", "fixed_frame", "target_frame", "blueprint",
+                 "use_sim_time"],
                 [BRIDGE, VIEWER]),
 }
 
