@@ -5,6 +5,9 @@ by size or duration); every file starts with the static data logged so far, so e
 its own. Closing writes the footer; a process killed hard leaves the current file readable up
 to its last whole chunk (see :mod:`rerun_ros.rrd.writer`).
 
+:class:`CompactingSink` merges the small chunks of an entity (a live bridge's 20 ms flushes) into
+compact ones before a file gets them, as Rerun's batcher and ``rerun rrd compact`` do.
+
 :class:`DecimatingSink` passes a lighter stream to another sink (the viewer stream in the
 recorder's split mode): images at most ``image_hz`` per entity, point clouds subsampled to at
 most ``max_points`` per row; everything else (scalars, text, transforms, static data) unchanged.
@@ -24,7 +27,7 @@ from ..model.components import array, offsets_array, to_numpy
 from ..rrd.writer import RrdWriter
 from ..model.names import ROS_TIME_NAME
 
-__all__ = ["RotatingRrdSink", "DecimatingSink"]
+__all__ = ["RotatingRrdSink", "DecimatingSink", "CompactingSink"]
 
 IMAGE_COLUMNS = ("Image:buffer", "EncodedImage:blob", "DepthImage:buffer", "SegmentationImage:buffer")
 
@@ -224,3 +227,87 @@ class DecimatingSink:
 
     def close(self) -> None:
         self.target.close()
+
+
+class CompactingSink:
+    """Merges each entity's chunks before ``target`` gets them: pending chunks of an entity are
+    concatenated into one and written when they reach ``max_rows`` rows or ``max_bytes``, when
+    the oldest has waited ``max_age`` s (checked by :meth:`tick`, which the owner calls
+    periodically), on a change of layout (other timelines or component types: a chunk holds one
+    layout), and on :meth:`flush`/:meth:`close`. Static chunks pass at once. A process killed
+    hard loses at most what is pending (``max_age`` s of rows).
+
+    Args:
+        target: the sink to feed (a :class:`RotatingRrdSink`).
+        max_age: seconds a row may wait.
+        max_rows / max_bytes: write an entity's pending rows past these.
+    """
+
+    def __init__(self, target, *, max_age: float = 1.0, max_rows: int = 4096, max_bytes: int = 8 << 20):
+        self.target = target
+        self.max_age = max_age
+        self.max_rows = max_rows
+        self.max_bytes = max_bytes
+        self._pending: dict[str, list] = {}  # entity -> [first arrival (monotonic), rows, bytes, chunks]
+        self.chunks_in = 0
+        self.chunks_out = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _layout(c: Chunk) -> tuple:
+        return (tuple(sorted(c.timelines)), tuple(sorted((str(d), str(col.type)) for d, col in c.components.items())))
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        out = []
+        with self._lock:
+            self.chunks_in += 1
+            if chunk.is_static:
+                out.append(chunk)
+            else:
+                p = self._pending.get(chunk.entity_path)
+                if p is not None and self._layout(p[3][0]) != self._layout(chunk):
+                    out.append(self._take(chunk.entity_path))
+                    p = None
+                if p is None:
+                    p = self._pending[chunk.entity_path] = [time.monotonic(), 0, 0, []]
+                p[1] += len(chunk)
+                p[2] += chunk.nbytes
+                p[3].append(chunk)
+                if p[1] >= self.max_rows or p[2] >= self.max_bytes:
+                    out.append(self._take(chunk.entity_path))
+        self._write(out)
+
+    def _take(self, entity: str) -> Chunk:
+        _, _, _, chunks = self._pending.pop(entity)
+        return chunks[0] if len(chunks) == 1 else Chunk.concat(chunks)
+
+    def _write(self, chunks: list) -> None:
+        for c in chunks:
+            self.chunks_out += 1
+            self.target.write_chunk(c)
+
+    def tick(self, max_age: float | None = None) -> None:
+        """Write the entities whose oldest pending row has waited ``max_age`` s (default the sink's)."""
+        age = self.max_age if max_age is None else max_age
+        now = time.monotonic()
+        with self._lock:
+            due = [e for e, p in self._pending.items() if now - p[0] >= age]
+            out = [self._take(e) for e in due]
+        self._write(out)
+
+    def flush(self) -> None:
+        with self._lock:
+            out = [self._take(e) for e in list(self._pending)]
+        self._write(out)
+        self.target.flush()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.target.close()
+
+    def __getattr__(self, name):  # the file sink's path, files, ... through the wrapper
+        if name == "target":
+            raise AttributeError(name)
+        return getattr(self.target, name)
