@@ -11,8 +11,11 @@ of its own: viewers hold the store). The start is the publisher's source timesta
 reports it (SingleThreadedExecutor), else header.stamp, which the load sets just before publish.
 A second load, ``--mix small``: the nav-stack mix of small messages (Imu 200 Hz, TF 100 Hz,
 JointState 100 Hz, Odometry 50 Hz, reliable). Targets for both: the bridge stores every message
-the bare subscriber receives (no loss), p99 ≤ 50 ms, CPU ≤ 1.0× the bare subscriber (the bridge
-takes serialized messages; the bare subscriber builds rclpy message objects).
+the bare subscriber receives (no loss); recording only (no viewer: one batch per
+``file_flush_period``) CPU ≤ 0.7× the bare subscriber; with a viewer connected (``--viewer``:
+TCP; ``--grpc``: also gRPC) CPU ≤ 1.3× and p99 publish → viewer ≤ 50 ms (the bridge takes
+serialized messages; the bare subscriber builds rclpy message objects). The recording's chunks
+(count, rows per chunk) are printed: a file made of 20 ms flushes is hundreds of tiny chunks.
 
 Usage: .venv/bin/python bench/live.py [--duration S] [--mix big|small|both]
 """
@@ -337,7 +340,17 @@ def run_bridge(a, env, tmp, mix, topics, sink: str):
         proxy.wait(timeout=30)
     if not report.exists():
         raise RuntimeError(f"bridge failed: {err[-800:]}")
-    return counts_r, cpu_r, json.loads(report.read_text()), viewer_lat
+    rep = json.loads(report.read_text())
+    rrd = tmp / "live.rrd"
+    if rrd.exists():
+        sys.path.insert(0, str(ROOT))
+        from rerun_ros.rrd.reader import read_chunks
+        chunks = [c for c in read_chunks(rrd)[0] if not c.is_static]
+        rep["file_chunks"] = len(chunks)
+        rep["file_rows"] = sum(len(c) for c in chunks)
+        rep["file_bytes"] = rrd.stat().st_size
+        rrd.unlink()
+    return counts_r, cpu_r, rep, viewer_lat
 
 
 def run_mix(a, mix: str) -> None:
@@ -380,6 +393,9 @@ def run_mix(a, mix: str) -> None:
     print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |  ({a.bare_executor} executor)\n"
           f"| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |  ({a.bridge_executor} executor)")
     print(f"| {'ratio bridge/bare':<22} | {cpu_r / cpu_b if cpu_b else float('inf'):7.2f} |")
+    if "file_chunks" in rep:
+        print(f"\nrecording: {rep['file_chunks']} chunks for {rep['file_rows']} rows "
+              f"({rep['file_rows'] / max(rep['file_chunks'], 1):.0f} rows per chunk), {rep['file_bytes'] / 1e6:.1f} MB")
     lb = got_b.get("latency_ms", {})
     print(f"\nbridge: publish -> chunk in its sinks (ms, {lat.get('rows', 0)} rows): p50 {lat.get('p50', float('nan')):.1f}, "
           f"p90 {lat.get('p90', float('nan')):.1f}, p99 {lat.get('p99', float('nan')):.1f}, max {lat.get('max', float('nan')):.1f}")
@@ -411,9 +427,15 @@ def run_mix(a, mix: str) -> None:
               f"{cpu_g / cpu_r if cpu_r else float('inf'):12.2f} |")
         print(f"target gRPC no worse than TCP: p99 {'met' if vg.get('p99', 1e9) <= vt.get('p99', 0) * 1.0 else 'NOT met'}, "
               f"CPU {'met' if cpu_g <= cpu_r else 'NOT met'} (rows converted by the gRPC bridge: {conv_g})")
-    print(f"\ntargets: no loss ({'met' if worst_loss == 0 else f'NOT met: {worst_loss:.1f} %'}), p99 <= 50 ms "
-          f"({'met' if p99 <= 50 else 'NOT met'}{' (sinks and viewer store)' if viewer_lat else ''}), CPU <= 1.0x bare "
-          f"({'met' if cpu_b and cpu_r / cpu_b <= 1.0 else 'NOT met'})")
+    ratio = cpu_r / cpu_b if cpu_b else float("inf")
+    if viewer_lat:
+        print(f"\ntargets (a viewer connected): no loss ({'met' if worst_loss == 0 else f'NOT met: {worst_loss:.1f} %'}), "
+              f"p99 <= 50 ms ({'met' if p99 <= 50 else 'NOT met'}, sinks and viewer store), CPU <= 1.3x bare "
+              f"({'met' if ratio <= 1.3 else 'NOT met'})")
+    else:
+        print(f"\ntargets (recording only): no loss ({'met' if worst_loss == 0 else f'NOT met: {worst_loss:.1f} %'}), "
+              f"CPU <= 0.7x bare ({'met' if ratio <= 0.7 else 'NOT met'}); rows reach the file within "
+              f"file_flush_period (p99 {lat.get('p99', float('nan')):.0f} ms)")
     shutil.rmtree(tmp, ignore_errors=True)  # the recorded .rrd (~1 GB for 20 s)
 
 

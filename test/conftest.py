@@ -192,3 +192,14 @@ def nan_safe(v):
     if isinstance(v, dict):
         return {k: nan_safe(x) for k, x in v.items()}
     return v
+
+
+@pytest.fixture
+def ros_env():
+    """The environment of a test's ROS 2 processes: a domain of its own, loopback discovery."""
+    import random
+    env = dict(os.environ)
+    env["ROS_DOMAIN_ID"] = str(random.randint(100, 200))
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    env.pop("ROS_LOCALHOST_ONLY", None)
+    return env

@@ -17,6 +17,7 @@ from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
 from conftest import DATA, FIELD, LIDAR
+from test_viewer_real import _show
 
 WALKER = DATA / "sim" / "walker"  # a Gazebo TurtleBot3 run: odom -> base_footprint -> 10 more frames
 FIELD_DB3 = DATA / "field" / "rosbag2_2024_09_04-17_15_57_0.db3"  # an underwater vehicle's 150 s run, no TF
@@ -44,15 +45,15 @@ def open_window(qapp, bag, blueprint=None, size=(1280, 800), **kw):
     return win
 
 
-def _show(view) -> None:
-    """Bring a view forward if it sits in a tab."""
-    from PyQt6 import QtWidgets
-    w = view
-    while w is not None:
-        p = w.parentWidget()
-        if isinstance(p, QtWidgets.QStackedWidget) and isinstance(p.parentWidget(), QtWidgets.QTabWidget):
-            p.parentWidget().setCurrentWidget(w)
-        w = p
+def _view_at_the_end(qapp, bag, cls):
+    """(window, its first view of ``cls``) of the default layout, shown, the cursor at the end."""
+    win = open_window(qapp, bag)
+    v = next(v for v in win.views if isinstance(v, cls))
+    _show(v)
+    pump(qapp, 10)
+    win.set_time(win.time_range()[1])
+    pump(qapp, 10)
+    return win, v
 
 
 def _data_share(v) -> float:
@@ -344,13 +345,7 @@ def test_text_log_shows_whole_messages_at_the_default_size(qapp):
     from PyQt6 import QtCore
 
     from rerun_ros.viewer.views import TextLogView
-    win = open_window(qapp, FIELD)
-    v = next(v for v in win.views if isinstance(v, TextLogView))
-    _show(v)
-    pump(qapp, 10)
-    rng = win.time_range()
-    win.set_time(rng[1])
-    pump(qapp, 10)
+    win, v = _view_at_the_end(qapp, FIELD, TextLogView)
     tab = v.table
     assert tab.rowCount() > 20
     col = 3
@@ -402,13 +397,7 @@ def test_map_view_draws_the_gps_track(qapp, tmp_path):
     no tile fetched without a tile_url."""
     from rerun_ros.viewer import geo as G
     from rerun_ros.viewer.views import MapView
-    win = open_window(qapp, FIELD)
-    v = next(v for v in win.views if isinstance(v, MapView))
-    _show(v)
-    pump(qapp, 5)
-    rng = win.time_range()
-    win.set_time(rng[1])
-    pump(qapp, 5)
+    win, v = _view_at_the_end(qapp, FIELD, MapView)
     fixes = []
     with open(FIELD, "rb") as fh:
         for _s, _c, _m, msg in make_reader(fh, decoder_factories=[DecoderFactory()]).iter_decoded_messages(

@@ -120,20 +120,9 @@ def _glob_match(parts: list[str], rel: list[str]) -> bool:
     """``rel`` (path parts) against glob ``parts`` (``*``, ``?``, ``[...]`` within a part,
     ``**`` any number of parts): a table over parts, no backtracking."""
     import fnmatch
-    reach = [True] + [False] * len(rel)
-    for pat in parts:
-        nxt = [False] * (len(rel) + 1)
-        if pat == "**":
-            on = False
-            for k in range(len(rel) + 1):
-                on = on or reach[k]
-                nxt[k] = on
-        else:
-            for k in range(len(rel)):
-                if reach[k] and fnmatch.fnmatchcase(rel[k], pat):
-                    nxt[k + 1] = True
-        reach = nxt
-    return reach[-1]
+
+    from ..model.entity_path import match_parts
+    return match_parts(parts, rel, lambda pat, name: fnmatch.fnmatchcase(name, pat))
 
 
 def _glob_local(text: str) -> tuple[list[Path], Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["EntityPath", "parse", "join", "parent", "escape_part", "from_topic", "entity_glob"]
+__all__ = ["EntityPath", "parse", "join", "parent", "escape_part", "from_topic", "entity_glob", "match_parts"]
 
 _PLAIN = re.compile(r"[A-Za-z0-9_\-.]+")
 
@@ -136,6 +136,29 @@ class EntityPath(str):
         return len(mine) > len(theirs) and mine[: len(theirs)] == theirs
 
 
+def match_parts(patterns: list[str], parts: list[str], match_one) -> bool:
+    """Whether path ``parts`` match glob ``patterns`` part by part, ``**`` standing for any
+    number of parts and ``match_one(pattern, part)`` deciding the others: a table over parts
+    (``reach[k]``: the first k parts are matched by the patterns seen so far), no backtracking —
+    O(patterns × parts) calls whatever the input."""
+    reach = [True] + [False] * len(parts)
+    for pat in patterns:
+        nxt = [False] * (len(parts) + 1)
+        if pat == "**":
+            on = False
+            for k in range(len(parts) + 1):
+                on = on or reach[k]
+                nxt[k] = on
+        else:
+            for k in range(len(parts)):
+                if reach[k] and match_one(pat, parts[k]):
+                    nxt[k + 1] = True
+        reach = nxt
+        if not any(reach):
+            return False
+    return reach[-1]
+
+
 class EntityGlob:
     """A compiled entity glob (Rerun's entity filter syntax): ``*`` matches within one path part,
     ``**`` any number of parts; ``/a/**`` also matches ``/a``; a plain path matches itself.
@@ -181,25 +204,7 @@ class EntityGlob:
         if hit is not None:
             return hit
         parts = [x for x in path.split("/") if x != ""]
-        pats = self._parts
-        # reach[k]: the first k parts of the path can be matched by the patterns seen so far
-        reach = [False] * (len(parts) + 1)
-        reach[0] = True
-        for pat in pats:
-            nxt = [False] * (len(parts) + 1)
-            if pat == "**":
-                on = False
-                for k in range(len(parts) + 1):
-                    on = on or reach[k]
-                    nxt[k] = on
-            else:
-                for k in range(len(parts)):
-                    if reach[k] and self._part(pat, parts[k]):
-                        nxt[k + 1] = True
-            reach = nxt
-            if not any(reach):
-                break
-        hit = reach[len(parts)]
+        hit = match_parts(self._parts, parts, self._part)
         if len(self._cache) < 4096:
             self._cache[path] = hit
         return hit

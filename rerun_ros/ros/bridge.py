@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import gc
 import importlib
-import queue
 import signal
 import sys
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 
 import rclpy
 from rclpy.clock import Clock, ClockType
@@ -37,7 +36,7 @@ from ..model import components
 from ..ingest import Ingestor
 from ..model.clock import NODE, NODE_SIM, RobotClock
 from ..stream.recording import BatcherConfig, CallbackSink, RecordingStream
-from ..stream.sinks import DecimatingSink, RotatingRrdSink
+from ..stream.sinks import CompactingSink, DecimatingSink, RotatingRrdSink
 from ..stream.tcp import StreamServer
 from .topic_config import Discovery, TopicSpec, default_qos_kind, parse_topic_spec
 from ..model.names import PUBLISH_TIME_NAME, ROS_TIME_NAME
@@ -49,12 +48,12 @@ except ImportError:  # pragma: no cover - Humble
     HAS_MESSAGE_INFO = False
 
 PARAMS = {
-    "topics": ([""], "topic specs: '/topic [entity=/path] [qos=auto|sensor_data|reliable|best_effort|latched] [rate=Hz] [type=pkg/msg/T]'"),
+    "topics": ([""], "topic specs: '/topic [entity=/path] [qos=auto|sensor_data|reliable|best_effort|latched] [rate=Hz] [type=pkg/msg/T] [depth=N]'"),
     "auto_discover": (True, "also bridge every advertised topic of a supported type matching include/exclude"),
     "include": ([".*"], "regexes of topic names to auto-discover"),
     "exclude": (["^/parameter_events$", "^/rosout_agg$"], "regexes of topic names never to auto-discover"),
     "rate_limit_hz": (0.0, "default most messages per second per topic (0 = all)"),
-    "discover_period": (1.0, "seconds between topic discovery passes"),
+    "discover_period": (0.05, "seconds between topic discovery passes (a read of the local graph cache, ~4 µs)"),
     "stream_address": ("127.0.0.1:9877", "viewer stream: host:port to serve on ('' = no stream)"),
     "rrd_path": ("", "write the recording to this .rrd ('' = no file)"),
     "grpc_url": ("", "also stream to a Rerun gRPC message proxy: the official viewer (`rerun`), `rerun --serve-grpc` "
@@ -71,11 +70,16 @@ PARAMS = {
     "stats_period": (10.0, "seconds between per-topic statistics log lines (0 = only at shutdown)"),
     "application_id": ("rerun_ros", "Rerun application id of the recording"),
     "history_bytes": (268435456, "recent data replayed to a viewer that (re)connects"),
-    "flush_period": (0.02, "seconds a message may wait to be decoded in one batch with later messages of its topic (latency vs. per-batch cost)"),
+    "flush_period": (0.02, "while a viewer is connected (stream or gRPC): seconds a message may wait to be decoded in one "
+                           "batch with later messages of its topic (latency vs. per-batch cost)"),
+    "file_flush_period": (1.0, "with no viewer connected: seconds messages wait to be decoded, mapped and written as one "
+                               "batch (compact chunks, least CPU); with one, the longest a row waits to reach the file. "
+                               "A bridge killed hard (SIGKILL, power loss) loses at most this much of the recording"),
     "executor": ("auto", "rclpy executor: 'events' (EventsExecutor, Jazzy+: about half the CPU per message, but "
                          "rclpy gives it no publisher timestamps, so no publish_time timeline), 'single' "
                          "(SingleThreadedExecutor, with publish_time), 'auto' = events where rclpy has it"),
-    "queue_size": (2000, "messages waiting to be mapped before new ones are dropped (and counted)"),
+    "queue_size": (100000, "messages waiting to be mapped before new ones are dropped (and counted)"),
+    "queue_bytes": (536870912, "bytes of messages waiting to be mapped before new ones are dropped (and counted)"),
     "latency_report": ("", "write latency percentiles, publish → chunk handed to the stream and file (JSON), here at shutdown ('' = off)"),
     "stream_token": ("", "shared secret viewers must present ('' = one generated per run, written to a file only "
                          "this user can read, where local viewers find it); required for a non-loopback stream_address. "
@@ -87,7 +91,8 @@ PARAMS = {
 
 #: allowed values: (min, max) for numbers (None = unbounded), a tuple of choices for strings
 RANGES = {
-    "rate_limit_hz": (0.0, None), "discover_period": (0.05, 3600.0), "rotate_bytes": (0, None),
+    "rate_limit_hz": (0.0, None), "discover_period": (0.01, 3600.0), "rotate_bytes": (0, None),
+    "file_flush_period": (0.001, 60.0), "queue_bytes": (1 << 20, None),
     "rotate_seconds": (0.0, None), "sync_bytes": (0, None), "split_image_hz": (0.01, 1000.0),
     "split_max_points": (1, None), "stats_period": (0.0, None), "history_bytes": (0, None),
     "flush_period": (0.001, 10.0), "queue_size": (1, 10_000_000), "executor": ("auto", "events", "single"),
@@ -175,10 +180,15 @@ def make_qos(kind: str, publishers=()) -> QoSProfile:
 
 
 class TopicCounters:
-    __slots__ = ("received", "converted", "dropped", "failed")
+    """Per topic: ``received`` by the callback, ``converted`` into rows, ``dropped`` by the bridge
+    (rate limit, full queue), ``failed`` to decode or map, ``lost`` before the bridge saw them
+    (the transport's message-lost events, and gaps in a publisher's sequence numbers where rclpy
+    gives them: the ``single`` executor)."""
+
+    __slots__ = ("received", "converted", "dropped", "failed", "lost")
 
     def __init__(self):
-        self.received = self.converted = self.dropped = self.failed = 0
+        self.received = self.converted = self.dropped = self.failed = self.lost = 0
 
 
 class BridgeNode(Node):
@@ -223,6 +233,7 @@ class BridgeNode(Node):
                          if p["split"] else self.stream)
             self.get_logger().info(f"serving the viewer stream on {self.stream.address}")
         self.grpc = None
+        self.file_sink = None
         if p["grpc_url"]:
             from ..blueprint.model import load as load_blueprint
             from ..stream.grpc import DEFAULT_URL, GrpcSink
@@ -241,7 +252,11 @@ class BridgeNode(Node):
                                         max_seconds=float(p["rotate_seconds"]), application_id=p["application_id"],
                                         sync_bytes=int(p["sync_bytes"]), overwrite=bool(p["overwrite"]),
                                         on_error=self._report_error, threads=0)
-            sinks.append(self.file)
+            # the file gets compact chunks (an entity's rows of up to file_flush_period in one),
+            # also while viewers get a chunk every flush_period
+            self.file_sink = CompactingSink(self.file, max_age=float(p["file_flush_period"]),
+                                            on_failure=lambda sink, chunk, e: self.rec.sink_failed(sink, chunk, e))
+            sinks.append(self.file_sink)
             self.get_logger().info(f"recording to {self.file.path}")
         batcher = BatcherConfig(max_age=max(float(p["flush_period"]), 0.001), max_bytes=4 << 20,
                                 flush_row_bytes=256 << 10)
@@ -259,7 +274,17 @@ class BridgeNode(Node):
         components.warm_up()
         self._lock = threading.Lock()
         self._closed = False
-        self._work: queue.Queue = queue.Queue(maxsize=int(self.params["queue_size"]))
+        # the callbacks append, the mapping thread takes a period's worth at a time: a deque (its
+        # append is atomic) wakes no one per message — a Queue's put woke the mapping thread for
+        # every message, a GIL hand-off each
+        self._work: deque = deque()
+        self._queue_size = int(self.params["queue_size"])
+        self._stopping = threading.Event()
+        # bytes of the messages in _work (a bound beside the count: images are MBs): added by the
+        # callback thread, taken by the mapping thread, each counter written by one thread only
+        self._bytes_in = self._bytes_out = 0
+        self._queue_bytes = int(self.params["queue_bytes"])
+        self._seq: dict[tuple, int] = {}  # (topic, publisher gid) -> last publication sequence number
         self._worker = threading.Thread(target=self._map_loop, name="rerun_ros-map", daemon=True)
         self._worker.start()
         self._subscribe_explicit()
@@ -323,6 +348,8 @@ class BridgeNode(Node):
         if spec.qos == "auto" and any(p.qos_profile.durability == DurabilityPolicy.TRANSIENT_LOCAL for p in pubs):
             kind = "latched"
         qos = make_qos(kind, pubs)
+        if spec.depth:
+            qos.depth = spec.depth
         rate = spec.rate or float(self.params["rate_limit_hz"])
         min_gap = 1.0 / rate if rate > 0 else 0.0
         t = self.ingest.topic(spec.name, type_name, "ros2msg" if definition else "", definition)
@@ -330,13 +357,42 @@ class BridgeNode(Node):
             t.ctx.entity = t.stats.entity = spec.entity
 
         if HAS_MESSAGE_INFO and not self.events_executor:
+            seq = self._seq
+            counters = self.counters[spec.name]
+
             def cb(msg, info, topic=spec.name, typ=type_name, gap=min_gap):
+                if info:
+                    n = info.get("publication_sequence_number")
+                    if n:  # a gap in one publisher's numbers: messages DDS or the queue lost
+                        key = (topic, bytes(info["publisher_gid"]["data"]))
+                        last = seq.get(key)
+                        if last is not None and n > last + 1:
+                            counters.lost += n - last - 1
+                        seq[key] = n if last is None or n > last else last
                 self._on_message(topic, typ, msg, gap, info.get("source_timestamp") if info else None)
-        else:  # pragma: no cover
+        else:  # the EventsExecutor gives no message info
             def cb(msg, topic=spec.name, typ=type_name, gap=min_gap):
                 self._on_message(topic, typ, msg, gap, None)
 
-        self.subscriptions_by_topic[spec.name] = self.create_subscription(cls, spec.name, cb, qos, raw=True)
+        with_info = HAS_MESSAGE_INFO and not self.events_executor
+
+        def lost(info, topic=spec.name):
+            # the transport's own count (samples that never reached the subscription's history):
+            # where sequence numbers come with each message their gaps count every loss, these too
+            if not with_info:
+                self.counters[topic].lost += int(info.total_count_change)
+
+        kw = {}
+        try:
+            from rclpy.event_handler import SubscriptionEventCallbacks
+            kw["event_callbacks"] = SubscriptionEventCallbacks(message_lost=lost)
+        except ImportError:  # pragma: no cover - older rclpy
+            pass
+        try:
+            sub = self.create_subscription(cls, spec.name, cb, qos, raw=True, **kw)
+        except Exception:  # noqa: BLE001 - an rmw without the message-lost event: subscribe without it
+            sub = self.create_subscription(cls, spec.name, cb, qos, raw=True)
+        self.subscriptions_by_topic[spec.name] = sub
         self.get_logger().info(f"bridging {spec.name} ({type_name}, qos {kind}{f', {rate} Hz' if rate else ''})")
 
     def _report_error(self, text: str) -> None:
@@ -374,37 +430,51 @@ class BridgeNode(Node):
                 return
             self._last_rx[topic] = now
         log_ns, robot_ns = self._log_time()
-        try:
-            self._work.put_nowait((topic, type_name, msg, log_ns, publish_ns or None, robot_ns))
-        except queue.Full:
+        size = len(msg)
+        if self._bytes_in - self._bytes_out + size > self._queue_bytes or len(self._work) >= self._queue_size:
             c.dropped += 1  # the mapping thread cannot keep up: drop, count, never block DDS
+            return
+        self._work.append((topic, type_name, msg, log_ns, publish_ns or None, robot_ns))
+        self._bytes_in += size
+
+    def live(self) -> bool:
+        """Whether a viewer is connected: one on the stream, or a Rerun gRPC proxy taking ours."""
+        return bool((self.stream is not None and self.stream.num_clients)
+                    or (self.grpc is not None and self.grpc.connected.is_set()))
 
     def _map_loop(self) -> None:
-        """Every ``flush_period``: take what the callbacks queued, decode and map it as one
-        batch per topic, and hand the chunks to the sinks."""
+        """Take what the callbacks queued, decode and map it as one batch per topic, hand the
+        chunks to the sinks: every ``flush_period`` while a viewer is connected (latency), every
+        ``file_flush_period`` while none is (one batch of each topic per period: the least CPU,
+        compact chunks). A viewer connecting cuts the current long batch short."""
         period = max(float(self.params["flush_period"]), 0.001)
+        file_period = max(float(self.params["file_flush_period"]), period)
         stop = False
         while not stop:
-            first = self._work.get()
-            items = [first]
-            deadline = time.monotonic() + period
-            while first is not None:
-                try:
-                    items.append(self._work.get(timeout=max(deadline - time.monotonic(), 0)))
-                except queue.Empty:
+            started = time.monotonic()
+            live = self.live()
+            while True:
+                left = started + (period if live else file_period) - time.monotonic()
+                if left <= 0:
                     break
-                if items[-1] is None or time.monotonic() >= deadline:
+                if self._stopping.wait(min(left, 0.05)):
+                    stop = True
                     break
-            if items[-1] is None:
-                stop = True
-                items.pop()
+                if not live:
+                    live = self.live()
+            n = len(self._work)  # appends happen at the right: the first n are this batch's
+            items = [self._work.popleft() for _ in range(n)]
+            self._bytes_out += sum(len(it[2]) for it in items)
+            if not items and not stop:
+                continue
             try:
                 self._map_batch(items, final=stop)
+                if self.file_sink is not None:
+                    # no viewer: this batch is the file's batch, written now; with one, the file's
+                    # chunks gather for file_flush_period
+                    self.file_sink.tick(None if live else 0.0)
             except Exception as e:  # pragma: no cover - the worker must survive anything
                 self.get_logger().error(f"mapping failed: {e}")
-            finally:
-                for _ in range(len(items) + (1 if stop else 0)):
-                    self._work.task_done()
 
     def _sim_start(self, items: list, final: bool = False) -> list:
         """Under ``use_sim_time``, rows received before the first ``/clock`` (the robot clock
@@ -478,7 +548,8 @@ class BridgeNode(Node):
         for topic in sorted(self.counters):
             c = self.counters[topic]
             lines.append(f"{topic}: received {c.received}, converted {c.converted}, dropped {c.dropped}, "
-                         f"failed {c.failed}")
+                         f"failed {c.failed}, lost {c.lost}"
+                         + (" (before the bridge: the transport's count and publishers' sequence gaps)" if c.lost else ""))
         if self.rec.stats.rows_dropped:
             lines.append(f"batcher dropped {self.rec.stats.rows_dropped} rows under pressure")
         if self.stream is not None:
@@ -503,7 +574,7 @@ class BridgeNode(Node):
         for sub in self.subscriptions_by_topic.values():  # stop taking messages, then drain
             if sub is not None:
                 self.destroy_subscription(sub)
-        self._work.put(None)
+        self._stopping.set()
         self._worker.join(timeout=30)
         self.ingest.finish()
         self.rec.close()

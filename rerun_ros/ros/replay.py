@@ -29,6 +29,13 @@ from .topic_config import LATCHED_TOPICS
 __all__ = ["replay", "main"]
 
 
+def _db3_topics(c) -> dict:
+    """topic id -> (name, type, offered QoS yaml or '') of an open sqlite3 rosbag2 file."""
+    cols = [r[1] for r in c.execute("pragma table_info(topics)")]
+    qcol = "offered_qos_profiles" if "offered_qos_profiles" in cols else "''"
+    return {tid: (name, typ, qos) for tid, name, typ, qos in c.execute(f"select id, name, type, {qcol} from topics")}
+
+
 def _raw_messages(path: Path, keep):
     """(topic, type, log_time, cdr bytes, qos yaml) in log-time order, MCAP or sqlite3 bags."""
     from ..sources.rosbag2 import db3_files
@@ -37,10 +44,7 @@ def _raw_messages(path: Path, keep):
         import sqlite3
         for f in files:
             c = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
-            cols = [r[1] for r in c.execute("pragma table_info(topics)")]
-            qcol = "offered_qos_profiles" if "offered_qos_profiles" in cols else "''"
-            topics = {tid: (name, typ, qos) for tid, name, typ, qos in
-                      c.execute(f"select id, name, type, {qcol} from topics")}
+            topics = _db3_topics(c)
             for tid, ts, data in c.execute("select topic_id, timestamp, data from messages order by timestamp"):
                 name, typ, qos = topics[tid]
                 if keep(name):
@@ -56,7 +60,64 @@ def _raw_messages(path: Path, keep):
                 yield ch.topic, schema, msg.log_time, msg.data, ch.metadata.get("offered_qos_profiles", "")
 
 
-def _qos(topic: str, qos_yaml: str) -> QoSProfile:
+def _topics(path: Path, keep) -> dict:
+    """topic -> (type name or MCAP schema, qos yaml, messages, first log time, last log time) of
+    the bag's topics that ``keep`` accepts (from the MCAP summary / the sqlite3 index: no message
+    is read)."""
+    from ..sources.rosbag2 import db3_files
+    out: dict = {}
+    files = db3_files(path)
+    if files:
+        import sqlite3
+        for f in files:
+            c = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+            stats = {tid: (n, lo, hi) for tid, n, lo, hi in
+                     c.execute("select topic_id, count(*), min(timestamp), max(timestamp) from messages group by topic_id")}
+            for tid, (name, typ, qos) in _db3_topics(c).items():
+                if not keep(name):
+                    continue
+                n, lo, hi = stats.get(tid, (0, 0, 0))
+                old = out.get(name)
+                if old is not None:
+                    n, lo, hi = n + old[2], min(lo, old[3]) if old[2] else lo, max(hi, old[4])
+                out[name] = (typ, qos, n, lo, hi)
+            c.close()
+        return out
+    from mcap.reader import make_reader
+    from ..sources.mcap import bag_files
+    for f in bag_files(path):
+        with open(f, "rb") as fh:
+            summary = make_reader(fh).get_summary()
+        if summary is None:
+            continue
+        counts = summary.statistics.channel_message_counts if summary.statistics else {}
+        lo = summary.statistics.message_start_time if summary.statistics else 0
+        hi = summary.statistics.message_end_time if summary.statistics else 0
+        for cid, ch in summary.channels.items():
+            schema = summary.schemas.get(ch.schema_id)
+            if ch.message_encoding != "cdr" or schema is None or not keep(ch.topic):
+                continue
+            n = counts.get(cid, 0)
+            old = out.get(ch.topic)
+            out[ch.topic] = (schema, ch.metadata.get("offered_qos_profiles", ""), n + (old[2] if old else 0),
+                             min(lo, old[3]) if old else lo, max(hi, old[4]) if old else hi)
+    return out
+
+
+#: a replayed topic's publisher keeps this many seconds of its messages (at the replay rate) for
+#: reliable subscribers that fall behind
+REPLAY_HISTORY_S = 1.0
+DEPTH_MAX = 10_000
+
+
+def replay_depth(messages: int, span_ns: int, rate: float) -> int:
+    """History depth for a topic of ``messages`` over ``span_ns`` replayed at ``rate``: one
+    second of it at that pace (10 at least, 10,000 at most)."""
+    hz = messages / (span_ns / 1e9) if span_ns > 0 and messages > 1 else 0.0
+    return int(min(max(10, hz * rate * REPLAY_HISTORY_S + 1), DEPTH_MAX))
+
+
+def _qos(topic: str, qos_yaml: str, depth_min: int = 10) -> QoSProfile:
     profiles = []
     try:
         profiles = safe_yaml.load(qos_yaml) or [] if qos_yaml else []
@@ -66,7 +127,7 @@ def _qos(topic: str, qos_yaml: str) -> QoSProfile:
     reliability = {1: ReliabilityPolicy.RELIABLE, 2: ReliabilityPolicy.BEST_EFFORT}
     latched = bool(LATCHED_TOPICS.search(topic))
     rel = ReliabilityPolicy.RELIABLE
-    depth = 10
+    depth = depth_min
     for p in profiles if isinstance(profiles, list) else []:
         if not isinstance(p, dict):
             continue
@@ -122,8 +183,13 @@ def _msg_class(type_name: str):
 
 
 def replay(bag, *, rate: float = 1.0, clock: bool = False, loop: bool = False, include=(), exclude=(),
-           wait_for_subscribers: float = 0.0, node_name: str = "rerun_ros_replay", log=print) -> dict:
+           wait_for_subscribers: float = 5.0, node_name: str = "rerun_ros_replay", log=print) -> dict:
     """Publish a bag on live topics (see module doc); returns topic → messages published.
+
+    Every topic's publisher is made before the first message, with a history of a second of the
+    topic at the replay rate (:func:`replay_depth`); then up to ``wait_for_subscribers`` s pass
+    until each has a subscription matched (a recorder that discovers topics subscribes to them
+    all before anything is published; topics nobody subscribes to are named).
 
     Raises:
         ValueError: rate ≤ 0 or a bad regex. FileNotFoundError/BagError: unreadable bag.
@@ -154,8 +220,39 @@ def replay(bag, *, rate: float = 1.0, clock: bool = False, loop: bool = False, i
         from rosgraph_msgs.msg import Clock
         clock_pub.publish(Clock(clock=Time(sec=ns // 10**9, nanosec=ns % 10**9)))
 
+    def make_publisher(topic: str, typ, qos_yaml: str, depth: int = 10):
+        schema = None
+        if not isinstance(typ, str):  # MCAP: the bag's own definition comes along
+            schema, typ = typ, typ.name
+        try:
+            cls = _msg_class(typ)
+            pubs[topic] = node.create_publisher(cls, topic, _qos(topic, qos_yaml, depth))
+        except (ImportError, AttributeError) as e:
+            skipped.add(topic)
+            log(f"replay: {topic} ({typ}) not published: no Python message package ({e})")
+            return None
+        convert[topic] = None
+        if schema is not None and _top_fields(schema.data.decode("utf-8", "replace")) != \
+                list(cls.get_fields_and_field_types()):
+            # recorded with another version of the type: decode with the bag's schema and
+            # rebuild the installed message (raw bytes would not deserialize)
+            from mcap_ros2.decoder import DecoderFactory
+            convert[topic] = (DecoderFactory().decoder_for("cdr", schema), cls)
+            log(f"replay: {topic} ({typ}) was recorded with a different definition; converting field by field")
+        return pubs[topic]
+
     passes = 0
     try:
+        for topic, (typ, qos_yaml, n, lo, hi) in sorted(_topics(path, keep).items()):
+            make_publisher(topic, typ, qos_yaml, replay_depth(n, hi - lo, rate))
+        if wait_for_subscribers > 0 and pubs:
+            deadline = time.monotonic() + wait_for_subscribers
+            while time.monotonic() < deadline and any(p.get_subscription_count() == 0 for p in pubs.values()):
+                rclpy.spin_once(node, timeout_sec=0.01)
+            alone = sorted(t for t, p in pubs.items() if p.get_subscription_count() == 0)
+            if alone:
+                log(f"replay: no subscriber after {wait_for_subscribers:g} s on {', '.join(alone[:10])}"
+                    + (f" (+{len(alone) - 10} more)" if len(alone) > 10 else "") + "; publishing anyway")
         while True:
             passes += 1
             msgs = _raw_messages(path, keep)
@@ -168,22 +265,10 @@ def replay(bag, *, rate: float = 1.0, clock: bool = False, loop: bool = False, i
                 if topic in skipped:
                     continue
                 pub = pubs.get(topic)
-                if pub is None:
-                    try:
-                        cls = _msg_class(typ)
-                        pub = pubs[topic] = node.create_publisher(cls, topic, _qos(topic, qos))
-                    except (ImportError, AttributeError) as e:
-                        skipped.add(topic)
-                        log(f"replay: {topic} ({typ}) not published: no Python message package ({e})")
+                if pub is None:  # a topic the summary did not list (a bag without one)
+                    pub = make_publisher(topic, schema if schema is not None else typ, qos)
+                    if pub is None:
                         continue
-                    convert[topic] = None
-                    if schema is not None and _top_fields(schema.data.decode("utf-8", "replace")) != \
-                            list(cls.get_fields_and_field_types()):
-                        # recorded with another version of the type: decode with the bag's schema and
-                        # rebuild the installed message (raw bytes would not deserialize)
-                        from mcap_ros2.decoder import DecoderFactory
-                        convert[topic] = (DecoderFactory().decoder_for("cdr", schema), cls)
-                        log(f"replay: {topic} ({typ}) was recorded with a different definition; converting field by field")
                     if wait_for_subscribers > 0:
                         deadline = time.monotonic() + wait_for_subscribers
                         while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
@@ -230,8 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loop", action="store_true", help="start over at the end (until interrupted)")
     ap.add_argument("--include-topic", action="append", default=[], metavar="RE")
     ap.add_argument("--exclude-topic", action="append", default=[], metavar="RE")
-    ap.add_argument("--wait-for-subscribers", type=float, default=0.0, metavar="S",
-                    help="before a topic's first message, wait up to S seconds for a subscriber")
+    ap.add_argument("--wait-for-subscribers", type=float, default=5.0, metavar="S",
+                    help="before the first message, wait up to S seconds until every topic has a subscriber "
+                         "(default 5; 0 = do not wait)")
     a = ap.parse_args(argv)
     rclpy.init()
     try:

@@ -31,14 +31,16 @@ SENSOR_TYPES = {normalize_type(t) for t in (
 
 @dataclass
 class TopicSpec:
-    """One topic to bridge: ``name``, optional ``entity`` path, ``qos`` kind, ``rate`` limit (Hz)
-    and ``type`` (when given explicitly)."""
+    """One topic to bridge: ``name``, optional ``entity`` path, ``qos`` kind, ``rate`` limit (Hz),
+    ``type`` (when given explicitly) and ``depth`` (the subscription's history depth; 0 = the
+    qos kind's own)."""
 
     name: str
     entity: str | None = None
     qos: str = "auto"
     rate: float = 0.0
     type: str | None = None
+    depth: int = 0
 
 
 def parse_topic_spec(text: str) -> TopicSpec:
@@ -71,8 +73,12 @@ def parse_topic_spec(text: str) -> TopicSpec:
                 raise ValueError(f"topic spec {text!r}: rate must be >= 0")
         elif key == "type":
             spec.type = normalize_type(value)
+        elif key == "depth":
+            if not value.isdigit() or not 1 <= int(value) <= 100_000:
+                raise ValueError(f"topic spec {text!r}: depth must be an integer 1-100000")
+            spec.depth = int(value)
         else:
-            raise ValueError(f"topic spec {text!r}: unknown key {key!r} (entity, qos, rate, type)")
+            raise ValueError(f"topic spec {text!r}: unknown key {key!r} (entity, qos, rate, type, depth)")
     return spec
 
 

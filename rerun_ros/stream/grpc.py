@@ -322,6 +322,10 @@ class GrpcSink:
                     self._queued += len(req)
                     return
                 sent.append(req)
+                if not entry[3]:  # a temporal chunk on this call: unconfirmed until the call ends well
+                    call["chunks"] += 1
+                    call["rows"] += entry[1]
+                    call["entities"][entry[2]] = call["entities"].get(entry[2], 0) + entry[1]
                 total += len(req)
                 while total > self.resend_bytes and len(sent) > 1:
                     total -= len(sent.popleft())
@@ -360,7 +364,7 @@ class GrpcSink:
             first = prelude + [m for m in resend if m not in known]
             self.stats.resent += len(resend)
             sent: deque = deque()
-            state = {"alive": True}
+            state = {"alive": True, "chunks": 0, "rows": 0, "entities": {}}
             call = ch.stream_unary(_SERVICE + "WriteMessages", request_serializer=_identity,
                                    response_deserializer=_identity)
             self.connected.set()
@@ -378,10 +382,17 @@ class GrpcSink:
                     self._cv.notify_all()
                     window = list(sent)
                 self.stats.last_error = f"{e.code().name}: {e.details()}"
-                self.stats.reconnects += 1
                 known = set(self._prelude)
                 resend = [m for m in window if m not in known]
                 first_call = False
+                if self._closing or self._stop.is_set():
+                    # no reconnect: nothing this call carried was confirmed (a proxy that never
+                    # read, or one that failed): counted, never reported as streamed
+                    self._count_unconfirmed(state)
+                    resend = []
+                    ch.close()
+                    return
+                self.stats.reconnects += 1
                 log.warning("rerun proxy %s: %s; reconnecting", self.url, self.stats.last_error)
             finally:
                 with self._cv:
@@ -392,6 +403,15 @@ class GrpcSink:
                 return
             self._stop.wait(delay)
             delay = min(delay * 2, self.max_reconnect_delay)
+
+    def _count_unconfirmed(self, state: dict) -> None:
+        """Count the temporal chunks of a call that ended in error as not streamed."""
+        with self._cv:
+            self.stats.chunks_dropped += state["chunks"]
+            self.stats.rows_dropped += state["rows"]
+            d = self.stats.rows_dropped_per_entity
+            for ent, rows in state["entities"].items():
+                d[ent] = d.get(ent, 0) + rows
 
     def _owner_trusted(self) -> bool:
         """A loopback proxy must be run by this user (or root): another local user who took the

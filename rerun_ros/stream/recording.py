@@ -377,10 +377,16 @@ class RecordingStream:
                 try:
                     s.write_chunk(chunk)
                 except Exception as e:
-                    self.stats.sink_errors += 1
-                    lost = self.stats.rows_lost
-                    lost[chunk.entity_path] = lost.get(chunk.entity_path, 0) + len(chunk)
-                    self._error(f"sink {type(s).__name__}: {e}")
+                    self.sink_failed(s, chunk, e)
+
+    def sink_failed(self, sink, chunk: Chunk, err: Exception) -> None:
+        """Count ``chunk``'s rows as not recorded by ``sink`` and say why (``errors``,
+        ``on_error``): for sinks that write later than they are handed a chunk (a
+        :class:`~rerun_ros.stream.sinks.CompactingSink`)."""
+        self.stats.sink_errors += 1
+        lost = self.stats.rows_lost
+        lost[chunk.entity_path] = lost.get(chunk.entity_path, 0) + len(chunk)
+        self._error(f"sink {type(sink).__name__}: {err}")
 
     def _error(self, msg: str) -> None:
         if msg not in self.errors:

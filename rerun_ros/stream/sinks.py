@@ -241,10 +241,15 @@ class CompactingSink:
         target: the sink to feed (a :class:`RotatingRrdSink`).
         max_age: seconds a row may wait.
         max_rows / max_bytes: write an entity's pending rows past these.
+        on_failure: see the attribute.
     """
 
-    def __init__(self, target, *, max_age: float = 1.0, max_rows: int = 4096, max_bytes: int = 8 << 20):
+    def __init__(self, target, *, max_age: float = 1.0, max_rows: int = 4096, max_bytes: int = 8 << 20,
+                 on_failure=None):
         self.target = target
+        #: ``on_failure(sink, chunk, error)`` for a write that fails after write_chunk returned
+        #: (from :meth:`tick`/:meth:`flush`); without one the error is raised to the caller
+        self.on_failure = on_failure
         self.max_age = max_age
         self.max_rows = max_rows
         self.max_bytes = max_bytes
@@ -284,7 +289,12 @@ class CompactingSink:
     def _write(self, chunks: list) -> None:
         for c in chunks:
             self.chunks_out += 1
-            self.target.write_chunk(c)
+            try:
+                self.target.write_chunk(c)
+            except Exception as e:
+                if self.on_failure is None:
+                    raise
+                self.on_failure(self.target, c, e)
 
     def tick(self, max_age: float | None = None) -> None:
         """Write the entities whose oldest pending row has waited ``max_age`` s (default the sink's)."""
