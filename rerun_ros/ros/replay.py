@@ -297,13 +297,32 @@ def replay(bag, *, rate: float = 1.0, clock: bool = False, loop: bool = False, i
                 counts[topic] = counts.get(topic, 0) + 1
             if not loop:
                 break
-        time.sleep(0.2)  # let the last messages leave
+        # reliable subscribers still taking the last messages get them before we go (up to 5 s)
+        _wait_for_acks(pubs.values(), 5.0, log)
         return counts
     except KeyboardInterrupt:
         counts["(interrupted)"] = passes
         return counts
     finally:
         node.destroy_node()
+
+
+def _wait_for_acks(publishers, timeout_s: float, log) -> None:
+    """Wait up to ``timeout_s`` s in all for every reliable publisher's subscribers to acknowledge
+    what it sent; say which topics still had unacknowledged messages."""
+    from rclpy.duration import Duration
+    deadline = time.monotonic() + timeout_s
+    waiting = []
+    for pub in publishers:
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            if not pub.wait_for_all_acked(Duration(nanoseconds=int(left * 1e9))):
+                waiting.append(pub.topic_name)
+        except Exception:  # noqa: BLE001 - an rmw without acknowledgements: a short pause instead
+            time.sleep(min(0.2, left))
+    if waiting:
+        log(f"replay: subscribers had not acknowledged every message after {timeout_s:g} s on "
+            f"{', '.join(sorted(waiting)[:10])}")
 
 
 def main(argv: list[str] | None = None) -> int:
