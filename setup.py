@@ -43,7 +43,7 @@ setup(
         "PyQt6==6.11.*",
     ],
     extras_require={
-        "test": ["pytest>=7", "rerun-sdk==0.41.0", "datafusion==54.*"],
+        "test": ["pytest>=7", "rerun-sdk==0.41.0", "datafusion==54.*", "evo==1.38.*"],
         # fleet scale: `rerun-ros fleet convert` on Ray, the DuckDB catalog, URIs through fsspec
         # (add s3fs/gcsfs for s3:// and gs://)
         "fleet": ["ray>=2.40", "duckdb>=1.1", "fsspec>=2024.1"],
