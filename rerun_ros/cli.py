@@ -408,6 +408,33 @@ def cmd_report(args) -> int:
     return code
 
 
+def cmd_diff(args) -> int:
+    from .compare import EXIT_DIFFERENCES, diff_runs, load_tolerance
+    from .compare.page import write_page
+
+    summary, curves = diff_runs(args.a, args.b, align=args.align, tolerance=load_tolerance(args.tolerance),
+                                fail_on=args.fail_on)
+    for w in summary["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    if args.output:
+        write_page(summary, curves, args.output)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=float))
+    else:
+        lo, hi = summary["window_s"]
+        print(f"A {args.a}\nB {args.b}\naligned by {args.align}, compared over {lo:.3f} .. {hi:.3f} s: "
+              f"{len(summary['topics'])} topics, {len(summary['signals'])} signals, "
+              f"{len(summary['trajectories'])} trajectories; {len(summary['findings'])} differences over tolerance")
+        for f in summary["findings"]:
+            at = "" if f["time_s"] is None else f"{f['time_s']:9.3f} s"
+            print(f"  {f['kind']:<10} {at:>11}  {f['message']}")
+        if args.output:
+            print(f"wrote {Path(args.output) / 'index.html'}")
+    for m in summary["fired"]:
+        print(f"rule fired: {m}", file=sys.stderr)
+    return EXIT_DIFFERENCES if summary["fired"] else 0
+
+
 def cmd_info(args) -> int:
     from rich.console import Console
     from rich.table import Table
@@ -540,6 +567,21 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--fail-on", metavar="RULES", help="e.g. 'nan,stale_tf,max_gap:/imu=0.5,min_rate:/scan=5' or 'any'")
     rp.add_argument("--no-snapshots", action="store_true", help="skip the view snapshots")
     rp.set_defaults(fn=cmd_report)
+    df = sub.add_parser("diff", help="what changed between two runs: topics, every signal, trajectories (APE/RPE), logs",
+                        description="Exit status 4 when a --fail-on rule fires, 1 unreadable input or an "
+                                    "alignment event missing in a run (see docs/cli.md).")
+    df.add_argument("a", metavar="A", help="the reference run: .rrd or bag")
+    df.add_argument("b", metavar="B", help="the run compared with it: .rrd or bag")
+    df.add_argument("-o", "--output", metavar="DIR", help="write DIR/index.html (plots), DIR/diff.json")
+    df.add_argument("--align", default="start", metavar="HOW",
+                    help="start (default: each run's first time), ros_time (one robot clock), TOPIC (its first "
+                         "message, e.g. /cmd_vel) or log:TEXT (the first /rosout message containing TEXT)")
+    df.add_argument("--tolerance", metavar="YAML", help="tolerances (signals/topics/trajectory/logs/max_diff; docs/cli.md)")
+    df.add_argument("--fail-on", metavar="RULES",
+                    help="finding kinds that make the exit status 4: any, topic_gone, topic_new, count, rate, gap, "
+                         "signal, trajectory, log_new, log_gone (comma-separated)")
+    df.add_argument("--json", action="store_true", help="print the whole comparison as JSON")
+    df.set_defaults(fn=cmd_diff)
     sv = sub.add_parser("serve", help="host a Rerun gRPC message proxy (SDKs write, viewers read; the official "
                                       "SDK and viewer and ours)")
     sv.add_argument("--port", type=int, default=9876, help="port (default 9876, Rerun's)")
