@@ -47,6 +47,9 @@ def topic_series(store, timeline: str = ROS_TIME_NAME) -> dict[str, TopicSeries]
     """Every topic's messages on ``timeline`` (int64 ns), sorted by time (stable: messages of
     one time keep their recorded order)."""
     parts: dict[str, list] = {}
+    # a ROS recording: entities without whole messages are parts of a message (/odom/twist,
+    # /joint_states/velocity), its fields already; only an SDK recording's Scalars are signals
+    ros = any(d.field == "message" and "." in d.archetype for c in store.chunks() for d in c.components)
     for e in store.entities():
         for c in store.chunks(e):
             if c.is_static or timeline not in c.timelines:
@@ -55,7 +58,7 @@ def topic_series(store, timeline: str = ROS_TIME_NAME) -> dict[str, TopicSeries]
             desc, col = next(((d, col) for d, col in c.components.items()
                               if d.field == "message" and "." in d.archetype), (None, None))
             if col is None:
-                sc = c.component("Scalars:scalars")
+                sc = None if ros else c.component("Scalars:scalars")
                 if sc is None:
                     continue
                 ok = validity(sc[1])
@@ -102,7 +105,8 @@ def _numeric(t: pa.DataType) -> bool:
 
 def scalar_signals(series: TopicSeries) -> dict[str, np.ndarray]:
     """``field.path`` → float64 (n,) for every numeric scalar field of the topic's messages
-    (nested structs walked; ``header.stamp`` left out — it is the time itself; a list of the same
+    (nested structs walked; times left out — a ``builtin_interfaces/Time`` such as
+    ``header.stamp`` is the timeline itself, and a ``Duration`` has the same layout; a list of the same
     length ≤ :data:`MAX_LIST_SIGNALS` in every message gives ``field[i]``). SDK scalars give
     ``scalars[i]``. Booleans are 0/1; null values NaN."""
     out: dict[str, np.ndarray] = {}
@@ -116,8 +120,8 @@ def scalar_signals(series: TopicSeries) -> dict[str, np.ndarray]:
     def walk(arr: pa.Array, path: str) -> None:
         t = arr.type
         if pa.types.is_struct(t):
-            if path in ("header.stamp", "stamp") or path.endswith(".header.stamp"):
-                return
+            if [t.field(i).name for i in range(t.num_fields)] == ["sec", "nanosec"]:
+                return  # a builtin_interfaces Time (a stamp, /clock): the time itself, not a signal
             for i in range(t.num_fields):
                 f = t.field(i)
                 walk(arr.field(i) if arr.offset == 0 and arr.null_count == 0 else arr.flatten()[i],

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..mappers.base import struct_field
 from ..model.names import ROS_TIME_NAME
+from ..model.rotations import quat_multiply
 from ..query.frames import FrameGraph, FrameGraphError
 
 __all__ = ["Trajectory", "run_trajectories", "associate", "ape", "rpe", "stats", "quat_to_matrix"]
@@ -133,9 +134,12 @@ def _rel(r_a, t_a, r_b, t_b):
 def ape(ref: Trajectory, est: Trajectory) -> tuple[np.ndarray, np.ndarray]:
     """(translation error (n,) m, rotation angle error (n,) rad) of associated pose pairs
     (``ref`` and ``est`` already associated: same length)."""
-    r, t = _rel(quat_to_matrix(ref.quats), ref.positions, quat_to_matrix(est.quats), est.positions)
-    cos = np.clip((np.trace(r, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)
-    return np.linalg.norm(t, axis=1), np.arccos(cos)
+    _, t = _rel(quat_to_matrix(ref.quats), ref.positions, quat_to_matrix(est.quats), est.positions)
+    # the angle from the relative quaternion (atan2: exact near 0, where arccos of the trace is not)
+    qa = ref.quats / np.linalg.norm(ref.quats, axis=1, keepdims=True)
+    qb = est.quats / np.linalg.norm(est.quats, axis=1, keepdims=True)
+    q = quat_multiply(qa * np.array([-1.0, -1.0, -1.0, 1.0]), qb)
+    return np.linalg.norm(t, axis=1), 2 * np.arctan2(np.linalg.norm(q[:, :3], axis=1), np.abs(q[:, 3]))
 
 
 def rpe(ref: Trajectory, est: Trajectory, delta: int = 1) -> np.ndarray:

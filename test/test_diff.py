@@ -1,0 +1,247 @@
+"""``rerun-ros diff`` on a real run (the Gazebo TurtleBot walker bag) against itself and against
+copies rewritten with rosbags: one topic cut for 3 s, one signal offset from a known time, the
+trajectory bent from a known time, a new error log, and a copy that starts 2.5 s later on a clock
+100 s ahead. Trajectory errors are checked against evo's APE/RPE on the same pair of bags."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import DATA, RERUN_ROS
+
+WALKER = DATA / "sim" / "walker"
+CUT = (8.0, 11.0)       # s after the bag's start (log time): /joint_states messages dropped
+OFFSET_FROM = 12.0      # s after the first IMU stamp: /imu linear_acceleration.x + 0.5
+OFFSET = 0.5
+BEND_FROM = 5.0         # s after the first odom stamp: y += BEND * (t - from), in /odom and TF
+BEND = 0.2              # m/s
+ERROR_AT = 15.0         # s after the bag's start: a new ERROR log
+TRIM = 2.5              # s cut from the start of the late copy
+SHIFT = 100 * 10**9     # ns: the late copy's clock (stamps, /clock, log times) runs ahead by this
+
+
+def _stamp(h) -> int:
+    return h.stamp.sec * 10**9 + h.stamp.nanosec
+
+
+def _shift_times(msg, ns: int):
+    """Every builtin_interfaces/Time inside a rosbags message moved by ``ns``."""
+    if type(msg).__name__ == "builtin_interfaces__msg__Time":
+        t = msg.sec * 10**9 + msg.nanosec + ns
+        return dataclasses.replace(msg, sec=t // 10**9, nanosec=t % 10**9)
+    if dataclasses.is_dataclass(msg):
+        return dataclasses.replace(msg, **{f.name: _shift_times(getattr(msg, f.name), ns)
+                                           for f in dataclasses.fields(msg) if f.name != "__msgtype__"})
+    if isinstance(msg, list):
+        return [_shift_times(m, ns) for m in msg]
+    return msg
+
+
+def _rewrite(dst: Path, edit) -> Path:
+    """Copy the walker bag through rosbags; ``edit(topic, t, msg, t0)`` returns [(t, msg)] (an
+    empty list drops it). /performance_metrics (gazebo_msgs, recorded without its definition:
+    neither rosbags nor we can decode it) is left out of the copies."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores, get_typestore
+    ts = get_typestore(Stores.ROS2_HUMBLE)
+    with AnyReader([WALKER], default_typestore=ts) as r, Writer(dst, version=8) as w:
+        t0 = r.start_time
+        conns = {c.id: w.add_connection(c.topic, c.msgtype, typestore=ts,
+                                        offered_qos_profiles=c.ext.offered_qos_profiles)
+                 for c in r.connections if c.msgtype in ts.types}
+        for c, t, raw in r.messages():
+            wc = conns.get(c.id)
+            if wc is None:
+                continue
+            msg = ts.deserialize_cdr(raw, c.msgtype)
+            for tt, m in edit(c.topic, t, msg, t0):
+                w.write(wc, tt, ts.serialize_cdr(m, c.msgtype))
+    return dst
+
+
+@pytest.fixture(scope="module")
+def bags(tmp_path_factory):
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import Stores, get_typestore
+    ts = get_typestore(Stores.ROS2_HUMBLE)
+    first = {}
+    with AnyReader([WALKER], default_typestore=ts) as r:
+        for c, t, raw in r.messages([c for c in r.connections if c.topic in ("/imu", "/odom")]):
+            first.setdefault(c.topic, _stamp(r.deserialize(raw, c.msgtype).header))
+    imu_from = first["/imu"] + int(OFFSET_FROM * 1e9)
+    bend_from = first["/odom"] + int(BEND_FROM * 1e9)
+    tmp = tmp_path_factory.mktemp("diff")
+
+    def changed(topic, t, msg, t0):
+        if topic == "/joint_states" and t0 + CUT[0] * 1e9 <= t < t0 + CUT[1] * 1e9:
+            return []
+        out = [(t, msg)]
+        if topic == "/imu" and _stamp(msg.header) >= imu_from:
+            la = msg.linear_acceleration
+            out = [(t, dataclasses.replace(msg, linear_acceleration=dataclasses.replace(la, x=la.x + OFFSET)))]
+        elif topic == "/odom" and _stamp(msg.header) > bend_from:
+            p = msg.pose.pose.position
+            dy = BEND * (_stamp(msg.header) - bend_from) / 1e9
+            pose = dataclasses.replace(msg.pose.pose, position=dataclasses.replace(p, y=p.y + dy))
+            out = [(t, dataclasses.replace(msg, pose=dataclasses.replace(msg.pose, pose=pose)))]
+        elif topic == "/tf":
+            tfs = []
+            for tr in msg.transforms:
+                if tr.child_frame_id == "base_footprint" and _stamp(tr.header) > bend_from:
+                    v = tr.transform.translation
+                    dy = BEND * (_stamp(tr.header) - bend_from) / 1e9
+                    tr = dataclasses.replace(tr, transform=dataclasses.replace(
+                        tr.transform, translation=dataclasses.replace(v, y=v.y + dy)))
+                tfs.append(tr)
+            out = [(t, dataclasses.replace(msg, transforms=tfs))]
+        elif topic == "/rosout" and t0 + ERROR_AT * 1e9 <= t and not getattr(changed, "logged", False):
+            changed.logged = True
+            err = dataclasses.replace(msg, level=40, name="walker", msg="Bumper pressed: collision at 0.35 m/s")
+            out = [(t, msg), (t + 1, err)]
+        return out
+
+    def late(topic, t, msg, t0):
+        if t < t0 + TRIM * 1e9 and topic not in ("/tf_static", "/robot_description"):
+            return []
+        return [(t + SHIFT, _shift_times(msg, SHIFT))]
+
+    return {"changed": _rewrite(tmp / "changed", changed), "late": _rewrite(tmp / "late", late),
+            "imu_from": imu_from, "bend_from": bend_from, "tmp": tmp}
+
+
+def _diff(*args, expect=(0,)):
+    p = subprocess.run([RERUN_ROS, "diff", *map(str, args), "--json"], capture_output=True, text=True, timeout=300)
+    assert p.returncode in expect, (p.returncode, p.stderr[-2000:])
+    assert "Traceback" not in p.stderr
+    return json.loads(p.stdout), p
+
+
+def test_a_run_against_itself_has_no_difference(tmp_path):
+    out, p = _diff(WALKER, WALKER, "--fail-on", "any", "-o", tmp_path / "page")
+    assert out["findings"] == [] and out["fired"] == []
+    assert len(out["signals"]) > 100 and all(s["max_diff"] == 0 for s in out["signals"])
+    names = {t["trajectory"] for t in out["trajectories"]}
+    assert {"tf:odom -> base_footprint", "/odom"} <= names
+    assert all(t["ape_m"]["max"] == 0 for t in out["trajectories"])
+    assert (tmp_path / "page" / "index.html").read_text().count("<tr>") > 20
+
+
+def test_cut_offset_bend_and_new_error_found_at_their_times(bags, tmp_path):
+    out, p = _diff(WALKER, bags["changed"], "-o", tmp_path / "page", "--fail-on", "signal,trajectory,gap,log_new",
+                   expect=(4,))
+    a0 = out["anchors_ns"][0]
+    by = {}
+    for f in out["findings"]:
+        by.setdefault((f["kind"], f["name"]), f)
+    # the signal offset: found on that field alone, by its size, from its time
+    sig = {s["signal"]: s for s in out["signals"]}
+    acc = sig["/imu:linear_acceleration.x"]
+    assert acc["max_diff"] == pytest.approx(OFFSET, abs=1e-6)
+    assert acc["first_over_s"] == pytest.approx((bags["imu_from"] - a0) / 1e9, abs=0.01)
+    assert sig["/imu:linear_acceleration.y"]["max_diff"] == 0 and sig["/imu:angular_velocity.z"]["max_diff"] == 0
+    # the bend: /odom's y grows from its time, x is untouched
+    y = sig["/odom:pose.pose.position.y"]
+    assert y["first_over_s"] == pytest.approx((bags["bend_from"] - a0) / 1e9, abs=0.05)
+    assert sig["/odom:pose.pose.position.x"]["max_diff"] == 0
+    traj = {t["trajectory"]: t for t in out["trajectories"]}
+    span = (out["span_a_s"][1] - (bags["bend_from"] - a0) / 1e9)
+    for name in ("/odom", "tf:odom -> base_footprint"):
+        assert traj[name]["ape_m"]["max"] == pytest.approx(BEND * span, rel=0.02), name
+        assert traj[name]["ape_rad"]["max"] < 1e-9
+        f = by[("trajectory", name)]
+        assert f["time_s"] == pytest.approx((bags["bend_from"] - a0) / 1e9 + 0.01 / BEND, abs=0.1)
+    # the cut: a 3 s gap of /joint_states where it was cut (log time ~ sim time here, within 0.5 s)
+    gap = by[("gap", "/joint_states")]
+    js = next(t for t in out["topics"] if t["topic"] == "/joint_states")
+    assert js["max_gap_b"] == pytest.approx(CUT[1] - CUT[0], abs=0.5)
+    assert js["messages_a"] - js["messages_b"] > 50
+    assert abs(gap["time_s"] - CUT[0]) < 1.5
+    # the new error log, its level and time
+    new = out["logs"]["new"]
+    assert [(x["level"], x["text"]) for x in new] == [("ERROR", "Bumper pressed: collision at # m/s")]
+    assert abs(new[0]["first_s"] - ERROR_AT) < 1.5
+    assert out["logs"]["gone"] == []
+    # what did not change did not show up
+    assert not [f for f in out["findings"] if f["kind"] == "signal" and not f["name"].startswith(
+        ("/imu:linear_acceleration.x", "/odom:pose.pose.position.y", "/joint_states:"))]
+    assert "rule fired" in p.stderr
+    page = (tmp_path / "page" / "index.html").read_text()
+    assert "/imu:linear_acceleration.x" in page and "rerun-ros view" in page
+    assert len(list((tmp_path / "page").glob("*.png"))) >= 3
+
+
+def _evo_trajectory(bag: Path):
+    from evo.core.trajectory import PoseTrajectory3D
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import Stores, get_typestore
+    ts, xyz, wxyz = [], [], []
+    with AnyReader([bag], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as r:
+        for c, t, raw in r.messages([c for c in r.connections if c.topic == "/odom"]):
+            m = r.deserialize(raw, c.msgtype)
+            p, q = m.pose.pose.position, m.pose.pose.orientation
+            ts.append(_stamp(m.header) / 1e9)
+            xyz.append([p.x, p.y, p.z])
+            wxyz.append([q.w, q.x, q.y, q.z])
+    return PoseTrajectory3D(np.array(xyz), np.array(wxyz), np.array(ts))
+
+
+def test_trajectory_errors_equal_evo(bags):
+    from evo.core import metrics, sync
+    out, _ = _diff(WALKER, bags["changed"])
+    ours = next(t for t in out["trajectories"] if t["trajectory"] == "/odom")
+    ref, est = sync.associate_trajectories(_evo_trajectory(WALKER), _evo_trajectory(bags["changed"]), max_diff=0.01)
+    assert ours["pairs"] == ref.num_poses
+    ape = metrics.APE(metrics.PoseRelation.translation_part)
+    ape.process_data((ref, est))
+    rpe = metrics.RPE(metrics.PoseRelation.translation_part, delta=1, delta_unit=metrics.Unit.frames)
+    rpe.process_data((ref, est))
+    for key in ("rmse", "mean", "max", "median"):
+        assert ours["ape_m"][key] == pytest.approx(ape.get_statistic(metrics.StatisticsType[key]), rel=0.01), key
+        assert ours["rpe_m"][key] == pytest.approx(rpe.get_statistic(metrics.StatisticsType[key]), rel=0.01, abs=1e-9), key
+
+
+def test_runs_of_different_start_times_align_by_event(bags):
+    late = bags["late"]
+    # from their starts, the late copy is 2.5 s off: every moving signal differs
+    out, _ = _diff(WALKER, late, "--align", "start")
+    assert any(f["kind"] == "signal" and f["name"].startswith("/odom:") for f in out["findings"])
+    # on one robot clock they do not even overlap (100 s apart)
+    out, _ = _diff(WALKER, late, "--align", "ros_time")
+    assert out["window_s"] == [0.0, 0.0]
+    # on the first "Obstacle detected" log message the same data lines up exactly
+    out, p = _diff(WALKER, late, "--align", "log:Obstacle detected", "--fail-on", "signal,trajectory")
+    assert out["anchors_ns"][1] - out["anchors_ns"][0] == SHIFT
+    assert [f for f in out["findings"] if f["kind"] in ("signal", "trajectory")] == []
+    assert out["window_s"][0] < 0 < out["window_s"][1]
+    assert max(s["max_diff"] for s in out["signals"]) == 0
+    # an event one run never has: a one-line error naming the run, exit 1
+    p = subprocess.run([RERUN_ROS, "diff", str(WALKER), str(late), "--align", "/no_such_topic"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1 and "Traceback" not in p.stderr
+    assert "/no_such_topic" in p.stderr and "A (" in p.stderr
+
+
+def test_tolerance_file_and_bad_inputs(bags, tmp_path):
+    tol = tmp_path / "tol.yaml"
+    tol.write_text("signals:\n  '/imu:linear_acceleration.*': 0.6\n  '/odom:*': 10\n  '/joint_states:*': 1000\n"
+                   "trajectory: {ape: 10, ape_rot: 1, rpe: 1}\ntopics: {gap: 5, count: 1, rate: 1}\n"
+                   "logs: {levels: [FATAL]}\n")
+    out, _ = _diff(WALKER, bags["changed"], "--tolerance", tol, "--fail-on", "any")
+    assert [f["message"] for f in out["findings"]] == []
+    for bad, what in (("signals: [1, 2]", "signals"), ("nope: 1", "unknown key"), ("topics: {gap: -1}", "gap"),
+                      ("a: &x 1\nb: *x", "alias")):
+        tol.write_text(bad)
+        p = subprocess.run([RERUN_ROS, "diff", str(WALKER), str(WALKER), "--tolerance", str(tol)],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 1 and "Traceback" not in p.stderr and what in p.stderr, (bad, p.stderr)
+    p = subprocess.run([RERUN_ROS, "diff", str(WALKER), str(tmp_path / "missing.mcap")], capture_output=True, text=True)
+    assert p.returncode == 1 and "missing.mcap" in p.stderr and "Traceback" not in p.stderr
+    p = subprocess.run([RERUN_ROS, "diff", str(WALKER), str(WALKER), "--fail-on", "everything"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "everything" in p.stderr
