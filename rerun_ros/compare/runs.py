@@ -5,8 +5,9 @@ compared over the window both cover:
 
 - per topic: messages and rate in the window, the longest gap and where it is; topics gone/new;
 - per signal (every numeric scalar field of every message, :func:`scalar_signals`): B at A's
-  times (linear interpolation; integer-valued signals latest-at), the largest difference, where
-  it is, and the first time it exceeds its tolerance;
+  times (linear interpolation; integer-valued signals latest-at; not inside a gap of B longer than
+  five of its median periods), the largest difference, where it is, and the first time it
+  exceeds its tolerance;
 - per trajectory (the base frame in the fixed frame through TF, each pose topic): APE and RPE as
   evo computes them (:mod:`rerun_ros.compare.trajectory`);
 - per log (``rcl_interfaces/Log``): messages new or gone by level (numbers in the text ignored).
@@ -229,6 +230,16 @@ def _signals(a: Run, b: Run, lo: float, hi: float, tol: dict, findings: list) ->
         sel = (ta >= max(lo, tb[0] if len(tb) else hi)) & (ta <= min(hi, tb[-1] if len(tb) else lo))
         if not sel.any():
             continue
+        if len(tb) > 2:
+            # A's samples in a gap of B (B lost messages there) are not compared: the gap is the
+            # topic's finding, not an interpolation across it
+            near = np.minimum(np.abs(ta - tb[np.clip(np.searchsorted(tb, ta), 0, len(tb) - 1)]),
+                              np.abs(ta - tb[np.clip(np.searchsorted(tb, ta) - 1, 0, len(tb) - 1)]))
+            period = float(np.median(np.diff(tb)))
+            if period > 0:
+                sel &= near <= 5 * period
+            if not sel.any():
+                continue
         siga, sigb = scalar_signals(sa), scalar_signals(sb)
         for name in sorted(set(siga) & set(sigb)):
             va, vb = siga[name][sel], sigb[name]
