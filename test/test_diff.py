@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import DATA, RERUN_ROS
+from conftest import DATA, RERUN_ROS, ROOT
 
 WALKER = DATA / "sim" / "walker"
 CUT = (8.0, 11.0)       # s after the bag's start (log time): /joint_states messages dropped
@@ -130,6 +130,12 @@ def test_a_run_against_itself_has_no_difference(tmp_path):
     assert {"tf:odom -> base_footprint", "/odom"} <= names
     assert all(t["ape_m"]["max"] == 0 for t in out["trajectories"])
     assert (tmp_path / "page" / "index.html").read_text().count("<tr>") > 20
+    # a recording converted from the run is the same run
+    rrd = tmp_path / "walker.rrd"
+    conv = subprocess.run([RERUN_ROS, "convert", str(WALKER), "-o", str(rrd), "-q"], capture_output=True, text=True)
+    assert conv.returncode == 3 and rrd.exists()  # 3: /performance_metrics has no definition to decode by
+    out, _ = _diff(rrd, WALKER, "--fail-on", "any")
+    assert out["findings"] == [] and len(out["signals"]) > 100
 
 
 def test_cut_offset_bend_and_new_error_found_at_their_times(bags, tmp_path):
@@ -235,6 +241,9 @@ def test_tolerance_file_and_bad_inputs(bags, tmp_path):
                    "logs: {levels: [FATAL]}\n")
     out, _ = _diff(WALKER, bags["changed"], "--tolerance", tol, "--fail-on", "any")
     assert [f["message"] for f in out["findings"]] == []
+    # the example shipped in config/ is valid and flags the bend, the cut and the new error
+    out, _ = _diff(WALKER, bags["changed"], "--tolerance", ROOT / "config" / "diff_tolerance.yaml")
+    assert {f["kind"] for f in out["findings"]} >= {"trajectory", "gap", "log_new"}
     for bad, what in (("signals: [1, 2]", "signals"), ("nope: 1", "unknown key"), ("topics: {gap: -1}", "gap"),
                       ("a: &x 1\nb: *x", "alias")):
         tol.write_text(bad)
