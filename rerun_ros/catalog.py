@@ -108,6 +108,43 @@ class Catalog:
             raise ValueError("the query must select the runs' path column")
         return [r[0] for r in rel.select("path").fetchall() if r[0]]
 
+    def run_path(self, ref: str) -> tuple[str, str]:
+        """(run_id, ``.rrd`` path) of the run ``ref`` names: its run_id, its source (the bag's
+        path) or the source's file name.
+
+        Raises:
+            ValueError: no run, several runs, or a run without a readable output (failed).
+        """
+        rows = self.db.execute("SELECT run_id, path, status, source FROM runs WHERE run_id = ? OR source = ? "
+                               "OR regexp_extract(source, '[^/]+/?$') IN (?, ? || '/') ORDER BY start_time",
+                               [ref, ref, ref, ref]).fetchall()
+        if not rows:
+            raise ValueError(f"{self.path}: no run {ref!r} (give a run_id or a source: rerun-ros catalog query "
+                             f"\"SELECT run_id, source FROM runs\")")
+        if len(rows) > 1:
+            raise ValueError(f"{self.path}: {len(rows)} runs match {ref!r}: " + ", ".join(r[0] for r in rows[:5])
+                             + "; give a run_id")
+        run_id, path, status, _ = rows[0]
+        if status == "failed" or not path:
+            raise ValueError(f"{self.path}: run {run_id} failed to convert; nothing to compare")
+        return run_id, path
+
+    def baseline_of(self, run_id: str) -> tuple[str, str]:
+        """(run_id, path) of the baseline of a run: the same robot's run that started last before
+        it (not failed).
+
+        Raises:
+            ValueError: the run is the robot's first.
+        """
+        row = self.db.execute(
+            "SELECT b.run_id, b.path FROM runs a JOIN runs b ON coalesce(b.robot, '') = coalesce(a.robot, '') "
+            "AND b.start_time < a.start_time AND b.status != 'failed' AND b.path IS NOT NULL "
+            "WHERE a.run_id = ? ORDER BY b.start_time DESC LIMIT 1", [run_id]).fetchone()
+        if row is None:
+            raise ValueError(f"{self.path}: run {run_id} has no earlier run of its robot to compare with; "
+                             "give --baseline")
+        return row[0], row[1]
+
     def open_runs(self, query: str = "SELECT * FROM runs WHERE status != 'failed'"):
         """The recordings a query selects, opened lazily (:func:`rerun_ros.open_many`)."""
         from .query.many import open_many

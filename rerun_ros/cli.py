@@ -408,6 +408,27 @@ def cmd_report(args) -> int:
     return code
 
 
+def _diff_options(df) -> None:
+    df.add_argument("-o", "--output", metavar="DIR", help="write DIR/index.html (plots), DIR/diff.json")
+    df.add_argument("--align", default="start", metavar="HOW",
+                    help="start (default: each run's first time), ros_time (one robot clock), TOPIC (its first "
+                         "message, e.g. /cmd_vel) or log:TEXT (the first /rosout message containing TEXT)")
+    df.add_argument("--tolerance", metavar="YAML", help="tolerances (signals/topics/trajectory/logs/max_diff; docs/cli.md)")
+    df.add_argument("--fail-on", metavar="RULES",
+                    help="finding kinds that make the exit status 4: any, topic_gone, topic_new, count, rate, gap, "
+                         "signal, trajectory, log_new, log_gone (comma-separated)")
+    df.add_argument("--json", action="store_true", help="print the whole comparison as JSON")
+
+
+def cmd_catalog_diff(args) -> int:
+    with _catalog(args) as cat:
+        run_id, b = cat.run_path(args.run)
+        base_id, a = cat.run_path(args.baseline) if args.baseline else cat.baseline_of(run_id)
+    print(f"run {run_id} against baseline {base_id}", file=sys.stderr)
+    args.a, args.b = a, b
+    return cmd_diff(args)
+
+
 def cmd_diff(args) -> int:
     from .compare import EXIT_DIFFERENCES, diff_runs, load_tolerance
     from .compare.page import write_page
@@ -572,15 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "alignment event missing in a run (see docs/cli.md).")
     df.add_argument("a", metavar="A", help="the reference run: .rrd or bag")
     df.add_argument("b", metavar="B", help="the run compared with it: .rrd or bag")
-    df.add_argument("-o", "--output", metavar="DIR", help="write DIR/index.html (plots), DIR/diff.json")
-    df.add_argument("--align", default="start", metavar="HOW",
-                    help="start (default: each run's first time), ros_time (one robot clock), TOPIC (its first "
-                         "message, e.g. /cmd_vel) or log:TEXT (the first /rosout message containing TEXT)")
-    df.add_argument("--tolerance", metavar="YAML", help="tolerances (signals/topics/trajectory/logs/max_diff; docs/cli.md)")
-    df.add_argument("--fail-on", metavar="RULES",
-                    help="finding kinds that make the exit status 4: any, topic_gone, topic_new, count, rate, gap, "
-                         "signal, trajectory, log_new, log_gone (comma-separated)")
-    df.add_argument("--json", action="store_true", help="print the whole comparison as JSON")
+    _diff_options(df)
     df.set_defaults(fn=cmd_diff)
     sv = sub.add_parser("serve", help="host a Rerun gRPC message proxy (SDKs write, viewers read; the official "
                                       "SDK and viewer and ours)")
@@ -623,6 +636,14 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("sql")
     cp.add_argument("--catalog")
     cp.set_defaults(fn=cmd_catalog_paths)
+    cd = csub.add_parser("diff", help="rerun-ros diff of a catalogued run against a baseline run (default: the "
+                                      "same robot's previous run)",
+                         description="Exit status as rerun-ros diff: 4 a --fail-on rule fired, 1 no such run.")
+    cd.add_argument("run", help="run_id, or the bag's path or file name as catalogued")
+    cd.add_argument("--baseline", metavar="RUN", help="the reference run (default: the robot's run before it)")
+    cd.add_argument("--catalog")
+    _diff_options(cd)
+    cd.set_defaults(fn=cmd_catalog_diff)
     i = sub.add_parser("info", help="summarise an .rrd file")
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")

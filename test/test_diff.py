@@ -255,3 +255,33 @@ def test_tolerance_file_and_bad_inputs(bags, tmp_path):
     p = subprocess.run([RERUN_ROS, "diff", str(WALKER), str(WALKER), "--fail-on", "everything"],
                        capture_output=True, text=True)
     assert p.returncode == 1 and "everything" in p.stderr
+
+
+def test_catalog_diffs_a_run_against_its_robots_previous_run(bags, tmp_path):
+    """Runs converted into the fleet catalog: `catalog diff RUN` finds the robot's previous run as
+    the baseline (or takes --baseline) and diffs the two .rrd files."""
+    from rerun_ros.catalog import Catalog
+    from rerun_ros.fleet.inputs import BagInput
+    from rerun_ros.fleet.runs import process_bag
+    db = tmp_path / "catalog.duckdb"
+    with Catalog(db) as cat:
+        for bag in (WALKER, bags["changed"], bags["late"]):
+            res = process_bag(BagInput(str(bag), bag.name, 1), str(tmp_path / "out" / bag.name))
+            assert res.status in ("ok", "partial"), res.reason
+            cat.record(res, converter="test", source_key=str(bag))
+        ids = dict(cat.sql("SELECT source, run_id FROM runs").fetchall())
+    late, walker = ids[str(bags["late"])], ids[str(WALKER)]
+    # the late copy started last: its baseline is the changed copy or the walker run (same start)
+    p = subprocess.run([RERUN_ROS, "catalog", "diff", late, "--catalog", str(db), "--align", "log:Obstacle detected",
+                        "--json"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-1500:]
+    assert "against baseline" in p.stderr
+    out = json.loads(p.stdout)
+    assert out["b"].endswith(".rrd") and out["a"].endswith(".rrd")
+    # by name, with an explicit baseline: the walker run against the changed copy finds the bend
+    p = subprocess.run([RERUN_ROS, "catalog", "diff", "changed", "--baseline", walker, "--catalog", str(db),
+                        "--fail-on", "trajectory", "--json"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 4, p.stderr[-1500:]
+    assert any(f["kind"] == "trajectory" for f in json.loads(p.stdout)["findings"])
+    p = subprocess.run([RERUN_ROS, "catalog", "diff", "nope", "--catalog", str(db)], capture_output=True, text=True)
+    assert p.returncode == 1 and "no run 'nope'" in p.stderr and "Traceback" not in p.stderr
