@@ -301,7 +301,7 @@ def cmd_view(args) -> int:
         raise OSError(f"the viewer needs PyQt6 and vispy: {e}") from None
     return run_viewer(args.source or str(DEMO_BAG), blueprint=args.blueprint, time=args.time, timeline=args.timeline,
                       fixed_frame=args.fixed_frame, target_frame=args.target_frame, screenshot=args.screenshot,
-                      size=args.size, select=args.select, save_blueprint=args.save_blueprint)
+                      size=args.size, select=args.select, save_blueprint=args.save_blueprint, align=args.align)
 
 
 def _jsonable(v):
@@ -546,8 +546,11 @@ def build_parser() -> argparse.ArgumentParser:
         n = sub.add_parser(name, help=helptext, add_help=False)
         n.add_argument("rest", nargs=argparse.REMAINDER)
     v = sub.add_parser("view", help="open a recording, bag or live stream in the viewer (or screenshot it)")
-    v.add_argument("source", nargs="?", help=".rrd, .mcap, rosbag2 dir, .db3, tcp://host:port (the bridge) or "
-                                             "rerun+http://host:port/proxy (a Rerun gRPC proxy); default: the demo bag")
+    v.add_argument("source", nargs="*", help=".rrd, .mcap, rosbag2 dir, .db3, tcp://host:port (the bridge) or "
+                                             "rerun+http://host:port/proxy (a Rerun gRPC proxy); default: the demo bag. "
+                                             "Two or more recordings/bags: overlaid on one timeline, under /A, /B, ...")
+    v.add_argument("--align", default="start", metavar="HOW",
+                   help="with several runs: start (default), ros_time, TOPIC (its first message) or log:TEXT")
     v.add_argument("--blueprint", help="blueprint YAML (default: a layout made from the data)")
     v.add_argument("--time", help="time cursor: seconds from the start, @epoch seconds, or epoch ns")
     v.add_argument("--timeline", help="timeline to use (default ros_time)")

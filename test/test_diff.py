@@ -285,3 +285,118 @@ def test_catalog_diffs_a_run_against_its_robots_previous_run(bags, tmp_path):
     assert any(f["kind"] == "trajectory" for f in json.loads(p.stdout)["findings"])
     p = subprocess.run([RERUN_ROS, "catalog", "diff", "nope", "--catalog", str(db)], capture_output=True, text=True)
     assert p.returncode == 1 and "no run 'nope'" in p.stderr and "Traceback" not in p.stderr
+
+
+# -- the viewer: runs overlaid on one timeline (`rerun-ros view A B --align ...`) -------------
+
+ONE_RUN_LAYOUT = ("root: {container: horizontal, children: [{view: spatial3d, name: 3D}, "
+                  "{view: timeseries, name: y, include: [], series: ['/odom:message.pose.pose.position.y']}]}")
+
+
+def _orange(img) -> int:
+    """Pixels of B's trail tint (orange, faded over the dark background)."""
+    r, g, b = (img[..., i] for i in range(3))
+    return int(((r > 2 * b + 40) & (g > b + 15) & (r > g + 30)).sum())
+
+
+def _overlay_window(qapp, paths, align, blueprint=ONE_RUN_LAYOUT):
+    from rerun_ros.compare.overlay import overlay_runs
+    from rerun_ros.store.open import open_source
+    from rerun_ros.viewer import blueprint as B
+    from rerun_ros.viewer.window import ViewerWindow
+    from test_viewer_robot import pump
+    stores = [open_source(str(p)).store for p in paths]
+    ov = overlay_runs(stores, align, names=[str(p) for p in paths])
+    bp = B.overlay_blueprint(stores[0], ov.labels, base=B.load(blueprint))
+    win = ViewerWindow(ov.store, bp, frame_tints=ov.tints)
+    win.resize(1280, 800)
+    win.show()
+    pump(qapp, 20)
+    win.build_all_views()
+    pump(qapp, 5)
+    return win, ov
+
+
+def test_view_overlays_a_run_and_its_bent_copy(qapp, bags):
+    """The walker run and its copy whose trajectory bends from 5 s (rewritten with rosbags), from
+    their starts: both robots are drawn, B's frames under B/ hang from the same odom and sit
+    where B's TF puts them (the bend's size away from A's), B's trail tinted orange; the plot of
+    /odom's y draws both runs on one axis, equal before the bend and apart by the bend after."""
+    from rerun_ros.viewer.views import Spatial3DView, TimeSeriesView
+    from test_viewer_robot import pump
+    win, ov = _overlay_window(qapp, [WALKER, bags["changed"]], "start")
+    assert ov.labels == ["A", "B"] and {e.split("/")[1] for e in win.store.entities()} == {"A", "B"}
+    v3 = next(v for v in win.views if isinstance(v, Spatial3DView))
+    ts = next(v for v in win.views if isinstance(v, TimeSeriesView))
+    assert win.fixed_frame == "odom" and v3.target_frame == "base_footprint"
+    t = bags["bend_from"] + 10 * 10**9
+    win.set_time(t)
+    pump(qapp, 5)
+    g = win.graph()
+    a, b = g.lookup("odom", "base_footprint", t), g.lookup("odom", "B/base_footprint", t)
+    d = b.translation - a.translation
+    assert abs(d[0]) < 0.02 and abs(d[1] - BEND * 10) < 0.05, d  # stamps ~10 s after the bend
+    geo = v3.geometry
+    assert {"base_footprint", "B/base_footprint", "B/base_scan", "base_scan"} <= set(geo.axis_names)
+    assert np.allclose(geo.axes[geo.axis_names.index("B/base_footprint"), 0], b.translation, atol=1e-4)
+    img = v3.canvas.render()[..., :3].astype(int)
+    orange = _orange(img)
+    assert orange > 100, orange  # B's trail
+    # one plot, both runs: B - A is 0 before the bend and BEND * (t - bend) after it
+    ya, yb = (ts.data[f"/{r}/odom:message.pose.pose.position.y"] for r in "AB")
+    assert len(ya[0]) > 50 and len(yb[0]) > 50
+    diff = np.interp(ya[0], yb[0], yb[1]) - ya[1]
+    before, after = ya[0] < bags["bend_from"] - 10**8, ya[0] > bags["bend_from"] + 2 * 10**9
+    assert np.abs(diff[before]).max() < 1e-6
+    want = BEND * (ya[0][after] - bags["bend_from"]) / 1e9
+    assert np.abs(diff[after] - want).max() < 0.02
+    # the same run alone: no orange trail anywhere
+    win.close()
+    from test_viewer_robot import open_window
+    alone = open_window(qapp, WALKER, "root: {view: spatial3d, name: 3D}")
+    alone.set_time(t)
+    pump(qapp, 5)
+    img = alone.views[0].canvas.render()[..., :3].astype(int)
+    assert _orange(img) < 5
+    alone.close()
+
+
+def test_view_aligns_a_late_run_by_a_log_message(qapp, bags):
+    """The copy that starts 2.5 s later on a clock 100 s ahead, aligned by a log message both
+    runs print: the two robots coincide at every time (B's TF at the same aligned time as A's),
+    and the message is at the same time in both; from their starts they do not."""
+    from test_viewer_robot import pump
+    win, ov = _overlay_window(qapp, [WALKER, bags["late"]], "log:Obstacle detected")
+    # (log_time: by the median lag of log times behind stamps, which the cut start moves a little)
+    assert ov.shifts[1]["ros_time"] == -SHIFT and abs(ov.shifts[1]["log_time"] + SHIFT) < 10**7
+    g = win.graph()
+    lo, hi = win.store.time_range("ros_time", "/B/tf/base_footprint")
+    for f in (0.1, 0.5, 0.9):
+        t = lo + int(f * (hi - lo))
+        a, b = g.lookup("odom", "base_footprint", t), g.lookup("odom", "B/base_footprint", t)
+        assert np.allclose(a.translation, b.translation, atol=1e-6), t
+    logs = [win.store.range(f"/{r}/rosout", "ros_time", -2**62, 2**62, "TextLog:text", include_latest_at=False)
+            for r in "AB"]
+    at = [r.times[[i for i, x in enumerate(r.values.to_pylist()) if "Obstacle detected" in x[0]][0]] for r in logs]
+    assert at[0] == at[1]
+    win.close()
+    win, ov = _overlay_window(qapp, [WALKER, bags["late"]], "start")
+    pump(qapp, 2)
+    g = win.graph()
+    t = lo + (hi - lo) // 2
+    far = g.lookup("odom", "base_footprint", t).translation - g.lookup("odom", "B/base_footprint", t).translation
+    assert np.linalg.norm(far) > 0.05
+    win.close()
+
+
+def test_view_of_two_runs_from_the_command_line(bags, tmp_path):
+    """`rerun-ros view A B --screenshot`: both runs in the picture, the groups printed; an event
+    that one run lacks is a one-line error (exit 1)."""
+    png = tmp_path / "two.png"
+    p = subprocess.run([RERUN_ROS, "view", str(WALKER), str(bags["changed"]), "--time", "15", "--screenshot", str(png)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and png.stat().st_size > 10_000, p.stderr[-1500:]
+    assert f"/A: {WALKER}" in p.stderr and f"/B: {bags['changed']}" in p.stderr
+    p = subprocess.run([RERUN_ROS, "view", str(WALKER), str(bags["changed"]), "--align", "/no_such_topic",
+                        "--screenshot", str(png)], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1 and "no message on '/no_such_topic'" in p.stderr and "Traceback" not in p.stderr

@@ -40,10 +40,15 @@ def load_source(source: str, store: ChunkStore, warn=print):
     return None
 
 
-def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = None, timeline: str | None = None,
+def run_viewer(source, *, blueprint: str | None = None, time: str | None = None, timeline: str | None = None,
                fixed_frame: str | None = None, target_frame: str | None = None, screenshot: str | None = None,
-               size: str = "1280x800", select: str | None = None, save_blueprint: str | None = None) -> int:
+               size: str = "1280x800", select: str | None = None, save_blueprint: str | None = None,
+               align: str = "start") -> int:
     """Open ``source`` in the viewer window (``screenshot``: render it to that PNG and return).
+
+    ``source`` is one path or stream, or a list of two or more recordings/bags: the runs are
+    overlaid on one timeline, aligned by ``align`` (:func:`rerun_ros.compare.overlay.overlay_runs`:
+    ``start``, ``ros_time``, a topic's first message, ``log:TEXT``), each under ``/A``, ``/B``, ...
 
     Raises:
         OSError: no display to open a window on (and not a screenshot), or no Xvfb for one;
@@ -65,11 +70,11 @@ def run_viewer(source: str, *, blueprint: str | None = None, time: str | None = 
             raise OSError(f"--screenshot without a display needs Xvfb: {e}") from None
     # (the Xvfb ends with this process, after Qt has disconnected from it)
     return _run_viewer(source, blueprint=blueprint, time=time, timeline=timeline, fixed_frame=fixed_frame,
-                       target_frame=target_frame, screenshot=screenshot, size=size, select=select, save_blueprint=save_blueprint)
+                       target_frame=target_frame, screenshot=screenshot, size=size, select=select, save_blueprint=save_blueprint, align=align)
 
 
-def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, target_frame, screenshot, size, select,
-                save_blueprint) -> int:
+def _run_viewer(source, *, blueprint, time, timeline, fixed_frame, target_frame, screenshot, size, select,
+                save_blueprint, align="start") -> int:
     from PyQt6 import QtWidgets
 
     from ..convert import parse_time
@@ -81,7 +86,14 @@ def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, target_f
         raise ValueError(f"--size must be WIDTHxHEIGHT, got {size!r}") from None
     bp = B.load(blueprint) if blueprint else None
     client = None
-    if is_live(source):
+    tints = None
+    title = f"rerun_ros — {source}"
+    if isinstance(source, (list, tuple)) and len(source) == 1:
+        source = source[0]
+    if isinstance(source, (list, tuple)):
+        store, bp, tints, title = _overlay(source, align, bp, fixed_frame)
+        source = " ".join(source)
+    elif is_live(source):
         store = ChunkStore(compact_max_rows=4096, compact_max_bytes=8 << 20)
         client = load_source(source, store, warn=lambda s: print(s, file=sys.stderr))
     else:
@@ -94,8 +106,8 @@ def _run_viewer(source: str, *, blueprint, time, timeline, fixed_frame, target_f
         client.connected.wait(5.0)
         _t.sleep(0.5)
     from .window import ViewerWindow
-    win = ViewerWindow(store, bp, timeline=timeline, fixed_frame=fixed_frame, target_frame=target_frame, title=f"rerun_ros — {source}",
-                       source_name=source)
+    win = ViewerWindow(store, bp, timeline=timeline, fixed_frame=fixed_frame, target_frame=target_frame, title=title,
+                       source_name=source, frame_tints=tints)
     win.resize(w, h)
     if client is not None:
         win.live.setChecked(True)
@@ -134,6 +146,29 @@ VIEWER_PARAM_HELP = {
     "screenshot": "render the window to this PNG and exit",
     "size": "window size WIDTHxHEIGHT",
 }
+
+
+def _overlay(sources: list, align: str, bp, fixed_frame):
+    """(store, blueprint, frame tints, window title) of runs overlaid; each source a file."""
+    from ..compare.overlay import overlay_runs, run_labels
+    from ..store.open import open_source
+
+    from . import blueprint as B
+    live = [s for s in sources if is_live(s)]
+    if live:
+        raise ValueError(f"{live[0]}: only recordings and bags can be overlaid, not a live stream")
+    stores = []
+    for src in sources:
+        opened = open_source(src, lazy_threshold=1 << 62, warn=lambda s: print(f"warning: {s}", file=sys.stderr))
+        stores.append(opened.store)
+    labels = run_labels(len(sources))
+    ov = overlay_runs(stores, align, labels, names=list(sources))
+    for lab, src in zip(labels, sources):
+        print(f"/{lab}: {src}", file=sys.stderr)
+    title = "rerun_ros — " + "  ".join(f"{lab}: {Path(src).name}" for lab, src in zip(labels, sources)) + f"  (aligned: {align})"
+    if bp is None or not B.names_runs(bp, labels):  # a layout of one run: shown for every run
+        bp = B.overlay_blueprint(stores[0], labels, fixed_frame, base=bp)
+    return ov.store, bp, ov.tints, title
 
 
 def help_text(name: str = "rerun_viewer") -> str:

@@ -7,7 +7,8 @@ from ..blueprint.model import (CONTAINER_KINDS, VIEW_KINDS, Blueprint, Blueprint
                                dump, load)
 from .spatial import is_spatial
 
-__all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "BlueprintError", "VIEW_KINDS"]
+__all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint", "overlay_blueprint", "BlueprintError",
+           "VIEW_KINDS"]
 
 
 def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
@@ -47,3 +48,48 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
         side.append(View("diagnostics", "diagnostics", "/", diags))
     children = views + ([Container("tabs", side)] if len(side) > 2 else side)
     return Blueprint(Container("horizontal", children or [View("textlog", "log")]))
+
+
+def _under(label: str, path: str) -> str:
+    """An entity path (or glob, or ``entity:field`` series) moved under the run's group."""
+    return f"/{label}" + (path if path.startswith("/") else "/" + path)
+
+
+def names_runs(bp: Blueprint, labels: list) -> bool:
+    """Whether a blueprint already names the runs' groups (an include, origin or series under
+    ``/A``, ``/B``, ...): it is used as it is for an overlay, not repeated per run."""
+    heads = {f"/{lab}" for lab in labels}
+    for v in bp.views():
+        for p in [v.origin, *v.include, *v.series, *v.xy, *v.project]:
+            if p.split(":", 1)[0].rstrip("/") in heads or any(p.startswith(h + "/") for h in heads):
+                return True
+    return False
+
+
+def overlay_blueprint(first_store, labels: list, fixed_frame: str | None = None, base: Blueprint | None = None) -> Blueprint:
+    """The layout of runs overlaid (:func:`rerun_ros.compare.overlay.overlay_runs`): ``base``
+    (a layout written for one run; default the first run's :func:`default_blueprint`) with
+    each view showing the same entities of every run (a time series plots ``/A/imu`` and
+    ``/B/imu`` on one axis, the 3D view draws both robots), an image view per run; the text log
+    holds every run's messages. An XY curve stays the first run's."""
+    base = base or default_blueprint(first_store, fixed_frame)
+
+    def each(v: View) -> list:
+        if v.kind == "spatial2d":  # one image per view: one view per run
+            return [View(v.kind, f"{v.name} {lab}", _under(lab, v.origin), [_under(lab, g) for g in v.include],
+                         [_under(lab, g) for g in v.exclude], v.fixed_frame, v.time_range,
+                         project=[_under(lab, g) for g in v.project]) for lab in labels]
+        nv = View(v.kind, v.name, v.origin, [_under(lab, g) for lab in labels for g in v.include],
+                  [_under(lab, g) for lab in labels for g in v.exclude], v.fixed_frame, v.time_range,
+                  series=[_under(lab, x) for lab in labels for x in v.series], project=list(v.project),
+                  target_frame=v.target_frame, camera=v.camera, frame_names=v.frame_names,
+                  hidden_frames=list(v.hidden_frames), xy=[_under(labels[0], x) for x in v.xy], tile_url=v.tile_url)
+        return [nv]
+
+    def walk(node):
+        if isinstance(node, View):
+            return each(node)
+        kids = [x for ch in node.children for x in walk(ch)]
+        return [Container(node.kind, kids)]
+
+    return Blueprint(walk(base.root)[0])

@@ -190,14 +190,16 @@ def entity_position(store: ChunkStore, entity: str, timeline: str, t: int) -> np
 
 def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixed_frame: str | None,
              graph: FrameGraph | None = None, axis_length: float | None = None,
-             trail_ns: int = 0, hidden_frames=frozenset()) -> Geometry3D:
+             trail_ns: int = 0, hidden_frames=frozenset(), tints: dict | None = None) -> Geometry3D:
     """Latest-at geometry of ``entities`` at ``t`` (ns), in ``fixed_frame``.
 
     Entities without a CoordinateFrame are drawn as they are; frames the graph cannot resolve at
     ``t`` (unknown, disconnected, before their first transform) are reported in ``problems``.
     TF frames connected to ``fixed_frame`` (but those in ``hidden_frames``) are drawn as axes of
     ``axis_length`` m (None: 4 % of the scene's size, 0.1-5 m) with their names. With ``trail_ns`` > 0, where each pose entity
-    (Arrows3D origins) and each moving frame was over [t - trail_ns, t] is drawn as a trail.
+    (Arrows3D origins) and each moving frame was over [t - trail_ns, t] is drawn as a trail;
+    ``tints`` (frame namespace ``"B/"`` -> RGBA, an overlay of runs) colours the trails of the
+    frames under a namespace.
     """
     g = graph or frame_graph(store, timeline)
     out = SceneBuilder()
@@ -236,7 +238,7 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
         out.axes.append([tf.apply(np.zeros(3)), *tf.apply(np.eye(3) * axis_length)])
         out.axis_names.append(f)
     if trail_ns > 0 and fixed_frame in g.frames():
-        _frame_trails(g, fixed_frame, t, trail_ns, out)
+        _frame_trails(g, fixed_frame, t, trail_ns, out, tints or {})
     return out.build()
 
 
@@ -330,7 +332,10 @@ def _pose_trail(store, ent, timeline, t, trail_ns, tf, la, out) -> None:
     out.add_polyline(tf.apply(p), _fade(col, max(len(p) - 1, 1)), trail=True)
 
 
-def _frame_trails(g: FrameGraph, fixed_frame: str, t: int, trail_ns: int, out) -> None:
+TRAIL_COLOR = (120, 200, 255, 255)
+
+
+def _frame_trails(g: FrameGraph, fixed_frame: str, t: int, trail_ns: int, out, tints: dict) -> None:
     """Trails of the frames whose own edge moves, near the top of the fixed frame's tree (odom,
     base_link: the robot; not every wheel joint)."""
     root = _root(g, fixed_frame)
@@ -358,4 +363,5 @@ def _frame_trails(g: FrameGraph, fixed_frame: str, t: int, trail_ns: int, out) -
             continue
         pts = tf.translation[ok]
         if len(pts) >= 2 and np.ptp(np.asarray(pts), axis=0).max() > 1e-3:
-            out.add_polyline(np.asarray(pts), _fade([120, 200, 255, 255], len(pts) - 1), trail=True)
+            col = next((c for p, c in tints.items() if f.startswith(p)), TRAIL_COLOR)
+            out.add_polyline(np.asarray(pts), _fade(col, len(pts) - 1), trail=True)

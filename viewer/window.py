@@ -57,7 +57,7 @@ class ViewerWindow(QtWidgets.QMainWindow):
 
     def __init__(self, store: ChunkStore, blueprint: Blueprint | None = None, *, timeline: str | None = None,
                  fixed_frame: str | None = None, target_frame: str | None = None, title: str = "rerun_ros viewer",
-                 source_name: str = ""):
+                 source_name: str = "", frame_tints: dict | None = None):
         super().__init__()
         self.setWindowTitle(title)
         self.store = store
@@ -74,6 +74,8 @@ class ViewerWindow(QtWidgets.QMainWindow):
         self.target_frame = target_frame
         #: TF frames the 3D views do not draw (the TF panel's check boxes; blueprints' hidden_frames)
         self.hidden_frames: set[str] = {f for v in self.blueprint.views() for f in v.hidden_frames}
+        #: trail colour of the frames under a namespace (an overlay of runs: ``{"B/": (r, g, b, a)}``)
+        self.frame_tints: dict = dict(frame_tints or {})
         #: the frame selected in the TF panel (its name is drawn first)
         self.selected_frame: str | None = None
         self.t: int = 0

@@ -4,7 +4,8 @@
 - :mod:`.align`: the anchor that puts two runs on one time axis (start, robot clock, an event);
 - :mod:`.trajectory`: a run's trajectories and APE/RPE as evo defines them;
 - :mod:`.runs`: the comparison, its findings and rules (exit status 4);
-- :mod:`.page`: the HTML page with plots.
+- :mod:`.page`: the HTML page with plots;
+- :mod:`.overlay`: several runs in one store on one timeline (`rerun-ros view A B`).
 
 ROS-free: bags are read through the converter, ``.rrd`` files through our reader.
 """

@@ -83,12 +83,14 @@ def write_page(summary: dict, curves: dict, out_dir: str | Path) -> Path:
     (out / "diff.json").write_text(json.dumps(summary, indent=2, default=float))
     sig_pngs, traj_pngs = _plots(summary, curves, out)
     esc = html.escape
-    start_a = summary["span_a_s"][0] if summary["span_a_s"] else 0.0
 
     def view_cmd(t):
         if t is None:
             return ""
-        return esc(f"rerun-ros view {shlex.quote(summary['a'])} --time {t - start_a:.3f}")
+        # both runs overlaid, aligned as compared; the time on A's robot clock (@epoch s)
+        at = summary["anchors_ns"][0] / 1e9 + t
+        return esc(f"rerun-ros view {shlex.quote(summary['a'])} {shlex.quote(summary['b'])} "
+                   f"--align {shlex.quote(summary['align'])} --time @{at:.3f}")
 
     fired = "".join(f"<li>{esc(m)}</li>" for m in summary["fired"])
     finds = "".join(f"<tr><td>{esc(f['kind'])}</td><td>{_f(f['time_s'], '.3f')}</td><td>{esc(f['message'])}</td>"

@@ -318,7 +318,8 @@ class Spatial3DView(CanvasView):
         axis = None if self._scene_size is None else float(np.clip(0.04 * self._scene_size, 0.05, 5.0))
         self.geometry = geo = SP.scene_3d(self.win.store, self.entities(), timeline, t, self.fixed_frame,
                                           self.win.graph(), axis_length=axis, trail_ns=int(trail * 1e9),
-                                          hidden_frames=self.win.hidden_frames)
+                                          hidden_frames=self.win.hidden_frames,
+                                          tints=getattr(self.win, "frame_tints", None))
         self._draw_points(geo)
         if len(geo.mesh_faces):
             self.mesh.set_data(vertices=geo.mesh_vertices, faces=geo.mesh_faces, vertex_colors=geo.mesh_colors / 255.0)
