@@ -293,6 +293,12 @@ ONE_RUN_LAYOUT = ("root: {container: horizontal, children: [{view: spatial3d, na
                   "{view: timeseries, name: y, include: [], series: ['/odom:message.pose.pose.position.y']}]}")
 
 
+def _trail_blue(img) -> int:
+    """Pixels of the first run's frame trail (light blue, faded over the dark background)."""
+    r, g, b = (img[..., i] for i in range(3))
+    return int(((b > r + 40) & (g > r + 25) & (b > g)).sum())
+
+
 def _orange(img) -> int:
     """Pixels of B's trail tint (orange, faded over the dark background)."""
     r, g, b = (img[..., i] for i in range(3))
@@ -323,6 +329,7 @@ def test_view_overlays_a_run_and_its_bent_copy(qapp, bags):
     where B's TF puts them (the bend's size away from A's), B's trail tinted orange; the plot of
     /odom's y draws both runs on one axis, equal before the bend and apart by the bend after."""
     from rerun_ros.viewer.views import Spatial3DView, TimeSeriesView
+    from test_viewer_real import _show
     from test_viewer_robot import pump
     win, ov = _overlay_window(qapp, [WALKER, bags["changed"]], "start")
     assert ov.labels == ["A", "B"] and {e.split("/")[1] for e in win.store.entities()} == {"A", "B"}
@@ -342,6 +349,7 @@ def test_view_overlays_a_run_and_its_bent_copy(qapp, bags):
     img = v3.canvas.render()[..., :3].astype(int)
     orange = _orange(img)
     assert orange > 100, orange  # B's trail
+    assert _trail_blue(img) > 40, _trail_blue(img)  # A's trail (the frame trail's colour)
     # one plot, both runs: B - A is 0 before the bend and BEND * (t - bend) after it
     ya, yb = (ts.data[f"/{r}/odom:message.pose.pose.position.y"] for r in "AB")
     assert len(ya[0]) > 50 and len(yb[0]) > 50
@@ -350,6 +358,13 @@ def test_view_overlays_a_run_and_its_bent_copy(qapp, bags):
     assert np.abs(diff[before]).max() < 1e-6
     want = BEND * (ya[0][after] - bags["bend_from"]) / 1e9
     assert np.abs(diff[after] - want).max() < 0.02
+    from rerun_ros.viewer.views.timeseries import PALETTE
+    _show(ts)
+    pump(qapp, 5)
+    plot = ts.canvas.render()[..., :3].astype(int)
+    for k in (0, 1):  # both plot lines drawn, each in its colour
+        n = int((np.abs(plot - np.asarray(PALETTE[k][:3]) * 255).sum(axis=2) < 40).sum())
+        assert n > 100, (k, n)
     # the same run alone: no orange trail anywhere
     win.close()
     from test_viewer_robot import open_window

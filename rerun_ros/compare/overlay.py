@@ -7,8 +7,8 @@ difference, other ns timelines (``log_time``) by where the anchor is on them); t
 the first get the run's label as a namespace (``B/base_footprint``) where they are the child of
 a transform (the roots of its TF tree, ``map``, ``odom``, and frames outside TF are what both
 runs move in and keep their names), so that both robots hang from the same fixed frame and
-each follows its own transforms. Pose arrows of the later runs
-are tinted (:data:`TINTS`) where the recording gave them no colour, so their trails tell apart.
+each follows its own transforms. Pose arrows are tinted per run (:data:`TINTS`: A light blue,
+B orange, ...) where the recording gave them no colour, so their trails tell apart.
 
 ROS-free and Qt-free; the viewer draws the result like any store.
 """
@@ -30,8 +30,8 @@ from .align import anchor
 
 __all__ = ["overlay_runs", "Overlay", "TINTS", "FRAME_COLUMNS", "run_labels"]
 
-#: RGBA of each run's trails (the first run keeps the recording's colours): orange, magenta, green, ...
-TINTS = ((255, 255, 255, 255), (255, 150, 40, 255), (230, 60, 220, 255), (80, 220, 90, 255),
+#: RGBA of each run's trails: light blue (the viewer's frame trails), orange, magenta, green, ...
+TINTS = ((120, 200, 255, 255), (255, 150, 40, 255), (230, 60, 220, 255), (80, 220, 90, 255),
          (250, 230, 60, 255), (60, 200, 230, 255))
 #: the columns that name TF frames (ROS ``frame_id``s)
 FRAME_COLUMNS = ("Transform3D:child_frame", "Transform3D:parent_frame", "CoordinateFrame:frame",
@@ -165,7 +165,7 @@ def overlay_runs(stores: list, align: str = "start", labels: list | None = None,
     for i, (s, label) in enumerate(zip(stores, labels)):
         prefix = "" if i == 0 else label
         prefixes.append(prefix)
-        tint = None if i == 0 else TINTS[i % len(TINTS)]
+        tint = TINTS[i % len(TINTS)]
         if prefix:
             tints[prefix + "/"] = tint
         moving = _tf_children(s) if prefix else set()
