@@ -274,6 +274,8 @@ def main() -> int:
                     help="also connect a viewer-side process to the bridge's stream and measure publish -> "
                          "chunk in that process's ChunkStore (the bridge then also encodes every chunk for it)")
     ap.add_argument("--no-file", action="store_true", help="bridge without .rrd recording (viewer stream only)")
+    ap.add_argument("--bridge-param", action="append", default=[], metavar="NAME:=VALUE",
+                    help="also pass this ROS parameter to the bridge (e.g. flush_period:=0.033)")
     ap.add_argument("--grpc", action="store_true",
                     help="also run the bridge streaming over gRPC to a viewer-side process that hosts the Rerun "
                          "message proxy (as the official viewer does), and compare publish -> proxy -> store latency "
@@ -325,7 +327,8 @@ def run_bridge(a, env, tmp, mix, topics, sink: str):
                   "rrd_path:=''" if a.no_file else f"rrd_path:={tmp / 'live.rrd'}", *sink_params,
                   "-p", f"latency_report:={report}", "-p", "stats_period:=0.0",
                   "-p", "topics:=[" + ",".join(f'"{t}"' for t, *_ in topics) + "]", "-p", "auto_discover:=false",
-                  "-p", f"executor:={a.bridge_executor}", "-p", "overwrite:=true"]
+                  "-p", f"executor:={a.bridge_executor}", "-p", "overwrite:=true",
+                  *[x for p in a.bridge_param for x in ("-p", p)]]
     counts_r, cpu_r, err = run_case(bridge_cmd, env, a.duration, tmp, mix)
     viewer_lat = None
     if viewer is not None:

@@ -63,6 +63,9 @@ PARAMS = {
     "rotate_bytes": (0, "start a new .rrd file past this size (0 = never)"),
     "rotate_seconds": (0.0, "start a new .rrd file after this many seconds (0 = never)"),
     "sync_bytes": (16777216, "sync the .rrd to disk and drop it from the page cache every this many bytes (0 = leave it to the kernel)"),
+    "stream_raw": (True, "viewers on the stream decode the messages themselves: the bridge forwards them serialized "
+                         "every flush_period and decodes once per file batch (the least CPU on the robot); false, or "
+                         "split mode: the bridge decodes every flush_period and streams chunks"),
     "split": (False, "viewer stream gets a decimated copy (images at split_image_hz, clouds subsampled)"),
     "split_image_hz": (5.0, "split mode: most images per second per camera on the viewer stream"),
     "split_max_points": (20000, "split mode: most points per cloud on the viewer stream"),
@@ -229,6 +232,11 @@ class BridgeNode(Node):
         sinks: list = []
         self.stream = None
         self.file = None
+        # the stream carries serialized messages (rerun_ros.stream.raw): viewers decode them
+        self.raw_stream = bool(p["stream_raw"]) and not p["split"] and bool(p["stream_address"])
+        self._schema_ids: dict[str, int] = {}
+        self._latched: set[str] = set()
+        self._raw_seq = 0
         if p["stream_address"]:
             token = p["stream_token"] or None
             if p["stream_token_file"]:
@@ -236,9 +244,11 @@ class BridgeNode(Node):
                 token = read_token_file(p["stream_token_file"])
             self.stream = StreamServer(p["stream_address"], application_id=p["application_id"],
                                        history_bytes=int(p["history_bytes"]), token=token)
-            sinks.append(DecimatingSink(self.stream, image_hz=p["split_image_hz"], max_points=int(p["split_max_points"]))
-                         if p["split"] else self.stream)
-            self.get_logger().info(f"serving the viewer stream on {self.stream.address}")
+            if not self.raw_stream:
+                sinks.append(DecimatingSink(self.stream, image_hz=p["split_image_hz"],
+                                            max_points=int(p["split_max_points"])) if p["split"] else self.stream)
+            self.get_logger().info(f"serving the viewer stream on {self.stream.address}"
+                                   + (" (serialized messages, decoded by the viewers)" if self.raw_stream else ""))
         self.grpc = None
         self.file_sink = None
         if p["grpc_url"]:
@@ -362,6 +372,12 @@ class BridgeNode(Node):
         t = self.ingest.topic(spec.name, type_name, "ros2msg" if definition else "", definition)
         if spec.entity:
             t.ctx.entity = t.stats.entity = spec.entity
+        if self.raw_stream:
+            if kind == "latched":
+                self._latched.add(spec.name)
+            sid = self._schema_ids[spec.name] = len(self._schema_ids)
+            self.stream.write_raw_schema(sid, spec.name, type_name, definition,
+                                         NODE_SIM if self._sim else NODE, spec.entity)
 
         if HAS_MESSAGE_INFO and not self.events_executor:
             seq = self._seq
@@ -449,39 +465,81 @@ class BridgeNode(Node):
         return bool((self.stream is not None and self.stream.num_clients)
                     or (self.grpc is not None and self.grpc.connected.is_set()))
 
+    def _live_chunks(self) -> bool:
+        """Whether a viewer wants chunks now: a gRPC proxy, or the stream when it carries chunks."""
+        return bool((self.grpc is not None and self.grpc.connected.is_set())
+                    or (not self.raw_stream and self.stream is not None and self.stream.num_clients))
+
+    def _live_raw(self) -> bool:
+        """Whether viewers on the stream take serialized messages now."""
+        return bool(self.raw_stream and self.stream.num_clients)
+
     def _map_loop(self) -> None:
-        """Take what the callbacks queued, decode and map it as one batch per topic, hand the
-        chunks to the sinks: every ``flush_period`` while a viewer is connected (latency), every
-        ``file_flush_period`` while none is (one batch of each topic per period: the least CPU,
-        compact chunks). A viewer connecting cuts the current long batch short."""
+        """Take what the callbacks queued every ``flush_period`` while a viewer is connected
+        (latency), every ``file_flush_period`` while none is (one batch of each topic per
+        period: the least CPU, compact chunks). Viewers on the raw stream get the period's
+        messages serialized, as they came; what is decoded and mapped (one batch per topic) is
+        every period's while a viewer wants chunks (gRPC, or the stream without ``stream_raw``),
+        else one file batch's. A viewer connecting cuts the current long batch short."""
         period = max(float(self.params["flush_period"]), 0.001)
         file_period = max(float(self.params["file_flush_period"]), period)
         stop = False
+        pending: list = []          # taken and forwarded, waiting for their file batch
+        pending_since = 0.0
         while not stop:
             started = time.monotonic()
-            live = self.live()
+            chunks, raw = self._live_chunks(), self._live_raw()
             while True:
-                left = started + (period if live else file_period) - time.monotonic()
+                left = started + (period if (chunks or raw) else file_period) - time.monotonic()
                 if left <= 0:
                     break
                 if self._stopping.wait(min(left, 0.05)):
                     stop = True
                     break
-                if not live:
-                    live = self.live()
+                if not (chunks or raw):
+                    chunks, raw = self._live_chunks(), self._live_raw()
             n = len(self._work)  # appends happen at the right: the first n are this batch's
             items = [self._work.popleft() for _ in range(n)]
             self._bytes_out += sum(len(it[2]) for it in items)
-            if not items and not stop:
-                continue
             try:
-                self._map_batch(items, final=stop)
+                if self._sim:
+                    items = self._sim_start(items, stop)
+                if raw and items:
+                    self._forward(items)
+                if not pending:
+                    pending_since = started
+                pending += items
+                if not pending and not stop:
+                    continue
+                if not chunks and raw and not stop and time.monotonic() - pending_since < file_period:
+                    continue  # viewers decode for themselves: the file's batch waits for its period
+                batch, pending = pending, []
+                self._map_batch(batch, final=stop)
                 if self.file_sink is not None:
-                    # no viewer: this batch is the file's batch, written now; with one, the file's
-                    # chunks gather for file_flush_period
-                    self.file_sink.tick(None if live else 0.0)
+                    # decoded every period for a viewer: the file's chunks gather for
+                    # file_flush_period; else this batch is the file's batch, written now
+                    self.file_sink.tick(None if chunks else 0.0)
             except Exception as e:  # pragma: no cover - the worker must survive anything
                 self.get_logger().error(f"mapping failed: {e}")
+
+    def _forward(self, items: list) -> None:
+        """The period's messages to the raw stream: one batch per topic, in arrival order."""
+        import numpy as np
+        from ..stream.raw import RawBatch
+        per: dict[tuple, list] = {}
+        for it in items:
+            per.setdefault((it[0], it[1]), []).append(it)
+        for (topic, type_name), rows in per.items():
+            sid = self._schema_ids.get(topic)
+            if sid is None:
+                continue
+            self._raw_seq += 1
+            kept = topic in self._latched
+            pub = [r[4] for r in rows]
+            self.stream.write_raw(RawBatch(
+                self._raw_seq, topic, type_name, sid, [r[2] for r in rows],
+                np.array([r[3] for r in rows], np.int64), np.array([r[5] for r in rows], np.int64),
+                None if any(x is None for x in pub) else np.array(pub, np.int64), kept))
 
     def _sim_start(self, items: list, final: bool = False) -> list:
         """Under ``use_sim_time``, rows received before the first ``/clock`` (the robot clock
@@ -500,8 +558,6 @@ class BridgeNode(Node):
 
     def _map_batch(self, items: list, final: bool = False) -> None:
         import numpy as np
-        if self._sim:
-            items = self._sim_start(items, final)
         per: dict[tuple, list] = {}
         for topic, type_name, data, log_ns, publish_ns, robot_ns in items:
             per.setdefault((topic, type_name), []).append((data, log_ns, publish_ns, robot_ns))

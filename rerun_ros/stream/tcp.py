@@ -42,6 +42,7 @@ from ..rrd import proto as P
 from ..model.chunk import Chunk
 from ..rrd.reader import decode_arrow_msg
 from ..rrd.writer import MSG_HEADER, encode_arrow_msg, make_store_id, store_info_msg, stream_header
+from .raw import KIND_ROS_BATCH, KIND_ROS_SCHEMA
 
 __all__ = ["StreamServer", "StreamClient", "parse_address", "token_path", "read_token", "read_token_file",
            "DEFAULT_PORT"]
@@ -112,6 +113,19 @@ class _Entry:
             with self.lock:
                 if self.parts is None:
                     self.parts = encode_arrow_msg(self.chunk, store_id, compress)
+        return self.parts
+
+
+class _RawEntry:
+    """A message of the raw stream (a message definition or a batch), framed once."""
+
+    __slots__ = ("parts", "size")
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.size = sum(len(p) for p in parts)
+
+    def encoded(self, store_id, compress: bool) -> list:
         return self.parts
 
 
@@ -348,10 +362,25 @@ class StreamServer:
     # -- sink interface ---------------------------------------------------------------------
 
     def write_chunk(self, chunk: Chunk) -> None:
-        e = _Entry(chunk)
+        self._publish(_Entry(chunk), chunk.is_static)
+
+    def write_raw_schema(self, schema_id: int, topic: str, type_name: str, text: str, clock: str,
+                         entity: str | None = None) -> None:
+        """Announce a topic's message definition on the raw stream (:mod:`rerun_ros.stream.raw`);
+        kept for every viewer that connects later."""
+        from .raw import encode_schema
+        self._publish(_RawEntry([encode_schema(schema_id, topic, type_name, text, clock, entity)]), True)
+
+    def write_raw(self, batch) -> None:
+        """Send a :class:`rerun_ros.stream.raw.RawBatch` to the viewers (each decodes it); kept in
+        the history like a chunk, for ever when ``batch.kept`` (a latched topic's messages)."""
+        from .raw import encode_batch
+        self._publish(_RawEntry(encode_batch(batch)), batch.kept)
+
+    def _publish(self, e, static: bool) -> None:
         with self._lock:
             self.stats["chunks"] += 1
-            if chunk.is_static:
+            if static:
                 self._static.append(e)
             else:
                 self._history.append(e)
@@ -459,7 +488,8 @@ def read_token(port: int) -> str | None:
 
 
 class StreamClient:
-    """Receives chunks from a :class:`StreamServer`, reconnecting until closed.
+    """Receives chunks from a :class:`StreamServer`, reconnecting until closed. A bridge's
+    serialized messages (:mod:`rerun_ros.stream.raw`) are decoded here into chunks.
 
     Args:
         address: ``host:port`` of the server.
@@ -477,6 +507,9 @@ class StreamClient:
         self.reconnect_delay = reconnect_delay
         self.seen: set = set()
         self.connected = threading.Event()
+        self._raw = None            # the RawDecoder, made by the first message definition
+        self._raw_last = -1         # the last batch decoded (batches come in order, but kept ones)
+        self._raw_kept: set = set()
         self.connections = 0
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -517,6 +550,9 @@ class StreamClient:
                     body = self._read_exact(sock, length) if length else b""
                     if kind == P.KIND_END:
                         break
+                    if kind in (KIND_ROS_SCHEMA, KIND_ROS_BATCH):
+                        self._on_raw(kind, body)
+                        continue
                     if kind != P.KIND_ARROW_MSG:
                         continue
                     try:
@@ -538,6 +574,33 @@ class StreamClient:
                 except OSError:
                     pass
             self._stop.wait(self.reconnect_delay)
+
+    def _on_raw(self, kind: int, body: bytes) -> None:
+        """A message definition or a batch of serialized messages: decoded into chunks (each
+        batch once, across reconnections)."""
+        from .raw import RawDecoder, RawFormatError, decode_batch, decode_schema
+        try:
+            if kind == KIND_ROS_SCHEMA:
+                d = decode_schema(body)
+                if self._raw is None:
+                    self._raw = RawDecoder(self.on_chunk, warn=self.errors.append)
+                self._raw.schema(d)
+                return
+            b = decode_batch(body)
+        except RawFormatError as e:
+            self.errors.append(f"damaged message from {self.host}:{self.port} skipped: {e}")
+            return
+        if b.kept:
+            if b.seq in self._raw_kept:
+                return
+            self._raw_kept.add(b.seq)
+        else:
+            if b.seq <= self._raw_last:
+                return
+            self._raw_last = b.seq
+        if self._raw is None:
+            self._raw = RawDecoder(self.on_chunk, warn=self.errors.append)
+        self._raw.batch(b)
 
     def disconnect(self) -> None:
         """Drop the current connection (the client reconnects by itself)."""
