@@ -171,6 +171,41 @@ def cmd_serve(args) -> int:
     return code
 
 
+def cmd_relay(args) -> int:
+    """The bridge's viewer stream decoded here and handed to a Rerun gRPC proxy (the official
+    viewer): the robot forwards serialized messages, this machine decodes them."""
+    import signal
+    import threading
+
+    from .stream.grpc import DEFAULT_URL, GrpcSink
+    from .stream.tcp import StreamClient
+    source = args.source[len("tcp://"):] if args.source.startswith("tcp://") else args.source
+    sink = GrpcSink(args.to or DEFAULT_URL, application_id=args.application_id)
+    relayed = [0]
+
+    def on_chunk(chunk) -> None:
+        relayed[0] += 1
+        sink.write_chunk(chunk)
+
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    client = StreamClient(source, on_chunk, token=args.token)
+    print(f"relaying the bridge's stream {source} to the Rerun proxy {sink.url}", flush=True)
+    try:
+        while not done.wait(0.5):
+            pass
+    finally:
+        client.close()
+        sink.close()
+    st = sink.stats
+    for e in client.errors[-5:]:
+        print(f"warning: {e}", file=sys.stderr)
+    print(f"relay: {relayed[0]} chunks from {client.connections} connection(s) to the bridge, {st.messages_sent} "
+          f"messages sent to {sink.url}, {st.chunks_dropped} chunks dropped (the proxy away or slow)", file=sys.stderr)
+    return 3 if st.chunks_dropped else 0
+
+
 def _tags(items: list[str]) -> dict:
     out = {}
     for it in items:
@@ -610,6 +645,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--view", action="store_true", help="open our viewer on the proxy in this process")
     sv.add_argument("--blueprint", help="with --view: blueprint YAML")
     sv.set_defaults(fn=cmd_serve)
+    rl = sub.add_parser("relay", help="decode a bridge's viewer stream on this machine and hand it to a Rerun gRPC "
+                                      "proxy (the official viewer): the robot only forwards serialized messages",
+                        description="Exit status 3 when chunks were dropped (the proxy away or too slow).")
+    rl.add_argument("source", help="the bridge's stream: [tcp://]host:port")
+    rl.add_argument("--to", metavar="URL", help="the Rerun gRPC proxy (default rerun+http://127.0.0.1:9876/proxy: "
+                                                "the official viewer's)")
+    rl.add_argument("--token", help="the stream's token (default: RERUN_ROS_STREAM_TOKEN, else this machine's token file)")
+    rl.add_argument("--application-id", default="rerun_ros")
+    rl.set_defaults(fn=cmd_relay)
     fl2 = sub.add_parser("fleet", help="convert, check and catalogue many recordings on Ray")
     fsub = fl2.add_subparsers(dest="fleet_cmd", required=True)
     fc = fsub.add_parser("convert", help="bags, rosbag2 dirs, directories, globs or URIs (s3://...) -> OUT_DIR",

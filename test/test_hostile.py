@@ -626,3 +626,67 @@ def test_rows_logged_while_the_batcher_flushes_all_reach_the_file(tmp_path):
         if got != n:
             lost.append((k, n, got))
     assert not lost, lost
+
+
+def test_a_strangers_serialized_stream_is_validated_message_by_message():
+    """A server that is not our bridge sends the raw stream's message kinds malformed: a batch
+    before its definition, a definition that is not JSON, a batch announcing 2^32-1 messages, one
+    whose payload sizes do not add up, one whose payloads are not CDR; each is skipped with a
+    line saying so, and the well-formed batch after them is decoded into its rows."""
+    import socket
+    import struct
+
+    import numpy as np
+    from rerun_ros.rrd.writer import MSG_HEADER, stream_header
+    from rerun_ros.stream.raw import KIND_ROS_BATCH, KIND_ROS_SCHEMA, RawBatch, encode_batch, encode_schema
+    from rerun_ros.stream.tcp import StreamClient
+
+    def cdr(v: int) -> bytes:
+        return b"\x00\x01\x00\x00" + struct.pack("<i", v)
+
+    def batch(seq, payloads, schema=0):
+        n = len(payloads)
+        t = np.arange(n, dtype=np.int64) + 1_700_000_000 * 10**9
+        return b"".join(encode_batch(RawBatch(seq, "/n", "std_msgs/msg/Int32", schema, payloads, t, t)))
+
+    good_schema = encode_schema(0, "/n", "std_msgs/msg/Int32", "int32 data", "node clock")
+    lying = bytearray(batch(3, [cdr(1), cdr(2)]))
+    lying[-1:] = b""  # one byte short of what the sizes say
+    lying[:16] = MSG_HEADER.pack(KIND_ROS_BATCH, len(lying) - 16)
+    huge = bytearray(batch(4, [cdr(1)]))
+    struct.pack_into("<I", huge, 16 + 12, 2**32 - 1)  # the message count
+    messages = [
+        batch(1, [cdr(7)]),                                      # no definition yet
+        MSG_HEADER.pack(KIND_ROS_SCHEMA, 5) + b"{oops",            # not JSON
+        good_schema,
+        bytes(huge), bytes(lying),
+        batch(5, [b"\x00", b"\x00\x01"]),                         # not CDR
+        batch(6, [cdr(10), cdr(11), cdr(12)]),                   # good
+    ]
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.recv(200)  # the token line
+        conn.sendall(stream_header(False) + b"".join(messages))
+        time.sleep(1.0)
+        conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    got = []
+    client = StreamClient(f"127.0.0.1:{srv.getsockname()[1]}", got.append, reconnect_delay=30, token="x")
+    t = time.monotonic()
+    while time.monotonic() - t < 10 and not any(c.entity_path == "/n" for c in got):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    client.close()
+    srv.close()
+    errors = "\n".join(client.errors)
+    assert "/n: messages without their definition on the stream, skipped" in errors
+    assert errors.count("damaged message") == 3, errors
+    assert "does not decode" in errors, errors
+    vals = [r["data"] for c in got if c.entity_path == "/n" for d, col in c.components.items()
+            if d.field == "message" for row in col.to_pylist() if row for r in row]
+    assert vals == [10, 11, 12], (vals, errors)

@@ -269,3 +269,51 @@ def test_convert_connect_to_a_proxy_that_never_reads_exits_3(tmp_path):
     assert "were not streamed" in p.stderr and "Traceback" not in p.stderr
     assert took < 60
     assert rerun_verify(tmp_path / "out.rrd").returncode == 0
+
+
+def test_viewers_decode_the_serialized_stream_into_the_recordings_rows(ros_env, tmp_path):
+    """The walker run replayed at 5x into a bridge that records it; on its stream (serialized
+    messages, the bridge decoding once per file batch) a viewer from the start, `rerun-ros relay`
+    handing it on to a Rerun proxy (`rerun-ros serve --save`), and a viewer that connects after
+    the end (the history, latched topics first): each holds exactly the recording's rows — every
+    entity, time and value — decoded on its own side."""
+    from rerun_ros.stream.tcp import StreamClient
+    from test_bridge import row_contents
+    out, saved = tmp_path / "rec.rrd", tmp_path / "relayed.rrd"
+    port, gport = free_port(), free_port()
+    serve = subprocess.Popen([RERUN_ROS, "serve", "--port", str(gport), "--save", str(saved)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    bridge = start_bridge(ros_env, f"rrd_path:={out}", f"stream_address:=127.0.0.1:{port}", "stats_period:=0.0",
+                          'exclude:=["^/parameter_events$", "^/rosout$", "^/rosout_agg$"]')
+    got, late = [], []
+    client = StreamClient(f"127.0.0.1:{port}", got.append, reconnect_delay=0.1)
+    relay = subprocess.Popen([RERUN_ROS, "relay", f"127.0.0.1:{port}", "--to", f"rerun+http://127.0.0.1:{gport}/proxy"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        p = subprocess.run([RERUN_ROS, "replay", str(WALKER), "--rate", "5", "--exclude-topic", "^/rosout$"],
+                           env=ros_env, capture_output=True, text=True, timeout=180)
+        assert p.returncode == 0, p.stderr
+        time.sleep(1.5)
+        late_client = StreamClient(f"127.0.0.1:{port}", late.append, reconnect_delay=0.1)
+        time.sleep(3.0)
+        late_client.close()
+        relay.send_signal(signal.SIGINT)
+        _, relay_err = relay.communicate(timeout=60)
+    finally:
+        _, err = stop(bridge)
+        client.close()
+        if relay.poll() is None:
+            relay.kill()
+        serve.send_signal(signal.SIGINT)
+        serve.communicate(timeout=60)
+    assert relay.returncode == 0, relay_err
+    assert "serialized messages, decoded by the viewers" in err
+    # (the viewer's own ingest says what the bridge's says: a mesh of the robot description not here)
+    assert not [e for e in client.errors if "damaged" in e or "definition" in e], client.errors[:3]
+    rec = row_contents(c for c in read_chunks(out)[0] if not c.entity_path.startswith("/__"))
+    assert {"/odom", "/scan", "/imu", "/tf/base_footprint", "/tf_static/base_link", "/joint_states"} <= set(rec)
+    assert row_contents(c for c in got if not c.entity_path.startswith("/__")) == rec
+    assert row_contents(c for c in late if not c.entity_path.startswith("/__")) == rec
+    relayed = row_contents(c for c in read_chunks(saved)[0] if not c.entity_path.startswith("/__"))
+    assert relayed == rec
