@@ -22,6 +22,7 @@ import gc
 import importlib
 import signal
 import sys
+import queue
 import threading
 import time
 from collections import defaultdict, deque
@@ -302,7 +303,15 @@ class BridgeNode(Node):
         self._bytes_in = self._bytes_out = 0
         self._queue_bytes = int(self.params["queue_bytes"])
         self._seq: dict[tuple, int] = {}  # (topic, publisher gid) -> last publication sequence number
-        self._worker = threading.Thread(target=self._map_loop, name="rerun_ros-map", daemon=True)
+        # two threads: one takes what the callbacks queued and forwards it to the raw stream every
+        # flush_period; one decodes and maps (a second's batch of images takes ~0.2 s: the
+        # forwarding must not wait for it)
+        self._batches: queue.Queue = queue.Queue()
+        self._decoder_idle = threading.Event()
+        self._decoder_idle.set()
+        self._decoder = threading.Thread(target=self._decode_loop, name="rerun_ros-map", daemon=True)
+        self._decoder.start()
+        self._worker = threading.Thread(target=self._map_loop, name="rerun_ros-take", daemon=True)
         self._worker.start()
         self._subscribe_explicit()
         # explicit topics not advertised yet, and (with auto_discover) new topics, appear later
@@ -500,27 +509,73 @@ class BridgeNode(Node):
                     chunks, raw = self._live_chunks(), self._live_raw()
             n = len(self._work)  # appends happen at the right: the first n are this batch's
             items = [self._work.popleft() for _ in range(n)]
-            self._bytes_out += sum(len(it[2]) for it in items)
             try:
                 if self._sim:
                     items = self._sim_start(items, stop)
                 if raw and items:
                     self._forward(items)
-                if not pending:
-                    pending_since = started
-                pending += items
-                if not pending and not stop:
-                    continue
-                if not chunks and raw and not stop and time.monotonic() - pending_since < file_period:
-                    continue  # viewers decode for themselves: the file's batch waits for its period
-                batch, pending = pending, []
-                self._map_batch(batch, final=stop)
+            except Exception as e:  # pragma: no cover - the worker must survive anything
+                self.get_logger().error(f"forwarding failed: {e}")
+            if not pending:
+                pending_since = started
+            pending += items
+            if not pending and not stop:
+                continue
+            if not chunks and raw and not stop and time.monotonic() - pending_since < file_period:
+                continue  # viewers decode for themselves: the file's batch waits for its period
+            if chunks:
+                # a viewer takes chunks: decoded here, and the next period starts after it (the
+                # period stretches to 20 ms + the decoding; per-batch costs dominate), after any
+                # file batch still in the decoding thread (rows stay in order)
+                self._decoder_idle.wait()
+                try:
+                    self._map_batch(pending, final=stop)
+                    if self.file_sink is not None:
+                        self.file_sink.tick(None)  # the file's chunks gather for file_flush_period
+                except Exception as e:  # pragma: no cover - the worker must survive anything
+                    self.get_logger().error(f"mapping failed: {e}")
+                finally:
+                    self._bytes_out += sum(len(it[2]) for it in pending)
+                pending = []
+                continue
+            if not stop and not self._decoder_idle.is_set():
+                continue  # still decoding the last batch: this one grows meanwhile
+            # the file's batch (viewers on the raw stream decode for themselves, or none watches):
+            # decoded in the other thread, so that forwarding goes on meanwhile, and written at once
+            self._decoder_idle.clear()
+            self._batches.put((pending, stop, 0.0))
+            pending = []
+        self._batches.put(None)
+
+    def _decode_loop(self) -> None:
+        """Decode, map and hand to the sinks the batches the taking thread hands over, in order;
+        batches that waited while the previous one was decoded are decoded as one (a decoder
+        behind catches up in bigger batches, as per-batch costs dominate)."""
+        done = False
+        while not done:
+            jobs = [self._batches.get()]
+            while True:
+                try:
+                    jobs.append(self._batches.get_nowait())
+                except queue.Empty:
+                    break
+            if jobs[-1] is None:
+                jobs.pop()
+                done = True
+            if not jobs:
+                continue
+            batch = [it for job in jobs for it in job[0]]
+            final = done or any(job[1] for job in jobs)
+            tick = 0.0 if any(job[2] is not None for job in jobs) else None
+            try:
+                self._map_batch(batch, final=final)
                 if self.file_sink is not None:
-                    # decoded every period for a viewer: the file's chunks gather for
-                    # file_flush_period; else this batch is the file's batch, written now
-                    self.file_sink.tick(None if chunks else 0.0)
+                    self.file_sink.tick(tick)
             except Exception as e:  # pragma: no cover - the worker must survive anything
                 self.get_logger().error(f"mapping failed: {e}")
+            finally:  # bytes waiting count until decoded: a decoder behind makes the callbacks drop, counted
+                self._bytes_out += sum(len(it[2]) for it in batch)
+                self._decoder_idle.set()
 
     def _forward(self, items: list) -> None:
         """The period's messages to the raw stream: one batch per topic, in arrival order."""
@@ -639,6 +694,7 @@ class BridgeNode(Node):
                 self.destroy_subscription(sub)
         self._stopping.set()
         self._worker.join(timeout=30)
+        self._decoder.join(timeout=30)
         self.ingest.finish()
         self.rec.close()
         if self.params["latency_report"]:

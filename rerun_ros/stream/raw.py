@@ -178,6 +178,22 @@ class RawDecoder:
         self._ingest = Ingestor(self._rec, warn=self.warn,
                                 clock=RobotClock(NODE_SIM if clock_kind == NODE_SIM else NODE))
 
+    def batches(self, bs: list) -> None:
+        """Decode and map batches that arrived together, those of one topic as one (a viewer
+        behind the stream catches up in bigger batches: per-batch costs dominate)."""
+        per: dict = {}
+        for b in bs:
+            per.setdefault((b.topic, b.type_name, b.schema), []).append(b)
+        for group in per.values():
+            if len(group) == 1:
+                self.batch(group[0])
+                continue
+            pubs = [b.publish_ns for b in group]
+            self.batch(RawBatch(group[-1].seq, group[0].topic, group[0].type_name, group[0].schema,
+                                [p for b in group for p in b.payloads],
+                                np.concatenate([b.log_ns for b in group]), np.concatenate([b.robot_ns for b in group]),
+                                None if any(p is None for p in pubs) else np.concatenate(pubs)))
+
     def batch(self, b: RawBatch) -> None:
         """Decode and map one batch; its chunks reach ``on_chunk`` before this returns."""
         d = self.schemas.get(b.schema)

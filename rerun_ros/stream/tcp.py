@@ -30,6 +30,7 @@ import logging
 import os
 import stat
 import secrets
+import select
 import socket
 import struct
 import threading
@@ -510,6 +511,7 @@ class StreamClient:
         self._raw = None            # the RawDecoder, made by the first message definition
         self._raw_last = -1         # the last batch decoded (batches come in order, but kept ones)
         self._raw_kept: set = set()
+        self._raw_pending: list = []
         self.connections = 0
         self.errors: list[str] = []
         self._stop = threading.Event()
@@ -552,7 +554,11 @@ class StreamClient:
                         break
                     if kind in (KIND_ROS_SCHEMA, KIND_ROS_BATCH):
                         self._on_raw(kind, body)
+                        # batches that arrived together are decoded together
+                        if len(self._raw_pending) >= 256 or not select.select([sock], [], [], 0)[0]:
+                            self._flush_raw()
                         continue
+                    self._flush_raw()
                     if kind != P.KIND_ARROW_MSG:
                         continue
                     try:
@@ -568,6 +574,7 @@ class StreamClient:
                 if not self._stop.is_set():
                     self.errors.append(str(e))
             finally:
+                self._flush_raw()
                 self.connected.clear()
                 try:
                     sock.close()
@@ -582,6 +589,7 @@ class StreamClient:
         try:
             if kind == KIND_ROS_SCHEMA:
                 d = decode_schema(body)
+                self._flush_raw()
                 if self._raw is None:
                     self._raw = RawDecoder(self.on_chunk, warn=self.errors.append)
                 self._raw.schema(d)
@@ -600,7 +608,12 @@ class StreamClient:
             self._raw_last = b.seq
         if self._raw is None:
             self._raw = RawDecoder(self.on_chunk, warn=self.errors.append)
-        self._raw.batch(b)
+        self._raw_pending.append(b)
+
+    def _flush_raw(self) -> None:
+        if self._raw_pending:
+            pending, self._raw_pending = self._raw_pending, []
+            self._raw.batches(pending)
 
     def disconnect(self) -> None:
         """Drop the current connection (the client reconnects by itself)."""
