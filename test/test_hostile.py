@@ -690,3 +690,34 @@ def test_a_strangers_serialized_stream_is_validated_message_by_message():
     vals = [r["data"] for c in got if c.entity_path == "/n" for d, col in c.components.items()
             if d.field == "message" for row in col.to_pylist() if row for r in row]
     assert vals == [10, 11, 12], (vals, errors)
+
+
+def test_a_latched_topic_resent_for_ever_does_not_grow_the_streams_history():
+    """A latched topic's serialized batches are kept for viewers that connect later, but only the
+    newest of each topic (256 batches, 64 MiB): a /map re-sent every second for hours must not
+    grow the bridge's memory. 300 batches sent: a late viewer decodes the newest 256, in order."""
+    import struct
+
+    import numpy as np
+    from rerun_ros.stream.raw import RawBatch
+    from rerun_ros.stream.tcp import KEPT_BATCHES, StreamClient, StreamServer
+    server = StreamServer("127.0.0.1:0")
+    try:
+        server.write_raw_schema(0, "/latched", "std_msgs/msg/Int32", "int32 data", "node clock")
+        t0 = 1_700_000_000 * 10**9
+        for i in range(300):
+            t = np.array([t0 + i * 10**9], np.int64)
+            server.write_raw(RawBatch(i + 1, "/latched", "std_msgs/msg/Int32", 0,
+                                      [b"\x00\x01\x00\x00" + struct.pack("<i", i)], t, t, kept=True))
+        got = []
+        client = StreamClient(server.address, got.append, reconnect_delay=0.1)
+        t = time.monotonic()
+        while time.monotonic() - t < 10 and sum(len(c) for c in got if c.entity_path == "/latched") < KEPT_BATCHES:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        client.close()
+    finally:
+        server.close()
+    vals = [r["data"] for c in got if c.entity_path == "/latched" for d, col in c.components.items()
+            if d.field == "message" for row in col.to_pylist() if row for r in row]
+    assert vals == list(range(300 - KEPT_BATCHES, 300)), vals[:5]

@@ -77,6 +77,10 @@ def parse_address(text: str, default_host: str = "127.0.0.1") -> tuple[str, int]
     return host, p
 
 
+#: a latched topic's raw batches kept for late viewers (the newest, per topic)
+KEPT_BATCHES = 256
+KEPT_BYTES = 64 << 20
+
 #: seconds a new connection has to present its token, and how many may be doing so at once
 HANDSHAKE_S = 3.0
 MAX_HANDSHAKES = 64
@@ -266,6 +270,9 @@ class StreamServer:
         self.compress = compress
         self._hello = stream_header(compress) + store_info_msg(self.store_id)
         self._static: list[_Entry] = []
+        # a latched topic's raw batches, per topic, the newest KEPT_BATCHES / KEPT_BYTES of each
+        # (a /map re-sent every second must not grow the history for ever)
+        self._kept: dict[str, deque] = {}
         self._history: deque[_Entry] = deque()
         self._history_bytes = 0
         self.history_limit = history_bytes
@@ -350,7 +357,7 @@ class StreamServer:
                 refuse = True
             else:
                 refuse = False
-                backlog = [*self._static, *self._history]  # references only: cheap under the lock
+                backlog = [*self._static, *(e for q in self._kept.values() for e in q), *self._history]
                 c.push(backlog, backlog=True)  # (it is the history: counted in history_bytes)
                 self._clients.append(c)
                 self.stats["connections"] += 1
@@ -374,14 +381,20 @@ class StreamServer:
 
     def write_raw(self, batch) -> None:
         """Send a :class:`rerun_ros.stream.raw.RawBatch` to the viewers (each decodes it); kept in
-        the history like a chunk, for ever when ``batch.kept`` (a latched topic's messages)."""
+        the history like a chunk, or, when ``batch.kept`` (a latched topic's messages), among the
+        newest :data:`KEPT_BATCHES` (at most :data:`KEPT_BYTES`) of its topic, replayed first."""
         from .raw import encode_batch
-        self._publish(_RawEntry(encode_batch(batch)), batch.kept)
+        self._publish(_RawEntry(encode_batch(batch)), False, batch.topic if batch.kept else None)
 
-    def _publish(self, e, static: bool) -> None:
+    def _publish(self, e, static: bool, kept_topic: str | None = None) -> None:
         with self._lock:
             self.stats["chunks"] += 1
-            if static:
+            if kept_topic is not None:
+                q = self._kept.setdefault(kept_topic, deque())
+                q.append(e)
+                while len(q) > 1 and (len(q) > KEPT_BATCHES or sum(x.size for x in q) > KEPT_BYTES):
+                    q.popleft()
+            elif static:
                 self._static.append(e)
             else:
                 self._history.append(e)
