@@ -64,20 +64,27 @@ def _counts_from_stats(err: str) -> dict[str, dict[str, int]]:
     return out
 
 
+NO_LOGS = 'exclude:=["^/parameter_events$", "^/rosout$", "^/rosout_agg$"]'
+
+
+def _replay_walker(ros_env, rate: int) -> None:
+    """The walker run replayed (without /rosout) into a bridge started 1.5 s before; 1.5 s after."""
+    time.sleep(1.5)
+    p = subprocess.run([RERUN_ROS, "replay", str(WALKER), "--rate", str(rate), "--exclude-topic", "^/rosout$"],
+                       env=ros_env, capture_output=True, text=True, timeout=180)
+    assert p.returncode == 0, p.stderr
+    time.sleep(1.5)
+
+
 def test_replay_at_10x_into_the_discovering_bridge_stores_every_message(ros_env, tmp_path):
     """A Gazebo TurtleBot run (6,788 messages, IMU at 186 Hz) replayed at 10x (IMU 1.9 kHz): the
     bridge, discovering the topics as replay advertises them, stores every message of every
     topic (counted against the bag by rosbags); before, topics were subscribed ~1 s apart and
     the first messages of each were lost while the bridge said "dropped 0"."""
     out = tmp_path / "replayed.rrd"
-    bridge = start_bridge(ros_env, f"rrd_path:={out}", "stream_address:=''", "stats_period:=0.0",
-                          'exclude:=["^/parameter_events$", "^/rosout$", "^/rosout_agg$"]')
+    bridge = start_bridge(ros_env, f"rrd_path:={out}", "stream_address:=''", "stats_period:=0.0", NO_LOGS)
     try:
-        time.sleep(1.5)
-        p = subprocess.run([RERUN_ROS, "replay", str(WALKER), "--rate", "10", "--exclude-topic", "^/rosout$"],
-                           env=ros_env, capture_output=True, text=True, timeout=180)
-        assert p.returncode == 0, p.stderr
-        time.sleep(1.5)
+        _replay_walker(ros_env, 10)
     finally:
         _, err = stop(bridge)
     bag = {t: n for t, n in _bag_counts(WALKER).items()
@@ -283,18 +290,13 @@ def test_viewers_decode_the_serialized_stream_into_the_recordings_rows(ros_env, 
     port, gport = free_port(), free_port()
     serve = subprocess.Popen([RERUN_ROS, "serve", "--port", str(gport), "--save", str(saved)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    bridge = start_bridge(ros_env, f"rrd_path:={out}", f"stream_address:=127.0.0.1:{port}", "stats_period:=0.0",
-                          'exclude:=["^/parameter_events$", "^/rosout$", "^/rosout_agg$"]')
+    bridge = start_bridge(ros_env, f"rrd_path:={out}", f"stream_address:=127.0.0.1:{port}", "stats_period:=0.0", NO_LOGS)
     got, late = [], []
     client = StreamClient(f"127.0.0.1:{port}", got.append, reconnect_delay=0.1)
     relay = subprocess.Popen([RERUN_ROS, "relay", f"127.0.0.1:{port}", "--to", f"rerun+http://127.0.0.1:{gport}/proxy"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(1.5)
-        p = subprocess.run([RERUN_ROS, "replay", str(WALKER), "--rate", "5", "--exclude-topic", "^/rosout$"],
-                           env=ros_env, capture_output=True, text=True, timeout=180)
-        assert p.returncode == 0, p.stderr
-        time.sleep(1.5)
+        _replay_walker(ros_env, 5)
         late_client = StreamClient(f"127.0.0.1:{port}", late.append, reconnect_delay=0.1)
         time.sleep(3.0)
         late_client.close()
