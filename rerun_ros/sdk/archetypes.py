@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..model import archetypes as A
+from ..model import components as C
 
-__all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn"]
+__all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn", "ViewCoordinates"]
 
 
 class RotationAxisAngle:
@@ -51,8 +52,70 @@ class Quaternion:
     def __init__(self, *, xyzw):
         self.xyzw = [float(v) for v in np.asarray(xyzw, float).reshape(4)]
 
+    @classmethod
+    def identity(cls) -> "Quaternion":
+        """The rotation that does nothing: (0, 0, 0, 1)."""
+        return cls(xyzw=[0.0, 0.0, 0.0, 1.0])
+
     def quaternion(self) -> list[float]:
         return self.xyzw
+
+
+#: view directions, Rerun's ``ViewDir`` codes
+_VIEW_DIRS = {"U": 1, "D": 2, "R": 3, "L": 4, "F": 5, "B": 6}
+#: Rerun 0.41's handed names of view coordinates (x, y, z directions)
+_HANDED = {"RIGHT_HAND_X_UP": "URF", "RIGHT_HAND_X_DOWN": "DRB", "RIGHT_HAND_Y_UP": "RUB",
+           "RIGHT_HAND_Y_DOWN": "RDF", "RIGHT_HAND_Z_UP": "RFU", "RIGHT_HAND_Z_DOWN": "RBD",
+           "LEFT_HAND_X_UP": "URB", "LEFT_HAND_X_DOWN": "DRF", "LEFT_HAND_Y_UP": "RUF",
+           "LEFT_HAND_Y_DOWN": "RDB", "LEFT_HAND_Z_UP": "RBU", "LEFT_HAND_Z_DOWN": "RFD"}
+
+
+class ViewCoordinates(A.Archetype):
+    """Rerun's ``ViewCoordinates``: the meaning of an entity's x, y, z axes. ``xyz`` is one of
+    this class's constants — the 48 direction triples (``ViewCoordinates.FLU``: x forward, y
+    left, z up, ROS's REP 103 body frame; ``RDF``: the optical frame) and the handed names
+    (``RIGHT_HAND_Z_UP`` = ``RFU``, ...) — or three view directions (Up 1, Down 2, Right 3,
+    Left 4, Forward 5, Back 6). Stored as ``ViewCoordinates:xyz``, (3,) uint8.
+
+    Raises:
+        ValueError: a string (``xyz="FLU"``: Rerun does not take it either; use
+            ``ViewCoordinates.FLU``), or not three directions 1-6.
+    """
+
+    NAME = "ViewCoordinates"
+    FIELDS = {"xyz": "ViewCoordinates"}
+
+    def __init__(self, xyz):
+        super().__init__()
+        if isinstance(xyz, ViewCoordinates):
+            codes = xyz.codes
+        elif isinstance(xyz, str):
+            raise ValueError(f"ViewCoordinates: {xyz!r} is not view directions (use ViewCoordinates.{xyz})"
+                             if xyz in _ALL_CODES else f"ViewCoordinates: {xyz!r} is not view directions")
+        else:
+            codes = tuple(int(v) for v in np.asarray(xyz).reshape(-1))
+            if len(codes) != 3 or not all(1 <= v <= 6 for v in codes):
+                raise ValueError(f"ViewCoordinates: expected three view directions 1-6, got {list(codes)}")
+        self.codes = codes
+        self._set("xyz", C.fixed_vectors([codes], 3, np.uint8, self._name("xyz")))
+
+
+def _triples() -> list[str]:
+    out = []
+    for x in "UDRLFB":
+        for y in "UDRLFB":
+            for z in "UDRLFB":
+                if len({_AXIS[c] for c in (x, y, z)}) == 3:
+                    out.append(x + y + z)
+    return out
+
+
+_AXIS = {"U": 0, "D": 0, "R": 1, "L": 1, "F": 2, "B": 2}
+_ALL_CODES = set(_triples())
+for _name in sorted(_ALL_CODES):
+    setattr(ViewCoordinates, _name, ViewCoordinates(tuple(_VIEW_DIRS[c] for c in _name)))
+for _name, _code in _HANDED.items():
+    setattr(ViewCoordinates, _name, ViewCoordinates(tuple(_VIEW_DIRS[c] for c in _code)))
 
 
 def _quat(rotation) -> list[float] | None:
