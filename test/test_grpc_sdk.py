@@ -109,11 +109,12 @@ def test_tutorial_program_into_the_official_proxy(official_proxy):
     np.testing.assert_allclose(np.array(left[0]), build_color_spiral(100).positions, rtol=1e-6)
     beads = official_rows(official_proxy.out, "/dna/structure/scaffolding/beads", "stable_time", "Points3D:positions")
     assert len(beads) == 400 and all(len(b) == 100 for b in beads)
-    quats = official_rows(official_proxy.out, "/dna/structure", "stable_time", "Transform3D:quaternion")
-    assert len(quats) == 400
+    # stored as the official SDK stores RotationAxisAngle (not converted to a quaternion)
+    rots = official_rows(official_proxy.out, "/dna/structure", "stable_time", "Transform3D:rotation_axis_angle")
+    assert len(rots) == 400
     t = 123 * 0.01
-    a = t / 4.0 * math.tau
-    np.testing.assert_allclose(quats[123][0], [0, 0, math.sin(a / 2), math.cos(a / 2)], atol=1e-6)
+    assert rots[123][0]["axis"] == [0.0, 0.0, 1.0]
+    assert abs(rots[123][0]["angle"] - t / 4.0 * math.tau) < 1e-6
 
 
 def test_tutorial_program_into_our_viewer(qapp, tmp_path):

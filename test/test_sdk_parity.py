@@ -1,7 +1,8 @@
 """The SDK face against Rerun 0.41's own (issue 25): one program in the style of Rerun's
 documented examples, run once with ``import rerun as rr`` (the official SDK, the oracle) and once
 with ``import rerun_ros.sdk as rr``; the official reader finds the same entities, components and
-values in both recordings. This file: coordinate conventions and rotations."""
+values in both recordings. This file: coordinate conventions and rotations (and that our
+viewer's transforms follow what is stored)."""
 from __future__ import annotations
 
 import subprocess
@@ -25,7 +26,13 @@ PROGRAM = textwrap.dedent('''
     rr.log("world/robot/camera", rr.ViewCoordinates.RDF, static=True)  # the optical frame
     rr.log("world/ui", rr.ViewCoordinates.LEFT_HAND_Y_DOWN, static=True)
     rr.log("world/custom", rr.ViewCoordinates(xyz=rr.ViewCoordinates.LUF), static=True)
+    rr.set_time("step", sequence=1)
     rr.log("world/robot/base", rr.Transform3D(translation=[1, 2, 3], rotation=rr.Quaternion.identity()))
+    rr.log("world/arm", rr.Transform3D(rotation=rr.RotationAxisAngle(axis=[0, 0, 2], degrees=90)))
+    rr.log("world/arm/hand", rr.Transform3D(translation=[1, 0, 0],
+                                            rotation_axis_angle=rr.RotationAxisAngle(axis=[1, 0, 0], radians=0.5)))
+    rr.log("world/arm/hand/tip", rr.Transform3D(rotation=rr.Quaternion(xyzw=[0, 0, 0, 2])))  # stored as given
+    rr.log("world/arm/hand/tip/point", rr.Points3D([[0, 1, 0]]))
 ''')
 
 
@@ -53,6 +60,25 @@ def test_view_coordinates_constants_and_identity_rotation_store_what_rerun_store
     theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
     assert ours == theirs
     assert theirs["/world"]["ViewCoordinates:xyz"][1] == [[[3, 5, 1]]]  # R, F, U
+    assert "Transform3D:rotation_axis_angle" in theirs["/world/arm"]
+    assert theirs["/world/arm/hand/tip"]["Transform3D:quaternion"][1] == [[[0.0, 0.0, 0.0, 2.0]]]
+
+
+def test_the_viewer_places_entities_by_axis_angle_rotations(tmp_path):
+    """What the program stores, read back by our viewer's transform hierarchy: the point (0, 1, 0)
+    of /world/arm/hand/tip/point is turned 0.5 rad about x by the hand, moved 1 m along x, then
+    turned 90 deg about z by the arm (the tip's quaternion (0, 0, 0, 2) is the identity)."""
+    import math
+
+    import numpy as np
+    from rerun_ros.store.open import open_source
+    from rerun_ros.viewer.spatial import hierarchy_transform
+    _run("ours", tmp_path / "ours.rrd")
+    store = open_source(tmp_path / "ours.rrd").store
+    tf = hierarchy_transform(store, "/world/arm/hand/tip/point", "step", 1)
+    p = np.array([0.0, math.cos(0.5), math.sin(0.5)]) + [1.0, 0.0, 0.0]  # the hand
+    want = np.array([-p[1], p[0], p[2]])                                  # the arm: +90 deg about z
+    np.testing.assert_allclose(tf.apply(np.array([[0.0, 1.0, 0.0]]))[0], want, atol=1e-5)
 
 
 def test_view_coordinates_given_as_a_string_is_refused():

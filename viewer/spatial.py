@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.components import as_numpy, list_offsets
+from ..model.rotations import axis_angles_to_quats, quat_multiply
 from ..query.frames import FrameGraph, FrameGraphError, Transform
 from ..store.chunk_store import ChunkStore
 from .geometry import Geometry3D, SceneBuilder, colors
@@ -263,11 +264,21 @@ def hierarchy_transform(store: ChunkStore, ent: str, timeline: str, t: int) -> T
         if path not in have:
             continue
         la = store.latest_at(path, timeline, t, ["Transform3D:translation", "Transform3D:quaternion",
-                                                 "Transform3D:child_frame", "Transform3D:relation"])
+                                                 "Transform3D:rotation_axis_angle", "Transform3D:child_frame",
+                                                 "Transform3D:relation"])
         if not la or "Transform3D:child_frame" in la:
             continue
         tr = _first_vector(la, "Transform3D:translation", 3)
         q = _first_vector(la, "Transform3D:quaternion", 4)
+        aa = la.get("Transform3D:rotation_axis_angle")
+        inst = aa.values if aa is not None else None
+        while inst is not None and hasattr(inst.type, "value_type"):
+            inst = inst.flatten()  # (list rows) -> the instances: structs of axis and angle
+        first = inst[0].as_py() if inst is not None and len(inst) else None
+        if isinstance(first, dict) and first.get("axis") is not None and first.get("angle") is not None:
+            qa = axis_angles_to_quats([first["axis"]], [first["angle"]])[0]  # applied before the quaternion
+            if np.isfinite(qa).all():
+                q = qa if q is None else quat_multiply(qa, q)
         if tr is None and q is None:
             continue
         step = Transform(np.zeros(3) if tr is None else tr,

@@ -306,7 +306,9 @@ class Transform3D(Archetype):
     """A rigid (or affine) transform between two frames.
 
     ``translation`` (3,) metres; ``quaternion`` (4,) xyzw, must be finite and non-zero (it is
-    normalised); ``mat3x3`` (3, 3) row-major input, stored column-major as Rerun does; ``scale``
+    normalised unless ``normalize=False``: stored as given, as Rerun's SDK does);
+    ``rotation_axis_angle`` an (axis (3,), angle rad) pair, stored as given (Rerun's
+    ``RotationAxisAngle``: applied before ``quaternion``); ``mat3x3`` (3, 3) row-major input, stored column-major as Rerun does; ``scale``
     (3,); ``parent_frame``/``child_frame`` frame ids (ROS tf2 names). ``relation`` is
     ``"ParentFromChild"`` (the default, as a ROS TransformStamped) or ``"ChildFromParent"``.
 
@@ -315,18 +317,32 @@ class Transform3D(Archetype):
     """
 
     NAME = "Transform3D"
-    FIELDS = {"translation": "Translation3D", "quaternion": "RotationQuat", "mat3x3": "TransformMat3x3",
-              "scale": "Scale3D", "relation": "TransformRelation", "parent_frame": "TransformFrameId",
-              "child_frame": "TransformFrameId"}
+    FIELDS = {"translation": "Translation3D", "rotation_axis_angle": "RotationAxisAngle", "quaternion": "RotationQuat",
+              "mat3x3": "TransformMat3x3", "scale": "Scale3D", "relation": "TransformRelation",
+              "parent_frame": "TransformFrameId", "child_frame": "TransformFrameId"}
 
     def __init__(self, *, translation=None, quaternion=None, mat3x3=None, scale=None,
                  relation: str | None = None, parent_frame: str | None = None,
-                 child_frame: str | None = None):
+                 child_frame: str | None = None, rotation_axis_angle=None, normalize: bool = True):
         super().__init__()
         self._set("translation", _opt(C.fixed_vectors, translation, 3, np.float32,
                                       self._name("translation"), True))
+        if rotation_axis_angle is not None:
+            axis, angle = rotation_axis_angle
+            ax = np.asarray(axis, np.float32).reshape(3)
+            if not (np.isfinite(ax).all() and math.isfinite(float(angle))):
+                raise ValueError(f"{self._name('rotation_axis_angle')}: values must be finite")
+            self._set("rotation_axis_angle", pa.StructArray.from_arrays(
+                [pa.FixedSizeListArray.from_arrays(pa.array(ax, pa.float32()), type=_AXIS_TYPE),
+                 pa.array([angle], pa.float32())], fields=_AXIS_ANGLE_FIELDS))
         if quaternion is not None:
-            self._set("quaternion", _unit_quaternions(quaternion, self._name("quaternion")))
+            if normalize:
+                self._set("quaternion", _unit_quaternions(quaternion, self._name("quaternion")))
+            else:
+                q = np.asarray(quaternion, np.float32).reshape(-1, 4)
+                if not np.isfinite(q).all():
+                    raise ValueError(f"{self._name('quaternion')}: values must be finite")
+                self._set("quaternion", C.fixed_vectors(q, 4, np.float32, self._name("quaternion")))
         if mat3x3 is not None:
             m = np.asarray(mat3x3, dtype=np.float32)
             if m.shape != (3, 3):
@@ -337,6 +353,11 @@ class Transform3D(Archetype):
             self._set("relation", C.array([C.TRANSFORM_RELATION[relation]], pa.uint8()))
         self._set("parent_frame", _opt(C.strings_array, parent_frame, self._name("parent_frame")))
         self._set("child_frame", _opt(C.strings_array, child_frame, self._name("child_frame")))
+
+
+#: Rerun 0.41's ``RotationAxisAngle``: struct {axis: (3,) float32, angle: float32 rad}
+_AXIS_TYPE = pa.list_(pa.field("item", pa.float32(), nullable=False), 3)
+_AXIS_ANGLE_FIELDS = [pa.field("axis", _AXIS_TYPE, nullable=False), pa.field("angle", pa.float32(), nullable=False)]
 
 
 def _unit_quaternions(quaternion, name: str):

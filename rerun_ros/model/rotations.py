@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 __all__ = ["quat_multiply", "quat_rotate", "quat_slerp", "unit_quaternions", "matrices_to_quats", "quat_to_rpy",
-           "rpy_to_quat", "axis_angle_quat"]
+           "rpy_to_quat", "axis_angle_quat", "axis_angles_to_quats"]
 
 
 def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -118,3 +118,14 @@ def axis_angle_quat(axis, angle: float) -> np.ndarray:
         return np.array([0.0, 0.0, 0.0, 1.0])
     a = a / n
     return np.array([*(a * math.sin(angle / 2)), math.cos(angle / 2)])
+
+
+def axis_angles_to_quats(axes: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """(n, 4) xyzw of rotations by ``angles`` (n,) rad about ``axes`` (n, 3) (normalised here;
+    a zero or non-finite axis gives NaN: not a rotation). Rerun's ``RotationAxisAngle``."""
+    a = np.asarray(axes, float).reshape(-1, 3)
+    ang = np.asarray(angles, float).reshape(-1)
+    n = np.linalg.norm(a, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u = np.where(n > 0, a / n, np.nan)
+    return np.concatenate([u * np.sin(ang / 2)[:, None], np.cos(ang / 2)[:, None]], axis=1)

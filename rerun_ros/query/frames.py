@@ -122,6 +122,20 @@ def _vectors(lists, n: int, default: list) -> np.ndarray:
     return out
 
 
+def _with_axis_angles(lists, n: int, qs: np.ndarray) -> np.ndarray:
+    """``qs`` (n, 4) with each row's first ``RotationAxisAngle`` (struct of axis, angle) applied
+    before it (rows without one unchanged)."""
+    from ..model.rotations import axis_angles_to_quats, quat_multiply
+    has, vals = _first_per_row(lists)
+    if not has.any() or len(vals) != n:
+        return qs
+    axes = np.asarray(to_numpy(vals.field("axis").flatten()), float).reshape(-1, 3)
+    angles = np.asarray(to_numpy(vals.field("angle")), float)
+    out = qs.copy()
+    out[has] = quat_multiply(axis_angles_to_quats(axes[has], angles[has]), qs[has])
+    return out
+
+
 @dataclass
 class _Edge:
     parent: str
@@ -221,6 +235,9 @@ class FrameGraph:
             tr, qt = c.component("Transform3D:translation"), c.component("Transform3D:quaternion")
             trs = _vectors(tr[1] if tr else None, n, [0.0, 0.0, 0.0])
             qs = _vectors(qt[1] if qt else None, n, [0.0, 0.0, 0.0, 1.0])
+            aa = c.component("Transform3D:rotation_axis_angle")
+            if aa is not None:  # Rerun applies it before the quaternion
+                qs = _with_axis_angles(aa[1], n, qs)
             times = None if c.is_static else np.asarray(c.timelines[timeline][1], np.int64)
             for ci in np.unique(ccode[ccode >= 0]):
                 rows = np.flatnonzero(ccode == ci)

@@ -37,6 +37,7 @@ class RotationAxisAngle:
         n = float(np.linalg.norm(a))
         if not np.isfinite(a).all() or n == 0:
             raise ValueError(f"RotationAxisAngle: axis must be finite and non-zero, got {a.tolist()}")
+        self.axis_given = a  # stored as given (Rerun's SDK does); normalised to rotate
         self.axis = a / n
         self.radians = float(radians) if radians is not None else math.radians(float(degrees))
 
@@ -47,7 +48,8 @@ class RotationAxisAngle:
 
 
 class Quaternion:
-    """A rotation as a unit quaternion ``xyzw`` (4,) (normalised when logged)."""
+    """A rotation as a quaternion ``xyzw`` (4,), stored as given (Rerun's SDK does; readers
+    normalise it)."""
 
     def __init__(self, *, xyzw):
         self.xyzw = [float(v) for v in np.asarray(xyzw, float).reshape(4)]
@@ -131,8 +133,9 @@ class Transform3D(A.Transform3D):
     or :class:`Quaternion`), or ``rotation_axis_angle=`` / ``quaternion=`` (xyzw), ``scale``,
     ``mat3x3``, ``relation`` (``"ParentFromChild"``, default, or ``"ChildFromParent"``),
     ``parent_frame``/``child_frame`` (TF frame ids). Logged on an entity without frames it places
-    that entity and its children (Rerun's entity-path transform hierarchy); rotations are stored
-    as quaternions.
+    that entity and its children (Rerun's entity-path transform hierarchy). Rotations are stored
+    as Rerun's SDK stores them: a :class:`RotationAxisAngle` as ``Transform3D:rotation_axis_angle``,
+    a :class:`Quaternion` (or xyzw) as ``Transform3D:quaternion``, both as given.
 
     Raises:
         ValueError: non-finite values, a zero quaternion, two rotations.
@@ -148,8 +151,11 @@ class Transform3D(A.Transform3D):
             relation = "ChildFromParent"
         if scale is not None and np.ndim(scale) == 0:
             scale = [float(scale)] * 3
-        super().__init__(translation=translation, quaternion=_quat(given[0]) if given else None, mat3x3=mat3x3,
-                         scale=scale, relation=relation, parent_frame=parent_frame, child_frame=child_frame)
+        rot = given[0] if given else None
+        aa = (rot.axis_given, rot.radians) if isinstance(rot, RotationAxisAngle) else None
+        super().__init__(translation=translation, quaternion=None if rot is None or aa else _quat(rot),
+                         rotation_axis_angle=aa, normalize=False, mat3x3=mat3x3, scale=scale, relation=relation,
+                         parent_frame=parent_frame, child_frame=child_frame)
 
 
 class Image(A.Image):
