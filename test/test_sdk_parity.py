@@ -89,3 +89,46 @@ def test_view_coordinates_given_as_a_string_is_refused():
     with pytest.raises(ValueError, match="three view directions"):
         rr.ViewCoordinates(xyz=[1, 2, 9])
     assert len([n for n in dir(rr.ViewCoordinates) if n.isupper() and len(n) == 3]) == 48
+
+
+TIMES = textwrap.dedent('''
+    import sys
+    if sys.argv[1] == "official":
+        import rerun as rr
+    else:
+        import rerun_ros.sdk as rr
+    rr.init("timelines", spawn=False)
+    rr.save(sys.argv[2])
+    rr.log("untimed", rr.Scalars(1.0))
+    rr.set_time("step", sequence=5)
+    rr.log("stepped", rr.Scalars(2.0))
+    rr.log("always", rr.TextDocument("static"), static=True)
+    rr.send_columns("columns", indexes=[rr.TimeColumn("step", sequence=[1, 2])],
+                    columns=rr.Scalars.columns(scalars=[1.0, 2.0]))
+''')
+
+
+def _timelines(path) -> dict:
+    """entity -> sorted (timeline, kind) pairs of its rows, and static or not; properties' columns."""
+    chunks, _ = read_chunks(path)
+    out: dict = {}
+    for c in chunks:
+        if c.entity_path.startswith("/__"):
+            out.setdefault(c.entity_path, set()).update(d.column for d in c.components)
+            continue
+        out.setdefault(c.entity_path, set()).add(
+            (c.is_static, tuple(sorted((name, tl.kind) for name, (tl, _) in c.timelines.items()))))
+    return out
+
+
+def test_rows_are_on_log_time_and_the_recording_has_its_start_time(tmp_path):
+    """Rerun 0.41's SDK puts every logged row also on ``log_time`` (the wall clock), not static
+    rows nor ``send_columns``, and writes the recording's start time as a property."""
+    for which in ("official", "ours"):
+        p = subprocess.run([sys.executable, "-c", TIMES, which, str(tmp_path / f"{which}.rrd")], capture_output=True,
+                           text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-1500:]
+    theirs, ours = _timelines(tmp_path / "official.rrd"), _timelines(tmp_path / "ours.rrd")
+    assert ours == theirs
+    assert theirs["/untimed"] == {(False, (("log_time", "timestamp"),))}
+    assert theirs["/__properties"] == {"RecordingInfo:start_time"}

@@ -32,10 +32,13 @@ def default_timeline(store) -> tuple[str, str]:
     """(timeline, note): ``ros_time``, the robot clock (recordings made here place every row on
     it, :mod:`rerun_ros.model.clock`). A recording from elsewhere whose ``ros_time`` is not
     coherent (a publisher stamping days off would squeeze the rest into one pixel) shows
-    ``log_time`` with a note saying why."""
+    ``log_time`` with a note saying why. Without ``ros_time`` (an SDK program's recording), the
+    program's own timeline (``step``, ``stable_time``) before the ``log_time`` every logged row
+    is also on."""
     tls = sorted(store.timelines())
     if ROS_TIME_NAME not in tls:
-        return (tls[0] if tls else ROS_TIME_NAME), ""
+        own = [t for t in tls if t not in (LOG_TIME_NAME, "log_tick")]
+        return (own[0] if own else tls[0] if tls else ROS_TIME_NAME), ""
     if CLOCK_PROPERTY in store.entities():
         return ROS_TIME_NAME, ""
     if LOG_TIME_NAME in tls:

@@ -59,6 +59,7 @@ __all__ = [
 ]
 
 DEFAULT_GRPC_PORT = 9876
+_LOG_TIME = Timeline("log_time", "timestamp")
 
 
 class _Buffer:
@@ -121,6 +122,12 @@ class RecordingStream:
         self._lock = threading.Lock()
         self.default_blueprint = default_blueprint
         self._closed = False
+        # the recording's properties, as Rerun 0.41's SDK writes them: when it started (ns)
+        import pyarrow as pa
+
+        from ..model.components import ComponentDescriptor
+        self._rec.log_components("/__properties", [(ComponentDescriptor("RecordingInfo", "start_time", "Timestamp"),
+                                                    pa.array([_time.time_ns()], pa.int64()))], static=True)
         _ALL.append(self)
         if make_default:
             global _GLOBAL
@@ -156,7 +163,8 @@ class RecordingStream:
 
     def log(self, entity_path: str, *entities, static: bool = False) -> None:
         """Log archetypes (or ``(descriptor, flat array)`` component batches) on ``entity_path``
-        at this thread's current times (``static``: at every time).
+        at this thread's current times and on ``log_time`` (ns since the epoch, the wall clock
+        now, as Rerun's SDK) (``static``: at every time).
 
         Raises:
             ValueError/TypeError: nothing to log, or values an archetype refuses.
@@ -168,7 +176,13 @@ class RecordingStream:
                 comps.extend(e if isinstance(e, list) else [e])
         if not comps:
             raise ValueError(f"log({entity_path!r}): nothing to log")
-        self._rec.log_components(_path(entity_path), comps, static=static)
+        if static:
+            self._rec.log_components(_path(entity_path), comps, static=True)
+            return
+        # every row also on log_time, the wall clock at the log call, as Rerun 0.41's SDK writes
+        tp = dict(self._rec._times())
+        tp[_LOG_TIME] = _time.time_ns()
+        self._rec.log_components(_path(entity_path), comps, timepoints=tp)
 
     def send_columns(self, entity_path: str, indexes, columns) -> None:
         """Log many rows at once: ``indexes`` a list of :class:`TimeColumn` (one time per row),
