@@ -626,7 +626,10 @@ class StreamClient:
     def _flush_raw(self) -> None:
         if self._raw_pending:
             pending, self._raw_pending = self._raw_pending, []
-            self._raw.batches(pending)
+            try:
+                self._raw.batches(pending)
+            except Exception as e:  # noqa: BLE001 - a stranger's messages must not end the client
+                self.errors.append(f"messages from {self.host}:{self.port} not decoded: {type(e).__name__}: {e}")
 
     def disconnect(self) -> None:
         """Drop the current connection (the client reconnects by itself)."""
