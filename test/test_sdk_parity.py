@@ -132,3 +132,34 @@ def test_rows_are_on_log_time_and_the_recording_has_its_start_time(tmp_path):
     assert ours == theirs
     assert theirs["/untimed"] == {(False, (("log_time", "timestamp"),))}
     assert theirs["/__properties"] == {"RecordingInfo:start_time"}
+
+
+PINHOLES = textwrap.dedent('''
+    import sys
+    if sys.argv[1] == "official":
+        import rerun as rr
+    else:
+        import rerun_ros.sdk as rr
+    rr.init("pinholes", spawn=False)
+    rr.save(sys.argv[2])
+    rr.log("world/cam", rr.Pinhole(focal_length=500, width=640, height=480))   # Rerun's docs form
+    rr.log("world/xy", rr.Pinhole(focal_length=[400, 300], principal_point=[320, 200], resolution=[640, 480]))
+    rr.log("world/fov", rr.Pinhole(fov_y=0.8, aspect_ratio=1.5))
+    rr.log("world/k", rr.Pinhole(image_from_camera=[[500, 0, 320], [0, 500, 240], [0, 0, 1]], resolution=[640, 480],
+                                 camera_xyz=rr.ViewCoordinates.RDF))
+    rr.log("world/tf", rr.Pinhole(focal_length=500, width=640, height=480, child_frame="camera_optical",
+                                  parent_frame="camera_link", image_plane_distance=2.0))
+''')
+
+
+def test_pinhole_from_focal_length_size_or_field_of_view_stores_what_rerun_stores(tmp_path):
+    """``Pinhole(focal_length=..., width=..., height=...)`` (refused before), (fx, fy) with a
+    principal point, fov_y with aspect ratio, K with camera_xyz, TF frame ids: the same K
+    (column-major), resolution and components as the official SDK."""
+    for which in ("official", "ours"):
+        p = subprocess.run([sys.executable, "-c", PINHOLES, which, str(tmp_path / f"{which}.rrd")],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-1500:]
+    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    assert ours == theirs
+    assert theirs["/world/cam"]["Pinhole:image_from_camera"][1] == [[[500, 0, 0, 0, 500, 0, 320, 240, 1]]]

@@ -18,7 +18,8 @@ import numpy as np
 from ..model import archetypes as A
 from ..model import components as C
 
-__all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn", "ViewCoordinates"]
+__all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn", "ViewCoordinates",
+           "Pinhole"]
 
 
 class RotationAxisAngle:
@@ -237,3 +238,50 @@ def to_ns(value, what: str) -> int:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return int(round(float(value) * 1e9))
     raise TypeError(f"{what}: expected seconds, a datetime/timedelta or numpy time, got {type(value).__name__}")
+
+
+class Pinhole(A.Pinhole):
+    """Rerun 0.41's ``Pinhole``: ``image_from_camera`` (3, 3) K in pixels, or ``focal_length``
+    (f or (fx, fy), pixels) with ``principal_point`` (px, py; default the image centre) and the
+    image size (``resolution`` (w, h) or ``width``/``height``), or ``fov_y`` (rad) with
+    ``aspect_ratio`` (a unit-height image, as Rerun's SDK makes it); ``camera_xyz`` a
+    :class:`ViewCoordinates` constant (default RDF, the optical frame); ``child_frame`` /
+    ``parent_frame`` (TF frame ids); ``image_plane_distance`` (m, how far the viewer draws it).
+
+    Raises:
+        ValueError: no intrinsics (neither K, a focal length nor fov_y), a focal length without
+            a principal point or an image size, a K that is not 3x3.
+    """
+
+    FIELDS = {**A.Pinhole.FIELDS, "child_frame": "TransformFrameId", "parent_frame": "TransformFrameId"}
+
+    def __init__(self, *, image_from_camera=None, resolution=None, camera_xyz=None, width=None, height=None,
+                 focal_length=None, principal_point=None, fov_y=None, aspect_ratio=None, child_frame=None,
+                 parent_frame=None, image_plane_distance=None):
+        if fov_y is not None and aspect_ratio is not None:
+            resolution = [float(aspect_ratio), 1.0]
+            focal_length = 0.5 / math.tan(float(fov_y) / 2.0)
+        if resolution is None and width is not None and height is not None:
+            resolution = [float(width), float(height)]
+        if image_from_camera is None:
+            if focal_length is None:
+                raise ValueError("Pinhole: give image_from_camera, focal_length or fov_y with aspect_ratio")
+            f = np.asarray(focal_length, float).reshape(-1)
+            fx, fy = (float(f[0]), float(f[0])) if len(f) == 1 else (float(f[0]), float(f[1]))
+            if principal_point is None:
+                if resolution is None:
+                    raise ValueError("Pinhole: a focal length needs principal_point or the image size "
+                                     "(resolution, or width and height)")
+                principal_point = [float(resolution[0]) / 2.0, float(resolution[1]) / 2.0]
+            px, py = (float(v) for v in np.asarray(principal_point, float).reshape(2))
+            image_from_camera = [[fx, 0.0, px], [0.0, fy, py], [0.0, 0.0, 1.0]]
+        super().__init__(image_from_camera, resolution=resolution, image_plane_distance=image_plane_distance)
+        if camera_xyz is not None:
+            codes = camera_xyz.codes if isinstance(camera_xyz, ViewCoordinates) else \
+                tuple(_VIEW_DIRS[c] for c in camera_xyz) if isinstance(camera_xyz, str) and camera_xyz in _ALL_CODES \
+                else ViewCoordinates(camera_xyz).codes
+            self._set("camera_xyz", C.fixed_vectors([codes], 3, np.uint8, self._name("camera_xyz")))
+        if child_frame is not None:
+            self._set("child_frame", C.strings_array(child_frame, self._name("child_frame")))
+        if parent_frame is not None:
+            self._set("parent_frame", C.strings_array(parent_frame, self._name("parent_frame")))
