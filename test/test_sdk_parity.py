@@ -163,3 +163,35 @@ def test_pinhole_from_focal_length_size_or_field_of_view_stores_what_rerun_store
     theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
     assert ours == theirs
     assert theirs["/world/cam"]["Pinhole:image_from_camera"][1] == [[[500, 0, 0, 0, 500, 0, 320, 240, 1]]]
+
+
+IMAGES = textwrap.dedent('''
+    import sys
+    import numpy as np
+    if sys.argv[1] == "official":
+        import rerun as rr
+    else:
+        import rerun_ros.sdk as rr
+    rr.init("depth", spawn=False)
+    rr.save(sys.argv[2])
+    depth = np.full((200, 300), 65535, dtype=np.uint16)      # Rerun's depth_image_simple example
+    depth[50:150, 50:150] = 20000
+    depth[130:180, 100:280] = 45000
+    rr.log("depth", rr.DepthImage(depth, meter=10_000.0))
+    rr.log("depth_f", rr.DepthImage(np.linspace(0, 2, 12, dtype=np.float32).reshape(3, 4), meter=1.0,
+                                    colormap="Viridis", depth_range=[0.0, 2.0], point_fill_ratio=0.5))
+    rr.log("series", rr.SeriesLines(colors=[255, 0, 0], names="sin(0.01t)", widths=2), static=True)
+    rr.log("ellipsoids", rr.Ellipsoids3D(half_sizes=[[1, 2, 3]], fill_mode="solid"))
+''')
+
+
+def test_depth_images_series_widths_and_fill_modes_store_what_rerun_stores(tmp_path):
+    """``DepthImage(array, meter=...)`` (before: width and height demanded), its colormap, range
+    and fill ratio; ``SeriesLines(widths=)``; ``Ellipsoids3D(fill_mode=)`` (both refused before)."""
+    for which in ("official", "ours"):
+        p = subprocess.run([sys.executable, "-c", IMAGES, which, str(tmp_path / f"{which}.rrd")],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-1500:]
+    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    assert ours == theirs
+    assert theirs["/depth"]["DepthImage:meter"][1] == [[10000.0]]

@@ -195,20 +195,35 @@ class Boxes3D(Archetype):
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
         self._set("radii", _opt(C.scalars_array, radii, np.float32, self._name("radii")))
         if fill_mode is not None:
-            self._set("fill_mode", C.array([C.FILL_MODE[fill_mode]], pa.uint8()))
+            self._set("fill_mode", _fill_mode(fill_mode, self._name("fill_mode")))
         self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
         self._set("class_ids", _opt(C.scalars_array, class_ids, np.uint16, self._name("class_ids")))
 
 
+def _fill_mode(value, name: str) -> pa.Array:
+    """Rerun's ``FillMode`` from its name, any case, with or without underscores (``"solid"``,
+    ``"MajorWireframe"``, ``"dense_wireframe"``).
+
+    Raises:
+        ValueError: another name."""
+    key = {k.lower(): v for k, v in C.FILL_MODE.items()}.get(str(value).replace("_", "").lower())
+    if key is None:
+        raise ValueError(f"{name}: unknown fill mode {value!r}; known: {', '.join(C.FILL_MODE)}")
+    return C.array([key], pa.uint8())
+
+
 class Ellipsoids3D(Archetype):
-    """Ellipsoids (e.g. covariance): ``half_sizes`` (N, 3) metres, ``centers``, ``quaternions`` xyzw."""
+    """Ellipsoids (e.g. covariance): ``half_sizes`` (N, 3) metres, ``centers``, ``quaternions``
+    xyzw, ``fill_mode`` (``"solid"``, ``"MajorWireframe"``, ``"DenseWireframe"``)."""
 
     NAME = "Ellipsoids3D"
     FIELDS = {"half_sizes": "HalfSize3D", "centers": "Translation3D", "quaternions": "RotationQuat",
-              "colors": "Color", "line_radii": "Radius", "labels": "Text"}
+              "colors": "Color", "line_radii": "Radius", "labels": "Text", "fill_mode": "FillMode"}
 
-    def __init__(self, half_sizes, *, centers=None, quaternions=None, colors=None, labels=None):
+    def __init__(self, half_sizes, *, centers=None, quaternions=None, colors=None, labels=None, fill_mode=None):
         super().__init__()
+        if fill_mode is not None:
+            self._set("fill_mode", _fill_mode(fill_mode, self._name("fill_mode")))
         self._set("half_sizes", C.fixed_vectors(half_sizes, 3, np.float32, self._name("half_sizes")))
         self._set("centers", _opt(C.fixed_vectors, centers, 3, np.float32, self._name("centers")))
         self._set("quaternions", _opt(C.fixed_vectors, quaternions, 4, np.float32, self._name("quaternions")))
@@ -234,7 +249,7 @@ class Cylinders3D(Archetype):
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))
         self._set("labels", _opt(C.strings_array, labels, self._name("labels")))
         if fill_mode is not None:
-            self._set("fill_mode", C.array([C.FILL_MODE[fill_mode]], pa.uint8()))
+            self._set("fill_mode", _fill_mode(fill_mode, self._name("fill_mode")))
 
 
 class Mesh3D(Archetype):
@@ -634,12 +649,14 @@ class AnyValues(Archetype):
 
 
 class SeriesLines(Archetype):
-    """Styling of the series of a Scalars entity: ``names`` (one per scalar), optional colours."""
+    """Styling of the series of a Scalars entity: ``names`` (one per scalar), optional colours and
+    ``widths`` (UI points)."""
 
     NAME = "SeriesLines"
     FIELDS = {"colors": "Color", "widths": "StrokeWidth", "names": "Name"}
 
-    def __init__(self, *, names=None, colors=None):
+    def __init__(self, *, names=None, colors=None, widths=None):
         super().__init__()
+        self._set("widths", _opt(C.scalars_array, widths, np.float32, self._name("widths")))
         self._set("names", _opt(C.strings_array, names, self._name("names")))
         self._set("colors", _opt(C.colors_array, colors, self._name("colors")))

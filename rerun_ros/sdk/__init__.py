@@ -39,14 +39,14 @@ from pathlib import Path
 import numpy as np
 
 from ..model.archetypes import (AnyValues, Arrows3D, Asset3D, Boxes3D, Clear, ComponentColumn,  # noqa: F401
-                                ComponentColumnList, CoordinateFrame, Cylinders3D, DepthImage, Ellipsoids3D,
+                                ComponentColumnList, CoordinateFrame, Cylinders3D, Ellipsoids3D,
                                 GeoPoints, LineStrips3D, Mesh3D, Points2D, Points3D, Scalars,
                                 SegmentationImage, SeriesLines, TextDocument, TextLog)
 from ..model.chunk import Timeline
 from ..stream import recording as _core
 from . import blueprint  # noqa: F401  (rr.blueprint, as rerun.blueprint)
-from .archetypes import (EncodedImage, Image, Pinhole, Quaternion, RotationAxisAngle, TimeColumn,  # noqa: F401
-                         Transform3D, ViewCoordinates, to_ns)
+from .archetypes import (DepthImage, EncodedImage, Image, Pinhole, Quaternion, RotationAxisAngle,  # noqa: F401
+                         TimeColumn, Transform3D, ViewCoordinates, to_ns)
 
 __all__ = [
     "init", "RecordingStream", "log", "set_time", "set_time_seconds", "set_time_sequence", "disable_timeline",

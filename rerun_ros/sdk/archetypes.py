@@ -14,12 +14,13 @@ import mimetypes
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
 from ..model import archetypes as A
 from ..model import components as C
 
 __all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn", "ViewCoordinates",
-           "Pinhole"]
+           "Pinhole", "DepthImage"]
 
 
 class RotationAxisAngle:
@@ -285,3 +286,38 @@ class Pinhole(A.Pinhole):
             self._set("child_frame", C.strings_array(child_frame, self._name("child_frame")))
         if parent_frame is not None:
             self._set("parent_frame", C.strings_array(parent_frame, self._name("parent_frame")))
+
+
+class DepthImage(A.DepthImage):
+    """Rerun 0.41's ``DepthImage(image, *, meter=None, colormap=None, depth_range=None,
+    point_fill_ratio=None)``: ``image`` a numpy (H, W) (or (H, W, 1)) depth array of any integer or
+    float dtype, stored as it is; ``meter`` the units per metre (1000 for uint16 millimetres);
+    ``depth_range`` (min, max) in those units; ``point_fill_ratio`` of the point cloud the
+    viewer makes of it. Or the model's form ``DepthImage(buffer, width, height, datatype=...)``.
+
+    Raises:
+        ValueError: not a 2D array, an unknown colormap.
+    """
+
+    def __init__(self, image=None, *args, meter=None, colormap=None, depth_range=None, point_fill_ratio=None, **kw):
+        if args or "width" in kw:
+            super().__init__(image, *args, meter=meter, colormap=colormap, **kw)
+        else:
+            a = np.asarray(image)
+            if a.ndim == 3 and a.shape[2] == 1:
+                a = a[:, :, 0]
+            if a.ndim != 2:
+                raise ValueError(f"DepthImage: expected a (H, W) array, got shape {a.shape}")
+            a = np.ascontiguousarray(a)
+            if a.dtype.byteorder == ">":
+                a = a.astype(a.dtype.newbyteorder("<"))
+            if colormap is not None and not isinstance(colormap, str):
+                colormap = str(colormap)
+            if colormap is not None:
+                colormap = {k.lower(): k for k in C.COLORMAP}.get(colormap.lower(), colormap)
+            super().__init__(a.tobytes(), a.shape[1], a.shape[0], datatype=a.dtype, meter=meter, colormap=colormap)
+        if depth_range is not None:
+            r = np.asarray(depth_range, np.float64).reshape(2)
+            self._set("depth_range", C.fixed_vectors([r], 2, np.float64, self._name("depth_range")))
+        if point_fill_ratio is not None:
+            self._set("point_fill_ratio", C.array([float(point_fill_ratio)], pa.float32()))
