@@ -1,8 +1,9 @@
-"""The SDK face against Rerun 0.41's own (issue 25): one program in the style of Rerun's
-documented examples, run once with ``import rerun as rr`` (the official SDK, the oracle) and once
-with ``import rerun_ros.sdk as rr``; the official reader finds the same entities, components and
-values in both recordings. This file: coordinate conventions and rotations (and that our
-viewer's transforms follow what is stored)."""
+"""The SDK face against Rerun 0.41's own (issue 25): programs in the style of Rerun's documented
+examples, each run once with ``import rerun as rr`` (the official SDK, the oracle) and once with
+``import rerun_ros.sdk as rr``; both recordings hold the same entities, components (descriptors,
+Arrow types) and values, and ours passes ``rerun rrd verify``. One test per family: coordinate
+conventions and rotations (and that our viewer's transforms follow what is stored), timelines and
+properties, cameras, depth images and styling."""
 from __future__ import annotations
 
 import subprocess
@@ -11,6 +12,7 @@ import textwrap
 
 import pytest
 
+from conftest import rerun_verify
 from rerun_ros.rrd.reader import read_chunks
 
 PROGRAM = textwrap.dedent('''
@@ -40,6 +42,8 @@ def _components(path) -> dict:
     """entity -> {column: values} of what a recording holds (recording properties left out)."""
     chunks, warnings = read_chunks(path)
     assert not warnings
+    if "ours" in str(path):
+        assert rerun_verify(path).returncode == 0
     out: dict = {}
     for c in chunks:
         if c.entity_path.startswith("/__"):
