@@ -199,3 +199,31 @@ def test_depth_images_series_widths_and_fill_modes_store_what_rerun_stores(tmp_p
     theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
     assert ours == theirs
     assert theirs["/depth"]["DepthImage:meter"][1] == [[10000.0]]
+
+
+COLORS = textwrap.dedent('''
+    import sys
+    if sys.argv[1] == "official":
+        import rerun as rr
+    else:
+        import rerun_ros.sdk as rr
+    rr.init("colors", spawn=False)
+    rr.save(sys.argv[2])
+    p = [[0, 0, 0], [1, 1, 1]]
+    rr.log("packed", rr.Points3D(p, colors=0xFF0000FF))       # one packed colour for every point
+    rr.log("rgb", rr.Points3D(p, colors=(255, 0, 0)))
+    rr.log("floats", rr.Points3D(p, colors=(1.0, 0.5, 0.0, 1.0)))
+    rr.log("each", rr.Points3D(p, colors=[0xFF0000FF, 0x00FF00FF]))
+    rr.log("arrow", rr.Arrows3D(vectors=[[1, 0, 0]], origins=[[0, 0, 0]], colors=0x00FF00FF))
+''')
+
+
+def test_one_colour_for_many_instances_in_every_form_rerun_takes(tmp_path):
+    """A packed integer colour (refused before), an RGB tuple, RGBA floats, one per instance."""
+    for which in ("official", "ours"):
+        p = subprocess.run([sys.executable, "-c", COLORS, which, str(tmp_path / f"{which}.rrd")],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-1500:]
+    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    assert ours == theirs
+    assert theirs["/packed"]["Points3D:colors"][1] == [[0xFF0000FF]]

@@ -340,9 +340,13 @@ def colors_array(data, name: str) -> pa.Array:
     """Colours as Rerun's packed ``uint32`` 0xRRGGBBAA.
 
     Accepts (m, 3) or (m, 4) uint8 RGB(A), (m, 3|4) floats in [0, 1], or (m,) uint32 already
-    packed. A single colour may be given as (3,) or (4,).
+    packed. A single colour may be given as (3,) or (4,), or as one packed integer (``0xFF0000FF``).
     """
     a = np.asarray(data)
+    if a.ndim == 0 and a.dtype.kind in "ui":
+        if not 0 <= int(a) <= 0xFFFFFFFF:
+            raise ValueError(f"{_where(name)}a packed colour is 0xRRGGBBAA (0 to 2^32-1), got {int(a)}")
+        a = a.reshape(1)
     if a.ndim == 1 and a.shape[0] in (3, 4) and a.dtype != np.uint32:
         a = a.reshape(1, -1)
     if a.ndim == 1:
