@@ -227,3 +227,29 @@ def test_one_colour_for_many_instances_in_every_form_rerun_takes(tmp_path):
     theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
     assert ours == theirs
     assert theirs["/packed"]["Points3D:colors"][1] == [[0xFF0000FF]]
+
+
+COLUMNS = textwrap.dedent('''
+    import sys
+    import numpy as np
+    if sys.argv[1] == "official":
+        import rerun as rr
+    else:
+        import rerun_ros.sdk as rr
+    rr.init("columns", spawn=False)
+    rr.save(sys.argv[2])
+    v = np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3)   # 2 rows of 3 arrows
+    rr.send_columns("arrows", indexes=[rr.TimeColumn("t", sequence=[0, 1])],
+                    columns=rr.Arrows3D.columns(vectors=v, origins=np.zeros_like(v)).partition([3, 3]))
+''')
+
+
+def test_column_updates_of_t_rows_of_n_vectors(tmp_path):
+    """``Arrows3D.columns(vectors=(T, N, 3))`` then ``.partition`` (refused before): the same rows."""
+    for which in ("official", "ours"):
+        p = subprocess.run([sys.executable, "-c", COLUMNS, which, str(tmp_path / f"{which}.rrd")],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-1500:]
+    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    assert ours == theirs
+    assert len(theirs["/arrows"]["Arrows3D:vectors"][1]) == 2

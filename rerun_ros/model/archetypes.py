@@ -57,13 +57,18 @@ class Archetype:
         """Column-wise data for ``send_columns`` (Rerun's ``Archetype.columns``): each field holds
         the instances of many rows at once, one instance per row unless the list is
         ``.partition(lengths)``-ed (``Scalars.columns(scalars=np.arange(10.0))`` is 10 rows of one
-        scalar; ``Points3D.columns(positions=pts).partition([100] * k)`` k rows of 100 points).
+        scalar; ``Points3D.columns(positions=pts).partition([100] * k)`` k rows of 100 points; a
+        (k, 100, 3) array is flattened to its 100 k points first).
         Values are checked as the archetype's constructor checks them.
 
         Raises:
             ValueError/TypeError: values the archetype refuses, or fields with different numbers
             of instances.
         """
+        # (T, N, k) arrays of vectors: T rows' instances, flattened as Rerun's SDK flattens them
+        # (``.partition`` then says how many per row); a 3x3 matrix per row stays as it is
+        fields = {f: (np.asarray(v).reshape(-1, np.shape(v)[-1]) if f != "mat3x3" and isinstance(v, (np.ndarray, list))
+                      and np.ndim(v) >= 3 else v) for f, v in fields.items()}
         arch = cls(**fields)
         out = ComponentColumnList(ComponentColumn(arch.descriptor(f), C.to_arrow(a)) for f, a in arch._batches.items())
         lens = {len(c.values) for c in out}
