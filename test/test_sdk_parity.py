@@ -13,16 +13,23 @@ import textwrap
 import pytest
 
 from conftest import rerun_verify
+
+
+def _program(app: str, body: str) -> str:
+    """A program that imports the official SDK (argv[1] "official") or ours as ``rr``, starts
+    recording ``app`` to the file argv[2], then runs ``body``."""
+    return textwrap.dedent('''
+        import sys
+        if sys.argv[1] == "official":
+            import rerun as rr
+        else:
+            import rerun_ros.sdk as rr
+        rr.init("%s", spawn=False)
+        rr.save(sys.argv[2])
+    ''') % app + textwrap.dedent(body)
 from rerun_ros.rrd.reader import read_chunks
 
-PROGRAM = textwrap.dedent('''
-    import sys
-    if sys.argv[1] == "official":
-        import rerun as rr
-    else:
-        import rerun_ros.sdk as rr
-    rr.init("view_coordinates", spawn=False)
-    rr.save(sys.argv[2])
+PROGRAM = _program("view_coordinates", '''
     rr.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)   # Rerun's docs: a Z-up world
     rr.log("world/robot", rr.ViewCoordinates.FLU, static=True)         # REP 103 body frame
     rr.log("world/robot/camera", rr.ViewCoordinates.RDF, static=True)  # the optical frame
@@ -53,15 +60,20 @@ def _components(path) -> dict:
     return out
 
 
-def _run(which: str, out) -> None:
-    p = subprocess.run([sys.executable, "-c", PROGRAM, which, str(out)], capture_output=True, text=True, timeout=120)
+def _run(which: str, out, program: str = PROGRAM) -> None:
+    p = subprocess.run([sys.executable, "-c", program, which, str(out)], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr[-1500:]
 
 
+def _both(tmp_path, program: str) -> tuple[dict, dict]:
+    """(official, ours): what each SDK's run of ``program`` stored (:func:`_components`)."""
+    for which in ("official", "ours"):
+        _run(which, tmp_path / f"{which}.rrd", program)
+    return _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+
+
 def test_view_coordinates_constants_and_identity_rotation_store_what_rerun_stores(tmp_path):
-    _run("official", tmp_path / "official.rrd")
-    _run("ours", tmp_path / "ours.rrd")
-    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    theirs, ours = _both(tmp_path, PROGRAM)
     assert ours == theirs
     assert theirs["/world"]["ViewCoordinates:xyz"][1] == [[[3, 5, 1]]]  # R, F, U
     assert "Transform3D:rotation_axis_angle" in theirs["/world/arm"]
@@ -95,14 +107,7 @@ def test_view_coordinates_given_as_a_string_is_refused():
     assert len([n for n in dir(rr.ViewCoordinates) if n.isupper() and len(n) == 3]) == 48
 
 
-TIMES = textwrap.dedent('''
-    import sys
-    if sys.argv[1] == "official":
-        import rerun as rr
-    else:
-        import rerun_ros.sdk as rr
-    rr.init("timelines", spawn=False)
-    rr.save(sys.argv[2])
+TIMES = _program("timelines", '''
     rr.log("untimed", rr.Scalars(1.0))
     rr.set_time("step", sequence=5)
     rr.log("stepped", rr.Scalars(2.0))
@@ -129,23 +134,14 @@ def test_rows_are_on_log_time_and_the_recording_has_its_start_time(tmp_path):
     """Rerun 0.41's SDK puts every logged row also on ``log_time`` (the wall clock), not static
     rows nor ``send_columns``, and writes the recording's start time as a property."""
     for which in ("official", "ours"):
-        p = subprocess.run([sys.executable, "-c", TIMES, which, str(tmp_path / f"{which}.rrd")], capture_output=True,
-                           text=True, timeout=120)
-        assert p.returncode == 0, p.stderr[-1500:]
+        _run(which, tmp_path / f"{which}.rrd", TIMES)
     theirs, ours = _timelines(tmp_path / "official.rrd"), _timelines(tmp_path / "ours.rrd")
     assert ours == theirs
     assert theirs["/untimed"] == {(False, (("log_time", "timestamp"),))}
     assert theirs["/__properties"] == {"RecordingInfo:start_time"}
 
 
-PINHOLES = textwrap.dedent('''
-    import sys
-    if sys.argv[1] == "official":
-        import rerun as rr
-    else:
-        import rerun_ros.sdk as rr
-    rr.init("pinholes", spawn=False)
-    rr.save(sys.argv[2])
+PINHOLES = _program("pinholes", '''
     rr.log("world/cam", rr.Pinhole(focal_length=500, width=640, height=480))   # Rerun's docs form
     rr.log("world/xy", rr.Pinhole(focal_length=[400, 300], principal_point=[320, 200], resolution=[640, 480]))
     rr.log("world/fov", rr.Pinhole(fov_y=0.8, aspect_ratio=1.5))
@@ -160,24 +156,13 @@ def test_pinhole_from_focal_length_size_or_field_of_view_stores_what_rerun_store
     """``Pinhole(focal_length=..., width=..., height=...)`` (refused before), (fx, fy) with a
     principal point, fov_y with aspect ratio, K with camera_xyz, TF frame ids: the same K
     (column-major), resolution and components as the official SDK."""
-    for which in ("official", "ours"):
-        p = subprocess.run([sys.executable, "-c", PINHOLES, which, str(tmp_path / f"{which}.rrd")],
-                           capture_output=True, text=True, timeout=120)
-        assert p.returncode == 0, p.stderr[-1500:]
-    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    theirs, ours = _both(tmp_path, PINHOLES)
     assert ours == theirs
     assert theirs["/world/cam"]["Pinhole:image_from_camera"][1] == [[[500, 0, 0, 0, 500, 0, 320, 240, 1]]]
 
 
-IMAGES = textwrap.dedent('''
-    import sys
+IMAGES = _program("depth", '''
     import numpy as np
-    if sys.argv[1] == "official":
-        import rerun as rr
-    else:
-        import rerun_ros.sdk as rr
-    rr.init("depth", spawn=False)
-    rr.save(sys.argv[2])
     depth = np.full((200, 300), 65535, dtype=np.uint16)      # Rerun's depth_image_simple example
     depth[50:150, 50:150] = 20000
     depth[130:180, 100:280] = 45000
@@ -192,23 +177,12 @@ IMAGES = textwrap.dedent('''
 def test_depth_images_series_widths_and_fill_modes_store_what_rerun_stores(tmp_path):
     """``DepthImage(array, meter=...)`` (before: width and height demanded), its colormap, range
     and fill ratio; ``SeriesLines(widths=)``; ``Ellipsoids3D(fill_mode=)`` (both refused before)."""
-    for which in ("official", "ours"):
-        p = subprocess.run([sys.executable, "-c", IMAGES, which, str(tmp_path / f"{which}.rrd")],
-                           capture_output=True, text=True, timeout=120)
-        assert p.returncode == 0, p.stderr[-1500:]
-    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    theirs, ours = _both(tmp_path, IMAGES)
     assert ours == theirs
     assert theirs["/depth"]["DepthImage:meter"][1] == [[10000.0]]
 
 
-COLORS = textwrap.dedent('''
-    import sys
-    if sys.argv[1] == "official":
-        import rerun as rr
-    else:
-        import rerun_ros.sdk as rr
-    rr.init("colors", spawn=False)
-    rr.save(sys.argv[2])
+COLORS = _program("colors", '''
     p = [[0, 0, 0], [1, 1, 1]]
     rr.log("packed", rr.Points3D(p, colors=0xFF0000FF))       # one packed colour for every point
     rr.log("rgb", rr.Points3D(p, colors=(255, 0, 0)))
@@ -220,24 +194,13 @@ COLORS = textwrap.dedent('''
 
 def test_one_colour_for_many_instances_in_every_form_rerun_takes(tmp_path):
     """A packed integer colour (refused before), an RGB tuple, RGBA floats, one per instance."""
-    for which in ("official", "ours"):
-        p = subprocess.run([sys.executable, "-c", COLORS, which, str(tmp_path / f"{which}.rrd")],
-                           capture_output=True, text=True, timeout=120)
-        assert p.returncode == 0, p.stderr[-1500:]
-    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    theirs, ours = _both(tmp_path, COLORS)
     assert ours == theirs
     assert theirs["/packed"]["Points3D:colors"][1] == [[0xFF0000FF]]
 
 
-COLUMNS = textwrap.dedent('''
-    import sys
+COLUMNS = _program("columns", '''
     import numpy as np
-    if sys.argv[1] == "official":
-        import rerun as rr
-    else:
-        import rerun_ros.sdk as rr
-    rr.init("columns", spawn=False)
-    rr.save(sys.argv[2])
     v = np.arange(2 * 3 * 3, dtype=np.float32).reshape(2, 3, 3)   # 2 rows of 3 arrows
     rr.send_columns("arrows", indexes=[rr.TimeColumn("t", sequence=[0, 1])],
                     columns=rr.Arrows3D.columns(vectors=v, origins=np.zeros_like(v)).partition([3, 3]))
@@ -246,10 +209,6 @@ COLUMNS = textwrap.dedent('''
 
 def test_column_updates_of_t_rows_of_n_vectors(tmp_path):
     """``Arrows3D.columns(vectors=(T, N, 3))`` then ``.partition`` (refused before): the same rows."""
-    for which in ("official", "ours"):
-        p = subprocess.run([sys.executable, "-c", COLUMNS, which, str(tmp_path / f"{which}.rrd")],
-                           capture_output=True, text=True, timeout=120)
-        assert p.returncode == 0, p.stderr[-1500:]
-    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    theirs, ours = _both(tmp_path, COLUMNS)
     assert ours == theirs
     assert len(theirs["/arrows"]["Arrows3D:vectors"][1]) == 2
