@@ -212,3 +212,22 @@ def test_column_updates_of_t_rows_of_n_vectors(tmp_path):
     theirs, ours = _both(tmp_path, COLUMNS)
     assert ours == theirs
     assert len(theirs["/arrows"]["Arrows3D:vectors"][1]) == 2
+
+
+POINT_COLUMNS = _program("point_columns", '''
+    import numpy as np
+    times = np.arange(10, 15, 1.0)                         # Rerun's points3d_column_updates example
+    positions = np.concatenate([np.full((n, 3), i, np.float32) for i, n in enumerate([2, 4, 4, 3, 4])])
+    colors = [0xFF0000FF, 0x00FF00FF, 0x0000FFFF, 0xFFFF00FF, 0x00FFFFFF]
+    radii = [0.05, 0.01, 0.2, 0.1, 0.3]
+    rr.send_columns("points", indexes=[rr.TimeColumn("time", duration=times)],
+                    columns=[*rr.Points3D.columns(positions=positions).partition(lengths=[2, 4, 4, 3, 4]),
+                             *rr.Points3D.columns(colors=colors, radii=radii)])
+''')
+
+
+def test_column_updates_of_other_fields_than_the_required_one(tmp_path):
+    """``Points3D.columns(colors=..., radii=...)`` without positions (refused before): the same rows."""
+    theirs, ours = _both(tmp_path, POINT_COLUMNS)
+    assert ours == theirs
+    assert set(theirs["/points"]) == {"Points3D:positions", "Points3D:colors", "Points3D:radii"}

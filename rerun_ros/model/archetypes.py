@@ -69,13 +69,34 @@ class Archetype:
         # (``.partition`` then says how many per row); a 3x3 matrix per row stays as it is
         fields = {f: (np.asarray(v).reshape(-1, np.shape(v)[-1]) if f != "mat3x3" and isinstance(v, (np.ndarray, list))
                       and np.ndim(v) >= 3 else v) for f, v in fields.items()}
-        arch = cls(**fields)
-        out = ComponentColumnList(ComponentColumn(arch.descriptor(f), C.to_arrow(a)) for f, a in arch._batches.items())
+        arch, filled = cls._partial(fields)
+        out = ComponentColumnList(ComponentColumn(arch.descriptor(f), C.to_arrow(a)) for f, a in arch._batches.items()
+                                  if f not in filled)
         lens = {len(c.values) for c in out}
         if len(lens) > 1:
             raise ValueError(f"{cls.NAME}.columns: fields have different numbers of instances {sorted(lens)}; "
                              f"partition them to rows explicitly")
         return out
+
+    @classmethod
+    def _partial(cls, fields: dict) -> tuple["Archetype", set]:
+        """(``cls(**fields)``, the required fields filled in): a required field not given
+        (``Points3D.columns(colors=..., radii=...)``: a column update of other fields, as Rerun
+        allows) is filled with no instances, for the caller to leave out."""
+        import inspect
+        required = [n for n, p in inspect.signature(cls.__init__).parameters.items()
+                    if n != "self" and p.default is inspect.Parameter.empty
+                    and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in fields]
+        if not required:
+            return cls(**fields), set()
+        last: Exception | None = None
+        for width in (3, 2, 4, None):  # vectors of 3 (positions, half sizes), of 2, of 4, scalars
+            empty = np.zeros((0, width) if width else (0,), np.float32)
+            try:
+                return cls(**fields, **{n: empty for n in required}), set(required)
+            except (ValueError, TypeError) as e:
+                last = e
+        raise last
 
     def component_batches(self) -> list[tuple[ComponentDescriptor, pa.Array]]:
         """The (descriptor, flat instances array) pairs of this archetype, in field order."""
