@@ -84,14 +84,24 @@ class TfTree(QtWidgets.QTreeWidget):
     def _changed(self, item, column: int) -> None:
         if self._filling or column != 0 or self.on_visible is None:
             return
-        self.on_visible(item.text(0), item.checkState(0) == QtCore.Qt.CheckState.Checked)
+        # after this signal returns: showing or hiding rebuilds this tree, which must not delete
+        # the item while Qt is still inside its setCheckState (a use-after-free: a segfault seen
+        # once in CI)
+        frame, on = item.text(0), item.checkState(0) == QtCore.Qt.CheckState.Checked
+        QtCore.QTimer.singleShot(0, lambda: self.on_visible(frame, on))
 
     def set_visible(self, frame: str, visible: bool) -> None:
         """Tick or untick a frame's check box (as a click does)."""
         it = self.items.get(frame)
         if it is None:
             raise KeyError(f"no frame {frame!r} in the TF panel")
-        it.setCheckState(0, QtCore.Qt.CheckState.Checked if visible else QtCore.Qt.CheckState.Unchecked)
+        self._filling = True  # (no deferred call from _changed: applied here, once the item is done)
+        try:
+            it.setCheckState(0, QtCore.Qt.CheckState.Checked if visible else QtCore.Qt.CheckState.Unchecked)
+        finally:
+            self._filling = False
+        if self.on_visible is not None:
+            self.on_visible(frame, visible)
 
     def _menu(self, point) -> None:
         it = self.itemAt(point)
