@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .ingest import Ingestor, TimeWindow, TopicStats, ingest_source
+from .ingest import Ingestor, TimeWindow, TopicStats, watch_clock
 from .sources import open_bag
 from .rrd.output import commit, discard, staged_output
-from .stream.recording import BatcherConfig, RecordingStream
+from .stream.recording import RecordingStream
 from .rrd.writer import RrdWriter
 
 __all__ = ["convert", "ConvertReport", "exit_code", "parse_time", "parse_bound"]
@@ -51,6 +51,11 @@ class ConvertReport:
     clock: dict = field(default_factory=dict)
     #: the robot clock in one line (e.g. "sim time from /clock")
     clock_text: str = ""
+    #: processes that converted (1: this one) and units the bag was cut into (rerun_ros.parallel)
+    jobs: int = 1
+    units: int = 1
+    #: units that could not run (a worker died): their messages were not converted
+    failed_units: int = 0
 
     @property
     def skipped_errors(self) -> int:
@@ -66,7 +71,7 @@ class ConvertReport:
         return {"input": self.input, "output": self.output, "messages": self.messages,
                 "converted": self.converted, "chunks": self.chunks, "bytes_written": self.bytes_written,
                 "seconds": round(self.seconds, 3), "damaged": self.damaged, "write_failed": self.write_failed,
-                "stream_dropped": self.stream_dropped, "clock": self.clock,
+                "stream_dropped": self.stream_dropped, "clock": self.clock, "jobs": self.jobs, "units": self.units,
                 "warnings": self.warnings, "topics": [t.to_dict() for t in self.topics]}
 
 
@@ -131,7 +136,8 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             end: str | None = None, warn: Callable[[str], None] | None = None,
             progress: Callable[[int, int | None], None] | None = None,
             application_id: str | None = None, compress: bool = True,
-            distro: str | None = None, connect: str | None = None, blueprint=None) -> ConvertReport:
+            distro: str | None = None, connect: str | None = None, blueprint=None,
+            jobs: int | None = 1) -> ConvertReport:
     """Convert a bag to ``.rrd``.
 
     Args:
@@ -141,7 +147,7 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             if it matches any include (or there are none) and no exclude.
         start / end: time window on ``ros_time``, the robot clock (see :func:`parse_bound`):
             seconds from the recording's first ros_time, or absolute.
-        warn: called with each one-line warning as it happens.
+        warn: called with each one-line warning as it happens (once per problem).
         progress: called as ``progress(messages_done, total_or_None)``.
         distro: the ROS 2 distribution whose standard types decode messages recorded without
             a definition (default: the bag's ``ros_distro``, else found by fit).
@@ -150,15 +156,27 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             chunks it does not take are counted in ``stream_dropped`` (exit status 3).
         blueprint: a :class:`rerun_ros.blueprint.model.Blueprint`: written beside the output as
             ``<output>.rbl`` (a Rerun blueprint file) and sent with ``connect``.
+        jobs: worker processes (None or 0: one per core; 1: this process). The bag is cut into
+            units the same way whatever the number (:mod:`rerun_ros.parallel`), so the output
+            is the same chunk for chunk; a bag of one segment, a robot clock tracked through
+            the bag, or ``connect`` run in this process (``report.jobs`` says how many ran).
 
     Raises:
         FileNotFoundError, BagError: unreadable input. FileNotFoundError/PermissionError:
         output directory missing or not writable. ValueError: a bad regex or time.
     """
+    from .model import tuid
+    from .parallel import BATCHER, Job, default_jobs, merge_off_clock, merge_topics, plan_units, run_units, warning_key
+
     t0 = time.perf_counter()
     warnings: list[str] = []
+    seen: set[str] = set()
 
     def _warn(s: str) -> None:
+        key = warning_key(s)
+        if key in seen:
+            return
+        seen.add(key)
         warnings.append(s)
         if warn:
             warn(s)
@@ -193,22 +211,65 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         grpc_sink = GrpcSink(connect, application_id=app_id, recording_id=writer.store_id.recording_id,
                              blueprint=blueprint)
         sinks.append(grpc_sink)
-    rec = RecordingStream(application_id=application_id or Path(input_path).stem,
-                          batcher=BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0),
-                          sinks=sinks)
+    rec = RecordingStream(application_id=application_id or Path(input_path).stem, batcher=BATCHER, sinks=sinks)
     writer.on_error = lambda m: _warn(m.replace(str(staged), str(output_path)))
     ing = Ingestor(rec, warn=_warn, source=str(input_path), distro=distro or src.distro,
                    fixed_distro=distro is not None, window=window)
     report = ConvertReport(str(input_path), str(output_path))
     total = src.total_messages
+    kept = keep if (inc or exc) else None
     filtered = bool(inc or exc) or window is not None
+    base_ns = time.time_ns()
+    topics: dict = {}
+    done = [0]
+
+    def on_result(r) -> None:
+        for w in r.warnings:
+            _warn(w)
+        if r.failed:
+            _warn(f"{input_path}: part {r.index} of the conversion failed ({r.failed}); its messages were not converted")
+            report.failed_units += 1
+        merge_topics(topics, r.topics)
+        merge_off_clock(ing.clock, r.off_clock)
+        for g, k in r.read.items():
+            src.stats.read[g] += k
+        src.stats.damaged |= r.damaged
+        for ent, rows in r.rows_lost.items():
+            rec.stats.rows_lost[ent] = rec.stats.rows_lost.get(ent, 0) + rows
+        for e in r.errors:
+            rec._error(e)
+        report.messages += r.messages
+
+    def on_progress(k: int) -> None:
+        done[0] += k
+        if progress is not None:
+            progress(done[0], total)
+
     try:
-        n = ingest_source(src, ing, keep=keep if (inc or exc) else None, progress=progress)
+        with tuid.fixed_time(base_ns):
+            ing.log_metadata(getattr(src, "metadata", None) or [])
+            rec.flush()
+        lo, hi = watch_clock(src, ing, kept)
+        units, why = plan_units(src, ing.clock)
+        n_jobs = default_jobs() if not jobs else int(jobs)
+        if connect:
+            n_jobs, why = 1, why or "streaming to a viewer (--connect)"
+        report.jobs = 1 if (n_jobs <= 1 or len(units) <= 1) else min(n_jobs, len(units))
+        report.units = len(units)
+        job = Job(src, str(input_path), kept, window, ing.clock, ing.first_ros_time, lo, hi, distro or src.distro,
+                  distro is not None, app_id, writer.store_id.recording_id,
+                  compress, base_ns)
+        run_units(job, units, report.jobs, writer, Path(staged).parent, on_result, on_progress,
+                  sinks=sinks, warn=_warn)
+        with tuid.fixed_time(base_ns + len(units) + 1):
+            ing.log_clock_property()
+            rec.flush()
     except BaseException:
         rec.close()
         discard(staged)
         raise
     rec.close()
+    n = report.messages
     if grpc_sink is not None:
         if not grpc_sink.stats.messages_sent and not grpc_sink.connected.is_set():
             _warn(f"{connect}: no Rerun proxy answered (start `rerun` or `rerun-ros serve`)")
@@ -238,12 +299,12 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
                   f"count could be read; {want - got} lost to damage")
     if progress is not None:
         progress(n, total)
-    report.topics = ing.stats()
+    report.topics = [topics[k] for k in sorted(topics, key=lambda k: k[0])]
     if ing.clock is not None:
         report.clock = ing.clock.to_dict()
         report.clock_text = ing.clock.describe()
     report.warnings = warnings
-    report.damaged = src.damaged
+    report.damaged = src.damaged or bool(report.failed_units)
     report.messages = n
     report.converted = sum(t.converted for t in report.topics)
     report.chunks = writer.num_chunks

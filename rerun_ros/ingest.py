@@ -139,6 +139,7 @@ class Ingestor:
             then holds batches back until it is known.
         bound_ns: how far a stamp may stray from the robot clock (ns).
         window: keep only messages whose ``ros_time`` lies in this window.
+        log_clock: log the robot clock as a recording property (``/__properties/ros_clock``).
 
     Attributes:
         clock: the :class:`~rerun_ros.model.clock.RobotClock` (None until decided).
@@ -148,7 +149,7 @@ class Ingestor:
     def __init__(self, rec: RecordingStream, *, warn: Callable[[str], None] | None = None,
                  entity_for: Callable[[str], str] | None = None, source: str = "",
                  distro: str | None = None, fixed_distro: bool = False, clock: RobotClock | None = None,
-                 bound_ns: int = BOUND_NS, window: TimeWindow | None = None):
+                 bound_ns: int = BOUND_NS, window: TimeWindow | None = None, log_clock: bool = True):
         self.rec = rec
         self.warn = warn or (lambda s: None)
         self.entity_for = entity_for or entity_path.from_topic
@@ -169,7 +170,9 @@ class Ingestor:
         self._prefix_bytes = 0
         self.first_ros_time: int | None = None
         self._clock_logged: str | None = None
-        if clock is not None:  # live: said at once (and again at the end if it changed)
+        #: log the clock as a recording property (off: a part of a conversion; the whole says it)
+        self.log_clock = log_clock
+        if clock is not None and log_clock:  # live: said at once (and again at the end if it changed)
             self._log_clock()
 
     # -- topics -----------------------------------------------------------------------------
@@ -570,7 +573,8 @@ class Ingestor:
         """End of the stream: log what is held back, then let mappers log what they deferred
         (e.g. marker expiries)."""
         self.flush_pending()
-        self._log_clock()
+        if self.log_clock:
+            self._log_clock()
         for t in self.topics.values():
             fin = t.entry.finish if t.entry is not None else None
             if fin is None:
@@ -582,6 +586,11 @@ class Ingestor:
                 continue
             for c in cols:
                 self._log_columns(c, None, None, None, None)
+
+    def log_clock_property(self) -> None:
+        """Log the robot clock as a recording property now (when ``log_clock`` was off)."""
+        self._clock_logged = None
+        self._log_clock()
 
     def _log_clock(self) -> None:
         """The robot clock as a recording property (``/__properties/ros_clock``, static): a
@@ -630,37 +639,14 @@ def ingest_source(src, ing: Ingestor, *, keep: Callable[[str], bool] | None = No
     Returns:
         the number of messages read of the topics kept.
     """
-    def read_filter(topic: str) -> bool:
-        return keep is None or keep(topic) or topic.rstrip("/").endswith("clock")
-
     def wanted(b) -> bool:
         return keep is None or keep(b.channel.topic)
 
     n = 0
     total = getattr(src, "total_messages", None)
     ing.log_metadata(getattr(src, "metadata", None) or [])
-    filt = read_filter if keep is not None else None
-    if ing.clock is None:
-        # the clock from the bag's first messages, only watched (nothing held: a second pass
-        # reads them again, cheaper than keeping them in memory until the clock is known); the
-        # source's counts and warnings are those of the second pass
-        import copy
-        saved_stats, saved_warn = copy.deepcopy(src.stats), src.warn
-        src.warn = lambda s: None
-        try:
-            it = src.batches(topic_filter=filt, merge=False)  # (a chunk at a time: stop soon)
-            for b in it:
-                ing.ingest_batch(b, keep=False)
-                if ing.clock_ready():
-                    break
-            if hasattr(it, "close"):
-                it.close()
-        finally:
-            src.stats, src.warn = saved_stats, saved_warn
-        ing.decide_clock()
-    lo = hi = None
-    if ing.window is not None and src.start_time is not None and src.end_time is not None:
-        lo, hi = ing.log_window(src.start_time, src.end_time)
+    filt = read_filter(keep)
+    lo, hi = watch_clock(src, ing, keep)
     for b in src.batches(topic_filter=filt, start_ns=lo, end_ns=hi):
         k = wanted(b)
         if k:
@@ -670,3 +656,41 @@ def ingest_source(src, ing: Ingestor, *, keep: Callable[[str], bool] | None = No
             progress(n, total)
     ing.finish()
     return n
+
+
+def read_filter(keep: Callable[[str], bool] | None) -> Callable[[str], bool] | None:
+    """The topics to read for the topics ``keep`` accepts: those and ``/clock`` topics (the robot
+    clock needs them even when left out). None: every topic."""
+    if keep is None:
+        return None
+    return lambda topic: keep(topic) or topic.rstrip("/").endswith("clock")
+
+
+def watch_clock(src, ing: Ingestor, keep: Callable[[str], bool] | None = None) -> tuple[int | None, int | None]:
+    """Decide the robot clock of a recorded source from its first messages, only watched (a
+    first pass: nothing is logged, the source's counts and warnings are left as they were), and
+    where the ingestor's time window lies in log time.
+
+    Returns:
+        ``(lo, hi)`` log-time bounds (ns) of the part of the source to read (None: open).
+    """
+    if ing.clock is None:
+        # (nothing held: the second pass reads them again, cheaper than keeping them in
+        # memory until the clock is known)
+        import copy
+        saved_stats, saved_warn = copy.deepcopy(src.stats), src.warn
+        src.warn = lambda s: None
+        try:
+            it = src.batches(topic_filter=read_filter(keep), merge=False)  # (a chunk at a time: stop soon)
+            for b in it:
+                ing.ingest_batch(b, keep=False)
+                if ing.clock_ready():
+                    break
+            if hasattr(it, "close"):
+                it.close()
+        finally:
+            src.stats, src.warn = saved_stats, saved_warn
+    ing.decide_clock()
+    if ing.window is not None and src.start_time is not None and src.end_time is not None:
+        return ing.log_window(src.start_time, src.end_time)
+    return None, None

@@ -29,18 +29,23 @@ class MapperEntry:
             lossless ``:message`` column so they are not stored twice.
         finish: ``fn(ctx) -> list[Columns]`` called at the end of a stream (deferred rows, each
             with explicit ``times``), or None.
+        history: what the mapper makes of a message depends on the topic's earlier messages
+            (a marker's DELETE needs its ADD): a conversion split over processes keeps each
+            such topic whole in one unit (:mod:`rerun_ros.parallel`).
     """
 
     fn: Callable
     archetypes: str = ""
     blobs: tuple = ()
     finish: Callable | None = None
+    history: bool = False
 
 
 _ENTRIES: dict[str, MapperEntry] = {}
 
 
-def register(*type_names: str, archetypes: str, blobs: tuple = (), finish: Callable | None = None):
+def register(*type_names: str, archetypes: str, blobs: tuple = (), finish: Callable | None = None,
+             history: bool = False):
     """Decorator: register ``fn(batch, ctx) -> list[Columns]`` as the mapper of ROS types.
 
     Raises:
@@ -52,7 +57,7 @@ def register(*type_names: str, archetypes: str, blobs: tuple = (), finish: Calla
             key = normalize_type(t)
             if key in _ENTRIES:
                 raise ValueError(f"{key} already has a mapper ({_ENTRIES[key].fn.__name__})")
-            _ENTRIES[key] = MapperEntry(fn, archetypes, tuple(blobs), finish)
+            _ENTRIES[key] = MapperEntry(fn, archetypes, tuple(blobs), finish, history or finish is not None)
         return fn
 
     return deco

@@ -94,6 +94,21 @@ class ManifestBuilder:
                     e.component_ranges[(name, d.column)] = (full[0], full[1], n)
         self.entries.append(e)
 
+    def extend(self, other: "ManifestBuilder", shift: int) -> None:
+        """Append another builder's entries (chunks of a part written elsewhere), their byte
+        offsets moved by ``shift`` (where the part's bytes now start, minus where they started)."""
+        for e in other.entries:
+            e.byte_offset += shift
+            self.entries.append(e)
+        for k, d in other.descriptors.items():
+            self.descriptors.setdefault(k, d)
+        for k, tl in other.timelines.items():
+            self.timelines.setdefault(k, tl)
+        for ep, cols in other.entity_columns.items():
+            mine = self.entity_columns.setdefault(ep, {})
+            for c, v in cols.items():
+                mine.setdefault(c, v)
+
     def to_table(self) -> pa.Table:
         E = self.entries
         cols: list[pa.Array] = []

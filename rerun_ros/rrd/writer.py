@@ -494,6 +494,43 @@ class RrdWriter:
             self.manifest.add(chunk, off, len(new_body), m.uncompressed_size, tuid.tuid_bytes(*chunk.id))
             self.num_chunks += 1
 
+    def append_part(self, path: str | os.PathLike, start: int, end: int, manifest: ManifestBuilder,
+                    num_chunks: int) -> None:
+        """Append bytes ``[start, end)`` of another file written by an :class:`RrdWriter` of the
+        same store (its chunk messages, without stream header and footer: a part of a
+        conversion done in another process), and its manifest entries. The bytes are copied by
+        the kernel where it can (``copy_file_range``).
+
+        Raises:
+            OSError: reading the part or writing failed (the file is then cut back to its last
+            whole chunk, as in :meth:`write_chunk`). ValueError: the writer is closed.
+        """
+        with self._lock:
+            if self._closed:
+                raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
+            self._drain()
+            self._raise_error()
+            before = self._offset
+            try:
+                self._f.flush()
+                with open(path, "rb") as src:
+                    _copy_range(src, self._f, start, end - start)
+                self._offset += end - start
+                self.bytes_written = self._offset
+                self._f.flush()
+            except OSError as e:
+                self._offset = before
+                self._error = e
+                self._first_error = e
+                self._salvage()
+                if self.on_error is not None:
+                    self.on_error(f"{self.path or 'rrd stream'}: writing failed ({e.strerror or e}); the file keeps "
+                                  f"the {self.num_chunks} whole chunks written before")
+                raise
+            self.manifest.extend(manifest, before - start)
+            self.num_chunks += num_chunks
+            self._good = self._offset
+
     def flush(self) -> None:
         """Write every chunk still queued and flush the file.
 
@@ -600,3 +637,29 @@ def _varint(n: int) -> bytes:
         else:
             out.append(b)
             return bytes(out)
+
+
+def _copy_range(src, dst, start: int, count: int) -> None:
+    """Copy ``count`` bytes of file ``src`` from ``start`` to the end of ``dst`` (flushed binary
+    files), in the kernel where it can (``copy_file_range``), else through a buffer."""
+    sfd, dfd = src.fileno(), dst.fileno()
+    done = 0
+    fast = hasattr(os, "copy_file_range")
+    dst_off = os.lseek(dfd, 0, os.SEEK_CUR)
+    while done < count:
+        n = 0
+        if fast:
+            try:
+                n = os.copy_file_range(sfd, dfd, count - done, start + done, dst_off + done)
+            except OSError as e:
+                if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+                    raise
+                fast = False
+                continue
+        else:
+            data = os.pread(sfd, min(8 << 20, count - done), start + done)
+            n = os.pwrite(dfd, data, dst_off + done) if data else 0
+        if n <= 0:
+            raise OSError(errno.EIO, f"short copy: {done} of {count} bytes")
+        done += n
+    os.lseek(dfd, dst_off + count, os.SEEK_SET)

@@ -112,14 +112,38 @@ class Db3Source:
             local[tid] = g
         return local
 
+    def segments(self, target_bytes: int) -> list[tuple]:
+        """The bag cut into segments of about ``target_bytes`` of message data, for reading in
+        parallel: ``(file number, first timestamp or None, end timestamp or None)`` (a segment
+        holds the messages with ``first <= timestamp < end``; cut at equal message counts)."""
+        out = []
+        for i, f in enumerate(self.files):
+            try:
+                with self._connect(f) as c:
+                    n, size = c.execute("select count(*), coalesce(sum(length(data)), 0) from messages").fetchone()
+                    k = max(1, min(int(size // max(target_bytes, 1)) + (size % max(target_bytes, 1) > 0), n // 1000 or 1))
+                    cuts = []
+                    for j in range(1, k):
+                        row = c.execute("select timestamp from messages order by timestamp, id limit 1 offset ?",
+                                        (j * n // k,)).fetchone()
+                        if row is not None and (not cuts or row[0] > cuts[-1]):
+                            cuts.append(int(row[0]))
+            except sqlite3.DatabaseError:
+                cuts = []
+            bounds = [None, *cuts, None]
+            out.extend((i, bounds[j], bounds[j + 1]) for j in range(len(bounds) - 1))
+        return out
+
     def batches(self, *, topic_filter=None, start_ns: int | None = None,
-                end_ns: int | None = None, merge: bool = True) -> Iterator[RawBatch]:
+                end_ns: int | None = None, merge: bool = True, segment: tuple | None = None) -> Iterator[RawBatch]:
         """Every message, a page at a time, grouped per topic (timestamp order within a page);
-        ``merge`` is accepted for the sources' common signature (a page is the unit here)."""
+        ``merge`` is accepted for the sources' common signature (a page is the unit here);
+        ``segment``: only that part of the bag (one of :meth:`segments`)."""
         from .rosbag2 import decompress_messages
 
         per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"
-        for f in self.files:
+        files = self.files if segment is None else [self.files[segment[0]]]
+        for f in files:
             local = self._local[f]
             wanted = {tid for tid, g in local.items()
                       if topic_filter is None or topic_filter(self.channels[g].topic)}
@@ -131,9 +155,15 @@ class Db3Source:
             if end_ns is not None:
                 cond.append("timestamp <= ?")
                 args.append(end_ns)
+            if segment is not None and segment[1] is not None:
+                cond.append("timestamp >= ?")
+                args.append(segment[1])
+            if segment is not None and segment[2] is not None:
+                cond.append("timestamp < ?")
+                args.append(segment[2])
             if cond:
                 q += " where " + " and ".join(cond)
-            q += " order by timestamp"
+            q += " order by timestamp, id"
             with self._connect(f) as c:
                 try:
                     cur = c.execute(q, args)

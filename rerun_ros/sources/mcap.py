@@ -303,18 +303,43 @@ class McapSource:
 
     # -- reading ----------------------------------------------------------------------------
 
+    def segments(self, target_bytes: int) -> list[tuple]:
+        """The bag cut into segments of about ``target_bytes`` of (uncompressed) chunk data, in
+        file order, for reading in parallel: ``(file number, first chunk offset, last chunk
+        offset)``, or ``(file number, None, None)`` for a file without chunk index (read
+        whole). The cut depends only on the files and ``target_bytes``."""
+        out = []
+        for i, fp in enumerate(self.files):
+            s = self._summary(fp)
+            if s is None or not s.chunk_indexes:
+                out.append((i, None, None))
+                continue
+            cis = sorted(s.chunk_indexes, key=lambda c: c.chunk_start_offset)
+            first, size = cis[0].chunk_start_offset, 0
+            for j, ci in enumerate(cis):
+                size += max(ci.uncompressed_size, ci.chunk_length)
+                if size >= target_bytes or j == len(cis) - 1:
+                    out.append((i, first, ci.chunk_start_offset))
+                    if j + 1 < len(cis):
+                        first, size = cis[j + 1].chunk_start_offset, 0
+        return out
+
     def batches(self, *, topic_filter: Callable[[str], bool] | None = None,
-                start_ns: int | None = None, end_ns: int | None = None, merge: bool = True) -> Iterator[RawBatch]:
+                start_ns: int | None = None, end_ns: int | None = None, merge: bool = True,
+                segment: tuple | None = None) -> Iterator[RawBatch]:
         """Every message as batches (per chunk and channel, in file order), filtered by topic
         and by log time in ``[start_ns, end_ns]``; ``merge`` regroups small batches into a few
-        large ones (:func:`merge_batches`; off: a chunk's worth at a time, for a quick look)."""
+        large ones (:func:`merge_batches`; off: a chunk's worth at a time, for a quick look);
+        ``segment``: only that part of the bag (one of :meth:`segments`)."""
         from .rosbag2 import decompress_messages
 
         per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"
+        files = self.files if segment is None else [self.files[segment[0]]]
+        span = None if segment is None or segment[1] is None else (segment[1], segment[2])
 
         def raw():
-            for fp in self.files:
-                for b in self._file_batches(fp, topic_filter, start_ns, end_ns):
+            for fp in files:
+                for b in self._file_batches(fp, topic_filter, start_ns, end_ns, span):
                     if per_message:
                         b = decompress_messages(b, self.meta.compression_format, self.warn, self.stats)
                         if b is None:
@@ -323,7 +348,7 @@ class McapSource:
 
         yield from (merge_batches(raw()) if merge else raw())
 
-    def _file_batches(self, fp: Path, topic_filter, start_ns, end_ns) -> Iterator[RawBatch]:
+    def _file_batches(self, fp: Path, topic_filter, start_ns, end_ns, span=None) -> Iterator[RawBatch]:
         s = self._summary(fp)
         ctx = _FileCtx(self, fp, topic_filter, start_ns, end_ns)
         if s is not None and s.chunk_indexes:
@@ -331,7 +356,8 @@ class McapSource:
             ctx.schemas = {sid: (x.name, x.encoding, x.data.decode("utf-8", "replace")) for sid, x in s.schemas.items()}
             wanted = [ci for ci in sorted(s.chunk_indexes, key=lambda c: c.chunk_start_offset)
                       if not (start_ns is not None and ci.message_end_time < start_ns)
-                      and not (end_ns is not None and ci.message_start_time > end_ns)]
+                      and not (end_ns is not None and ci.message_start_time > end_ns)
+                      and (span is None or span[0] <= ci.chunk_start_offset <= span[1])]
             plain = self._plain_file(fp)
             for ci, loaded in _prefetch(plain, wanted):
                 if isinstance(loaded, BaseException):

@@ -1,0 +1,351 @@
+"""One bag over all cores: a conversion cut into units of work, run in worker processes, their
+parts written in order by one writer (``rerun-ros convert --jobs N``; ``docs/parallel.md``).
+
+How the work is cut (the same whatever the number of jobs, so one job and many write the same
+chunks):
+
+- **segments**: the bag's chunks in ranges of about :data:`SEGMENT_BYTES` of message data, in
+  file order (:meth:`McapSource.segments <rerun_ros.sources.mcap.McapSource.segments>`, by
+  chunk index; ``.db3``: timestamp ranges of equal message counts). Each segment is a unit.
+- **topics with history** (a mapper whose output depends on the topic's earlier messages:
+  markers, whose DELETE needs their ADD; the URDF of ``robot_description`` and the joint states
+  that move it) are not cut: they are one unit of their own, the first, over the whole bag.
+- each unit has its own :class:`~rerun_ros.ingest.Ingestor` on the robot clock decided
+  beforehand from the bag's first messages, its own batcher flushed at the unit's end, and
+  TUIDs ``(base + k, 0..)`` (:class:`rerun_ros.model.tuid.fixed_time`), so row ids sort in unit
+  order and are the same in any process. Per-topic mapper memory that only saves repeats (the
+  series names logged once) starts afresh in each unit: a static row again per unit.
+- a unit in a worker writes its chunks to a part file beside the output (an ``.rrd`` without
+  footer); the parent appends the parts in unit order (``copy_file_range``: the kernel copies)
+  and merges their manifests, counts and warnings (each problem said once, as one job says it).
+
+A robot clock that is tracked through the bag (sim time from ``/clock``, clocks offset from the
+header stamps) places each message with what came before it: such a bag is one unit (one job).
+ROS-free.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .ingest import Ingestor, TimeWindow, TopicStats, read_filter
+from .mappers.registry import entry
+from .model import tuid
+from .model.clock import OffClock, RobotClock
+from .rrd.manifest import ManifestBuilder
+from .sources.base import SourceStats
+from .stream.recording import BatcherConfig, RecordingStream
+
+__all__ = ["SEGMENT_BYTES", "Unit", "UnitResult", "Job", "plan_units", "history_topics", "run_unit",
+           "run_units", "default_jobs"]
+
+#: message data per segment (bytes): large enough that a unit's fixed cost (a batcher flush,
+#: decoders met again) is small, small enough to keep every core busy on a bag of a few GiB
+SEGMENT_BYTES = 48 << 20
+#: the batcher of a conversion: chunks of up to 4096 rows / 2 MiB, no timer (bench/convert.py)
+BATCHER = BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0)
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (``os.sched_getaffinity``; ``taskset`` respected)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit of work: ``segment`` of the bag (None: all of it), the topics it owns: ``only``
+    those (None: any) and none of ``without``. ``index`` ≥ 1 orders the units' output."""
+
+    index: int
+    segment: tuple | None = None
+    only: frozenset | None = None
+    without: frozenset = frozenset()
+
+    def owns(self, topic: str) -> bool:
+        return (self.only is None or topic in self.only) and topic not in self.without
+
+    def describe(self) -> str:
+        if self.only is not None:
+            return f"topics {', '.join(sorted(self.only))}"
+        return "the whole bag" if self.segment is None else f"segment {self.index} {self.segment}"
+
+
+@dataclass
+class UnitResult:
+    """What one unit did (picklable: it comes back from a worker).
+
+    Attributes:
+        messages: messages read of the topics kept. topics: per-topic counts. warnings: the
+        one-line problems in order. read: channel id → messages read (owned topics only).
+        damaged: the source met damage. off_clock: publishers placed by log time.
+        rows_lost: entity → rows not written. errors: write errors. part/start/end: the part
+        file and its chunk bytes (a worker; None in-process). manifest: its chunks' manifest.
+        failed: the unit could not run (one line), nothing of it was written.
+    """
+
+    index: int
+    messages: int = 0
+    topics: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    read: Counter = field(default_factory=Counter)
+    damaged: bool = False
+    off_clock: dict = field(default_factory=dict)
+    rows_lost: dict = field(default_factory=dict)
+    errors: list = field(default_factory=list)
+    part: str | None = None
+    start: int = 0
+    end: int = 0
+    manifest: ManifestBuilder | None = None
+    chunks: int = 0
+    failed: str = ""
+
+
+@dataclass
+class Job:
+    """What every unit of one conversion shares (inherited by forked workers, not pickled)."""
+
+    src: object
+    input: str
+    keep: Callable[[str], bool] | None
+    window: TimeWindow | None
+    clock: RobotClock
+    first_ros_time: int | None
+    lo: int | None
+    hi: int | None
+    distro: str | None
+    fixed_distro: bool
+    application_id: str
+    recording_id: str
+    compress: bool
+    base_ns: int
+    batcher: BatcherConfig = field(default_factory=lambda: BATCHER)
+
+
+def history_topics(channels) -> frozenset:
+    """The topics whose messages must be mapped in order in one unit: types whose mapper keeps
+    history (:attr:`MapperEntry.history <rerun_ros.mappers.registry.MapperEntry>`), a
+    ``robot_description`` and, when there is one, the joint states (they move its model)."""
+    out = set()
+    robot = any(c.topic.rstrip("/").endswith("robot_description") for c in channels)
+    for c in channels:
+        e = entry(c.type_name) if c.type_name else None
+        if (e is not None and e.history) or c.topic.rstrip("/").endswith("robot_description") or \
+                (robot and c.type_name.replace("/msg/", "/") == "sensor_msgs/JointState"):
+            out.add(c.topic)
+    return frozenset(out)
+
+
+def plan_units(src, clock: RobotClock, segment_bytes: int = SEGMENT_BYTES) -> tuple[list[Unit], str]:
+    """The units of a conversion, and why it is one unit when it is (empty: it is cut).
+
+    The cut depends on the bag and ``segment_bytes`` only, never on the number of jobs."""
+    if not clock.identity:
+        return [Unit(1)], f"the robot clock ({clock.kind}) is tracked through the bag"
+    segs = src.segments(segment_bytes) if hasattr(src, "segments") else []
+    if len(segs) <= 1:
+        return [Unit(1)], "the bag is one segment"
+    hist = history_topics(src.channels.values())
+    units = [Unit(1, None, hist)] if hist else []
+    units += [Unit(len(units) + 1 + i, s, None, hist) for i, s in enumerate(segs)]
+    return units, ""
+
+
+def run_unit(job: Job, unit: Unit, sink, warn: Callable[[str], None] | None = None,
+             progress: Callable[[int], None] | None = None) -> UnitResult:
+    """Read, decode, map and log one unit into ``sink`` (a chunk sink or a list of them: the
+    output's :class:`~rerun_ros.rrd.writer.RrdWriter` in-process, a part writer in a worker;
+    flushed at the unit's end, not closed).
+
+    Returns:
+        its :class:`UnitResult` (``part``/``manifest`` are the caller's to fill).
+    """
+    src = job.src
+    res = UnitResult(unit.index)
+    saved = (src.stats, src.warn)
+    src.stats = SourceStats(expected=dict(saved[0].expected))
+
+    def _warn(s: str) -> None:
+        res.warnings.append(s)
+        if warn is not None:
+            warn(s)
+
+    src.warn = _warn
+    keep = job.keep
+    try:
+        with tuid.fixed_time(job.base_ns + unit.index):
+            rec = RecordingStream(job.application_id, job.recording_id, batcher=job.batcher,
+                                  sinks=[_Borrowed(sink if isinstance(sink, (list, tuple)) else [sink])])
+            ing = Ingestor(rec, warn=_warn, source=job.input, distro=job.distro, fixed_distro=job.fixed_distro,
+                           clock=copy.deepcopy(job.clock), window=job.window, log_clock=False)
+            ing.first_ros_time = job.first_ros_time
+            ing.decide_clock()
+            base = read_filter(keep)
+            whole = unit.only is None and not unit.without
+            filt = base if whole else (lambda t: unit.owns(t) and (base is None or base(t)))
+            n = 0
+            for b in src.batches(topic_filter=filt, start_ns=job.lo, end_ns=job.hi, segment=unit.segment):
+                k = keep is None or keep(b.channel.topic)
+                if k:
+                    n += len(b)
+                    if progress is not None:
+                        progress(len(b))
+                ing.ingest_batch(b, keep=k)
+            ing.finish()
+            rec.close()
+        res.messages = n
+        res.topics = ing.stats()
+        res.off_clock = ing.clock.off_clock
+        res.rows_lost = dict(rec.stats.rows_lost)
+        res.errors = list(rec.errors)
+        res.read = Counter({g: k for g, k in src.stats.read.items()
+                            if whole or (g in src.channels and unit.owns(src.channels[g].topic))})
+        res.damaged = src.stats.damaged
+    finally:
+        src.stats, src.warn = saved
+    return res
+
+
+class _Borrowed:
+    """Sinks a unit writes to but does not own: its end flushes them, never closes them."""
+
+    def __init__(self, sinks: list):
+        self.sinks = list(sinks)
+
+    def write_chunk(self, chunk) -> None:
+        for s in self.sinks:
+            s.write_chunk(chunk)
+
+    def flush(self) -> None:
+        for s in self.sinks:
+            s.flush()
+
+    close = flush
+
+
+# -- worker processes -----------------------------------------------------------------------
+
+_JOB: Job | None = None
+
+
+def _work(unit: Unit, part: str) -> UnitResult:
+    """In a worker: one unit into its part file."""
+    from .rrd.writer import RrdWriter
+    job = _JOB
+    try:
+        w = RrdWriter(part, application_id=job.application_id, recording_id=job.recording_id,
+                      compress=job.compress, threads=0)
+        start = w.bytes_written
+        res = run_unit(job, unit, w)
+        w.close(write_footer=False)
+    except Exception as e:  # noqa: BLE001 - a bug must not take the other units down
+        return UnitResult(unit.index, failed=f"{type(e).__name__}: {e}")
+    res.part, res.start, res.end = part, start, w.bytes_written
+    res.manifest, res.chunks = w.manifest, w.num_chunks
+    return res
+
+
+def run_units(job: Job, units: list[Unit], jobs: int, writer, parts_dir: Path,
+              on_result: Callable[[UnitResult], None], progress: Callable[[int], None] | None = None,
+              sinks: list | None = None, warn: Callable[[str], None] | None = None) -> None:
+    """Run the units: in this process, in order, into ``writer`` when ``jobs`` is 1; else in
+    ``jobs`` forked worker processes, each unit into a part file in ``parts_dir``, appended to
+    ``writer`` in unit order as they complete. ``on_result`` gets each unit's result in unit
+    order (after its part is written). A worker that dies (killed, out of memory) fails its unit
+    and those not yet done, with the reason; what was appended before stays. In-process,
+    ``sinks`` (default: the writer) get the chunks and ``warn`` each warning as it happens.
+    """
+    global _JOB
+    if jobs <= 1 or len(units) <= 1:
+        for u in units:
+            on_result(run_unit(job, u, sinks or [writer], warn=warn, progress=progress))
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    tag = f".{os.getpid()}.{time.monotonic_ns() % 10**9}"
+    paths = [parts_dir / f".{Path(writer.path).name if writer.path else 'out'}{tag}.part{u.index}" for u in units]
+    _JOB = job
+    try:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=ctx) as pool:
+            futs = [pool.submit(_work, u, str(p)) for u, p in zip(units, paths)]
+            broken = ""
+            for u, fut, p in zip(units, futs, paths):
+                try:
+                    res = UnitResult(u.index, failed=broken) if broken else fut.result()
+                except BrokenProcessPool as e:
+                    broken = f"a worker process died ({e or 'killed'})"
+                    res = UnitResult(u.index, failed=broken)
+                if not res.failed and res.part is not None:
+                    try:
+                        writer.append_part(res.part, res.start, res.end, res.manifest, res.chunks)
+                    except OSError as e:
+                        res.errors.append(f"{writer.path}: writing failed ({e.strerror or e})")
+                    except ValueError:  # (closed after an earlier failure)
+                        pass
+                _unlink(p)
+                if progress is not None:
+                    progress(res.messages)
+                on_result(res)
+    finally:
+        _JOB = None
+        for p in paths:
+            _unlink(p)
+
+
+def _unlink(p: Path) -> None:
+    try:
+        p.unlink()
+    except OSError:
+        pass
+
+
+# -- merging --------------------------------------------------------------------------------
+
+_AT = re.compile(r" at log time -?\d+")
+
+
+def warning_key(text: str) -> str:
+    """A warning without the log time of its first occurrence: the same problem met by two
+    units is said once."""
+    return _AT.sub("", text)
+
+
+def merge_topics(into: dict, stats: list[TopicStats]) -> None:
+    """Add a unit's per-topic counts into ``into`` ((topic, type) → TopicStats)."""
+    for t in stats:
+        key = (t.topic, t.type_name)
+        m = into.get(key)
+        if m is None:
+            into[key] = copy.deepcopy(t)
+            continue
+        m.messages += t.messages
+        m.converted += t.converted
+        m.skipped += t.skipped
+        m.unmapped += t.unmapped
+        m.reasons.update(t.reasons)
+        for r in t.reasons:  # (remembered notes count 0: keep them)
+            m.reasons.setdefault(r, 0)
+
+
+def merge_off_clock(clock: RobotClock, off: dict) -> None:
+    """Add a unit's publishers placed by log time into the conversion's clock."""
+    for src, o in off.items():
+        m = clock.off_clock.get(src)
+        if m is None:
+            m = clock.off_clock[src] = OffClock(src)
+            m.offset_s = o.offset_s
+        m.rows += o.rows
+        m.unset += o.unset
+        if m.offset_s != m.offset_s:  # (NaN: none set yet)
+            m.offset_s = o.offset_s
