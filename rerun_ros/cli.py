@@ -64,7 +64,11 @@ def cmd_convert(args) -> int:
     if args.blueprint:
         from .blueprint.model import load
         bp = load(args.blueprint)
-    extra = dict(compress=not args.no_compression, distro=args.distro, connect=args.connect, blueprint=bp)
+    if args.jobs is not None and args.jobs < 0:
+        print("error: --jobs must be 0 (one per core) or more", file=sys.stderr)
+        return 2
+    extra = dict(compress=not args.no_compression, distro=args.distro, connect=args.connect, blueprint=bp,
+                 jobs=args.jobs)
     if fancy:
         with progress:
             report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
@@ -101,7 +105,8 @@ def cmd_convert(args) -> int:
         con.print(table)
         unsup = [t for t in report.unsupported if t.converted]
         con.print(f"{report.converted} of {report.messages} messages converted from {len(report.topics)} topics "
-                  f"into {report.chunks} chunks, {_human(report.bytes_written)} in {report.seconds:.2f} s")
+                  f"into {report.chunks} chunks, {_human(report.bytes_written)} in {report.seconds:.2f} s"
+                  + (f" ({report.jobs} processes, {report.units} parts)" if report.jobs > 1 else ""))
         if report.clock_text:
             con.print(f"ros_time is the robot clock: {report.clock_text}")
         if unsup:
@@ -560,6 +565,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ROS 2 distribution (humble, jazzy, ...) whose standard definitions decode messages recorded "
                         "without one (default: the bag's ros_distro, else the definition that fits the bytes)")
     c.add_argument("--no-compression", action="store_true", help="write chunks without LZ4")
+    c.add_argument("-j", "--jobs", type=int, default=0, metavar="N",
+                   help="worker processes (default 0: one per core; 1: no workers). A bag over one segment "
+                        "(48 MiB of messages) is cut into parts converted in parallel; the output is the same "
+                        "for any N (docs/parallel.md)")
     c.add_argument("--connect", nargs="?", const="rerun+http://127.0.0.1:9876/proxy", metavar="URL",
                    help="also stream to a Rerun gRPC proxy (the official viewer, `rerun-ros serve`; "
                         "default rerun+http://127.0.0.1:9876/proxy)")

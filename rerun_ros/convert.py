@@ -11,6 +11,7 @@ input/output could not be opened; 2 usage error.
 """
 from __future__ import annotations
 
+import copy
 import os
 import re
 import time
@@ -137,7 +138,7 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             progress: Callable[[int, int | None], None] | None = None,
             application_id: str | None = None, compress: bool = True,
             distro: str | None = None, connect: str | None = None, blueprint=None,
-            jobs: int | None = 1) -> ConvertReport:
+            jobs: int | None = 1, segment_bytes: int | None = None) -> ConvertReport:
     """Convert a bag to ``.rrd``.
 
     Args:
@@ -160,6 +161,8 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             units the same way whatever the number (:mod:`rerun_ros.parallel`), so the output
             is the same chunk for chunk; a bag of one segment, a robot clock tracked through
             the bag, or ``connect`` run in this process (``report.jobs`` says how many ran).
+        segment_bytes: message data per segment (default :data:`rerun_ros.parallel.SEGMENT_BYTES`;
+            smaller cuts small bags into several units, for tests).
 
     Raises:
         FileNotFoundError, BagError: unreadable input. FileNotFoundError/PermissionError:
@@ -250,13 +253,13 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             ing.log_metadata(getattr(src, "metadata", None) or [])
             rec.flush()
         lo, hi = watch_clock(src, ing, kept)
-        units, why = plan_units(src, ing.clock)
+        units, why = plan_units(src, ing.clock, **({"segment_bytes": segment_bytes} if segment_bytes else {}))
         n_jobs = default_jobs() if not jobs else int(jobs)
         if connect:
             n_jobs, why = 1, why or "streaming to a viewer (--connect)"
         report.jobs = 1 if (n_jobs <= 1 or len(units) <= 1) else min(n_jobs, len(units))
         report.units = len(units)
-        job = Job(src, str(input_path), kept, window, ing.clock, ing.first_ros_time, lo, hi, distro or src.distro,
+        job = Job(src, str(input_path), kept, window, copy.deepcopy(ing.clock), ing.first_ros_time, lo, hi, distro or src.distro,
                   distro is not None, app_id, writer.store_id.recording_id,
                   compress, base_ns)
         run_units(job, units, report.jobs, writer, Path(staged).parent, on_result, on_progress,

@@ -115,11 +115,34 @@ def plan_chunk_payload(chunk: Chunk, compress: bool):
     chunk whose largest buffer would not shrink under LZ4, else as :func:`encode_chunk_payload`."""
     if chunk.nbytes >= DIRECT_BYTES:
         batch = chunk.to_record_batch()
-        big = max((b for col in batch.columns for b in _buffers(col)), key=lambda b: b.size, default=None)
-        if big is not None and big.size >= chunk.nbytes // 2 and (not compress or not _worth_compressing(big)):
+        if not compress or not _batch_worth_compressing(batch):
             d = DirectPayload(batch)
             return d, d.size
     return encode_chunk_payload(chunk, compress)
+
+
+def _batch_worth_compressing(batch: pa.RecordBatch) -> bool:
+    """Whether LZ4 would shrink a big chunk by at least 10%, estimated buffer by buffer: each
+    buffer of 64 KiB or more by a sample from its middle, the small ones (offsets, validity,
+    times) counted as halving. A chunk of three camera images beside small columns is not worth
+    it (samples spread over the whole payload said it was: 0.35 s of LZ4 on the big bag for a
+    0.3 % larger file)."""
+    total = saved = 0.0
+    seen = set()
+    for col in batch.columns:
+        for b in _buffers(col):
+            key = (b.address, b.size)
+            if key in seen:
+                continue
+            seen.add(key)
+            total += b.size
+            if b.size < SAMPLE_BYTES:
+                saved += b.size * 0.5
+                continue
+            mid = (b.size - SAMPLE_BYTES // 4) // 2
+            sample = memoryview(b)[mid:mid + SAMPLE_BYTES // 4]
+            saved += b.size * max(0.0, 1.0 - len(lz4.block.compress(sample, store_size=False)) / len(sample))
+    return total > 0 and saved >= MIN_SAVING * total
 
 
 def _buffers(arr: pa.Array):

@@ -121,7 +121,7 @@ class Db3Source:
             try:
                 with self._connect(f) as c:
                     n, size = c.execute("select count(*), coalesce(sum(length(data)), 0) from messages").fetchone()
-                    k = max(1, min(int(size // max(target_bytes, 1)) + (size % max(target_bytes, 1) > 0), n // 1000 or 1))
+                    k = max(1, min(-(-int(size) // max(int(target_bytes), 1)), n))
                     cuts = []
                     for j in range(1, k):
                         row = c.execute("select timestamp from messages order by timestamp, id limit 1 offset ?",
