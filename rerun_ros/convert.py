@@ -168,10 +168,40 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         FileNotFoundError, BagError: unreadable input. FileNotFoundError/PermissionError:
         output directory missing or not writable. ValueError: a bad regex or time.
     """
+    t0 = time.perf_counter()
+    pool = _lean_memory_pool()
+    try:
+        return _convert(input_path, output_path, include=include, exclude=exclude, start=start, end=end, warn=warn,
+                        progress=progress, application_id=application_id, compress=compress, distro=distro,
+                        connect=connect, blueprint=blueprint, jobs=jobs, segment_bytes=segment_bytes, t0=t0)
+    finally:
+        if pool is not None:
+            import pyarrow as pa
+            pa.set_memory_pool(pool)
+
+
+def _lean_memory_pool():
+    """Arrow's jemalloc pool for a conversion when this pyarrow has it (returns the pool to put
+    back): it hands freed memory back sooner than the default mimalloc pool — the 10x mix's
+    peak memory 172 -> 138 MiB in one process, 265 -> 200 MiB over two workers, the same speed
+    (bench/convert.py)."""
+    import pyarrow as pa
+    try:
+        lean = pa.jemalloc_memory_pool()
+    except (NotImplementedError, pa.ArrowNotImplementedError, AttributeError):
+        return None
+    old = pa.default_memory_pool()
+    if old.backend_name == lean.backend_name:
+        return None
+    pa.set_memory_pool(lean)
+    return old
+
+
+def _convert(input_path, output_path, *, include, exclude, start, end, warn, progress, application_id, compress,
+             distro, connect, blueprint, jobs, segment_bytes, t0) -> ConvertReport:
     from .model import tuid
     from .parallel import BATCHER, Job, default_jobs, merge_off_clock, merge_topics, plan_units, run_units, warning_key
 
-    t0 = time.perf_counter()
     warnings: list[str] = []
     seen: set[str] = set()
 
