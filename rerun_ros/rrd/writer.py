@@ -517,42 +517,44 @@ class RrdWriter:
             self.manifest.add(chunk, off, len(new_body), m.uncompressed_size, tuid.tuid_bytes(*chunk.id))
             self.num_chunks += 1
 
-    def append_part(self, path: str | os.PathLike, start: int, end: int, manifest: ManifestBuilder,
-                    num_chunks: int) -> None:
-        """Append bytes ``[start, end)`` of another file written by an :class:`RrdWriter` of the
-        same store (its chunk messages, without stream header and footer: a part of a
-        conversion done in another process), and its manifest entries. The bytes are copied by
-        the kernel where it can (``copy_file_range``).
+    def reserve(self) -> int:
+        """Flush, and return the offset where the next chunk goes: other processes may then
+        write chunks there (see :meth:`adopt`, then :meth:`resume`).
 
         Raises:
-            OSError: reading the part or writing failed (the file is then cut back to its last
-            whole chunk, as in :meth:`write_chunk`). ValueError: the writer is closed.
+            OSError: an earlier write failed. ValueError: the writer is closed or not a file.
         """
         with self._lock:
-            if self._closed:
-                raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
+            if self._closed or self.path is None:
+                raise ValueError(f"{self.path or 'rrd stream'}: writer is closed or not a file")
             self._drain()
             self._raise_error()
-            before = self._offset
+            self._f.flush()
+            return self._offset
+
+    def adopt(self, manifest: ManifestBuilder, shift: int, num_chunks: int, end: int) -> None:
+        """Take into the footer chunks another process wrote into this file (their manifest,
+        offsets moved by ``shift``), the file now whole up to ``end``."""
+        with self._lock:
+            self.manifest.extend(manifest, shift)
+            self.num_chunks += num_chunks
+            self._good = max(self._good or 0, end)
+
+    def resume(self, end: int) -> None:
+        """Write on from ``end`` after other processes wrote up to there (the file is cut at
+        ``end``: nothing half-written stays after it)."""
+        with self._lock:
+            if self._closed or self.path is None:
+                return
             try:
                 self._f.flush()
-                with open(path, "rb") as src:
-                    _copy_range(src, self._f, start, end - start)
-                self._offset += end - start
-                self.bytes_written = self._offset
-                self._f.flush()
+                os.ftruncate(self._f.fileno(), end)
+                self._f.seek(end)
             except OSError as e:
-                self._offset = before
-                self._error = e
-                self._first_error = e
-                self._salvage()
-                if self.on_error is not None:
-                    self.on_error(f"{self.path or 'rrd stream'}: writing failed ({e.strerror or e}); the file keeps "
-                                  f"the {self.num_chunks} whole chunks written before")
-                raise
-            self.manifest.extend(manifest, before - start)
-            self.num_chunks += num_chunks
-            self._good = self._offset
+                self._error = self._error or e
+            self._offset = end
+            self.bytes_written = end
+            self._good = end
 
     def flush(self) -> None:
         """Write every chunk still queued and flush the file.
@@ -662,27 +664,3 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _copy_range(src, dst, start: int, count: int) -> None:
-    """Copy ``count`` bytes of file ``src`` from ``start`` to the end of ``dst`` (flushed binary
-    files), in the kernel where it can (``copy_file_range``), else through a buffer."""
-    sfd, dfd = src.fileno(), dst.fileno()
-    done = 0
-    fast = hasattr(os, "copy_file_range")
-    dst_off = os.lseek(dfd, 0, os.SEEK_CUR)
-    while done < count:
-        n = 0
-        if fast:
-            try:
-                n = os.copy_file_range(sfd, dfd, count - done, start + done, dst_off + done)
-            except OSError as e:
-                if e.errno not in (errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
-                    raise
-                fast = False
-                continue
-        else:
-            data = os.pread(sfd, min(8 << 20, count - done), start + done)
-            n = os.pwrite(dfd, data, dst_off + done) if data else 0
-        if n <= 0:
-            raise OSError(errno.EIO, f"short copy: {done} of {count} bytes")
-        done += n
-    os.lseek(dfd, dst_off + count, os.SEEK_SET)
