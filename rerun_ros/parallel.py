@@ -30,7 +30,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
