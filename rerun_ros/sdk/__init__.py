@@ -58,6 +58,25 @@ __all__ = [
     "GeoPoints", "AnyValues", "CoordinateFrame", "ViewCoordinates",
 ]
 
+
+def _table_names() -> list[str]:
+    from ..model.archetype_table import ARCHETYPES
+    return [n for n in ARCHETYPES if n not in globals()]
+
+
+def __getattr__(name: str):
+    """Rerun 0.41's other archetypes (``rr.Boxes2D``, ``rr.BarChart``, ...), made from their
+    definitions (:mod:`rerun_ros.model.table_archetypes`) on first use."""
+    from ..model.archetype_table import ARCHETYPES
+    if name in ARCHETYPES:
+        from ..model.table_archetypes import archetype_class
+        cls = globals()[name] = archetype_class(name)
+        return cls
+    raise AttributeError(f"module 'rerun_ros.sdk' has no attribute {name!r}")
+
+
+__all__ += _table_names()
+
 DEFAULT_GRPC_PORT = 9876
 _LOG_TIME = Timeline("log_time", "timestamp")
 
