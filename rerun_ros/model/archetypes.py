@@ -41,7 +41,44 @@ class Archetype:
         return f"{self.NAME}:{field}"
 
     def descriptor(self, field: str) -> ComponentDescriptor:
-        return ComponentDescriptor(self.NAME, field, self.FIELDS[field])
+        return ComponentDescriptor(self.NAME, field, self.FIELDS.get(field) or self._table_fields()[field])
+
+    @classmethod
+    def _table_fields(cls) -> dict[str, str]:
+        """Every field of this archetype in Rerun 0.41's definition → its component type."""
+        from .archetype_table import ARCHETYPES
+        return {f: ct for f, ct, _ in ARCHETYPES.get(cls.NAME, ())} or dict(cls.FIELDS)
+
+    @classmethod
+    def from_fields(cls, *, clear_unset: bool = False, **fields) -> "Archetype":
+        """A partial update (Rerun's ``from_fields``): only the fields given, no field required;
+        with ``clear_unset`` every other field of the archetype's definition is logged empty
+        (cleared), as the official SDK does.
+
+        Raises:
+            ValueError/TypeError: values the archetype refuses.
+        """
+        arch, filled = cls._partial({k: v for k, v in fields.items() if v is not None})
+        for f in filled:
+            arch._batches.pop(f, None)
+        if clear_unset:
+            arch._clear_fields(set(arch._batches))
+        return arch
+
+    @classmethod
+    def cleared(cls) -> "Archetype":
+        """Every field of the archetype logged empty: the entity's values of it are cleared
+        (Rerun's ``cleared()``)."""
+        arch = cls.__new__(cls)
+        Archetype.__init__(arch)
+        arch._clear_fields(set())
+        return arch
+
+    def _clear_fields(self, keep: set) -> None:
+        from .archetype_table import COMPONENTS
+        for f, ct in self._table_fields().items():
+            if f not in keep and ct in COMPONENTS:
+                self._batches[f] = pa.array([], COMPONENTS[ct])
 
     @classmethod
     def column(cls, field: str) -> ComponentDescriptor:

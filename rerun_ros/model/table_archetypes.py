@@ -93,6 +93,64 @@ def _enum(value, ctype: str, name: str) -> pa.Array:
     return C.array(out, COMPONENTS[ctype])
 
 
+def _packed_color(c, name: str):
+    if c is None:
+        return None
+    return int(C.to_arrow(C.colors_array(c, name)).to_numpy()[0])
+
+
+def _annotation_info(item, name: str) -> dict:
+    """An AnnotationInfo from an object with ``id``/``label``/``color``, a tuple
+    ``(id, label[, color])`` or an id."""
+    if hasattr(item, "id"):
+        i, label, color = item.id, getattr(item, "label", None), getattr(item, "color", None)
+    elif isinstance(item, (tuple, list)):
+        i, label, color = (list(item) + [None, None])[:3]
+    else:
+        i, label, color = item, None, None
+    return {"id": int(i), "label": None if label is None else str(label), "color": _packed_color(color, name)}
+
+
+def _annotation_context(value, typ: pa.DataType, name: str) -> pa.Array:
+    """One AnnotationContext instance: class descriptions (``ClassDescription``-like objects with
+    ``info``, ``keypoint_annotations``, ``keypoint_connections``; AnnotationInfo-like objects;
+    tuples ``(id, label, color)``) keyed by their class id."""
+    items = value.items() if isinstance(value, dict) else value
+    elems = []
+    for item in items:
+        if isinstance(value, dict):
+            item = item[1]
+        if hasattr(item, "info"):
+            info = _annotation_info(item.info, name)
+            kps = [_annotation_info(k, name) for k in (getattr(item, "keypoint_annotations", None) or [])]
+            conns = [{"keypoint0": int(a), "keypoint1": int(b)}
+                     for a, b in (getattr(item, "keypoint_connections", None) or [])]
+        else:
+            info, kps, conns = _annotation_info(item, name), [], []
+        elems.append({"class_id": info["id"], "class_description": {
+            "info": info, "keypoint_annotations": kps, "keypoint_connections": conns}})
+    return pa.array([elems], typ)
+
+
+def _axis_angles(value, typ: pa.DataType, name: str) -> pa.Array:
+    """RotationAxisAngle instances from objects with ``axis`` and an angle (``radians``,
+    ``angle`` in radians or an Angle), or ``(axis, radians)`` pairs; the axis stored as given."""
+    items = [value] if hasattr(value, "axis") or (isinstance(value, tuple) and len(value) == 2
+                                                  and np.ndim(value[0]) == 1) else list(value)
+    out = []
+    for it in items:
+        if hasattr(it, "axis"):
+            axis = getattr(it, "axis_given", it.axis)
+            ang = getattr(it, "radians", None)
+            if ang is None:
+                ang = getattr(it, "angle")
+        else:
+            axis, ang = it
+        ang = getattr(ang, "radians", ang)
+        out.append({"axis": [float(v) for v in np.asarray(axis, float).reshape(3)], "angle": float(ang)})
+    return pa.array(out, typ)
+
+
 def convert(value, ctype: str, name: str):
     """A field's value (what the official SDK accepts for it) as instances of its component's
     Arrow type (:data:`COMPONENTS`): an Arrow array, or a batch :func:`C.to_arrow` makes one.
@@ -109,6 +167,10 @@ def convert(value, ctype: str, name: str):
         return C.colors_array(value, name)
     if ctype == "TensorData":
         return tensor_data(value, typ, name)
+    if ctype == "AnnotationContext":
+        return _annotation_context(value, typ, name)
+    if ctype == "RotationAxisAngle":
+        return _axis_angles(value, typ, name)
     if pa.types.is_fixed_size_list(typ) and (pa.types.is_floating(typ.value_type) or pa.types.is_integer(typ.value_type)):
         return C.fixed_vectors(value, typ.list_size, typ.value_type.to_pandas_dtype(), name)
     if pa.types.is_floating(typ) or pa.types.is_integer(typ):

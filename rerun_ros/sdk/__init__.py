@@ -41,11 +41,15 @@ import numpy as np
 from ..model.archetypes import (AnyValues, Arrows3D, Asset3D, Boxes3D, Clear, ComponentColumn,  # noqa: F401
                                 ComponentColumnList, CoordinateFrame, Cylinders3D, Ellipsoids3D,
                                 GeoPoints, LineStrips3D, Mesh3D, Points2D, Points3D, Scalars,
-                                SegmentationImage, SeriesLines, TextDocument, TextLog)
+                                SeriesLines, TextDocument, TextLog)
 from ..model.chunk import Timeline
 from ..stream import recording as _core
 from . import blueprint  # noqa: F401  (rr.blueprint, as rerun.blueprint)
+from . import components, datatypes, encodings  # noqa: F401  (rr.components, rr.encodings, as rerun's)
+from .components import MediaType, Radius, TextLogLevel  # noqa: F401
+from .encodings import Angle, AnnotationInfo, ClassDescription, KeypointPair  # noqa: F401
 from .archetypes import (DepthImage, EncodedImage, Image, Pinhole, Quaternion, RotationAxisAngle,  # noqa: F401
+                         SegmentationImage,
                          TimeColumn, Transform3D, ViewCoordinates, to_ns)
 
 __all__ = [
@@ -55,7 +59,8 @@ __all__ = [
     "Points3D", "Points2D", "LineStrips3D", "Boxes3D", "Arrows3D", "Ellipsoids3D", "Cylinders3D", "Mesh3D",
     "Asset3D", "Transform3D", "RotationAxisAngle", "Quaternion", "Pinhole", "Image", "DepthImage",
     "SegmentationImage", "EncodedImage", "Scalars", "SeriesLines", "TextLog", "TextDocument", "Clear",
-    "GeoPoints", "AnyValues", "CoordinateFrame", "ViewCoordinates",
+    "GeoPoints", "AnyValues", "CoordinateFrame", "ViewCoordinates", "components", "encodings", "datatypes",
+    "MediaType", "Radius", "TextLogLevel", "Angle", "AnnotationInfo", "ClassDescription", "KeypointPair",
 ]
 
 

@@ -20,7 +20,7 @@ from ..model import archetypes as A
 from ..model import components as C
 
 __all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn", "ViewCoordinates",
-           "Pinhole", "DepthImage"]
+           "Pinhole", "DepthImage", "SegmentationImage"]
 
 
 class RotationAxisAngle:
@@ -32,7 +32,7 @@ class RotationAxisAngle:
 
     def __init__(self, axis, radians: float | None = None, *, degrees: float | None = None, angle=None):
         if angle is not None and radians is None and degrees is None:
-            radians = float(angle)
+            radians = float(getattr(angle, "radians", angle))  # (a float in radians, or an rr.Angle)
         if (radians is None) == (degrees is None):
             raise ValueError("RotationAxisAngle: give radians or degrees")
         a = np.asarray(axis, float).reshape(3)
@@ -321,3 +321,34 @@ class DepthImage(A.DepthImage):
             self._set("depth_range", C.fixed_vectors([r], 2, np.float64, self._name("depth_range")))
         if point_fill_ratio is not None:
             self._set("point_fill_ratio", C.array([float(point_fill_ratio)], pa.float32()))
+
+
+class SegmentationImage(A.SegmentationImage):
+    """Rerun 0.41's ``SegmentationImage(image, *, opacity=None)``: ``image`` a numpy (H, W) (or
+    (H, W, 1)) array of class ids (any integer dtype, stored as it is: uint8/uint16 as Rerun's
+    viewer colours them through the AnnotationContext). Or the model's form
+    ``SegmentationImage(buffer, width, height, datatype=...)``.
+
+    Raises:
+        ValueError: not a 2D integer array.
+    """
+
+    def __init__(self, image=None, *args, opacity=None, draw_order=None, **kw):
+        if args or "width" in kw:
+            super().__init__(image, *args, **kw)
+        else:
+            a = np.asarray(image)
+            if a.ndim == 3 and a.shape[2] == 1:
+                a = a[:, :, 0]
+            if a.ndim != 2 or a.dtype.kind not in "iub":
+                raise ValueError(f"SegmentationImage: expected a (H, W) array of class ids, got {a.dtype} {a.shape}")
+            if a.dtype == np.bool_:
+                a = a.astype(np.uint8)
+            a = np.ascontiguousarray(a)
+            if a.dtype.byteorder == ">":
+                a = a.astype(a.dtype.newbyteorder("<"))
+            super().__init__(a.tobytes(), a.shape[1], a.shape[0], datatype=a.dtype)
+        if opacity is not None:
+            self._set("opacity", C.array([float(opacity)], pa.float32()))
+        if draw_order is not None:
+            self._set("draw_order", C.array([float(draw_order)], pa.float32()))
