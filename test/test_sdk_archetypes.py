@@ -144,3 +144,61 @@ def test_partial_updates_clears_annotations_angles_and_ui_radii_store_what_rerun
     assert theirs[("/pts", "Points3D:radii", 0)][1] == [-3.0]        # UI points: negative radii
     assert theirs[("/pts", "Points3D:positions", 3)][1] == []        # cleared
     assert theirs[("/pts", "Points3D:keypoint_ids", 2)][1] == []     # clear_unset: every field of 0.41's Points3D
+
+
+DRAWN_2D = _program("drawn2d", '''
+    import numpy as np
+    rr.set_time("frame", sequence=0)
+    rr.log("image", rr.Image(np.full((120, 160, 3), 30, np.uint8)))
+    rr.log("image/boxes", rr.Boxes2D(half_sizes=[[20, 10]], centers=[[40, 30]], colors=[[255, 0, 0]]))
+    rr.log("image/strips", rr.LineStrips2D([[[100, 10], [150, 10], [150, 60]]], colors=[0, 255, 0]))
+    rr.log("image/arrows", rr.Arrows2D(vectors=[[0, 40]], origins=[[20, 70]], colors=[[0, 0, 255]]))
+    rr.log("image/ellipses", rr.Ellipses2D(half_sizes=[[15, 10]], centers=[[110, 90]], colors=[255, 255, 0]))
+    rr.log("seg", rr.AnnotationContext([(1, "road", [255, 0, 255]), (2, "car", [0, 255, 255])]), static=True)
+    ids = np.zeros((40, 60), np.uint8)
+    ids[:, 30:] = 2
+    ids[:20, :30] = 1
+    rr.log("seg", rr.SegmentationImage(ids))
+''')
+
+
+def test_2d_primitives_and_annotated_segmentation_are_drawn(qapp, tmp_path):
+    """A program's image with boxes, a line strip, an arrow and an ellipse over it, and a
+    segmentation image coloured by its annotation context: each drawn where and in the colour
+    the program logged (pixels of the rendered views)."""
+    import numpy as np
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from rerun_ros.viewer.views.spatial2d import Spatial2DView
+
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, DRAWN_2D)
+    win = open_window(qapp, out)
+    views = {v.view_spec.origin: v for v in win.views if isinstance(v, Spatial2DView)}
+    v = views["/image"]
+    v.update_at("frame", 0)
+    pump(qapp, 5)
+    img = v.canvas.render()[..., :3].astype(int)
+    tr = v.viewbox.scene.node_transform(v.canvas.scene)
+
+    def px(x, y):
+        q = tr.map([x + 0.5, y + 0.5, 0, 1])
+        return int(round(q[0] / q[3])), int(round(q[1] / q[3]))
+
+    def near(x, y, rgb, r=3):
+        cx, cy = px(x, y)
+        patch = img[max(cy - r, 0):cy + r + 1, max(cx - r, 0):cx + r + 1].reshape(-1, 3)
+        return (np.abs(patch - np.array(rgb)).max(axis=1) < 60).any()
+
+    assert near(20, 30, (255, 0, 0)) and near(40, 20, (255, 0, 0))        # the box's left and top edges
+    assert not near(40, 30, (255, 0, 0))                                   # not filled
+    assert near(125, 10, (0, 255, 0)) and near(150, 35, (0, 255, 0))      # the strip's two segments
+    assert near(20, 90, (0, 0, 255))                                       # the arrow's shaft
+    assert near(125, 90, (255, 255, 0)) and near(110, 80, (255, 255, 0))  # the ellipse's outline
+    s = views["/seg"]
+    s.update_at("frame", 0)
+    pump(qapp, 5)
+    assert (s.rgba[5, 5, :3] == [255, 0, 255]).all()    # class 1: the context's colour
+    assert (s.rgba[30, 45, :3] == [0, 255, 255]).all()  # class 2
+    assert (s.rgba[30, 5, :3] == [0, 0, 0]).all()       # class 0: background
+    win.close()

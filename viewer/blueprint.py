@@ -34,8 +34,10 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
     if spatial:
         views.append(View("spatial3d", "3D", "/", ["/**"], [], fixed_frame))
     cameras = any("Pinhole:image_from_camera" in store.columns(e) for e in store.entities())
-    side = [View("spatial2d", e.rsplit("/", 1)[-1] or e, e, [e], project=["/**"] if cameras else [])
-            for e in images]
+    # an image with what is logged under it (boxes, strips, points of its detections), as Rerun's
+    # 2D view of an image's subtree
+    side = [View("spatial2d", e.rsplit("/", 1)[-1] or e, e, [e, f"{e.rstrip('/')}/**"],
+                 project=["/**"] if cameras else []) for e in images]
     if geo:
         side.append(View("map", "map", "/", geo))
     groups: dict[str, list[str]] = {}

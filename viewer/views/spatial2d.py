@@ -1,10 +1,11 @@
 """The 2D view: the first image-like entity of the view, pixel-exact at zoom 1 (y down, as images
-are), with Points2D overlays in pixel coordinates."""
+are), with Points2D overlays and 2D primitives (Boxes2D, LineStrips2D, Arrows2D, Ellipses2D) in
+pixel coordinates."""
 from __future__ import annotations
 
 import numpy as np
 
-from ..images import image_rgba, overlays_2d
+from ..images import image_rgba, overlays_2d, shapes_2d
 from ..projection import camera_for, project_scene
 from ..spatial import is_spatial
 from .base import CanvasView, scene
@@ -22,6 +23,10 @@ class Spatial2DView(CanvasView):
         self.overlay = scene.visuals.Markers(pos=np.zeros((1, 2), np.float32), parent=self.viewbox.scene, antialias=0)
         self.overlay.order = -1
         self.overlay.visible = False
+        self.shapes = scene.visuals.Line(np.zeros((2, 2), np.float32), parent=self.viewbox.scene,
+                                         connect="segments", width=2)
+        self.shapes.order = -1
+        self.shapes.visible = False
         self.proj_lines = scene.visuals.Line(np.zeros((2, 2), np.float32), parent=self.viewbox.scene,
                                              connect="segments", width=2)
         self.proj_lines.order = -2
@@ -62,6 +67,10 @@ class Spatial2DView(CanvasView):
         if len(pos):  # pixel coordinates on the image (pixel centres at +0.5)
             self.overlay.set_data(pos + 0.5, face_color=col / 255.0, edge_width=0, size=6)
         self.overlay.visible = bool(len(pos))
+        segs, scol = shapes_2d(self.win.store, self.entities(), timeline, t)
+        if len(segs):  # boxes, strips, arrows, ellipses over the image
+            self.shapes.set_data((segs + 0.5).reshape(-1, 2), color=np.repeat(scol / 255.0, 2, axis=0))
+        self.shapes.visible = bool(len(segs))
         self._project(shown, timeline, t, problems)
         self.set_problems(problems)
         self.drawn_time = t
