@@ -202,3 +202,45 @@ def test_2d_primitives_and_annotated_segmentation_are_drawn(qapp, tmp_path):
     assert (s.rgba[30, 45, :3] == [0, 255, 255]).all()  # class 2
     assert (s.rgba[30, 5, :3] == [0, 0, 0]).all()       # class 0: background
     win.close()
+
+
+def test_geo_line_strings_are_drawn_on_the_map_with_the_fixes(qapp, tmp_path):
+    """A planned route (GeoLineStrings) beside the field run's GPS fixes: the map view draws the
+    route's vertices where WGS-84 puts them, in the route's colour."""
+    import numpy as np
+    from mcap.reader import make_reader
+    from mcap_ros2.decoder import DecoderFactory
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from conftest import FIELD
+    from rerun_ros.viewer import geo as G
+    from rerun_ros.viewer.views import MapView
+
+    with open(FIELD, "rb") as fh:
+        fixes = [(m.latitude, m.longitude) for _s, _c, _m, m in make_reader(fh, decoder_factories=[DecoderFactory()])
+                 .iter_decoded_messages(topics=["/coug2/fix"]) if np.isfinite(m.latitude)]
+    lat, lon = fixes[0]
+    route = [[lat, lon], [lat + 0.0003, lon], [lat + 0.0003, lon + 0.0004]]  # ~33 m north, then ~30 m east
+    program = _program("route", f'''
+        rr.set_time("frame", sequence=0)
+        rr.log("mission/route", rr.GeoLineStrings(lat_lon=[{route!r}], radii=2.0, colors=[[255, 0, 255]]))
+        rr.log("mission/fixes", rr.GeoPoints(lat_lon={fixes!r}))
+    ''')
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, program)
+    win = open_window(qapp, out)
+    v = next(v for v in win.views if isinstance(v, MapView))
+    v.update_at("frame", 0)
+    pump(qapp, 5)
+    assert [r.entity for r in v.routes] == ["/mission/route"]
+    np.testing.assert_allclose(v.routes[0].strings[0], route)
+    img = v.canvas.render()[..., :3].astype(int)
+    tr = v.viewbox.scene.node_transform(v.canvas.scene)
+    en = G.to_local(np.array(route), v.reference)
+    mid = (en[1] + en[2]) / 2
+    for e, n in [*en, mid]:
+        q = tr.map([e, n, 0, 1])
+        x, y = int(round(q[0] / q[3])), int(round(q[1] / q[3]))
+        patch = img[max(y - 3, 0):y + 4, max(x - 3, 0):x + 4].reshape(-1, 3)
+        assert (np.abs(patch - [255, 0, 255]).max(axis=1) < 60).any(), (e, n)
+    win.close()

@@ -28,7 +28,7 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
             diags.append(e)
         if is_spatial(cols):
             spatial.append(e)
-        if "GeoPoints:positions" in cols:
+        if "GeoPoints:positions" in cols or "GeoLineStrings:line_strings" in cols:
             geo.append(e)
     views = []
     if spatial:

@@ -17,16 +17,54 @@ from ..model.components import as_numpy, list_offsets
 from ..store.chunk_store import ChunkStore
 
 __all__ = ["GeoTrack", "geo_tracks", "to_local", "from_local", "scale_bar_length", "tiles_covering", "tile_bounds",
-           "is_geo"]
+           "is_geo", "GeoLines", "geo_lines", "LINES_COLUMN"]
 
 WGS84_A = 6378137.0
 WGS84_E2 = 6.69437999014e-3
 GEO_COLUMN = "GeoPoints:positions"
 
 
+LINES_COLUMN = "GeoLineStrings:line_strings"
+
+
 def is_geo(columns) -> bool:
-    """Whether an entity with these ``Archetype:field`` columns draws in a map view."""
-    return GEO_COLUMN in columns
+    """Whether an entity with these ``Archetype:field`` columns draws in a map view (GeoPoints
+    tracks, GeoLineStrings routes)."""
+    return GEO_COLUMN in columns or LINES_COLUMN in columns
+
+
+@dataclass
+class GeoLines:
+    """One entity's GeoLineStrings at a time: ``strings`` a list of (k, 2) [lat, lon] degree
+    arrays, ``colors`` (n, 4) uint8 one per string."""
+
+    entity: str
+    strings: list = field(default_factory=list)
+    colors: np.ndarray = field(default_factory=lambda: np.zeros((0, 4), np.uint8))
+
+
+def geo_lines(store: ChunkStore, entities: list[str], timeline: str, t: int) -> list[GeoLines]:
+    """The latest GeoLineStrings (routes, geofences) of each entity at ``t``; vertices outside
+    ±90°/±180° or not finite are left out."""
+    from .geometry import colors as _colors
+    out = []
+    for e in entities:
+        if LINES_COLUMN not in store.columns(e):
+            continue
+        la = store.latest_at(e, timeline, t)
+        ls = la.get(LINES_COLUMN)
+        if ls is None or not len(ls.values):
+            continue
+        v = ls.values
+        off = list_offsets(v)
+        pts = as_numpy(v.values.flatten()).reshape(-1, 2).astype(float)
+        strings = []
+        for i in range(len(v)):
+            p = pts[off[i]:off[i + 1]]
+            ok = np.isfinite(p).all(axis=1) & (np.abs(p[:, 0]) <= 90) & (np.abs(p[:, 1]) <= 180)
+            strings.append(p[ok])
+        out.append(GeoLines(e, strings, _colors(la.get("GeoLineStrings:colors"), len(strings))))
+    return out
 
 
 def _radii(lat0_deg: float) -> tuple[float, float]:

@@ -1,6 +1,6 @@
 """The map view (Rerun's map view, Foxglove's Map panel, offline first): each GeoPoints entity's
 track (``sensor_msgs/NavSatFix``) up to the cursor on a local east-north plane, metres from the
-first fix, with its latest fix marked, east/north axes and a scale bar. With a blueprint
+first fix, with its latest fix marked, GeoLineStrings (routes, geofences) in their colours, east/north axes and a scale bar. With a blueprint
 ``tile_url`` (``https://…/{z}/{x}/{y}.png`` or ``file:///…/{z}/{x}/{y}.png``) map tiles are
 drawn under the track; nothing is fetched without one."""
 from __future__ import annotations
@@ -66,6 +66,9 @@ class MapView(CanvasView):
         vs = self.viewbox.scene
         self.track_lines = scene.visuals.Line(np.zeros((2, 2), np.float32), parent=vs, connect="segments", width=2)
         self.track_lines.visible = False
+        self.route_lines = scene.visuals.Line(np.zeros((2, 2), np.float32), parent=vs, connect="segments", width=3)
+        self.route_lines.visible = False
+        self.routes: list[G.GeoLines] = []
         self.fixes = scene.visuals.Markers(pos=np.zeros((1, 2), np.float32), parent=vs, antialias=0)
         self.fixes.visible = False
         self.latest = scene.visuals.Markers(pos=np.zeros((1, 2), np.float32), parent=vs, antialias=0)
@@ -95,13 +98,27 @@ class MapView(CanvasView):
     def update_at(self, timeline: str, t: int) -> None:
         ents = [e for e in self.entities() if G.is_geo(self.win.store.columns(e))]
         self.tracks = G.geo_tracks(self.win.store, ents, timeline, t)
+        self.routes = G.geo_lines(self.win.store, ents, timeline, t)
         if self.reference is None:  # the plane's origin: the first fix of the whole recording
             first = [tr.latlon[0] for tr in G.geo_tracks(self.win.store, ents, timeline, 2**62) if len(tr.latlon)]
+            first += [s[0] for r in self.routes for s in r.strings if len(s)]
             if first:
                 self.reference = (float(first[0][0]), float(first[0][1]))
+        rsegs, rcols = [], []
+        for r in self.routes:  # GeoLineStrings (routes, geofences) in their own colours
+            for s, c in zip(r.strings, r.colors):
+                if len(s) >= 2 and self.reference is not None:
+                    en = G.to_local(s, self.reference)
+                    rsegs.append(np.stack([en[:-1], en[1:]], 1).reshape(-1, 2))
+                    rcols.append(np.tile(c / 255.0, (2 * (len(en) - 1), 1)))
+        if rsegs:
+            self.route_lines.set_data(np.concatenate(rsegs).astype(np.float32), color=np.concatenate(rcols))
+        self.route_lines.visible = bool(rsegs)
         segs, scol, pts, pcol, last, lcol = [], [], [], [], [], []
         problems = {}
         for k, tr in enumerate(self.tracks):
+            if not len(tr.latlon) and any(r.entity == tr.entity for r in self.routes):
+                continue
             if not len(tr.latlon):
                 problems[tr.entity] = "no fix yet" if self.win.store.num_rows(tr.entity) else "no fixes"
                 continue
@@ -123,7 +140,7 @@ class MapView(CanvasView):
             self.latest.set_data(np.asarray(last, np.float32), face_color=np.asarray(lcol), edge_color=(1.0, 1.0, 1.0, 1.0),
                                  edge_width=2, size=12)
         self.fixes.visible = self.latest.visible = bool(pts)
-        if not self._framed and pts:
+        if not self._framed and (pts or rsegs):
             self._frame()
         self.set_problems(problems)
         ref = self.reference
@@ -140,6 +157,7 @@ class MapView(CanvasView):
         ents = [tr.entity for tr in self.tracks]
         allp = [G.to_local(tr.latlon, self.reference) for tr in G.geo_tracks(self.win.store, ents, self.win.timeline,
                                                                              2**62) if len(tr.latlon)]
+        allp += [G.to_local(s, self.reference) for r in self.routes for s in r.strings if len(s)]
         if not allp:
             return
         p = np.concatenate(allp)
