@@ -244,3 +244,45 @@ def test_geo_line_strings_are_drawn_on_the_map_with_the_fixes(qapp, tmp_path):
         patch = img[max(y - 3, 0):y + 4, max(x - 3, 0):x + 4].reshape(-1, 3)
         assert (np.abs(patch - [255, 0, 255]).max(axis=1) < 60).any(), (e, n)
     win.close()
+
+
+DRAWN_3D = _program("drawn3d", '''
+    rr.set_time("frame", sequence=0)
+    rr.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+    rr.log("world/capsule", rr.Capsules3D(lengths=[2.0], radii=[0.25], translations=[[0, 0, 0]],
+                                          rotation_axis_angles=[rr.RotationAxisAngle(axis=[0, 1, 0], angle=rr.Angle(deg=90))],
+                                          colors=[[255, 0, 255]]))
+    rr.log("world/frame", rr.Transform3D(translation=[0, 2, 0]))
+    rr.log("world/frame", rr.TransformAxes3D(1.0))
+''')
+
+
+def test_capsules_and_transform_axes_are_drawn_in_3d(qapp, tmp_path):
+    """A capsule turned onto +x (90 deg about y) from the origin, 2 m long, and a frame's axes of
+    1 m at (0, 2, 0): the capsule's colour along x from 0 to 2 m (not along z), the frame's red x
+    axis from (0, 2, 0) to (1, 2, 0)."""
+    import numpy as np
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from rerun_ros.viewer.views.spatial3d import Spatial3DView
+
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, DRAWN_3D)
+    win = open_window(qapp, out)
+    v = next(v for v in win.views if isinstance(v, Spatial3DView))
+    v.update_at("frame", 0)
+    pump(qapp, 5)
+    img = v.canvas.render()[..., :3].astype(int)
+
+    def near(p, rgb, r=3):
+        x, y = (int(round(c)) for c in v.pixel_of(p))
+        patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
+        return (np.abs(patch - np.array(rgb)).max(axis=1) < 70).any()
+
+    magenta = (255, 0, 255)
+    assert near([1.0, 0.25, 0.0], magenta) and near([1.0, -0.25, 0.0], magenta)  # its sides along x
+    assert near([2.25, 0.0, 0.0], magenta)                                       # the end's hemisphere
+    assert not near([0.0, 0.0, 1.5], magenta)                                    # not along z
+    assert near([0.5, 2.0, 0.0], (255, 60, 60))                                  # the x axis of the frame
+    assert near([0.0, 2.0, 0.5], (70, 110, 255))                                 # its z axis
+    win.close()
