@@ -286,3 +286,52 @@ def test_capsules_and_transform_axes_are_drawn_in_3d(qapp, tmp_path):
     assert near([0.5, 2.0, 0.0], (255, 60, 60))                                  # the x axis of the frame
     assert near([0.0, 2.0, 0.5], (70, 110, 255))                                 # its z axis
     win.close()
+
+
+CHART_TENSOR_DOC = _program("chart", '''
+    import numpy as np
+    rr.set_time("frame", sequence=0)
+    rr.log("histogram", rr.BarChart([8, 4, 0, 9, 1], color=[255, 128, 0]))
+    rr.log("weights", rr.Tensor(np.arange(12, dtype=np.float32).reshape(3, 4), dim_names=["row", "col"]))
+    rr.log("notes", rr.TextDocument("# Run 12\\n\\nThe **left** wheel slipped.", media_type=rr.MediaType.MARKDOWN))
+''')
+
+
+def test_bar_charts_tensors_and_text_documents_are_shown(qapp, tmp_path):
+    """A program's BarChart drawn as bars of its values in its colour, its Tensor shown as an
+    image (values scaled over their range), its Markdown TextDocument rendered."""
+    import numpy as np
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from rerun_ros.viewer.views import BarChartView, Spatial2DView, TextDocumentView
+
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, CHART_TENSOR_DOC)
+    win = open_window(qapp, out)
+    for v in win.views:
+        v.update_at("frame", 0)
+    pump(qapp, 5)
+    from test_viewer_real import _show
+    chart = next(v for v in win.views if isinstance(v, BarChartView))
+    _show(chart)
+    pump(qapp, 5)
+    chart.update_at("frame", 0)
+    pump(qapp, 5)
+    x, y = chart.drawn["/histogram"]
+    assert x.tolist() == [0, 1, 2, 3, 4] and y.tolist() == [8, 4, 0, 9, 1]
+    img = chart.canvas.render()[..., :3].astype(int)
+    tr = chart.viewbox.scene.node_transform(chart.canvas.scene)
+
+    def at(px, py):
+        q = tr.map([px, py, 0, 1])
+        return img[int(round(q[1] / q[3])), int(round(q[0] / q[3]))]
+
+    assert np.abs(at(3, 4.5) - [255, 128, 0]).max() < 40      # inside the tallest bar
+    assert np.abs(at(2, 4.5) - [255, 128, 0]).max() > 100     # above the empty one
+    t = next(v for v in win.views if isinstance(v, Spatial2DView))
+    assert t.rgba.shape == (3, 4, 4)
+    assert t.rgba[0, 0, 0] == 0 and t.rgba[2, 3, 0] == 255 and t.rgba[1, 1, 0] == round(5 / 11 * 255)
+    doc = next(v for v in win.views if isinstance(v, TextDocumentView))
+    assert doc.media_type == "text/markdown"
+    assert "Run 12" in doc.browser.toPlainText() and "**" not in doc.browser.toPlainText()  # rendered
+    win.close()

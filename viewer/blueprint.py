@@ -13,13 +13,18 @@ __all__ = ["View", "Container", "Blueprint", "load", "dump", "default_blueprint"
 
 def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
     """A layout for what the store holds: one 3D view of all spatial data, a 2D view per image
-    entity, a map of the GeoPoints (NavSatFix) tracks, one time series view per scalar entity
-    group, and a text log."""
-    spatial, images, scalars, logs, diags, geo = [], [], [], [], [], []
+    (or tensor) entity, a map of the GeoPoints (NavSatFix) tracks and GeoLineStrings, one time
+    series view per scalar entity group, a text log, a bar chart per BarChart entity and a text
+    document view per TextDocument entity (recording properties left out)."""
+    spatial, images, scalars, logs, diags, geo, docs, charts = [], [], [], [], [], [], [], []
     for e in store.entities():
         cols = set(store.columns(e))
-        if cols & {"Image:buffer", "EncodedImage:blob", "DepthImage:buffer", "SegmentationImage:buffer"}:
+        if cols & {"Image:buffer", "EncodedImage:blob", "DepthImage:buffer", "SegmentationImage:buffer", "Tensor:data"}:
             images.append(e)
+        if "TextDocument:text" in cols and not e.startswith("/__"):
+            docs.append(e)
+        if "BarChart:values" in cols:
+            charts.append(e)
         if "Scalars:scalars" in cols:
             scalars.append(e)
         if "TextLog:text" in cols:
@@ -48,6 +53,8 @@ def default_blueprint(store, fixed_frame: str | None = None) -> Blueprint:
         side.append(View("textlog", "log", "/", logs))
     if diags:
         side.append(View("diagnostics", "diagnostics", "/", diags))
+    side += [View("barchart", e.rsplit("/", 1)[-1] or e, e, [e]) for e in charts]
+    side += [View("textdocument", e.rsplit("/", 1)[-1] or e, e, [e]) for e in docs]
     children = views + ([Container("tabs", side)] if len(side) > 2 else side)
     return Blueprint(Container("horizontal", children or [View("textlog", "log")]))
 

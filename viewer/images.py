@@ -203,6 +203,10 @@ def image_rgba(store: ChunkStore, entity: str, timeline: str, t: int) -> np.ndar
         if px.shape[2] == 3:
             px = np.concatenate([px, np.full((h, w, 1), 255, np.uint8)], axis=2)
         return np.ascontiguousarray(px)
+    tensor = la.get("Tensor:data")
+    if tensor is not None and len(tensor.values):
+        from .tensors import tensor_array, tensor_rgba
+        return tensor_rgba(tensor_array(tensor.values[0]))
     blob = la.get("EncodedImage:blob")
     if blob is not None:
         from PIL import Image as PILImage

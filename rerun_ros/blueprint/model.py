@@ -39,7 +39,7 @@ from ..model.entity_path import entity_glob
 
 __all__ = ["View", "Container", "Blueprint", "load", "dump", "BlueprintError", "VIEW_KINDS", "CONTAINER_KINDS"]
 
-VIEW_KINDS = ("spatial3d", "spatial2d", "timeseries", "textlog", "diagnostics", "map")
+VIEW_KINDS = ("spatial3d", "spatial2d", "timeseries", "textlog", "diagnostics", "map", "textdocument", "barchart")
 #: camera ``up`` axes (REP 103: z up); a 3D view's turntable camera orbits about one of them
 CAMERA_UPS = ("+z", "-z", "+y", "-y", "+x", "-x")
 MAX_HIDDEN_FRAMES = 10_000

@@ -33,7 +33,7 @@ from .model import Blueprint, Container, View
 __all__ = ["blueprint_chunks", "save_rbl", "VIEW_CLASS", "CONTAINER_KIND"]
 
 VIEW_CLASS = {"spatial3d": "3D", "spatial2d": "2D", "timeseries": "TimeSeries", "textlog": "TextLog",
-              "diagnostics": "TextLog", "map": "Map"}
+              "diagnostics": "TextLog", "map": "Map", "textdocument": "TextDocument", "barchart": "BarChart"}
 CONTAINER_KIND = {"tabs": 1, "horizontal": 2, "vertical": 3, "grid": 4}
 _BA = "rerun.blueprint.archetypes."
 _BC = "rerun.blueprint.components."
