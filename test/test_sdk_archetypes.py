@@ -75,7 +75,21 @@ CHARTS_GRAPHS_GEO = _program("charts", '''
 ''')
 
 
-@pytest.mark.parametrize("program", [PRIMITIVES_2D, SHAPES_3D, CHARTS_GRAPHS_GEO], ids=["2d", "3d", "charts"])
+MAPS_STATES_SPLATS = _program("maps", '''
+    rr.set_time("frame", sequence=0)
+    rr.log("voxels", rr.VoxelGridMap(voxel_indices=[[0, 0, 0], [1, 2, 3]], voxel_size=[0.1, 0.1, 0.1], values=[0.5, 1.0],
+                                     colors=[[255, 0, 0], [0, 255, 0]]))
+    rr.log("meas", rr.Measurements([1.0, 2.5], variances=[0.1, 0.2], units=["m", "m"], names=["x", "y"]))
+    rr.log("state", rr.StateChange(state="driving"))
+    rr.log("states", rr.StateConfiguration(values=["idle", "driving"], labels=["Idle", "Driving"],
+                                           colors=[[128, 128, 128], [0, 200, 0]]))
+    rr.log("splats", rr.GaussianSplats3D([[0, 0, 0], [1, 0, 0]], scales=[[0.1, 0.1, 0.1], [0.2, 0.2, 0.2]],
+                                         colors=[[255, 0, 0], [0, 0, 255]]))
+''')
+
+
+@pytest.mark.parametrize("program", [PRIMITIVES_2D, SHAPES_3D, CHARTS_GRAPHS_GEO, MAPS_STATES_SPLATS],
+                         ids=["2d", "3d", "charts", "maps"])
 def test_archetypes_made_from_the_table_store_what_rerun_stores(tmp_path, program):
     theirs, ours = _both(tmp_path, program)
     assert _rows(ours) == _rows(theirs)

@@ -181,6 +181,8 @@ def convert(value, ctype: str, name: str):
         return C.strings_array(value, name)
     if pa.types.is_list(typ) and pa.types.is_fixed_size_list(typ.value_type):
         return _strips(value, typ, name)
+    if pa.types.is_list(typ) and typ.value_type == pa.uint8() and not isinstance(value, (list, tuple)):
+        return C.blob_array(value, name)  # one blob (bytes, a buffer, a numpy array's bytes)
     if pa.types.is_struct(typ) and [f.name for f in typ] == ["first", "second"]:  # Utf8Pair (graph edges)
         pairs = [value] if isinstance(value, tuple) else list(value)
         try:
