@@ -224,7 +224,8 @@ class RrdWriter:
             less than 10% (see ``_worth_compressing``), which are stored uncompressed.
         threads: 0 encodes and writes in the caller's thread; 1 hands chunks to a background
             thread that encodes, compresses and writes them (those steps release the GIL, so
-            they overlap with the caller's work). Output order always equals the order of
+            they overlap with the caller's work); more: that many threads encode and compress
+            chunks side by side, one writes them. Output order always equals the order of
             :meth:`write_chunk` calls; at most ``queue_bytes`` of chunks wait (then
             ``write_chunk`` blocks), so memory stays bounded.
         sync_bytes: for long live recordings: after each ``sync_bytes`` written, a
@@ -284,6 +285,10 @@ class RrdWriter:
         self._write(store_info_msg(self.store_id))
         self._f.flush()
         self._good = self._offset
+        self._pool = None
+        if threads > 1:  # chunks encoded (IPC + LZ4, both release the GIL) side by side, written in order
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rrd-encode")
         if threads > 0:
             self._queue = queue.Queue()
             self._thread = threading.Thread(target=self._run, name="rrd-writer", daemon=True)
@@ -292,12 +297,13 @@ class RrdWriter:
     def _run(self) -> None:
         assert self._queue is not None
         while True:
-            chunk = self._queue.get()
+            item = self._queue.get()
+            chunk, fut = item if isinstance(item, tuple) else (item, None)
             try:
                 if chunk is None:
                     return
                 if self._error is None:
-                    payload, raw = plan_chunk_payload(chunk, self.compress)
+                    payload, raw = fut.result() if fut is not None else plan_chunk_payload(chunk, self.compress)
                     self._emit_safely(chunk, payload, raw)
                     self._maybe_sync()
             except BaseException as e:  # reported to the caller on its next call
@@ -401,7 +407,13 @@ class RrdWriter:
                 while self._queued_bytes > self._queue_bytes and self._error is None:
                     self._cv.wait(0.5)
                 self._queued_bytes += chunk.nbytes
-            self._queue.put(chunk)
+            fut = None
+            if self._pool is not None:
+                try:
+                    fut = self._pool.submit(plan_chunk_payload, chunk, self.compress)
+                except RuntimeError:  # (interpreter exit: the pool takes no more; the writer thread encodes)
+                    fut = None
+            self._queue.put((chunk, fut) if fut is not None else chunk)
 
     def _emit_safely(self, chunk: Chunk, payload, raw_size: int) -> None:
         """Write one chunk; when the write fails (disk full, the file or its directory gone),
@@ -592,6 +604,8 @@ class RrdWriter:
             if self._queue is not None:
                 self._queue.put(None)
                 self._thread.join()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
             self._stop_syncer()
             if getattr(self, "_salvaged", False):
                 self._f.close()

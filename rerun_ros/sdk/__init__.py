@@ -43,6 +43,7 @@ from ..model.archetypes import (AnyValues, Arrows3D, Asset3D, Boxes3D, Clear, Co
                                 GeoPoints, LineStrips3D, Mesh3D, Points2D, Points3D, Scalars,
                                 SeriesLines, TextDocument, TextLog)
 from ..model.chunk import Timeline
+from ..rrd import writer as _writer  # noqa: F401  (what rr.save needs, loaded with the SDK as rerun loads its own)
 from ..stream import recording as _core
 from . import blueprint  # noqa: F401  (rr.blueprint, as rerun.blueprint)
 from . import components, datatypes, encodings  # noqa: F401  (rr.components, rr.encodings, as rerun's)
@@ -149,9 +150,10 @@ class RecordingStream:
         # the recording's properties, as Rerun 0.41's SDK writes them: when it started (ns)
         import pyarrow as pa
 
-        from ..model.components import ComponentDescriptor
+        from ..model.components import ComponentDescriptor, array
+        # (C.array, not pa.array: pyarrow's pa.array imports pandas, 0.25 s of every program)
         self._rec.log_components("/__properties", [(ComponentDescriptor("RecordingInfo", "start_time", "Timestamp"),
-                                                    pa.array([_time.time_ns()], pa.int64()))], static=True)
+                                                    array([_time.time_ns()], pa.int64()))], static=True)
         _ALL.append(self)
         if make_default:
             global _GLOBAL
@@ -255,7 +257,7 @@ class RecordingStream:
             FileNotFoundError/PermissionError: the file cannot be created.
         """
         from ..rrd.writer import RrdWriter
-        w = RrdWriter(path, application_id=self.application_id, recording_id=self.recording_id, threads=1)
+        w = RrdWriter(path, application_id=self.application_id, recording_id=self.recording_id, threads=2)
         self._add_sink(w)
         bp = default_blueprint or self.default_blueprint
         if bp is not None:

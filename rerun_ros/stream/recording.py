@@ -267,8 +267,7 @@ class RecordingStream:
         if n == 0 or not components:
             return
         t_ns, inc = tuid.new_tuids(n)
-        row_ids = tuid.tuids_to_fixed16(np.full(n, t_ns, np.uint64),
-                                        np.arange(inc, inc + n, dtype=np.uint64))
+        row_ids = tuid.consecutive_fixed16(t_ns, inc, n)
         tls = {} if static else {tl.name: (tl, np.asarray(v, np.int64)) for tl, v in timelines.items()}
         chunk = Chunk(entity_path, tuid.new_tuid(), row_ids, tls, dict(components), is_static=static)
         size = chunk.nbytes
