@@ -51,6 +51,10 @@ PRIMITIVES_2D = _program("prims2d", '''
     rr.log("image/arrows", rr.Arrows2D(vectors=[[10, 0], [0, 10]], origins=[[5, 5], [5, 5]], colors=[[255, 255, 0]]))
     rr.log("image/ellipses", rr.Ellipses2D(half_sizes=[[8, 4]], centers=[[20, 20]], colors=[255, 0, 255]))
     rr.log("image/points", rr.Points2D([[1, 2], [3, 4]], class_ids=[1, 2], radii=[1.5, 2.5]))
+    rr.log("image/boxes_mins", rr.Boxes2D(mins=[[10, 10], [0, 5]], sizes=[[20, 4], [6, 6]]))
+    rr.log("image/boxes_xyxy", rr.Boxes2D(array=[[10, 10, 30, 14]], array_format=rr.Box2DFormat.XYXY))
+    rr.log("image/boxes_yxhw", rr.Boxes2D(array=[[10, 20, 4, 8]], array_format=rr.Box2DFormat.YXHW))
+    rr.log("image/boxes_c", rr.Boxes2D(array=[[20, 12, 3, 2]], array_format=rr.Box2DFormat.XCYCW2H2))
 ''')
 
 SHAPES_3D = _program("shapes3d", '''

@@ -50,7 +50,7 @@ from . import components, datatypes, encodings  # noqa: F401  (rr.components, rr
 from .components import MediaType, Radius, TextLogLevel  # noqa: F401
 from .encodings import Angle, AnnotationInfo, ClassDescription, KeypointPair  # noqa: F401
 from .archetypes import (DepthImage, EncodedImage, Image, Pinhole, Quaternion, RotationAxisAngle,  # noqa: F401
-                         SegmentationImage,
+                         SegmentationImage, Boxes2D, Box2DFormat,
                          TimeColumn, Transform3D, ViewCoordinates, to_ns)
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "SegmentationImage", "EncodedImage", "Scalars", "SeriesLines", "TextLog", "TextDocument", "Clear",
     "GeoPoints", "AnyValues", "CoordinateFrame", "ViewCoordinates", "components", "encodings", "datatypes",
     "MediaType", "Radius", "TextLogLevel", "Angle", "AnnotationInfo", "ClassDescription", "KeypointPair",
+    "Boxes2D", "Box2DFormat",
 ]
 
 

@@ -20,7 +20,7 @@ from ..model import archetypes as A
 from ..model import components as C
 
 __all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn", "ViewCoordinates",
-           "Pinhole", "DepthImage", "SegmentationImage"]
+           "Pinhole", "DepthImage", "SegmentationImage", "Boxes2D", "Box2DFormat"]
 
 
 class RotationAxisAngle:
@@ -352,3 +352,70 @@ class SegmentationImage(A.SegmentationImage):
             self._set("opacity", C.array([float(opacity)], pa.float32()))
         if draw_order is not None:
             self._set("draw_order", C.array([float(draw_order)], pa.float32()))
+
+
+class Box2DFormat:
+    """How ``Boxes2D(array=...)`` reads each row of 4 numbers (Rerun's ``Box2DFormat``)."""
+
+    XYWH = "XYWH"          # min x, min y, width, height
+    YXHW = "YXHW"          # min y, min x, height, width
+    XYXY = "XYXY"          # min x, min y, max x, max y
+    YXYX = "YXYX"          # min y, min x, max y, max x
+    XCYCWH = "XCYCWH"      # centre x, centre y, width, height
+    XCYCW2H2 = "XCYCW2H2"  # centre x, centre y, half width, half height
+
+
+def _boxes2d_class():
+    from ..model.table_archetypes import archetype_class
+    base = archetype_class("Boxes2D")
+
+    class Boxes2D(base):
+        """Rerun 0.41's ``Boxes2D``: ``half_sizes`` (N, 2) px and ``centers``, or ``sizes`` with
+        ``mins`` (corner) or ``centers``, or ``array`` (N, 4) in an ``array_format``
+        (:class:`Box2DFormat`), plus the other fields (colors, radii, labels, ...).
+
+        Raises:
+            ValueError: both half_sizes and sizes, array without array_format, an unknown format.
+        """
+
+        def __init__(self, *, sizes=None, mins=None, half_sizes=None, centers=None, array=None, array_format=None,
+                     **kw):
+            if array is not None:
+                if array_format is None:
+                    raise ValueError("Boxes2D: array needs array_format (rr.Box2DFormat)")
+                a = np.asarray(array, np.float64).reshape(-1, 4)
+                fmt = str(getattr(array_format, "value", array_format)).upper()
+                if fmt == "XYWH":
+                    mins, sizes = a[:, :2], a[:, 2:]
+                elif fmt == "YXHW":
+                    mins, sizes = a[:, [1, 0]], a[:, [3, 2]]
+                elif fmt == "XYXY":
+                    mins, sizes = a[:, :2], a[:, 2:] - a[:, :2]
+                elif fmt == "YXYX":
+                    mins, sizes = a[:, [1, 0]], a[:, [3, 2]] - a[:, [1, 0]]
+                elif fmt == "XCYCWH":
+                    centers, sizes = a[:, :2], a[:, 2:]
+                elif fmt == "XCYCW2H2":
+                    centers, half_sizes = a[:, :2], a[:, 2:]
+                else:
+                    raise ValueError(f"Boxes2D: unknown array_format {array_format!r}")
+            if sizes is not None:
+                if half_sizes is not None:
+                    raise ValueError("Boxes2D: give sizes or half_sizes, not both")
+                s = np.asarray(sizes, np.float64).reshape(-1, 2)
+                half_sizes = s / 2.0
+                if mins is not None:
+                    centers = np.asarray(mins, np.float64).reshape(-1, 2) + half_sizes
+            elif mins is not None:
+                raise ValueError("Boxes2D: mins needs sizes")
+            if half_sizes is not None:
+                half_sizes = np.asarray(half_sizes, np.float32)
+            if centers is not None:
+                centers = np.asarray(centers, np.float32)
+            super().__init__(half_sizes=half_sizes, centers=centers, **kw)
+
+    Boxes2D.__module__ = __name__
+    return Boxes2D
+
+
+Boxes2D = _boxes2d_class()
