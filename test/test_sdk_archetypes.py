@@ -353,3 +353,46 @@ def test_bar_charts_tensors_and_text_documents_are_shown(qapp, tmp_path):
     assert doc.media_type == "text/markdown"
     assert "Run 12" in doc.browser.toPlainText() and "**" not in doc.browser.toPlainText()  # rendered
     win.close()
+
+
+DRAWN_VOXELS = _program("voxels", '''
+    import numpy as np
+    rr.set_time("frame", sequence=0)
+    rr.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+    rr.log("world/map", rr.VoxelGridMap(np.array([[0, 0, 0], [2, 0, 0]], np.int32), voxel_size=[0.5, 0.5, 0.5],
+                                        colors=[[255, 0, 0], [0, 255, 0]], translation=[1.0, 0.0, 0.0]))
+    rr.log("world/heat", rr.VoxelGridMap(np.array([[0, 4, 0], [1, 4, 0]], np.int32), voxel_size=[0.5, 0.5, 0.5],
+                                         values=[0.0, 1.0]))
+''')
+
+
+def test_voxel_grid_maps_are_drawn_where_rerun_puts_them(qapp, tmp_path):
+    """Voxel (i, j, k) spans [index, index + 1) * voxel_size from the grid's translation: the red
+    voxel's edges on x in [1, 1.5], the green one's in [2, 2.5], nothing between; voxels with values
+    take the Turbo colormap over their range (the lowest dark blue-purple, the highest dark red)."""
+    import numpy as np
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from rerun_ros.viewer.views.spatial3d import Spatial3DView
+
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, DRAWN_VOXELS)
+    win = open_window(qapp, out)
+    v = next(v for v in win.views if isinstance(v, Spatial3DView))
+    v.update_at("frame", 0)
+    pump(qapp, 5)
+    img = v.canvas.render()[..., :3].astype(int)
+
+    def near(p, rgb, r=2):
+        x, y = (int(round(c)) for c in v.pixel_of(p))
+        patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
+        return (np.abs(patch - np.array(rgb)).max(axis=1) < 70).any()
+
+    assert near([1.25, 0.0, 0.0], (255, 0, 0)) and near([1.5, 0.25, 0.5], (255, 0, 0))
+    assert near([2.25, 0.0, 0.0], (0, 255, 0)) and not near([1.75, 0.0, 0.0], (0, 255, 0))
+    assert not near([1.75, 0.0, 0.0], (255, 0, 0))
+    from rerun_ros.mappers.pointcloud import TURBO
+    from rerun_ros.model.components import unpack_colors
+    lo, hi = unpack_colors(TURBO[[0, 255]])[:, :3]
+    assert near([0.25, 2.0, 0.0], lo) and near([0.75, 2.5, 0.5], hi)
+    win.close()
