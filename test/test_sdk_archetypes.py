@@ -396,3 +396,50 @@ def test_voxel_grid_maps_are_drawn_where_rerun_puts_them(qapp, tmp_path):
     lo, hi = unpack_colors(TURBO[[0, 255]])[:, :3]
     assert near([0.25, 2.0, 0.0], lo) and near([0.75, 2.5, 0.5], hi)
     win.close()
+
+
+DRAWN_GRID = _program("grid", '''
+    import numpy as np
+    rr.set_time("frame", sequence=0)
+    rr.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+    w, h, cell = 40, 20, 0.1
+    grid = np.full((h, w), -1, dtype=np.int8)   # ROS occupancy: -1 unknown, 0 free, 100 occupied
+    grid[:, :20] = 0
+    grid[:, 30:] = 100
+    rr.log("world/map", rr.GridMap(data=grid.tobytes(),
+                                   format=rr.components.ImageFormat(width=w, height=h, color_model="L",
+                                                                    channel_datatype="U8"),
+                                   cell_size=cell, translation=[1.0, 0.0, 0.0],
+                                   colormap=rr.components.Colormap.RvizMap))
+''')
+
+
+def test_grid_maps_are_drawn_with_the_map_colours(qapp, tmp_path):
+    """An occupancy grid (ROS values) of 40 x 20 cells of 0.1 m from (1, 0): free cells white on
+    x in [1, 3), unknown grey on [3, 4), occupied black on [4, 5); nothing before x = 1."""
+    import numpy as np
+    import pytest
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from rerun_ros.viewer.views.spatial3d import Spatial3DView
+    import rerun_ros.sdk as sdk
+    if not hasattr(sdk.components, "ImageFormat"):
+        pytest.fail("rr.components.ImageFormat is missing")
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, DRAWN_GRID)
+    win = open_window(qapp, out)
+    v = next(v for v in win.views if isinstance(v, Spatial3DView))
+    v.update_at("frame", 0)
+    pump(qapp, 5)
+    img = v.canvas.render()[..., :3].astype(int)
+
+    def at(p):
+        x, y = (int(round(c)) for c in v.pixel_of(p))
+        return img[y, x]
+
+    # (points off the ground grid's lines, which lie on whole metres)
+    assert (at([2.3, 0.7, 0.0]) > 220).all()               # free: white
+    assert (np.abs(at([3.6, 0.7, 0.0]) - 205) < 20).all()  # unknown: grey 205
+    assert (at([4.6, 0.7, 0.0]) < 40).all()                # occupied: black
+    assert (at([0.6, 0.7, 0.0]) < 40).all()                # before the map: the background
+    win.close()

@@ -151,6 +151,28 @@ def _axis_angles(value, typ: pa.DataType, name: str) -> pa.Array:
     return pa.array(out, typ)
 
 
+def _code(value, table: dict, what: str, name: str):
+    if value is None:
+        return None
+    value = getattr(value, "value", value)
+    if isinstance(value, str):
+        key = {k.lower(): v for k, v in table.items()}.get(value.lower())
+        if key is None:
+            raise ValueError(f"{name}: unknown {what} {value!r}; known: {', '.join(table)}")
+        return key
+    return int(value)
+
+
+def _image_format(value, name: str) -> pa.Array:
+    """One ImageFormat from an object with ``width``, ``height`` and ``pixel_format`` or
+    ``color_model``/``channel_datatype`` (names or Rerun's codes)."""
+    return C.image_format_array(
+        int(value.width), int(value.height),
+        color_model=_code(getattr(value, "color_model", None), C.COLOR_MODEL, "color model", name),
+        channel_datatype=_code(getattr(value, "channel_datatype", None), C.CHANNEL_DATATYPE, "channel datatype", name),
+        pixel_format=_code(getattr(value, "pixel_format", None), ENUMS.get("PixelFormat", {}), "pixel format", name))
+
+
 def convert(value, ctype: str, name: str):
     """A field's value (what the official SDK accepts for it) as instances of its component's
     Arrow type (:data:`COMPONENTS`): an Arrow array, or a batch :func:`C.to_arrow` makes one.
@@ -171,6 +193,8 @@ def convert(value, ctype: str, name: str):
         return _annotation_context(value, typ, name)
     if ctype == "RotationAxisAngle":
         return _axis_angles(value, typ, name)
+    if ctype == "ImageFormat" and hasattr(value, "width"):
+        return _image_format(value, name)
     if pa.types.is_fixed_size_list(typ) and (pa.types.is_floating(typ.value_type) or pa.types.is_integer(typ.value_type)):
         return C.fixed_vectors(value, typ.list_size, typ.value_type.to_pandas_dtype(), name)
     if pa.types.is_floating(typ) or pa.types.is_integer(typ):

@@ -51,3 +51,16 @@ class Radius:
 
 for _name, _members in ENUMS.items():  # GraphType.Directed, FillMode.Solid, ...
     globals()[_name] = enum.IntEnum(_name, _members, module=__name__)
+
+
+class ImageFormat:
+    """An image's size and pixel layout (Rerun's ``ImageFormat``): ``width``, ``height`` in pixels,
+    and a ``pixel_format`` or a ``color_model`` (``"L"``, ``"RGB"``, ...) with a ``channel_datatype``
+    (``"U8"``, ``"F32"``, ...): names or Rerun's codes."""
+
+    def __init__(self, width: int, height: int, *, pixel_format=None, color_model=None, channel_datatype=None):
+        self.width, self.height = int(width), int(height)
+        self.pixel_format, self.color_model, self.channel_datatype = pixel_format, color_model, channel_datatype
+
+
+__all__.append("ImageFormat")
