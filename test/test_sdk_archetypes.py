@@ -89,6 +89,12 @@ MAPS_STATES_SPLATS = _program("maps", '''
                                            colors=[[128, 128, 128], [0, 200, 0]]))
     rr.log("splats", rr.GaussianSplats3D([[0, 0, 0], [1, 0, 0]], scales=[[0.1, 0.1, 0.1], [0.2, 0.2, 0.2]],
                                          colors=[[255, 0, 0], [0, 0, 255]]))
+    import numpy as np
+    grid = np.full((4, 6), -1, np.int8)
+    grid[1:3, 1:5] = 0
+    rr.log("map", rr.GridMap(data=grid.tobytes(), format=rr.components.ImageFormat(width=6, height=4, color_model="L",
+                                                                                  channel_datatype="U8"),
+                             cell_size=0.05, translation=[-0.15, -0.1, 0.0], colormap=rr.components.Colormap.RvizMap))
 ''')
 
 
