@@ -449,3 +449,43 @@ def test_grid_maps_are_drawn_with_the_map_colours(qapp, tmp_path):
     assert (at([4.6, 0.7, 0.0]) < 40).all()                # occupied: black
     assert (at([0.6, 0.7, 0.0]) < 40).all()                # before the map: the background
     win.close()
+
+
+DRAWN_POSES = _program("poses", '''
+    rr.set_time("frame", sequence=0)
+    rr.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
+    rr.log("world/box", rr.Boxes3D(half_sizes=[[0.5, 0.5, 0.5]], colors=[[255, 0, 0]]))
+    rr.log("world/box", rr.InstancePoses3D(translations=[[3, 0, 0], [0, 3, 0]]))  # a box: the first pose only
+    rr.log("world/tri", rr.Mesh3D(vertex_positions=[[0, 0, 0], [1, 0, 0], [0, 1, 0]], vertex_colors=[[0, 255, 0]] * 3))
+    rr.log("world/tri", rr.InstancePoses3D(translations=[[0, -3, 0], [3, -3, 0]], scales=[[1, 1, 1], [2, 2, 2]]))
+''')
+
+
+def test_instance_poses_move_boxes_and_instance_meshes(qapp, tmp_path):
+    """InstancePoses3D as Rerun 0.41 draws them: a box under its first pose only (at x = 3, not at
+    the origin nor at y = 3), a mesh once per pose (a triangle at (0, -3) and one twice as large at
+    (3, -3))."""
+    import numpy as np
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from rerun_ros.viewer.views.spatial3d import Spatial3DView
+
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, DRAWN_POSES)
+    win = open_window(qapp, out)
+    v = next(v for v in win.views if isinstance(v, Spatial3DView))
+    v.update_at("frame", 0)
+    pump(qapp, 5)
+    img = v.canvas.render()[..., :3].astype(int)
+
+    def near(p, rgb, r=2):
+        x, y = (int(round(c)) for c in v.pixel_of(p))
+        patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
+        return (np.abs(patch - np.array(rgb)).max(axis=1) < 70).any()
+
+    red, green = (255, 0, 0), (0, 255, 0)
+    assert near([3.5, 0.0, 0.5], red) and not near([0.5, 0.0, 0.5], red) and not near([0.5, 3.0, 0.5], red)
+    assert near([0.25, -2.75, 0.0], green)      # inside the first triangle
+    assert near([4.2, -2.6, 0.0], green)        # inside the second, scaled 2x (outside a 1x one)
+    assert not near([1.6, -2.6, 0.0], green)
+    win.close()

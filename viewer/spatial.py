@@ -18,7 +18,7 @@ from ..store.chunk_store import ChunkStore
 from .geometry import Geometry3D, SceneBuilder, colors
 from .visualizers import SPATIAL_ARCHETYPES, VISUALIZERS_3D
 
-__all__ = ["frame_graph", "scene_3d", "default_fixed_frame", "default_target_frame", "default_follow_entity",
+__all__ = ["frame_graph", "scene_3d", "instance_poses", "default_fixed_frame", "default_target_frame", "default_follow_entity",
            "entity_position", "entity_frame", "is_spatial", "frame_depths"]
 
 PREFERRED_ROOTS = ("map", "odom", "world", "earth")
@@ -26,6 +26,56 @@ PREFERRED_ROOTS = ("map", "odom", "world", "earth")
 BASE_FRAMES = ("base_footprint", "base_link", "base", "base_frame", "body", "base_stabilized", "chassis")
 TRAIL_FRAMES_MAX = 8
 TRAIL_SAMPLES_MAX = 240
+
+
+#: visualizers that draw a copy per instance pose (the others use the first pose)
+_INSTANCING = frozenset({"Mesh3D", "Asset3D"})
+
+
+def instance_poses(la) -> list[np.ndarray]:
+    """An entity's InstancePoses3D as 4x4 matrices (the entity's content in its frame: applied
+    first scale/``mat3x3``, then rotation, then translation, as Rerun composes them); [] when it
+    has none. Components broadcast to the longest (one value for all poses)."""
+    from ..model.rotations import axis_angle_quat
+    from ..query.frames import Transform as _T
+    from .geometry import values as _v
+    keys = ("translations", "quaternions", "rotation_axis_angles", "scales", "mat3x3")
+    got = {k: la.get(f"InstancePoses3D:{k}") for k in keys}
+    n = max((len(c.values) for c in got.values() if c is not None), default=0)
+    if n == 0:
+        return []
+    tr = _v(got["translations"]) if got["translations"] is not None and len(got["translations"].values) else None
+    q = _v(got["quaternions"]) if got["quaternions"] is not None and len(got["quaternions"].values) else None
+    if q is None and got["rotation_axis_angles"] is not None and len(got["rotation_axis_angles"].values):
+        q = np.array([axis_angle_quat(**r) for r in got["rotation_axis_angles"].values.to_pylist()])
+    sc = _v(got["scales"]) if got["scales"] is not None and len(got["scales"].values) else None
+    m3 = _v(got["mat3x3"]) if got["mat3x3"] is not None and len(got["mat3x3"].values) else None
+    out = []
+    for i in range(n):
+        m = np.eye(4)
+        lin = np.eye(3)
+        if m3 is not None:  # (column-major, as Rerun's Mat3x3)
+            lin = np.asarray(m3[min(i, len(m3) - 1)], float).reshape(3, 3).T @ lin
+        if sc is not None:
+            lin = np.diag(np.asarray(sc[min(i, len(sc) - 1)], float)) @ lin
+        rot = _T(np.zeros(3), np.asarray(q[min(i, len(q) - 1)], float)).matrix()[:3, :3] if q is not None else np.eye(3)
+        m[:3, :3] = rot @ lin
+        if tr is not None:
+            m[:3, 3] = np.asarray(tr[min(i, len(tr) - 1)], float)
+        out.append(m)
+    return out
+
+
+class _Posed:
+    """An entity's transform after one of its instance poses (``apply`` as Transform's)."""
+
+    def __init__(self, tf: Transform, pose: np.ndarray):
+        self.tf, self.pose = tf, pose
+        self.translation = tf.apply(pose[:3, 3][None])[0]
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        p = np.asarray(points, float)
+        return self.tf.apply(p @ self.pose[:3, :3].T + self.pose[:3, 3])
 
 
 def frame_graph(store: ChunkStore, timeline: str) -> FrameGraph:
@@ -211,10 +261,16 @@ def scene_3d(store: ChunkStore, entities: list[str], timeline: str, t: int, fixe
         tf = _entity_transform(ent, la, g, fixed_frame, t, out.problems, store, timeline)
         if tf is None:
             continue
+        poses = instance_poses(la)
         for arch, visualize in VISUALIZERS_3D.items():
             if any(k.startswith(arch + ":") for k in la):
+                # InstancePoses3D: meshes and assets are drawn once per pose ("instancing"), the
+                # others under the first pose only (Rerun 0.41's rule)
+                each = ([_Posed(tf, p) for p in (poses if arch in _INSTANCING else poses[:1])]
+                        if poses else [tf])
                 try:
-                    visualize(la, tf, out)
+                    for tfi in each:
+                        visualize(la, tfi, out)
                 except (ValueError, TypeError, IndexError) as e:  # malformed data: say so, draw the rest
                     out.problems[ent] = f"{arch}: {e}"
         if trail_ns > 0 and "Arrows3D:origins" in la:
