@@ -98,8 +98,28 @@ MAPS_STATES_SPLATS = _program("maps", '''
 ''')
 
 
-@pytest.mark.parametrize("program", [PRIMITIVES_2D, SHAPES_3D, CHARTS_GRAPHS_GEO, MAPS_STATES_SPLATS],
-                         ids=["2d", "3d", "charts", "maps"])
+MEDIA_AND_RECORDS = _program("media", '''
+    import numpy as np
+    rr.set_time("frame", sequence=0)
+    rr.log("mcap/channel", rr.McapChannel(id=3, topic="/imu", message_encoding="cdr"))
+    rr.log("mcap/schema", rr.McapSchema(id=1, name="sensor_msgs/msg/Imu", encoding="ros2msg", data=b"float64 x"))
+    rr.log("mcap/message", rr.McapMessage(b"\\x00\\x01\\x00\\x00abcd"))
+    rr.log("vol", rr.Volume3D(np.arange(8, dtype=np.float32).reshape(2, 2, 2), voxel_size=[0.1, 0.1, 0.1]))
+    rr.log("stream", rr.VideoStream(codec="h264", sample=b"\\x00\\x00\\x00\\x01\\x67", is_keyframe=True))
+    rr.log("depthenc", rr.EncodedDepthImage(b"\\x89PNG....", media_type="image/png", meter=1000.0))
+    rr.log("audio", rr.AssetAudio(contents=b"RIFF....WAVE", media_type="audio/wav"))
+    rr.log("frame_ref", rr.VideoFrameReference(nanoseconds=1_000_000, video_reference="video"))
+    rr.log("frame_ref2", rr.VideoFrameReference(seconds=2.5, video_reference="video"))
+    rr.log("cyl", rr.Cylinders3D(lengths=[1.0], radii=[0.2], centers=[[0, 0, 1]], colors=[[10, 20, 30]]))
+    rr.log("mesh", rr.Mesh3D(vertex_positions=[[0, 0, 0], [1, 0, 0], [0, 1, 0]], triangle_indices=[[0, 1, 2]],
+                             albedo_factor=[255, 0, 0]))
+    rr.log("clear", rr.Clear(recursive=True))
+    rr.log("log", rr.TextLog("hi", level="INFO"))
+''')
+
+
+@pytest.mark.parametrize("program", [PRIMITIVES_2D, SHAPES_3D, CHARTS_GRAPHS_GEO, MAPS_STATES_SPLATS, MEDIA_AND_RECORDS],
+                         ids=["2d", "3d", "charts", "maps", "media"])
 def test_archetypes_made_from_the_table_store_what_rerun_stores(tmp_path, program):
     theirs, ours = _both(tmp_path, program)
     assert _rows(ours) == _rows(theirs)

@@ -21,7 +21,25 @@ __all__ = ["archetype_class", "convert", "tensor_data", "ALIASES"]
 #: arguments the official constructors name otherwise than the field they fill
 ALIASES: dict[str, dict[str, str]] = {
     "GeoLineStrings": {"lat_lon": "line_strings"},
+    "AssetAudio": {"contents": "blob"},
+    "AssetVideo": {"contents": "blob"},
+    "VideoFrameReference": {"nanoseconds": "timestamp"},
 }
+
+
+def _assets(name: str, kw: dict) -> dict:
+    """The official constructors' other forms: an asset's ``path=`` (its bytes, the media type
+    guessed from the name), a video frame's ``seconds=``."""
+    if name in ("AssetAudio", "AssetVideo") and kw.get("path") is not None:
+        import mimetypes
+        from pathlib import Path
+        path = Path(kw.pop("path"))
+        kw["blob"] = path.read_bytes()
+        if kw.get("media_type") is None:
+            kw["media_type"] = mimetypes.guess_type(path.name)[0]
+    if name == "VideoFrameReference" and kw.get("seconds") is not None:
+        kw["timestamp"] = int(round(float(kw.pop("seconds")) * 1e9))
+    return kw
 
 #: TensorBuffer's union members by numpy dtype (Rerun's ``TensorBuffer`` type codes)
 _TENSOR_CODES = {np.dtype(np.uint8): 1, np.dtype(np.uint16): 2, np.dtype(np.uint32): 3, np.dtype(np.uint64): 4,
@@ -256,7 +274,11 @@ def archetype_class(name: str) -> type:
         if missing:
             raise TypeError(f"{name}() is missing {', '.join(missing)}")
         dim_names = kw.pop("dim_names", None) if name == "Tensor" else None
-        kw = {alias.get(k, k): v for k, v in kw.items()}
+        kw = _assets(name, {alias.get(k, k): v for k, v in kw.items()})
+        unmapped = sorted(k for k, v in kw.items() if v is not None and k not in field_types)
+        if unmapped:  # (an argument of the official constructor with no field behind it here: refused, never dropped)
+            raise TypeError(f"{name}(): rerun_ros.sdk does not take {unmapped[0]!r} yet; give the field itself "
+                            f"({', '.join(field_types)})")
         for f, ctype, _ in fields:
             v = kw.get(f)
             if v is None:
