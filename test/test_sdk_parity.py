@@ -231,3 +231,38 @@ def test_column_updates_of_other_fields_than_the_required_one(tmp_path):
     theirs, ours = _both(tmp_path, POINT_COLUMNS)
     assert ours == theirs
     assert set(theirs["/points"]) == {"Points3D:positions", "Points3D:colors", "Points3D:radii"}
+
+
+def test_blueprint_overrides_time_ranges_and_rerun_only_options_are_taken():
+    """Rerun 0.41's blueprint vocabulary through our SDK: ``EntityBehavior(visible=False)`` in
+    ``overrides`` leaves the entity out of the view, a ``VisibleTimeRange`` starting N s before
+    the cursor is the view's time range, ``visible=False`` leaves the view out, options only the
+    official viewer draws (``titlebar=``, ``VisualBounds2D``) are accepted; a range our views
+    cannot show is refused with the reason. The same program runs with the official SDK."""
+    import rerun_ros.sdk as rr
+    rrb = rr.blueprint
+    bp = rrb.Blueprint(rrb.Horizontal(
+        rrb.Spatial3DView(origin="/", overrides={"/world/noise": rrb.EntityBehavior(visible=False)}, titlebar=False),
+        rrb.TimeSeriesView(origin="/imu", time_ranges=rrb.VisibleTimeRange(
+            "ros_time", start=rrb.TimeRangeBoundary.cursor_relative(seconds=-10.0),
+            end=rrb.TimeRangeBoundary.cursor_relative())),
+        rrb.Spatial2DView(origin="/camera", visual_bounds=rrb.VisualBounds2D(x_range=[0, 640], y_range=[0, 480])),
+        rrb.TextLogView(origin="/rosout", visible=False),
+    ))
+    model = rrb.as_model(bp)
+    views = model.root.children
+    assert [v.kind for v in views] == ["spatial3d", "timeseries", "spatial2d"]
+    assert "/world/noise" in views[0].exclude and not views[0].matches("/world/noise")
+    assert views[1].time_range == 10.0
+    with pytest.raises(ValueError, match="cursor"):
+        rrb.TimeSeriesView(time_ranges=rrb.VisibleTimeRange("ros_time", start=rrb.TimeRangeBoundary.absolute(seconds=5),
+                                                            end=rrb.TimeRangeBoundary.infinite()))
+    import rerun.blueprint as official  # the same calls are valid for the official SDK
+    official.Blueprint(official.Horizontal(
+        official.Spatial3DView(origin="/", overrides={"/world/noise": official.EntityBehavior(visible=False)},
+                               titlebar=False),
+        official.TimeSeriesView(origin="/imu", time_ranges=official.VisibleTimeRange(
+            "ros_time", start=official.TimeRangeBoundary.cursor_relative(seconds=-10.0),
+            end=official.TimeRangeBoundary.cursor_relative())),
+        official.Spatial2DView(origin="/camera", visual_bounds=official.VisualBounds2D(x_range=[0, 640], y_range=[0, 480])),
+        official.TextLogView(origin="/rosout", visible=False)))
