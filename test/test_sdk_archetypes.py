@@ -118,8 +118,27 @@ MEDIA_AND_RECORDS = _program("media", '''
 ''')
 
 
-@pytest.mark.parametrize("program", [PRIMITIVES_2D, SHAPES_3D, CHARTS_GRAPHS_GEO, MAPS_STATES_SPLATS, MEDIA_AND_RECORDS],
-                         ids=["2d", "3d", "charts", "maps", "media"])
+COMMON = _program("common", '''
+    import numpy as np
+    rr.set_time("frame", sequence=0)
+    rr.log("pts", rr.Points3D([[0, 0, 0], [1, 2, 3]], colors=[[255, 0, 0], [0, 255, 0]], radii=[0.1, 0.2], labels=["a", "b"]))
+    rr.log("strips", rr.LineStrips3D([[[0, 0, 0], [1, 1, 1]], [[2, 2, 2], [3, 3, 3], [4, 4, 4]]], colors=[0, 0, 255]))
+    rr.log("arrows", rr.Arrows3D(vectors=[[1, 0, 0]], origins=[[0, 0, 0]], colors=[[255, 255, 0]]))
+    rr.log("boxes", rr.Boxes3D(half_sizes=[[1, 2, 3]], centers=[[0, 0, 1]], colors=[[0, 255, 255]], labels=["box"]))
+    rr.log("img", rr.Image(np.arange(24, dtype=np.uint8).reshape(2, 4, 3)))
+    rr.log("enc", rr.EncodedImage(contents=b"\\x89PNG\\r\\n\\x1a\\nabc", media_type="image/png"))
+    rr.log("scalar", rr.Scalars([1.5, 2.5]))
+    rr.log("doc", rr.TextDocument("hello", media_type="text/markdown"))
+    rr.log("geo", rr.GeoPoints(lat_lon=[[47.6, 19.1]], radii=rr.Radius.ui_points(5.0), colors=[[255, 0, 0]]))
+    rr.log("asset", rr.Asset3D(contents=b"solid x\\nendsolid x\\n", media_type="model/stl"))
+    rr.log("video", rr.AssetVideo(contents=b"\\x00\\x00\\x00\\x18ftypmp42", media_type="video/mp4"))
+    rr.log("stats", rr.McapStatistics(message_count=10, schema_count=1, channel_count=1, attachment_count=0,
+                                      metadata_count=0, chunk_count=1, message_start_time=0, message_end_time=100))
+''')
+
+
+@pytest.mark.parametrize("program", [PRIMITIVES_2D, SHAPES_3D, CHARTS_GRAPHS_GEO, MAPS_STATES_SPLATS, MEDIA_AND_RECORDS,
+                                     COMMON], ids=["2d", "3d", "charts", "maps", "media", "common"])
 def test_archetypes_made_from_the_table_store_what_rerun_stores(tmp_path, program):
     theirs, ours = _both(tmp_path, program)
     assert _rows(ours) == _rows(theirs)

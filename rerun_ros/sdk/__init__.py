@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..model.archetypes import (AnyValues, Arrows3D, Asset3D, Boxes3D, Clear, ComponentColumn,  # noqa: F401
+from ..model.archetypes import (AnyValues, Arrows3D, Boxes3D, Clear, ComponentColumn,  # noqa: F401
                                 ComponentColumnList, CoordinateFrame, Cylinders3D, Ellipsoids3D,
                                 GeoPoints, LineStrips3D, Mesh3D, Points2D, Points3D, Scalars,
                                 SeriesLines, TextDocument, TextLog)
@@ -50,7 +50,7 @@ from . import components, datatypes, encodings  # noqa: F401  (rr.components, rr
 from .components import MediaType, Radius, TextLogLevel  # noqa: F401
 from .encodings import Angle, AnnotationInfo, ClassDescription, KeypointPair  # noqa: F401
 from .archetypes import (DepthImage, EncodedImage, Image, Pinhole, Quaternion, RotationAxisAngle,  # noqa: F401
-                         SegmentationImage, Boxes2D, Box2DFormat,
+                         SegmentationImage, Boxes2D, Box2DFormat, Asset3D,
                          TimeColumn, Transform3D, ViewCoordinates, to_ns)
 
 __all__ = [

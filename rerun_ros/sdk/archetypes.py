@@ -20,7 +20,7 @@ from ..model import archetypes as A
 from ..model import components as C
 
 __all__ = ["Transform3D", "RotationAxisAngle", "Quaternion", "Image", "EncodedImage", "TimeColumn", "ViewCoordinates",
-           "Pinhole", "DepthImage", "SegmentationImage", "Boxes2D", "Box2DFormat"]
+           "Pinhole", "DepthImage", "SegmentationImage", "Boxes2D", "Box2DFormat", "Asset3D"]
 
 
 class RotationAxisAngle:
@@ -419,3 +419,24 @@ def _boxes2d_class():
 
 
 Boxes2D = _boxes2d_class()
+
+
+class Asset3D(A.Asset3D):
+    """Rerun's ``Asset3D(*, path=None, contents=None, media_type=None, albedo_factor=None)``: a mesh
+    file (STL, OBJ, glTF/GLB) or its bytes, kept as they are (``media_type`` guessed from the
+    file name when not given, as the official SDK does). Or the model's ``Asset3D(blob, ...)``.
+
+    Raises:
+        FileNotFoundError: no such ``path``. ValueError: neither path nor contents.
+    """
+
+    def __init__(self, blob=None, *, path=None, contents=None, media_type: str | None = None, albedo_factor=None):
+        if path is not None:
+            contents = Path(path).read_bytes()
+            if media_type is None:
+                media_type = {".stl": "model/stl", ".obj": "model/obj", ".glb": "model/gltf-binary",
+                              ".gltf": "model/gltf+json"}.get(Path(path).suffix.lower()) or mimetypes.guess_type(str(path))[0]
+        data = blob if blob is not None else contents
+        if data is None:
+            raise ValueError("Asset3D: give path or contents")
+        super().__init__(data, media_type=media_type, albedo_factor=albedo_factor)
