@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from test_sdk_parity import _both, _program
@@ -309,6 +310,35 @@ def test_geo_line_strings_are_drawn_on_the_map_with_the_fixes(qapp, tmp_path):
     win.close()
 
 
+def _drawn_3d(qapp, tmp_path, program):
+    """Our SDK runs ``program``; the recording opens in the viewer; returns (window, its 3D view,
+    ``near(p, rgb, r)``: a pixel within ``r`` of where the fixed-frame point ``p`` is drawn has
+    about that colour, ``at(p)``: the pixel there)."""
+    import numpy as np
+    from test_sdk_parity import _run
+    from test_viewer_robot import open_window, pump
+    from rerun_ros.viewer.views.spatial3d import Spatial3DView
+
+    out = tmp_path / "ours.rrd"
+    _run("ours", out, program)
+    win = open_window(qapp, out)
+    v = next(v for v in win.views if isinstance(v, Spatial3DView))
+    v.update_at("frame", 0)
+    pump(qapp, 5)
+    img = v.canvas.render()[..., :3].astype(int)
+
+    def at(p):
+        x, y = (int(round(c)) for c in v.pixel_of(p))
+        return img[y, x]
+
+    def near(p, rgb, r=2):
+        x, y = (int(round(c)) for c in v.pixel_of(p))
+        patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
+        return (np.abs(patch - np.array(rgb)).max(axis=1) < 70).any()
+
+    return win, v, near, at
+
+
 DRAWN_3D = _program("drawn3d", '''
     rr.set_time("frame", sequence=0)
     rr.log("world", rr.ViewCoordinates.RIGHT_HAND_Z_UP, static=True)
@@ -324,24 +354,7 @@ def test_capsules_and_transform_axes_are_drawn_in_3d(qapp, tmp_path):
     """A capsule turned onto +x (90 deg about y) from the origin, 2 m long, and a frame's axes of
     1 m at (0, 2, 0): the capsule's colour along x from 0 to 2 m (not along z), the frame's red x
     axis from (0, 2, 0) to (1, 2, 0)."""
-    import numpy as np
-    from test_sdk_parity import _run
-    from test_viewer_robot import open_window, pump
-    from rerun_ros.viewer.views.spatial3d import Spatial3DView
-
-    out = tmp_path / "ours.rrd"
-    _run("ours", out, DRAWN_3D)
-    win = open_window(qapp, out)
-    v = next(v for v in win.views if isinstance(v, Spatial3DView))
-    v.update_at("frame", 0)
-    pump(qapp, 5)
-    img = v.canvas.render()[..., :3].astype(int)
-
-    def near(p, rgb, r=3):
-        x, y = (int(round(c)) for c in v.pixel_of(p))
-        patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
-        return (np.abs(patch - np.array(rgb)).max(axis=1) < 70).any()
-
+    win, v, near, at = _drawn_3d(qapp, tmp_path, DRAWN_3D)
     magenta = (255, 0, 255)
     assert near([1.0, 0.25, 0.0], magenta) and near([1.0, -0.25, 0.0], magenta)  # its sides along x
     assert near([2.25, 0.0, 0.0], magenta)                                       # the end's hemisphere
@@ -415,24 +428,7 @@ def test_voxel_grid_maps_are_drawn_where_rerun_puts_them(qapp, tmp_path):
     """Voxel (i, j, k) spans [index, index + 1) * voxel_size from the grid's translation: the red
     voxel's edges on x in [1, 1.5], the green one's in [2, 2.5], nothing between; voxels with values
     take the Turbo colormap over their range (the lowest dark blue-purple, the highest dark red)."""
-    import numpy as np
-    from test_sdk_parity import _run
-    from test_viewer_robot import open_window, pump
-    from rerun_ros.viewer.views.spatial3d import Spatial3DView
-
-    out = tmp_path / "ours.rrd"
-    _run("ours", out, DRAWN_VOXELS)
-    win = open_window(qapp, out)
-    v = next(v for v in win.views if isinstance(v, Spatial3DView))
-    v.update_at("frame", 0)
-    pump(qapp, 5)
-    img = v.canvas.render()[..., :3].astype(int)
-
-    def near(p, rgb, r=2):
-        x, y = (int(round(c)) for c in v.pixel_of(p))
-        patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
-        return (np.abs(patch - np.array(rgb)).max(axis=1) < 70).any()
-
+    win, v, near, at = _drawn_3d(qapp, tmp_path, DRAWN_VOXELS)
     assert near([1.25, 0.0, 0.0], (255, 0, 0)) and near([1.5, 0.25, 0.5], (255, 0, 0))
     assert near([2.25, 0.0, 0.0], (0, 255, 0)) and not near([1.75, 0.0, 0.0], (0, 255, 0))
     assert not near([1.75, 0.0, 0.0], (255, 0, 0))
@@ -462,26 +458,7 @@ DRAWN_GRID = _program("grid", '''
 def test_grid_maps_are_drawn_with_the_map_colours(qapp, tmp_path):
     """An occupancy grid (ROS values) of 40 x 20 cells of 0.1 m from (1, 0): free cells white on
     x in [1, 3), unknown grey on [3, 4), occupied black on [4, 5); nothing before x = 1."""
-    import numpy as np
-    import pytest
-    from test_sdk_parity import _run
-    from test_viewer_robot import open_window, pump
-    from rerun_ros.viewer.views.spatial3d import Spatial3DView
-    import rerun_ros.sdk as sdk
-    if not hasattr(sdk.components, "ImageFormat"):
-        pytest.fail("rr.components.ImageFormat is missing")
-    out = tmp_path / "ours.rrd"
-    _run("ours", out, DRAWN_GRID)
-    win = open_window(qapp, out)
-    v = next(v for v in win.views if isinstance(v, Spatial3DView))
-    v.update_at("frame", 0)
-    pump(qapp, 5)
-    img = v.canvas.render()[..., :3].astype(int)
-
-    def at(p):
-        x, y = (int(round(c)) for c in v.pixel_of(p))
-        return img[y, x]
-
+    win, v, near, at = _drawn_3d(qapp, tmp_path, DRAWN_GRID)
     # (points off the ground grid's lines, which lie on whole metres)
     assert (at([2.3, 0.7, 0.0]) > 220).all()               # free: white
     assert (np.abs(at([3.6, 0.7, 0.0]) - 205) < 20).all()  # unknown: grey 205
@@ -504,24 +481,7 @@ def test_instance_poses_move_boxes_and_instance_meshes(qapp, tmp_path):
     """InstancePoses3D as Rerun 0.41 draws them: a box under its first pose only (at x = 3, not at
     the origin nor at y = 3), a mesh once per pose (a triangle at (0, -3) and one twice as large at
     (3, -3))."""
-    import numpy as np
-    from test_sdk_parity import _run
-    from test_viewer_robot import open_window, pump
-    from rerun_ros.viewer.views.spatial3d import Spatial3DView
-
-    out = tmp_path / "ours.rrd"
-    _run("ours", out, DRAWN_POSES)
-    win = open_window(qapp, out)
-    v = next(v for v in win.views if isinstance(v, Spatial3DView))
-    v.update_at("frame", 0)
-    pump(qapp, 5)
-    img = v.canvas.render()[..., :3].astype(int)
-
-    def near(p, rgb, r=2):
-        x, y = (int(round(c)) for c in v.pixel_of(p))
-        patch = img[max(y - r, 0):y + r + 1, max(x - r, 0):x + r + 1].reshape(-1, 3)
-        return (np.abs(patch - np.array(rgb)).max(axis=1) < 70).any()
-
+    win, v, near, at = _drawn_3d(qapp, tmp_path, DRAWN_POSES)
     red, green = (255, 0, 0), (0, 255, 0)
     assert near([3.5, 0.0, 0.5], red) and not near([0.5, 0.0, 0.5], red) and not near([0.5, 3.0, 0.5], red)
     assert near([0.25, -2.75, 0.0], green)      # inside the first triangle

@@ -1,4 +1,5 @@
-"""Shared by the ellipsoid and cylinder visualizers: unit shapes as segments, placed per instance."""
+"""Shared by the visualizers: unit shapes as segments placed per instance, and an archetype's own
+pose (translation + quaternion or axis-angle) as a Transform."""
 from __future__ import annotations
 
 import numpy as np
@@ -36,3 +37,17 @@ def place(la, kind: str, half_sizes: np.ndarray, unit: np.ndarray, tf, out) -> N
     for i, (c, h, qq) in enumerate(zip(cen, half_sizes, q)):
         local = Transform(np.asarray(c, float), np.asarray(qq, float)).apply(unit.reshape(-1, 3) * h)
         out.add_segments(tf.apply(local).reshape(-1, 2, 3), np.tile(col[i], (len(unit), 1)))
+
+
+def own_pose(la, kind: str) -> Transform:
+    """The pose an archetype carries for all its content (``<kind>:translation`` and
+    ``<kind>:quaternion`` or ``<kind>:rotation_axis_angle``; GridMap, VoxelGridMap): identity
+    where absent."""
+    from ...model.rotations import axis_angle_quat
+    t = values(la.get(f"{kind}:translation"))
+    q = values(la.get(f"{kind}:quaternion"))
+    if q is None or not len(q):
+        aa = la.get(f"{kind}:rotation_axis_angle")
+        q = [axis_angle_quat(**aa.values.to_pylist()[0])] if aa is not None and len(aa.values) else None
+    return Transform(np.zeros(3) if t is None or not len(t) else np.asarray(t[0], float),
+                     np.array([0, 0, 0, 1.0]) if q is None or not len(q) else np.asarray(q[0], float))

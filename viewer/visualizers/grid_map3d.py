@@ -10,9 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...model.components import CHANNEL_DATATYPE_NUMPY, as_numpy
-from ...model.rotations import axis_angle_quat
-from ...query.frames import Transform
 from ..geometry import values
+from ._quadrics import own_pose
 
 ARCHETYPE = "GridMap"
 CELLS_MAX = 128
@@ -81,13 +80,7 @@ def visualize(la, tf, out) -> None:
     x1, y1 = np.minimum((c + 1) * sx, w).reshape(-1) * size, np.minimum((r + 1) * sy, h).reshape(-1) * size
     z = np.zeros_like(x0, dtype=float)
     quad = np.stack([np.c_[x0, y0, z], np.c_[x1, y0, z], np.c_[x1, y1, z], np.c_[x0, y1, z]], axis=1)  # (n, 4, 3)
-    t = values(la.get("GridMap:translation"))
-    q = values(la.get("GridMap:quaternion"))
-    if q is None or not len(q):
-        aa = la.get("GridMap:rotation_axis_angle")
-        q = [axis_angle_quat(**aa.values.to_pylist()[0])] if aa is not None and len(aa.values) else None
-    pose = Transform(np.zeros(3) if t is None or not len(t) else np.asarray(t[0], float),
-                     np.array([0, 0, 0, 1.0]) if q is None or not len(q) else np.asarray(q[0], float))
+    pose = own_pose(la, ARCHETYPE)
     verts = tf.apply(pose.apply(quad.reshape(-1, 3)))
     k = np.arange(len(quad))[:, None] * 4
     faces = np.concatenate([k + [0, 1, 2], k + [0, 2, 3]])

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...model.components import as_numpy
-from ...model.rotations import axis_angle_quat
-from ...query.frames import Transform
 from ..geometry import colors, values
+from ._quadrics import own_pose
 from .boxes3d import _CORNERS, _EDGES
 
 ARCHETYPE = "VoxelGridMap"
@@ -43,13 +42,7 @@ def visualize(la, tf, out) -> None:
     ijk = as_numpy(idx.values.flatten()).reshape(-1, 3).astype(float)
     vs = np.asarray(size[0], float)
     n = len(ijk)
-    t = values(la.get("VoxelGridMap:translation"))
-    q = values(la.get("VoxelGridMap:quaternion"))
-    if q is None or not len(q):
-        aa = la.get("VoxelGridMap:rotation_axis_angle")
-        q = [axis_angle_quat(**aa.values.to_pylist()[0])] if aa is not None and len(aa.values) else None
-    grid = Transform(np.zeros(3) if t is None or not len(t) else np.asarray(t[0], float),
-                     np.array([0, 0, 0, 1.0]) if q is None or not len(q) else np.asarray(q[0], float))
+    grid = own_pose(la, ARCHETYPE)
     col = voxel_colors(la, n)
     centers = (ijk + 0.5) * vs
     if n > EDGES_MAX:
