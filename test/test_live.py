@@ -150,7 +150,9 @@ BURST = textwrap.dedent('''
     from std_msgs.msg import String
     rclpy.init(); n = rclpy.create_node("burst")
     rel = ReliabilityPolicy.RELIABLE if sys.argv[2] == "reliable" else ReliabilityPolicy.BEST_EFFORT
-    pub = n.create_publisher(String, "/burst", QoSProfile(depth=1000, reliability=rel))
+    # (a history deep enough for the whole burst: a reliable writer whose history fills while the
+    # reader is slow fails its publish on a loaded machine, "cannot publish data")
+    pub = n.create_publisher(String, "/burst", QoSProfile(depth=int(sys.argv[1]) + 10, reliability=rel))
     t0 = time.monotonic()
     while pub.get_subscription_count() == 0 and time.monotonic() - t0 < 10:
         time.sleep(0.01)
