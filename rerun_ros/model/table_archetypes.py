@@ -60,17 +60,27 @@ def tensor_data(value, typ: pa.DataType, name: str, dim_names=None) -> pa.Array:
     code = _TENSOR_CODES.get(a.dtype)
     if code is None:
         raise TypeError(f"{name}: tensors hold u8..u64, i8..i64, f16, f32 or f64, not {a.dtype}")
+    # built from buffers (C.array, list_of): pyarrow's pa.array on Python lists imports pandas (0.25 s)
     shape_t, names_t, buf_t = typ.field("shape").type, typ.field("names").type, typ.field("buffer").type
-    shape = pa.array([list(a.shape)], shape_t)
-    names = pa.array([list(dim_names)] if dim_names is not None else [None], names_t)
+
+    def list_of(values: pa.Array, t: pa.DataType) -> pa.Array:  # one list holding ``values``
+        return pa.ListArray.from_arrays(C.offsets_array(np.array([0, len(values)], np.int64)), values, type=t)
+
+    shape = list_of(C.array(np.asarray(a.shape, np.uint64), pa.uint64()), shape_t)
+    names = (list_of(C.array([str(d) for d in dim_names], pa.utf8()), names_t) if dim_names is not None
+             else pa.nulls(1, names_t))
     children = []
     for i in range(buf_t.num_fields):
         f = buf_t.field(i)
         if buf_t.type_codes[i] == code:
-            children.append(pa.array([np.ascontiguousarray(a).reshape(-1)], f.type))
+            flat = np.ascontiguousarray(a).reshape(-1)
+            children.append(list_of(C.array(flat, f.type.value_type), f.type))
         else:
-            children.append(pa.nulls(0, f.type) if pa.types.is_null(f.type) else pa.array([], f.type))
-    types, offsets = pa.array([code], pa.int8()), pa.array([0], pa.int32())
+            children.append(pa.nulls(0, f.type) if pa.types.is_null(f.type) else
+                            pa.ListArray.from_arrays(C.offsets_array(np.zeros(1, np.int64)),
+                                                     C.array(np.zeros(0, f.type.value_type.to_pandas_dtype()),
+                                                             f.type.value_type), type=f.type))
+    types, offsets = C.array(np.array([code], np.int8), pa.int8()), C.array(np.array([0], np.int32), pa.int32())
     buffer = pa.Array.from_buffers(buf_t, 1, [None, types.buffers()[1], offsets.buffers()[1]], children=children)
     return pa.StructArray.from_arrays([shape, names, buffer], fields=[typ.field(i) for i in range(3)])
 
