@@ -146,16 +146,26 @@ def test_archetypes_made_from_the_table_store_what_rerun_stores(tmp_path, progra
     assert theirs and all(cols for cols in theirs.values())
 
 
-def test_arguments_rerun_refuses_are_refused():
+def test_arguments_rerun_refuses_are_refused_and_values_it_cannot_store_warn():
+    """Wrong arguments raise (as Python does for the official constructors); values that do not
+    convert warn and log the field empty (the official SDK outside strict mode), raise in strict
+    mode."""
     import rerun_ros.sdk as rr
     with pytest.raises(TypeError, match="vectors"):
         rr.Arrows2D(origins=[[0, 0]])  # vectors is required
     with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
         rr.Boxes2D(half_sizes=[[1, 1]], colour=[255, 0, 0])
-    with pytest.raises(ValueError, match="GraphType"):
-        rr.GraphEdges(edges=[("a", "b")], graph_type="sideways")
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.warns(rr.RerunWarning, match="GraphType"):
+        e = rr.GraphEdges(edges=[("a", "b")], graph_type="sideways")
+    assert len(e["graph_type"]) == 0 and len(e["edges"]) == 1
+    with pytest.warns(rr.RerunWarning, match="shape"):
         rr.Boxes2D(half_sizes=[[1, 2, 3]])
+    rr.set_strict_mode(True)
+    try:
+        with pytest.raises(ValueError, match="shape"):
+            rr.Boxes2D(half_sizes=[[1, 2, 3]])
+    finally:
+        rr.set_strict_mode(False)
 
 
 PARTIAL_UPDATES_AND_CLASSES = _program("partial", '''

@@ -98,13 +98,44 @@ def test_the_viewer_places_entities_by_axis_angle_rotations(tmp_path):
 
 
 def test_view_coordinates_given_as_a_string_is_refused():
-    """Rerun 0.41 cannot convert ``xyz="FLU"`` (a warning, nothing stored); before, ours stored it."""
+    """Rerun 0.41 cannot convert ``xyz="FLU"``: a warning and the field logged empty (strict mode:
+    an error); before, ours stored it."""
     import rerun_ros.sdk as rr
-    with pytest.raises(ValueError, match="ViewCoordinates.FLU"):
-        rr.ViewCoordinates(xyz="FLU")
-    with pytest.raises(ValueError, match="three view directions"):
+    with pytest.warns(rr.RerunWarning, match="ViewCoordinates.FLU"):
+        assert len(rr.ViewCoordinates(xyz="FLU")["xyz"]) == 0
+    with pytest.warns(rr.RerunWarning, match="three view directions"):
         rr.ViewCoordinates(xyz=[1, 2, 9])
+    rr.set_strict_mode(True)
+    try:
+        with pytest.raises(ValueError, match="ViewCoordinates.FLU"):
+            rr.ViewCoordinates(xyz="FLU")
+    finally:
+        rr.set_strict_mode(False)
     assert len([n for n in dir(rr.ViewCoordinates) if n.isupper() and len(n) == 3]) == 48
+
+
+BAD_VALUES = _program("bad_values", '''
+    rr.set_time("frame", sequence=0)
+    rr.log("a", rr.Points3D([[1, 2]], colors=[[255, 0, 0]]))      # positions of 2: warned, logged empty
+    rr.log("b", rr.Boxes2D(half_sizes=[[1, 2, 3]], centers=[[0, 0]]))
+    rr.log("c", rr.Scalars("abc"))
+    rr.log("d", rr.ViewCoordinates(xyz="FLU"), static=True)
+    rr.log("e", rr.Points3D([[1, 2, 3]]))
+''')
+
+
+def test_values_rerun_cannot_store_warn_and_log_the_field_empty_as_rerun_does(tmp_path):
+    """Rerun's SDK outside strict mode warns about a value it cannot store and logs that field
+    empty, keeping the archetype's other fields; the program goes on. Ours stores the same, and
+    says each problem as a RerunWarning naming the archetype and field."""
+    for which in ("official", "ours"):
+        p = subprocess.run([sys.executable, "-W", "always", "-c", BAD_VALUES, which, str(tmp_path / f"{which}.rrd")],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr[-1500:]
+        assert p.stderr.count("RerunWarning") == 4, p.stderr  # one per value it cannot store
+    theirs, ours = _components(tmp_path / "official.rrd"), _components(tmp_path / "ours.rrd")
+    assert ours == theirs
+    assert theirs["/a"]["Points3D:positions"][1] == [[]] and theirs["/a"]["Points3D:colors"][1] == [[4278190335]]
 
 
 TIMES = _program("timelines", '''

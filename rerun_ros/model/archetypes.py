@@ -120,10 +120,7 @@ class Archetype:
         """(``cls(**fields)``, the required fields filled in): a required field not given
         (``Points3D.columns(colors=..., radii=...)``: a column update of other fields, as Rerun
         allows) is filled with no instances, for the caller to leave out."""
-        import inspect
-        required = [n for n, p in inspect.signature(cls.__init__).parameters.items()
-                    if n != "self" and p.default is inspect.Parameter.empty
-                    and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in fields]
+        required = [n for n in cls._required() if n not in fields]
         if not required:
             return cls(**fields), set()
         last: Exception | None = None
@@ -134,6 +131,19 @@ class Archetype:
             except (ValueError, TypeError) as e:
                 last = e
         raise last
+
+    #: the constructor's required arguments when its signature does not say (table-made classes)
+    REQUIRED: ClassVar[tuple | None] = None
+
+    @classmethod
+    def _required(cls) -> list[str]:
+        """The arguments the constructor requires (its signature's, or :attr:`REQUIRED`)."""
+        if cls.REQUIRED is not None:
+            return list(cls.REQUIRED)
+        import inspect
+        return [n for n, p in inspect.signature(cls.__init__).parameters.items()
+                if n != "self" and p.default is inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
     def component_batches(self) -> list[tuple[ComponentDescriptor, pa.Array]]:
         """The (descriptor, flat instances array) pairs of this archetype, in field order."""

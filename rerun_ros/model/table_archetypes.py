@@ -16,7 +16,12 @@ from . import components as C
 from .archetype_table import ARCHETYPES, ARGS, COMPONENTS, ENUMS
 from .archetypes import Archetype
 
-__all__ = ["archetype_class", "convert", "tensor_data", "ALIASES"]
+__all__ = ["archetype_class", "convert", "tensor_data", "ALIASES", "ArgumentError"]
+
+
+class ArgumentError(TypeError):
+    """A constructor's arguments are wrong (missing, unknown, too many): raised even where bad
+    values only warn (Python raises it for the official SDK's constructors too)."""
 
 #: arguments the official constructors name otherwise than the field they fill
 ALIASES: dict[str, dict[str, str]] = {
@@ -270,24 +275,24 @@ def archetype_class(name: str) -> type:
     def __init__(self, *values, **kw):
         Archetype.__init__(self)
         if len(values) > len(positional):
-            raise TypeError(f"{name}() takes {len(positional)} positional arguments "
+            raise ArgumentError(f"{name}() takes {len(positional)} positional arguments "
                             f"({', '.join(positional) or 'none'}), {len(values)} were given")
         for a, v in zip(positional, values):
             if a in kw:
-                raise TypeError(f"{name}() got two values for {a!r}")
+                raise ArgumentError(f"{name}() got two values for {a!r}")
             kw[a] = v
         unknown = sorted(set(kw) - known)
         if unknown:
-            raise TypeError(f"{name}() got an unexpected keyword argument {unknown[0]!r}; its arguments: "
+            raise ArgumentError(f"{name}() got an unexpected keyword argument {unknown[0]!r}; its arguments: "
                             f"{', '.join(a for a, _, _ in args)}")
         missing = [a for a in required if kw.get(a) is None]
         if missing:
-            raise TypeError(f"{name}() is missing {', '.join(missing)}")
+            raise ArgumentError(f"{name}() is missing {', '.join(missing)}")
         dim_names = kw.pop("dim_names", None) if name == "Tensor" else None
         kw = _assets(name, {alias.get(k, k): v for k, v in kw.items()})
         unmapped = sorted(k for k, v in kw.items() if v is not None and k not in field_types)
         if unmapped:  # (an argument of the official constructor with no field behind it here: refused, never dropped)
-            raise TypeError(f"{name}(): rerun_ros.sdk does not take {unmapped[0]!r} yet; give the field itself "
+            raise ArgumentError(f"{name}(): rerun_ros.sdk does not take {unmapped[0]!r} yet; give the field itself "
                             f"({', '.join(field_types)})")
         for f, ctype, _ in fields:
             v = kw.get(f)
@@ -301,6 +306,6 @@ def archetype_class(name: str) -> type:
     doc = (f"Rerun 0.41's ``{name}`` archetype (made from its definition): fields "
            + ", ".join(f"``{f}`` ({ct}{', required' if r else ''})" for f, ct, r in fields) + ".")
     cls = type(name, (Archetype,), {"NAME": name, "FIELDS": field_types, "__init__": __init__, "__doc__": doc,
-                                    "__module__": __name__})
+                                    "__module__": __name__, "REQUIRED": tuple(required)})
     _CLASSES[name] = cls
     return cls

@@ -66,6 +66,25 @@ __all__ = [
 ]
 
 
+from .lenient import RerunWarning, set_strict_mode  # noqa: E402,F401  (rr.set_strict_mode, as Rerun's)
+
+
+def _wrap_archetypes() -> None:
+    """Every archetype class this module exports, lenient as Rerun's SDK outside strict mode
+    (:mod:`rerun_ros.sdk.lenient`): a value it cannot store warns and logs the field empty."""
+    from ..model.archetypes import Archetype
+    from .lenient import lenient
+    g = globals()
+    for name in list(__all__):
+        cls = g.get(name)
+        if isinstance(cls, type) and issubclass(cls, Archetype) and cls is not Archetype:
+            g[name] = lenient(cls)
+
+
+_wrap_archetypes()
+__all__ += ["set_strict_mode", "RerunWarning"]
+
+
 def _table_names() -> list[str]:
     from ..model.archetype_table import ARCHETYPES
     return [n for n in ARCHETYPES if n not in globals()]
@@ -77,7 +96,8 @@ def __getattr__(name: str):
     from ..model.archetype_table import ARCHETYPES
     if name in ARCHETYPES:
         from ..model.table_archetypes import archetype_class
-        cls = globals()[name] = archetype_class(name)
+        from .lenient import lenient
+        cls = globals()[name] = lenient(archetype_class(name))
         return cls
     raise AttributeError(f"module 'rerun_ros.sdk' has no attribute {name!r}")
 
