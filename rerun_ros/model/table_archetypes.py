@@ -180,8 +180,10 @@ def _axis_angles(value, typ: pa.DataType, name: str) -> pa.Array:
         else:
             axis, ang = it
         ang = getattr(ang, "radians", ang)
-        out.append({"axis": [float(v) for v in np.asarray(axis, float).reshape(3)], "angle": float(ang)})
-    return pa.array(out, typ)
+        out.append(([float(v) for v in np.asarray(axis, float).reshape(3)], float(ang)))
+    axes = C.fixed_vectors(np.array([a for a, _ in out], np.float32).reshape(-1, 3), 3, np.float32, name).to_arrow()
+    angles = C.array(np.array([g for _, g in out], np.float32), pa.float32())
+    return pa.StructArray.from_arrays([axes.cast(typ.field(0).type), angles], fields=list(typ))
 
 
 def _code(value, table: dict, what: str, name: str):
@@ -243,9 +245,12 @@ def convert(value, ctype: str, name: str):
     if pa.types.is_struct(typ) and [f.name for f in typ] == ["first", "second"]:  # Utf8Pair (graph edges)
         pairs = [value] if isinstance(value, tuple) else list(value)
         try:
-            return pa.array([{"first": str(a), "second": str(b)} for a, b in pairs], typ)
-        except (TypeError, ValueError):
+            first, second = [str(p[0]) for p in pairs], [str(p[1]) for p in pairs]
+            if any(len(p) != 2 for p in pairs):
+                raise ValueError
+        except (TypeError, ValueError, IndexError):
             raise TypeError(f"{name}: expected pairs of names (a, b)") from None
+        return pa.StructArray.from_arrays([C.array(first, pa.utf8()), C.array(second, pa.utf8())], fields=list(typ))
     try:
         return pa.array(value if isinstance(value, (list, tuple)) else [value], typ)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
