@@ -319,8 +319,16 @@ def test_sdk_refuses_a_bad_row_and_keeps_its_batch(tmp_path):
     for i in range(100):
         rec.set_time("step", sequence=i)
         rec.log("/mixed", rr.Scalars([float(i)]))
-    with pytest.raises(ValueError):
+    # text that is not valid Unicode: warned, and logged empty (as Rerun's SDK does outside strict
+    # mode); in strict mode refused
+    with pytest.warns(rr.RerunWarning, match="TextLog:text"):
         rec.log("/mixed", rr.TextLog("bad \udcff"))
+    rr.set_strict_mode(True)
+    try:
+        with pytest.raises(ValueError):
+            rec.log("/mixed", rr.TextLog("bad \udcff"))
+    finally:
+        rr.set_strict_mode(False)
     with pytest.raises(ValueError):
         rec.log("/bad\udcff", rr.Scalars([1.0]))
     for kw in ({"sequence": 2**63}, {"sequence": 2**64 - 1}, {"timestamp": 1e30}):
@@ -330,8 +338,8 @@ def test_sdk_refuses_a_bad_row_and_keeps_its_batch(tmp_path):
         rec.set_time("step", sequence=1.7)
     rec.close()
     from rerun.chunk import RrdReader
-    rows = sum(c.num_rows for c in RrdReader(str(out)).stream() if str(c.entity_path) == "/mixed")
-    assert rows == 100
+    chunks = [c for c in RrdReader(str(out)).stream() if str(c.entity_path) == "/mixed"]
+    assert sum(c.num_rows for c in chunks) == 101  # the 100 scalars and the TextLog row with its text empty
 
 
 def test_a_row_that_cannot_join_its_chunk_is_the_only_one_lost(tmp_path):
