@@ -17,7 +17,7 @@ TCP; ``--grpc``: also gRPC) CPU ≤ 1.3× and p99 publish → viewer ≤ 50 ms (
 serialized messages; the bare subscriber builds rclpy message objects). The recording's chunks
 (count, rows per chunk) are printed: a file made of 20 ms flushes is hundreds of tiny chunks.
 
-Usage: .venv/bin/python bench/live.py [--duration S] [--mix big|small|both]
+Usage: .venv/bin/python bench/live.py [--duration S] [--mix big|small|both] [--repeat N]
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import os
 import random
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -229,6 +230,32 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def minor_faults(pid: int) -> int:
+    """Minor page faults of a process so far (/proc/<pid>/stat): each fresh page it touches
+    (a big allocation that is not reused) costs one."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+
+
+def thread_cpu(pid: int) -> dict:
+    """CPU seconds by thread name (threads of one name summed), from /proc/<pid>/task/*/stat."""
+    out: dict = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            head, tail = (task / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        name = head.split("(", 1)[1]
+        f = tail.split()
+        out[name] = out.get(name, 0.0) + (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+#: role → CPU % by thread name over its load window ("last": the last run_case)
+THREADS: dict = {}
+#: role → minor page faults per second over its load window ("last": the last run_case)
+FAULTS: dict = {}
+
+
 #: mix → (publisher script, [(topic, type, counts key, Hz, subscriber depth)])
 MIXES = {
     "big": ("PUBLISHER", [("/camera/image", "sensor_msgs/msg/Image", "img", 30, 10),
@@ -254,10 +281,14 @@ def run_case(cmd, env, duration, tmp, mix: str = "big", watch=None) -> tuple[dic
         raise RuntimeError(f"publisher did not start: {pub.stderr.read()[-500:]}")
     # the sub process may be a wrapper that re-execs (ROS wheels bootstrap): same pid after exec
     c0, t0 = cpu_seconds(sub.pid), time.monotonic()
+    f0, th0 = minor_faults(sub.pid), thread_cpu(sub.pid)
     w0 = [cpu_seconds(w) for w in watch or []]
     out = pub.stdout.read()
     pub.wait()
     c1, t1 = cpu_seconds(sub.pid), time.monotonic()
+    FAULTS["last"] = (minor_faults(sub.pid) - f0) / (t1 - t0)
+    th1 = thread_cpu(sub.pid)
+    THREADS["last"] = {k: 100.0 * (v - th0.get(k, 0.0)) / (t1 - t0) for k, v in th1.items()}
     for i, w in enumerate(watch or []):
         watch[i] = 100.0 * (cpu_seconds(w) - w0[i]) / (t1 - t0)
     counts = dict(zip([k for _, _, k, _, _ in topics], map(int, out.split()[-len(topics):])))
@@ -269,6 +300,8 @@ def run_case(cmd, env, duration, tmp, mix: str = "big", watch=None) -> tuple[dic
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="alternate N bare and N bridge runs (recording / TCP) and compare the medians of their CPU")
     ap.add_argument("--best-effort", action="store_true", help="publish with the sensor-data QoS (best effort)")
     ap.add_argument("--bare-executor", choices=["single", "events"], default="single",
                     help="executor of the bare subscriber: rclpy's default SingleThreadedExecutor (default) "
@@ -346,6 +379,8 @@ def run_bridge(a, env, tmp, mix, topics, sink: str):
         relay_proc = subprocess.Popen(relay, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     watch = ([viewer.pid] if viewer is not None else []) + ([relay_proc.pid] if relay_proc is not None else [])
     counts_r, cpu_r, err = run_case(bridge_cmd, env, a.duration, tmp, mix, watch)
+    FAULTS[sink] = FAULTS["last"]
+    THREADS[sink] = THREADS["last"]
     if relay_proc is not None:
         time.sleep(0.5)
         relay_proc.send_signal(signal.SIGINT)
@@ -391,10 +426,22 @@ def run_mix(a, mix: str) -> None:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = a.transport
     bare_out = tmp / "bare.json"
     spec = json.dumps([[t, typ, depth] for t, typ, _, _, depth in topics])
-    counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), spec, *EXTRA,
-                                   *(["--events"] if a.bare_executor == "events" else [])], env, a.duration, tmp, mix)
-    got_b = json.loads(bare_out.read_text())
-    counts_r, cpu_r, rep, viewer_lat = run_bridge(a, env, tmp, mix, topics, "tcp")
+    # bare and bridge runs alternate (--repeat pairs): this VM's CPU swings ±15 % between runs,
+    # a median of pairs says more than one pair
+    pairs = []
+    for _ in range(max(a.repeat, 1)):
+        counts_b, cpu_b, _ = run_case([sys.executable, "-c", BARE, str(bare_out), spec, *EXTRA,
+                                       *(["--events"] if a.bare_executor == "events" else [])], env, a.duration, tmp, mix)
+        got_b = json.loads(bare_out.read_text())
+        FAULTS["bare"] = FAULTS["last"]
+        counts_r, cpu_r, rep, viewer_lat = run_bridge(a, env, tmp, mix, topics, "tcp")
+        pairs.append((cpu_b, cpu_r))
+    if len(pairs) > 1:
+        cpu_b = statistics.median(b for b, _ in pairs)
+        cpu_r = statistics.median(r for _, r in pairs)
+        print(f"[{mix} mix] {len(pairs)} pairs (bare %, bridge %, ratio): "
+              + "; ".join(f"{b:.1f}, {r:.1f}, {r / b:.2f}" for b, r in pairs)
+              + f" -> medians {cpu_b:.1f} / {cpu_r:.1f} (the table's CPU figures)")
     grpc_run = run_bridge(a, env, tmp, mix, topics, "grpc-official" if a.grpc_official else "grpc") if a.grpc else None
     relay_run = run_bridge(a, env, tmp, mix, topics, "relay") if a.grpc else None
     got_r = {t: v["received"] for t, v in rep["topics"].items()}
@@ -415,10 +462,12 @@ def run_mix(a, mix: str) -> None:
         worst_loss = max(worst_loss, loss)
         bare_loss = 100.0 * (p_b - got_b.get(t, 0)) / p_b if p_b else 0.0
         print(f"| {t:<15} | {p_r:>9} | {got_b.get(t, 0):>5}/{p_b:<3} | {bare_loss:>11.1f} | {got_r.get(t, 0):>11} | {conv_r.get(t, 0):>13} | {loss:>13.1f} |")
-    print(f"\n| {'process':<22} | {'CPU %':>7} |\n|{'-' * 24}|{'-' * 9}|")
-    print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} |  ({a.bare_executor} executor)\n"
-          f"| {'rerun-ros bridge':<22} | {cpu_r:7.1f} |  ({a.bridge_executor} executor)")
+    print(f"\n| {'process':<22} | {'CPU %':>7} | {'page faults/s':>13} |\n|{'-' * 24}|{'-' * 9}|{'-' * 15}|")
+    print(f"| {'bare rclpy subscriber':<22} | {cpu_b:7.1f} | {FAULTS['bare']:13.0f} |  ({a.bare_executor} executor)\n"
+          f"| {'rerun-ros bridge':<22} | {cpu_r:7.1f} | {FAULTS['tcp']:13.0f} |  ({a.bridge_executor} executor)")
     print(f"| {'ratio bridge/bare':<22} | {cpu_r / cpu_b if cpu_b else float('inf'):7.2f} |")
+    busy = sorted(THREADS["tcp"].items(), key=lambda kv: -kv[1])
+    print("bridge CPU % by thread: " + ", ".join(f"{k} {v:.1f}" for k, v in busy if v >= 0.2))
     if "file_chunks" in rep:
         print(f"\nrecording: {rep['file_chunks']} chunks for {rep['file_rows']} rows "
               f"({rep['file_rows'] / max(rep['file_chunks'], 1):.0f} rows per chunk), {rep['file_bytes'] / 1e6:.1f} MB")
