@@ -253,14 +253,16 @@ class CompactingSink:
         self.max_age = max_age
         self.max_rows = max_rows
         self.max_bytes = max_bytes
-        self._pending: dict[str, list] = {}  # entity -> [first arrival (monotonic), rows, bytes, chunks]
+        self._pending: dict[str, list] = {}  # entity -> [first arrival (monotonic), rows, bytes, chunks, layout]
         self.chunks_in = 0
         self.chunks_out = 0
         self._lock = threading.Lock()
 
     @staticmethod
     def _layout(c: Chunk) -> tuple:
-        return (tuple(sorted(c.timelines)), tuple(sorted((str(d), str(col.type)) for d, col in c.components.items())))
+        """Timelines, component descriptors and Arrow types, in the chunk's order (one mapper
+        logs an entity's columns in one order; another order only starts a new chunk)."""
+        return (tuple(c.timelines), tuple(c.components), tuple(col.type for col in c.components.values()))
 
     def write_chunk(self, chunk: Chunk) -> None:
         out = []
@@ -270,11 +272,12 @@ class CompactingSink:
                 out.append(chunk)
             else:
                 p = self._pending.get(chunk.entity_path)
-                if p is not None and self._layout(p[3][0]) != self._layout(chunk):
+                layout = self._layout(chunk)
+                if p is not None and p[4] != layout:
                     out.append(self._take(chunk.entity_path))
                     p = None
                 if p is None:
-                    p = self._pending[chunk.entity_path] = [time.monotonic(), 0, 0, []]
+                    p = self._pending[chunk.entity_path] = [time.monotonic(), 0, 0, [], layout]
                 p[1] += len(chunk)
                 p[2] += chunk.nbytes
                 p[3].append(chunk)
@@ -283,7 +286,7 @@ class CompactingSink:
         self._write(out)
 
     def _take(self, entity: str) -> Chunk:
-        _, _, _, chunks = self._pending.pop(entity)
+        chunks = self._pending.pop(entity)[3]
         return chunks[0] if len(chunks) == 1 else Chunk.concat(chunks)
 
     def _write(self, chunks: list) -> None:
