@@ -38,6 +38,7 @@ from ..model.clock import NODE, NODE_SIM, RobotClock
 from ..stream.recording import BatcherConfig, CallbackSink, RecordingStream
 from ..stream.sinks import CompactingSink, DecimatingSink, RotatingRrdSink
 from ..stream.tcp import StreamServer
+from ..stream.threads import name_os_thread
 from .topic_config import Discovery, TopicSpec, default_qos_kind, parse_topic_spec
 from ..model.names import PUBLISH_TIME_NAME, ROS_TIME_NAME
 
@@ -200,17 +201,6 @@ class TopicCounters:
 
     def __init__(self):
         self.received = self.converted = self.dropped = self.failed = self.lost = 0
-
-
-def _os_thread_name(name: str) -> None:
-    """Name the calling thread for the OS (``top -H``, ``/proc/<pid>/task/*/comm``; at most 15
-    bytes, Linux ``prctl(PR_SET_NAME)``); nothing elsewhere."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-            ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)
-        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
-            pass
 
 
 class BridgeNode(Node):
@@ -495,7 +485,7 @@ class BridgeNode(Node):
         return bool(self.raw_stream and self.stream.num_clients)
 
     def _map_loop(self) -> None:
-        _os_thread_name("rr-take")
+        name_os_thread("rr-take")
         """Take what the callbacks queued every ``flush_period`` while a viewer is connected
         (latency), every ``file_flush_period`` while none is (one batch of each topic per
         period: the least CPU, compact chunks). Viewers on the raw stream get the period's
@@ -560,7 +550,7 @@ class BridgeNode(Node):
         self._batches.put(None)
 
     def _decode_loop(self) -> None:
-        _os_thread_name("rr-map")
+        name_os_thread("rr-map")
         """Decode, map and hand to the sinks the batches the taking thread hands over, in order;
         batches that waited while the previous one was decoded are decoded as one (a decoder
         behind catches up in bigger batches, as per-batch costs dominate)."""

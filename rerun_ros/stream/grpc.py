@@ -303,6 +303,8 @@ class GrpcSink:
         """The messages of one WriteMessages call. gRPC pulls them from its own thread, which may
         ask for one more after the call broke: a message leaves the queue (and enters ``sent``,
         the re-send window) only while ``call["alive"]``, both under the lock."""
+        from .threads import name_os_thread
+        name_os_thread("rr-grpc-send")
         total = 0
         for m in first:
             yield m

@@ -542,6 +542,8 @@ class StreamClient:
         return bytes(buf)
 
     def _run(self) -> None:
+        from .threads import name_os_thread
+        name_os_thread("rr-stream-in")
         while not self._stop.is_set():
             try:
                 sock = socket.create_connection((self.host, self.port), timeout=2.0)
