@@ -205,3 +205,51 @@ def test_messages_of_one_length_but_another_layout_fall_back_to_the_general_deco
     assert [nan_safe(r) for r in got[0].to_pylist()] == [_oracle_value(ref(d)) for d in two]
     assert got[1]["header.stamp.nanosec"].tolist() == [_oracle_value(ref(d))["header"]["stamp"]["nanosec"] for d in two]
     assert (got[2] == np.array([len(d) for d in two])).all()
+
+
+def test_string_codes_and_list_columns_of_live_sized_batches_equal_the_whole_batch_forms():
+    """Live batches hold a few messages; their string grouping (a dict below 33 rows) and
+    message-struct list columns (made in C++) equal the vector forms used for big batches, on
+    the real field run's strings (every topic's frame ids, /rosout's node names and lines; slices
+    of every size 1..40, forwards and backwards) and its message structs with null rows."""
+    import pyarrow as pa
+
+    from rerun_ros.cdr import decoder_for
+    from rerun_ros.model import components as C
+    by_topic: dict = {}
+    with open(FIELD, "rb") as f:
+        for s, c, m in make_reader(f).iter_messages():
+            got = by_topic.setdefault(c.topic, (s, []))
+            if len(got[1]) < 120:
+                got[1].append(m.data)
+    strings, structs = [], []
+    for topic, (s, msgs) in sorted(by_topic.items()):
+        arr = decoder_for(s.name, s.encoding, s.data.decode()).decode(*_batch(msgs)).array
+        structs.append(arr)
+        names = [f.name for f in arr.type]
+        if "header" in names:
+            strings.append(arr.field("header").field("frame_id"))
+        strings += [arr.field(k) for k in ("name", "msg", "child_frame_id") if k in names]
+    big = pa.concat_arrays([x.cast(pa.utf8()) for x in strings])
+    big = pa.concat_arrays([big, big.take(pa.array(np.arange(len(big))[::-1]))])  # first seen != sorted
+    assert len(set(big.to_pylist())) > 20
+    for n in range(1, 41):
+        for start in range(0, len(big) - n, 97):
+            part = big.slice(start, n)
+            codes, names = C.string_codes(part)
+            want = [w or "" for w in part.to_pylist()]
+            assert [names[c] for c in codes] == want
+            assert names == sorted(set(want), key=str.encode)
+    for arr in structs:
+        n = len(arr)
+        valid = np.arange(n) % 3 != 1
+        col = C.list_column(arr, valid=valid)
+        typ = pa.list_(pa.field("item", arr.type, nullable=True))
+        want = pa.ListArray.from_buffers(typ, n, [pa.py_buffer(np.packbits(valid, bitorder="little")),
+                                                  pa.py_buffer(np.arange(n + 1, dtype=np.int32))], children=[arr])
+        assert col.type == typ and col.null_count == int((~valid).sum())
+        assert nan_safe(col.to_pylist()) == nan_safe(want.to_pylist())  # (NaN fields: equals() is False)
+        off = np.minimum(np.arange(n + 1, dtype=np.int64) // 2 * 2, n)
+        off[-1] = n
+        col2 = C.list_column(arr, off)
+        assert col2.type == typ and col2.offsets.to_pylist() == off.tolist() and col2.null_count == 0

@@ -94,9 +94,14 @@ def mask(ok: np.ndarray) -> pa.Array:
 
 
 def list_array(offsets: np.ndarray, values: pa.Array, elem_type: pa.DataType) -> pa.Array:
-    typ = _LIST_TYPES.get(elem_type)
-    if typ is None:
-        typ = _LIST_TYPES[elem_type] = pa.list_(pa.field("item", elem_type, nullable=False))
+    got = _LIST_TYPES.get(id(elem_type))  # by the type object (hashing a struct type formats it)
+    if got is not None and got[0] is elem_type:
+        typ = got[1]
+    else:
+        if len(_LIST_TYPES) > 4096:
+            _LIST_TYPES.clear()
+        typ = pa.list_(pa.field("item", elem_type, nullable=False))
+        _LIST_TYPES[id(elem_type)] = (elem_type, typ)  # (kept alive: its id is not reused meanwhile)
     if offsets[-1] >= 2**31:
         raise OverflowError("a list column of more than 2^31 values")
     off = offsets.astype(np.int32)

@@ -472,6 +472,16 @@ def list_column(values: pa.Array, offsets: np.ndarray | None = None, valid: np.n
         if len(off) and int(off[-1]) != len(values):
             raise ValueError(f"offsets end at {int(off[-1])} for {len(values)} values")
         off = off.astype(np.int32)
+    vt = values.type
+    if pa.types.is_nested(vt):
+        # the list type of a message struct is made in C++: hashing a nested DataType (to look
+        # its list type up) formats it, ~20 us for a message struct, per column
+        nulls = None
+        if valid is not None and not np.all(valid):
+            nulls = pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(
+                np.packbits(~np.asarray(valid, bool), bitorder="little"))])
+        offs = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(off)])
+        return pa.ListArray.from_arrays(offs, values, mask=nulls)
     mask = None
     if valid is not None and not np.all(valid):
         mask = pa.py_buffer(np.packbits(np.asarray(valid, bool), bitorder="little"))
@@ -565,6 +575,8 @@ def string_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
     raw = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
     width = int(lens.max())
 
+    if n <= _FEW_STRINGS:  # a live batch of a few messages: the dict costs less than the vector steps
+        return _few_string_codes(raw.tobytes(), start.tolist(), lens.tolist())
     # the bytes as little-endian 64-bit words at any byte offset (8 zero bytes appended)
     padded = np.concatenate([raw, np.zeros(8, np.uint8)])
     words = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
@@ -598,6 +610,22 @@ def string_codes(arr: pa.Array) -> tuple[np.ndarray, list[str]]:
     remap = np.empty(len(values), np.int64)
     remap[np.asarray(order, np.int64)] = np.arange(len(values))
     return remap[codes], [values[k].decode("utf-8", "replace") for k in order]
+
+
+_FEW_STRINGS = 32
+
+
+def _few_string_codes(raw: bytes, starts: list, lens: list) -> tuple[np.ndarray, list[str]]:
+    """:func:`string_codes` of a few strings (the bytes ``raw[s:s + ln]`` of each row)."""
+    d: dict = {}
+    codes = [d.setdefault(raw[s:s + ln], len(d)) for s, ln in zip(starts, lens)]
+    values = list(d)
+    order = sorted(range(len(values)), key=values.__getitem__)
+    remap = [0] * len(values)
+    for new, old in enumerate(order):
+        remap[old] = new
+    return (np.array([remap[c] for c in codes], np.int64),
+            [values[k].decode("utf-8", "replace") for k in order])
 
 
 _NP_CODE = {pa.int8(): "i1", pa.int16(): "i2", pa.int32(): "i4", pa.int64(): "i8", pa.uint8(): "u1",
