@@ -76,9 +76,12 @@ def pose_arrows(p: np.ndarray, q: np.ndarray) -> tuple[dict, np.ndarray, np.ndar
     return cols, drawn, pok & ~qok
 
 
-def covariance_ellipsoids(p: np.ndarray, cov6x6: np.ndarray, drawn: np.ndarray) -> dict:
+def covariance_ellipsoids(p: np.ndarray, cov6x6: np.ndarray, drawn: np.ndarray, cache: dict | None = None) -> dict:
     """``Ellipsoids3D`` (1 σ) of the position part (top-left 3x3, row-major, m²) of 6x6 pose
-    covariances (n, 36); null where not ``drawn`` or the covariance is zero or not finite."""
+    covariances (n, 36); null where not ``drawn`` or the covariance is zero or not finite.
+    ``cache`` (a dict the caller keeps, e.g. a topic's ``MapContext.state``): the decompositions
+    of the last few distinct covariances, reused by later batches (live batches of a few
+    messages repeat one covariance: no eigen-decomposition each)."""
     n = len(p)
     c = np.asarray(cov6x6, np.float64).reshape(n, 6, 6)[:, :3, :3]
     ok = drawn & np.isfinite(c).all(axis=(1, 2)) & c.any(axis=(1, 2))
@@ -90,19 +93,36 @@ def covariance_ellipsoids(p: np.ndarray, cov6x6: np.ndarray, drawn: np.ndarray) 
         flat = c[ok].reshape(-1, 9)
         starts = np.concatenate([[True], (flat[1:] != flat[:-1]).any(axis=1)])
         inv = np.cumsum(starts) - 1
-        cs = flat[starts].reshape(-1, 3, 3)
-        cs = (cs + np.transpose(cs, (0, 2, 1))) / 2
-        w, v = np.linalg.eigh(cs)
-        w = np.clip(w, 0.0, None)
-        flip = np.linalg.det(v) < 0
-        v[flip, :, 2] *= -1
-        half[ok] = np.sqrt(w)[inv.reshape(-1)]
-        quat[ok] = matrices_to_quats(v)[inv.reshape(-1)]
+        distinct = flat[starts]
+        got = None
+        if cache is not None and len(distinct) <= _COV_CACHE:
+            keys = [r.tobytes() for r in distinct]
+            hit = [cache.get(k) for k in keys]
+            if all(h is not None for h in hit):
+                got = (np.array([h[0] for h in hit]), np.array([h[1] for h in hit]))
+        if got is None:
+            cs = distinct.reshape(-1, 3, 3)
+            cs = (cs + np.transpose(cs, (0, 2, 1))) / 2
+            w, v = np.linalg.eigh(cs)
+            w = np.clip(w, 0.0, None)
+            flip = np.linalg.det(v) < 0
+            v[flip, :, 2] *= -1
+            got = (np.sqrt(w), matrices_to_quats(v))
+            if cache is not None and len(distinct) <= _COV_CACHE:
+                if len(cache) > 4 * _COV_CACHE:
+                    cache.clear()
+                for k, h, q in zip(keys, got[0], got[1]):
+                    cache[k] = (h, q)
+        half[ok] = got[0][inv.reshape(-1)]
+        quat[ok] = got[1][inv.reshape(-1)]
     color = C.array(np.full(n, 0xFF00FF60, np.uint32), pa.uint32())
     return {A.Ellipsoids3D.column("half_sizes"): per_row(fixed(half, 3), ok),
             A.Ellipsoids3D.column("centers"): per_row(fixed(np.where(ok[:, None], p, 0.0), 3), ok),
             A.Ellipsoids3D.column("quaternions"): per_row(fixed(quat, 4), ok),
             A.Ellipsoids3D.column("colors"): per_row(color, ok)}
+
+
+_COV_CACHE = 8  # distinct covariances of a batch looked up in the cache (more: decomposed, as a bag's are)
 
 
 def vector_pair(batch: MessageBatch, ctx: MapContext, a: str, b: str, names: list[str],

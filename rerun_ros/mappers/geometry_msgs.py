@@ -87,7 +87,7 @@ def pose_columns(batch: MessageBatch, ctx: MapContext, path: str, cov: str | Non
         if full.any():
             idx = off[:-1][full][:, None] + np.arange(36)
             c[full] = vals[idx]
-        comps.update(covariance_ellipsoids(p, c, drawn & full))
+        comps.update(covariance_ellipsoids(p, c, drawn & full, ctx.state.setdefault(("covariances", path), {})))
     return comps
 
 
