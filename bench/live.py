@@ -508,6 +508,10 @@ def run_mix(a, mix: str) -> None:
             print(f"| {'relay -> gRPC -> proxy':<24} | {vr.get('rows', 0):>14} | {vr.get('p50', float('nan')):7.1f} | "
                   f"{vr.get('p99', float('nan')):7.1f} | {cpu_l:12.1f} | {cpu_l / cpu_b:6.2f} | {vl_l['cpu']:12.1f} |"
                   f"  (relay process: {vl_l['relay_cpu']:.1f} %)")
+        for sink in ("grpc", "relay"):
+            if sink in THREADS:
+                busy = sorted(THREADS[sink].items(), key=lambda kv: -kv[1])
+                print(f"bridge ({sink}) CPU % by thread: " + ", ".join(f"{k} {v:.1f}" for k, v in busy if v >= 0.2))
         print(f"| {'ratio gRPC/TCP':<24} | {'':>14} | {'':>7} | {vg.get('p99', 1e9) / max(vt.get('p99', 1e-9), 1e-9):7.2f} | "
               f"{cpu_g / cpu_r if cpu_r else float('inf'):12.2f} |")
         print(f"target gRPC no worse than TCP: p99 {'met' if vg.get('p99', 1e9) <= vt.get('p99', 0) * 1.0 else 'NOT met'}, "
