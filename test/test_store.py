@@ -221,3 +221,58 @@ def test_latest_at_index_equals_the_definition_on_shuffled_overlapping_chunks():
         got = {k: (v.time, v.row_id, v.values.to_pylist()) for k, v in store.latest_at("/x", "frame", t).items()}
         want = _brute_latest_at(chunks, "frame", t)
         assert {k: (v[0][0], v[0][1], v[1]) for k, v in want.items()} == got, t
+
+
+def test_rows_reach_the_sinks_within_max_age_without_a_flush():
+    """The batcher's ticker flushes each group when it reaches ``max_age``, also for groups
+    started while it sleeps without a deadline (idle) or while it waits for an older group's:
+    the field run's IMU and TF messages logged in bursts as the bridge logs them, no
+    flush called, every row arrives within max_age plus slack (a lost wake-up would hold a
+    group for the ticker's 1 s idle sleep)."""
+    import time
+
+    from mcap.reader import make_reader
+
+    from conftest import FIELD
+    from rerun_ros.ingest import Ingestor
+    from rerun_ros.model.clock import NODE, RobotClock
+    per: dict = {}
+    with open(FIELD, "rb") as f:
+        for s, c, m in make_reader(f).iter_messages():
+            if s.name in ("sensor_msgs/msg/Imu", "tf2_msgs/msg/TFMessage"):
+                per.setdefault(c.topic, (s, []))[1].append(m.data)
+    per = {t: v for t, v in per.items() if len(v[1]) >= 12 and t != "/tf_static"}
+    assert len(per) >= 2
+    arrived: list = []
+    lock = threading.Lock()
+
+    def sink(chunk):
+        if not chunk.is_static:
+            with lock:
+                arrived.append((time.monotonic(), len(chunk)))
+
+    age = 0.05
+    rec = RecordingStream("t", batcher=BatcherConfig(max_age=age, max_rows=10**6, max_bytes=1 << 40),
+                          sinks=[CallbackSink(sink)])
+    ing = Ingestor(rec, clock=RobotClock(NODE))
+    logged = []
+    for burst, pause in enumerate((0.3, 0.01, 0.3, 0.0)):
+        t = time.monotonic()
+        rows = 0
+        for topic, (s, msgs) in per.items():
+            part = msgs[burst * 3:burst * 3 + 3]
+            if not part:
+                continue
+            now = time.time_ns() + np.arange(len(part), dtype=np.int64)
+            ing.ingest_payloads(topic, s.name, part, now, schema_text=s.data.decode(), robot_time=now)
+            rows += len(part)
+        logged.append((t, rows))
+        time.sleep(pause)
+    time.sleep(0.8)
+    with lock:
+        got = list(arrived)
+    assert sum(n for _, n in got) >= sum(n for _, n in logged) > 0
+    for t, rows in logged:
+        first = min(a for a, _ in got if a >= t)
+        assert first - t < 0.6, f"a group waited {first - t:.2f} s for a max_age of {age} s"
+    rec.close()
