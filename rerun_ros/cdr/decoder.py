@@ -125,6 +125,24 @@ class _Run:
     def skip(self, ctx: _Ctx, items: _Items, pos: np.ndarray) -> np.ndarray:
         return _run_skip(self, ctx, items, pos)
 
+    def _info(self, i: int):
+        """(size, count, dtype in the message's byte order, is a fixed array, native dtype to
+        convert to or None) of leaf ``i``; None for padding. Made once per leaf."""
+        infos = self.__dict__.get("_infos")
+        if infos is None:
+            infos = []
+            for leaf in self.leaves:
+                if leaf.kind == "pad":
+                    infos.append(None)
+                    continue
+                code, size = PRIMITIVES[leaf.prim]
+                dt = np.dtype(code).newbyteorder(self.endian) if size > 1 else np.dtype(code)
+                swap = size > 1 and self.endian != "=" and dt.byteorder not in ("=", "|")
+                infos.append((size, leaf.count if leaf.kind == "farr" else 1, dt, leaf.kind == "farr",
+                              dt.newbyteorder("=") if swap else None))
+            self._infos = infos
+        return infos[i]
+
     def layout(self, phase: int) -> tuple[list[int], int]:
         lay = self._layouts.get(phase)
         if lay is None:
@@ -157,16 +175,15 @@ class _Run:
                 rows = np.zeros((len(gpos), length), np.uint8)
             else:
                 rows = gather_rows(ctx.buf, addr, length)
-            for i, (leaf, o) in enumerate(zip(self.leaves, offs)):
-                if leaf.kind == "pad":
+            for i, o in enumerate(offs):
+                info = self._info(i)
+                if info is None:
                     continue
-                code, size = PRIMITIVES[leaf.prim]
-                n = leaf.count if leaf.kind == "farr" else 1
+                size, n, dt, farr, native = info
                 raw = np.ascontiguousarray(rows[:, o:o + size * n])
-                dt = np.dtype(code).newbyteorder(self.endian) if size > 1 else np.dtype(code)
-                vals = raw.view(dt).reshape(len(gpos), n) if leaf.kind == "farr" else raw.view(dt).reshape(-1)
-                if size > 1 and self.endian != "=" and dt.byteorder not in ("=", "|"):
-                    vals = vals.astype(dt.newbyteorder("="))
+                vals = raw.view(dt).reshape(len(gpos), n) if farr else raw.view(dt).reshape(-1)
+                if native is not None:
+                    vals = vals.astype(native)
                 if sel is None:
                     results[i] = vals
                 else:
