@@ -236,6 +236,10 @@ class RrdWriter:
             of the machine loses at most about ``sync_bytes``. 0 (default) leaves caching to
             the kernel. Only with a path (not a file object); ignored where the OS lacks the
             calls.
+        direct_io: write the file with ``O_DIRECT`` through an aligned buffer
+            (:class:`~rerun_ros.rrd.direct.DirectFile`): no copy into the page cache, for live
+            recordings nobody reads back while they run; falls back to ordinary writes where the
+            filesystem refuses it. Only with a path.
 
     Raises:
         FileNotFoundError / PermissionError: the output cannot be created (message names it).
@@ -244,12 +248,24 @@ class RrdWriter:
     def __init__(self, path: str | os.PathLike | BinaryIO, *, application_id: str = "rerun_ros",
                  recording_id: str | None = None, compress: bool = True, threads: int = 0,
                  store_kind: int = P.STORE_KIND_RECORDING, queue_bytes: int = 64 << 20,
-                 sync_bytes: int = 0):
+                 sync_bytes: int = 0, direct_io: bool = False):
+        self.direct_io = False
         if isinstance(path, (str, os.PathLike)):
             p = Path(path)
             if not p.parent.exists():
                 raise FileNotFoundError(f"{p}: output directory {p.parent} does not exist")
-            self._f: BinaryIO = open(p, "wb")
+            self._f: BinaryIO | None = None
+            if direct_io:
+                from .direct import DirectFile
+                try:
+                    self._f = DirectFile(p)
+                    self.direct_io = True
+                except OSError as e:
+                    if e.errno in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOSPC):
+                        raise
+                    self._f = None  # (a filesystem without O_DIRECT, e.g. tmpfs: ordinary writes)
+            if self._f is None:
+                self._f = open(p, "wb")
             self._own = True
             self.path: Path | None = p
         else:

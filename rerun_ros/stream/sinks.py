@@ -41,6 +41,8 @@ class RotatingRrdSink:
         max_seconds: start a new file after this many seconds (0 = never).
         sync_bytes: sync to disk and drop from the page cache every this many bytes (see
             :class:`~rerun_ros.rrd.writer.RrdWriter`; 0 = never).
+        direct_io: write with ``O_DIRECT`` where the filesystem allows it (see
+            :class:`~rerun_ros.rrd.writer.RrdWriter`).
 
     Raises:
         FileNotFoundError: the output directory does not exist.
@@ -48,7 +50,8 @@ class RotatingRrdSink:
 
     def __init__(self, path: str | os.PathLike, *, max_bytes: int = 0, max_seconds: float = 0.0,
                  application_id: str = "rerun_ros", recording_id: str | None = None, threads: int = 1,
-                 sync_bytes: int = 0, overwrite: bool = False, on_error=None, retry_seconds: float = 5.0):
+                 sync_bytes: int = 0, overwrite: bool = False, on_error=None, retry_seconds: float = 5.0,
+                 direct_io: bool = False):
         self.base = Path(path)
         if not self.base.parent.exists():
             raise FileNotFoundError(f"{self.base}: output directory {self.base.parent} does not exist")
@@ -69,6 +72,7 @@ class RotatingRrdSink:
         self.recording_id = recording_id
         self.threads = threads
         self.sync_bytes = sync_bytes
+        self.direct_io = direct_io
         self.files: list[Path] = []
         self._static: list[Chunk] = []
         self._lock = threading.Lock()
@@ -89,7 +93,7 @@ class RotatingRrdSink:
     def _open(self) -> None:
         p = self._next_path()
         self._writer = RrdWriter(p, application_id=self.application_id, recording_id=self.recording_id,
-                                 threads=self.threads, sync_bytes=self.sync_bytes)
+                                 threads=self.threads, sync_bytes=self.sync_bytes, direct_io=self.direct_io)
         self._writer.on_error = self.on_error
         self._opened = time.monotonic()
         self.files.append(p)
