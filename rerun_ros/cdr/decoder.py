@@ -121,6 +121,7 @@ class _Run:
         self.align = max(l.size for l in leaves)  # noqa: E741
         self._layouts: dict[int, tuple[list[int], int]] = {}
         self._lengths: np.ndarray | None = None
+        self._infos: list | None = None
 
     def skip(self, ctx: _Ctx, items: _Items, pos: np.ndarray) -> np.ndarray:
         return _run_skip(self, ctx, items, pos)
@@ -128,7 +129,7 @@ class _Run:
     def _info(self, i: int):
         """(size, count, dtype in the message's byte order, is a fixed array, native dtype to
         convert to or None) of leaf ``i``; None for padding. Made once per leaf."""
-        infos = self.__dict__.get("_infos")
+        infos = self._infos
         if infos is None:
             infos = []
             for leaf in self.leaves:

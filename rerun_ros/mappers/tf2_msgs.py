@@ -58,21 +58,20 @@ def _transform_columns(tf, parents, children, rows: np.ndarray, stamps: np.ndarr
     bounds = np.flatnonzero(np.concatenate(([True], sc[1:] != sc[:-1], [True])))
     # every column built once in child-frame order, then sliced per child (zero-copy): a
     # live batch of a few transforms pays its per-column costs once, not once per frame
-    inorder = len(bounds) == 2 or bool((order == np.arange(len(order))).all())
-    v_all = ok if inorder else ok[order]
-    rows_o, first_o = (rows, first) if inorder else (rows[order], first[order])
-    stamps_o = stamps if inorder else stamps[order]
-    cols = {A.Transform3D.column("translation"): per_row(fixed(t if inorder else t[order], 3), v_all),
-            A.Transform3D.column("quaternion"): per_row(fixed(qn if inorder else qn[order], 4), v_all),
-            A.Transform3D.column("parent_frame"): per_row(parents if inorder else C.take_strings(parents, order), v_all),
-            A.Transform3D.column("child_frame"): per_row(children if inorder else C.take_strings(children, order), v_all)}
-    msg_all = np.where(first_o, rows_o, -1)
+    if len(bounds) > 2 and not (order == np.arange(len(order))).all():
+        t, qn, ok, rows, first, stamps = t[order], qn[order], ok[order], rows[order], first[order], stamps[order]
+        parents, children = C.take_strings(parents, order), C.take_strings(children, order)
+    cols = {A.Transform3D.column("translation"): per_row(fixed(t, 3), ok),
+            A.Transform3D.column("quaternion"): per_row(fixed(qn, 4), ok),
+            A.Transform3D.column("parent_frame"): per_row(parents, ok),
+            A.Transform3D.column("child_frame"): per_row(children, ok)}
+    msg_all = np.where(first, rows, -1)
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         name = names[int(sc[a])]
         comps = {d: col if b - a == len(order) else col.slice(a, b - a) for d, col in cols.items()}
         msg = msg_all[a:b]
-        out.append(Columns(tf_entity(ctx.entity, name), comps, rows=rows_o[a:b],
-                           time_ns=None if static else stamps_o[a:b], static=static,
+        out.append(Columns(tf_entity(ctx.entity, name), comps, rows=rows[a:b],
+                           time_ns=None if static else stamps[a:b], static=static,
                            message_of=msg if (msg >= 0).any() else None))
     return out
 

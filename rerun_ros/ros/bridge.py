@@ -488,13 +488,13 @@ class BridgeNode(Node):
         return bool(self.raw_stream and self.stream.num_clients)
 
     def _map_loop(self) -> None:
-        name_os_thread("rr-take")
         """Take what the callbacks queued every ``flush_period`` while a viewer is connected
         (latency), every ``file_flush_period`` while none is (one batch of each topic per
         period: the least CPU, compact chunks). Viewers on the raw stream get the period's
         messages serialized, as they came; what is decoded and mapped (one batch per topic) is
         every period's while a viewer wants chunks (gRPC, or the stream without ``stream_raw``),
         else one file batch's. A viewer connecting cuts the current long batch short."""
+        name_os_thread("rr-take")
         period = max(float(self.params["flush_period"]), 0.001)
         file_period = max(float(self.params["file_flush_period"]), period)
         stop = False
@@ -553,10 +553,10 @@ class BridgeNode(Node):
         self._batches.put(None)
 
     def _decode_loop(self) -> None:
-        name_os_thread("rr-map")
         """Decode, map and hand to the sinks the batches the taking thread hands over, in order;
         batches that waited while the previous one was decoded are decoded as one (a decoder
         behind catches up in bigger batches, as per-batch costs dominate)."""
+        name_os_thread("rr-map")
         done = False
         while not done:
             jobs = [self._batches.get()]

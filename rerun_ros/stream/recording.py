@@ -237,9 +237,7 @@ class RecordingStream:
             g = self._groups.get(key)
             if g is None:
                 g = self._groups[key] = _Group(first_time=time.monotonic())
-                if self._ticker_idle:  # the ticker schedules this group's flush
-                    self._ticker_idle = False
-                    self._wake.set()
+                self._new_group()
             g.rows.append(row)
             g.nbytes += size
             g.nrows += 1
@@ -289,9 +287,7 @@ class RecordingStream:
             else:
                 if g is None:
                     g = self._groups[key] = _Group(first_time=time.monotonic())
-                    if self._ticker_idle:
-                        self._ticker_idle = False
-                        self._wake.set()
+                    self._new_group()
                 if g.rows:  # keep log order: pending rows become a chunk before these columns
                     g.chunks.append(g.rows)
                     g.rows = []
@@ -308,6 +304,13 @@ class RecordingStream:
             self._submit_taken(key, flush)
 
     # -- flushing ---------------------------------------------------------------------------
+
+    def _new_group(self) -> None:
+        """A group started (under ``_lock``): the ticker schedules its flush; woken only when it
+        sleeps without a deadline (else the group is due after the one it waits for)."""
+        if self._ticker_idle:
+            self._ticker_idle = False
+            self._wake.set()
 
     def _submit_taken(self, key: tuple, group: _Group) -> None:
         """Submit a group taken out of ``_groups`` (counted in ``_inflight`` when taken)."""
