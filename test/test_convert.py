@@ -367,3 +367,29 @@ def test_convert_never_imports_pandas(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("group", [4 << 10, 8 << 10, 64 << 10])
+def test_merged_batches_copy_each_chunk_once_and_keep_every_message(group):
+    """Regrouping a real bag's per-chunk batches (the sensors bag: two chunks, 28 topics) into
+    buffers of ``group`` bytes: every message is kept in channel order, and every batch of a
+    chunk lands in one group, so no chunk's records are copied into two merged buffers (a
+    chunk that crossed the bound was, before: 57 kB more at 8 KiB groups)."""
+    from rerun_ros.sources import open_bag
+    from rerun_ros.sources.base import merge_batches
+    raw = list(open_bag(SENSORS).batches(merge=False))
+    assert len({id(b.buf) for b in raw}) == 2
+
+    def payloads(batches):
+        per = {}
+        for b in batches:
+            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
+        return per
+
+    def copied(batches):
+        return sum({id(b.buf): len(b.buf) for b in batches}.values())
+
+    whole = list(merge_batches(iter(raw), max_bytes=1 << 40))
+    out = list(merge_batches(iter(raw), max_bytes=group))
+    assert payloads(out) == payloads(raw)
+    assert copied(out) == copied(whole)

@@ -162,9 +162,11 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
             vals, offs = gather_segments(b.buf, b.offsets, b.lengths)
             b = RawBatch(b.channel, vals, offs[:-1], b.lengths, b.log_time, b.publish_time)
         if id(b.buf) not in seen:
+            # a group closes at a buffer's first batch, once it holds max_bytes: every batch
+            # of a chunk stays in one group (a chunk that crossed the bound was copied twice)
+            if size >= max_bytes:
+                yield from flush()
             seen.add(id(b.buf))
             size += len(b.buf)
         pending.append(b)
-        if size >= max_bytes:
-            yield from flush()
     yield from flush()
