@@ -345,3 +345,37 @@ def test_chunks_that_lz4_shrinks_are_stored_compressed(tmp_path, bag):
     rows = _stored(out)
     shrinks = [r for r in rows if r[4] <= 0.75 * r[3]]
     assert shrinks and all(r[2] for r in shrinks), [r for r in shrinks if not r[2]][:5]
+
+
+def test_ipc_streams_from_schema_templates_equal_pyarrow_streams(tmp_path):
+    """``Chunk.ipc_stream`` writes the schema message from a per-layout template with only the
+    chunk id replaced: byte for byte what ``pyarrow.ipc.new_stream`` writes, for every chunk of
+    two real bags (several chunks of one layout, so templates are reused with other ids), and
+    for an entity path that holds the template's mark (written the long way)."""
+    import pyarrow as pa
+    from conftest import FIELD, SENSORS
+    from rerun_ros.convert import convert
+    from rerun_ros.model.chunk import _ID_MARK, Chunk
+
+    def pyarrow_stream(c):
+        b = c.to_record_batch()
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, b.schema) as w:
+            w.write_batch(b)
+        return sink.getvalue().to_pybytes()
+
+    chunks = []
+    for i, bag in enumerate((SENSORS, FIELD)):
+        convert(bag, tmp_path / f"{i}.rrd")
+        chunks += read_chunks(tmp_path / f"{i}.rrd")[0]
+    layouts = {}
+    for c in chunks:
+        layouts[(c.entity_path, tuple(c.components))] = layouts.get((c.entity_path, tuple(c.components)), 0) + 1
+        other = Chunk(c.entity_path, (c.id[0] + 1, c.id[1] + 7), c.row_ids, c.timelines, c.components, c.is_static)
+        for x in (c, other, c):
+            assert x.ipc_stream().to_pybytes() == pyarrow_stream(x), x.entity_path
+    assert max(layouts.values()) > 1
+    c = chunks[0]
+    odd = Chunk("/robot/" + _ID_MARK, c.id, c.row_ids, c.timelines, c.components, c.is_static)
+    assert odd.ipc_stream().to_pybytes() == pyarrow_stream(odd)
+    assert Chunk.from_record_batch(pa.ipc.open_stream(odd.ipc_stream()).read_next_batch()).entity_path == "/robot/" + _ID_MARK

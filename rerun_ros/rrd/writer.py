@@ -74,11 +74,7 @@ _ENCODE_LOCKS = [threading.Lock() for _ in range(16)]
 
 
 def _ipc_stream(chunk: Chunk) -> pa.Buffer:
-    batch = chunk.to_record_batch()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, batch.schema) as w:
-        w.write_batch(batch)
-    return sink.getvalue()
+    return chunk.ipc_stream()
 
 
 def _compressed(buf: pa.Buffer, compress: bool) -> tuple[bytes | pa.Buffer, int]:
