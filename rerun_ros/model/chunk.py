@@ -305,7 +305,7 @@ class Chunk:
                tuple((t.id, t.num_fields) for t in types))
         bucket = _SCHEMAS.setdefault(key, [])
         for entry in bucket:
-            if all(a == b for a, b in zip(entry[0], types)):
+            if all(a is b or a == b for a, b in zip(entry[0], types)):  # (live batches reuse type objects)
                 return tl_names, entry
         entry = [types, _sorbet_schema(self.entity_path, tls, tuple(zip(self.components, types))), None]
         bucket.append(entry)

@@ -19,6 +19,9 @@ __all__ = ["Timeline", "ROS_TIME", "LOG_TIME", "PUBLISH_TIME", "ROS_TIME_NAME", 
            "TIMELINES", "CDR", "ROS2MSG", "ROS2IDL", "TF_TOPIC", "TF_STATIC_TOPIC", "PROPERTIES_ENTITY",
            "CLOCK_PROPERTY", "METADATA_ENTITY", "DEFAULT_TIMELINE", "tf_entity", "normalize_type"]
 
+_INDEX_TYPES: dict = {}  # timeline kind -> Arrow type, made at first use (this module imports without pyarrow)
+
+
 @dataclass(frozen=True)
 class Timeline:
     """A named index: ``kind`` is ``"timestamp"`` (ns since the Unix epoch), ``"duration"`` (ns)
@@ -31,8 +34,10 @@ class Timeline:
     @property
     def arrow_type(self):
         """The index column's Arrow type: ``timestamp[ns]``, ``int64`` or ``duration[ns]``."""
-        import pyarrow as pa
-        return {"timestamp": pa.timestamp("ns"), "sequence": pa.int64(), "duration": pa.duration("ns")}[self.kind]
+        if not _INDEX_TYPES:
+            import pyarrow as pa
+            _INDEX_TYPES.update(timestamp=pa.timestamp("ns"), sequence=pa.int64(), duration=pa.duration("ns"))
+        return _INDEX_TYPES[self.kind]
 
     @staticmethod
     def kind_of(dtype) -> str:
