@@ -355,7 +355,7 @@ def test_ipc_streams_from_schema_templates_equal_pyarrow_streams(tmp_path):
     import pyarrow as pa
     from conftest import FIELD, SENSORS
     from rerun_ros.convert import convert
-    from rerun_ros.model.chunk import _ID_MARK, Chunk
+    from rerun_ros.model.chunk import _ID_MARK, TEMPLATE_MAX_BYTES, Chunk
 
     def pyarrow_stream(c):
         b = c.to_record_batch()
@@ -375,7 +375,8 @@ def test_ipc_streams_from_schema_templates_equal_pyarrow_streams(tmp_path):
         for x in (c, other, c):
             assert x.ipc_stream().to_pybytes() == pyarrow_stream(x), x.entity_path
     assert max(layouts.values()) > 1
-    c = chunks[0]
+    assert sum(c.nbytes < TEMPLATE_MAX_BYTES for c in chunks) > 20 and any(c.nbytes >= TEMPLATE_MAX_BYTES for c in chunks)
+    c = next(c for c in chunks if c.nbytes < TEMPLATE_MAX_BYTES and not c.is_static)
     odd = Chunk("/robot/" + _ID_MARK, c.id, c.row_ids, c.timelines, c.components, c.is_static)
     assert odd.ipc_stream().to_pybytes() == pyarrow_stream(odd)
     assert Chunk.from_record_batch(pa.ipc.open_stream(odd.ipc_stream()).read_next_batch()).entity_path == "/robot/" + _ID_MARK
