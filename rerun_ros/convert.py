@@ -1,7 +1,7 @@
 """Bag → ``.rrd`` conversion: MCAP/rosbag2 in, an RRD file the official Rerun viewer opens out.
 
 Streams: messages are decoded one chunk of the bag at a time, mapped, batched into chunks and
-written (encoded and LZ4-compressed in a worker thread) as they come, so memory stays bounded
+written (Arrow IPC with zstd-compressed buffers by default) as they come, so memory stays bounded
 whatever the size of the bag.
 
 Exit status of ``rerun-ros convert`` (see :func:`exit_code`): 0 everything supported was
@@ -136,7 +136,7 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
             include: Sequence[str] = (), exclude: Sequence[str] = (), start: str | None = None,
             end: str | None = None, warn: Callable[[str], None] | None = None,
             progress: Callable[[int, int | None], None] | None = None,
-            application_id: str | None = None, compress: bool = True,
+            application_id: str | None = None, compress: bool | str = "zstd",
             distro: str | None = None, connect: str | None = None, blueprint=None,
             jobs: int | None = 1, segment_bytes: int | None = None) -> ConvertReport:
     """Convert a bag to ``.rrd``.
@@ -149,6 +149,9 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
         start / end: time window on ``ros_time``, the robot clock (see :func:`parse_bound`):
             seconds from the recording's first ros_time, or absolute.
         warn: called with each one-line warning as it happens (once per problem).
+        compress: ``"zstd"`` (default: Arrow buffers zstd-compressed inside each chunk's IPC
+            stream, the smallest file the official tools read), ``"lz4"``/``True`` (LZ4 blocks,
+            as Rerun's SDKs write), ``False``/``"none"`` (see :data:`rerun_ros.rrd.writer.CODECS`).
         progress: called as ``progress(messages_done, total_or_None)``.
         distro: the ROS 2 distribution whose standard types decode messages recorded without
             a definition (default: the bag's ``ros_distro``, else found by fit).
@@ -166,9 +169,12 @@ def convert(input_path: str | os.PathLike, output_path: str | os.PathLike, *,
 
     Raises:
         FileNotFoundError, BagError: unreadable input. FileNotFoundError/PermissionError:
-        output directory missing or not writable. ValueError: a bad regex or time.
+        output directory missing or not writable. ValueError: a bad regex or time, an unknown
+        ``compress``.
     """
     t0 = time.perf_counter()
+    from .rrd.writer import codec_of
+    compress = codec_of(compress)
     pool = _lean_memory_pool()
     try:
         return _convert(input_path, output_path, include=include, exclude=exclude, start=start, end=end, warn=warn,

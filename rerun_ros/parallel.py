@@ -128,7 +128,7 @@ class Job:
     fixed_distro: bool
     application_id: str
     recording_id: str
-    compress: bool
+    compress: str | None  # (rerun_ros.rrd.writer.CODECS)
     base_ns: int
     batcher: BatcherConfig = field(default_factory=lambda: BATCHER)
 

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import FIELD, MARKERS
+from conftest import FIELD, LIDAR, MARKERS
 
 WORKER = r'''
 import json, random, signal, sys, time, traceback
@@ -83,10 +83,12 @@ def test_mutated_bags_and_recordings_fail_cleanly(tmp_path):
     convert(MARKERS, rrd)
     rrd2 = tmp_path / "seed2.rrd"
     convert(FIELD, rrd2)
+    rrd3 = tmp_path / "seed3.rrd"  # chunks of 256 KiB or more: zstd inside their IPC streams
+    convert(LIDAR, rrd3)
     work = tmp_path / "work"
     work.mkdir()
     p = subprocess.run([sys.executable, "-c", WORKER, str(work), "20261202", "45", str(MARKERS), str(FIELD),
-                        str(rrd), str(rrd2)], capture_output=True, text=True, timeout=300)
+                        str(rrd), str(rrd2), str(rrd3)], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, f"the worker crashed (status {p.returncode}): {p.stderr[-1500:]}"
     stats = json.loads(p.stdout.strip().splitlines()[-1])
     print(f"fuzz: {stats['cases']} cases, {stats['clean_errors']} clean errors, {stats['ok']} partial or whole "

@@ -1,7 +1,9 @@
 """Writing Rerun ``.rrd`` files (format as read by Rerun 0.41; see ``docs/rrd-format.md``).
 
-Layout: a 12-byte stream header (``RRF2``, version 0.41.0, LZ4 + protobuf options), a
-SetStoreInfo message, one ArrowMsg per chunk (an Arrow IPC stream, LZ4 block-compressed), and on
+Layout: a 12-byte stream header (``RRF2``, version 0.41.0, compression + protobuf options), a
+SetStoreInfo message, one ArrowMsg per chunk (an Arrow IPC stream: LZ4 block-compressed as a
+whole, or with its buffers zstd-compressed inside the stream, Arrow's own IPC body compression;
+see :data:`CODECS`; small chunks are LZ4 blocks in both), and on
 :meth:`RrdWriter.close` an End message holding the footer (chunk manifest) followed by a 32-byte
 trailer. Written append-only and flushed chunk by chunk, so a writer that dies leaves a file that
 loads up to its last whole chunk (``rerun-ros`` and the official viewer read files without footer;
@@ -27,7 +29,39 @@ from ..model import tuid
 from ..model.chunk import Chunk
 from .manifest import ManifestBuilder
 
-__all__ = ["RrdWriter", "RRD_VERSION", "encode_chunk_payload"]
+__all__ = ["RrdWriter", "RRD_VERSION", "CODECS", "codec_of", "encode_chunk_payload"]
+
+#: How chunk payloads are compressed (``RrdWriter(compress=...)``, ``rerun-ros convert --compression``):
+#:
+#: - ``"lz4"``: the whole IPC stream LZ4 block-compressed, the ArrowMsg saying ``COMPRESSION_LZ4``
+#:   (what Rerun's SDKs write; the cheapest to encode: live streams and recordings use it).
+#: - ``"zstd"``: each Arrow buffer zstd-compressed (level :data:`ZSTD_LEVEL`) inside the IPC
+#:   stream (Arrow IPC ``BodyCompression``, format 1.0+), the ArrowMsg ``COMPRESSION_NONE``;
+#:   chunks under :data:`ZSTD_MIN_BYTES` are LZ4 blocks as with ``"lz4"``.
+#:   Read by Rerun 0.41 (``rerun rrd verify``, ``RrdReader``, the viewer) and by pyarrow. The
+#:   default of conversions: the 10x mix of bench/convert.py 218 MB with LZ4 -> 134 MB (the
+#:   official converter's 157 MB) for ~10 % more CPU.
+#: - ``None``: uncompressed.
+CODECS = ("zstd", "lz4", None)
+#: zstd level of the ``"zstd"`` codec: on the 10x mix level 1 gave 157.5 MB at +7 % CPU over
+#: LZ4, level 2 134.0 MB at +11 %, level 3 134.8 MB at +12-17 % (bench/convert.py, docs/parallel.md)
+ZSTD_LEVEL = 2
+
+
+def codec_of(compress) -> str | None:
+    """The codec a ``compress`` argument asks for: ``True`` → ``"lz4"`` (the historical
+    meaning), ``False``/``None``/``"none"`` → ``None``, ``"lz4"``/``"zstd"`` as they are.
+
+    Raises:
+        ValueError: any other value.
+    """
+    if compress is True:
+        return "lz4"
+    if compress is False or compress is None or compress == "none":
+        return None
+    if compress in ("lz4", "zstd"):
+        return compress
+    raise ValueError(f"unknown compression {compress!r} (zstd, lz4 or none)")
 
 RRD_VERSION = (0, 41, 0, 0)
 MAGIC = b"RRF2"
@@ -106,15 +140,45 @@ class DirectPayload:
 DIRECT_BYTES = 1 << 20  # payloads at least this big that do not compress are written directly
 
 
-def plan_chunk_payload(chunk: Chunk, compress: bool):
-    """(payload, uncompressed size) for the file writer: a :class:`DirectPayload` for a big
-    chunk whose largest buffer would not shrink under LZ4, else as :func:`encode_chunk_payload`."""
+def plan_chunk_payload(chunk: Chunk, codec: str | None):
+    """(payload, size at the RRD level) for the file writer, ``codec`` one of :data:`CODECS`: a
+    :class:`DirectPayload` for a big chunk that would not shrink by 10 % (estimated with LZ4,
+    :func:`_batch_worth_compressing`), an IPC stream with zstd-compressed buffers for
+    ``"zstd"``, else as :func:`encode_chunk_payload`."""
     if chunk.nbytes >= DIRECT_BYTES:
         batch = chunk.to_record_batch()
-        if not compress or not _batch_worth_compressing(batch):
+        if codec is None or not _batch_worth_compressing(batch):
             d = DirectPayload(batch)
             return d, d.size
-    return encode_chunk_payload(chunk, compress)
+        if codec == "zstd":
+            return _zstd_stream(batch)
+    elif codec == "zstd" and chunk.nbytes >= ZSTD_MIN_BYTES:
+        return _zstd_stream(chunk.to_record_batch())
+    return encode_chunk_payload(chunk, codec is not None)
+
+
+_ZSTD_OPTIONS: list = []
+
+
+#: chunks smaller than this are LZ4 blocks under the ``"zstd"`` codec too: LZ4 over the whole
+#: stream finds what columns repeat of each other (a joint state's names in its message struct and
+#: in its series names) and compresses the schema message, which zstd per buffer cannot: a
+#: 128 KB chunk of 590 joint states is 42 KB as one LZ4 block, 50 KB with zstd buffers (at any
+#: level); a static chunk of 2.6 KB 1.4 KB vs 2.7 KB. From 256 KiB on, zstd wins (the 5-minute
+#: mix: 13.2 MB at 64 KiB or 256 KiB, 15.0 MB at 1 MiB, 21.8 MB all LZ4)
+ZSTD_MIN_BYTES = 256 << 10
+
+
+def _zstd_stream(batch: pa.RecordBatch) -> tuple[pa.Buffer, int]:
+    """The batch as an IPC stream whose buffers are zstd-compressed (in this thread: the
+    conversion's workers are the parallelism)."""
+    if not _ZSTD_OPTIONS:
+        _ZSTD_OPTIONS.append(pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", ZSTD_LEVEL), use_threads=False))
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, batch.schema, options=_ZSTD_OPTIONS[0]) as w:
+        w.write_batch(batch)
+    buf = sink.getvalue()
+    return buf, buf.size
 
 
 def _batch_worth_compressing(batch: pa.RecordBatch) -> bool:
@@ -216,8 +280,10 @@ class RrdWriter:
         path: output file (``str``/``Path``) or an open binary file object.
         application_id: Rerun application id (shown in the viewer).
         recording_id: recording id; a random one if None.
-        compress: LZ4-compress chunk payloads (default True), except those that would shrink by
-            less than 10% (see ``_worth_compressing``), which are stored uncompressed.
+        compress: how chunk payloads are compressed (:data:`CODECS`; see :func:`codec_of`):
+            ``True``/``"lz4"`` (default) LZ4 blocks, ``"zstd"`` zstd inside the Arrow IPC stream,
+            ``False`` none. Payloads that would shrink by less than 10% (see
+            ``_worth_compressing``) are stored uncompressed.
         threads: 0 encodes and writes in the caller's thread; 1 hands chunks to a background
             thread that encodes, compresses and writes them (those steps release the GIL, so
             they overlap with the caller's work); more: that many threads encode and compress
@@ -242,7 +308,7 @@ class RrdWriter:
     """
 
     def __init__(self, path: str | os.PathLike | BinaryIO, *, application_id: str = "rerun_ros",
-                 recording_id: str | None = None, compress: bool = True, threads: int = 0,
+                 recording_id: str | None = None, compress: bool | str = True, threads: int = 0,
                  store_kind: int = P.STORE_KIND_RECORDING, queue_bytes: int = 64 << 20,
                  sync_bytes: int = 0, direct_io: bool = False):
         self.direct_io = False
@@ -268,7 +334,9 @@ class RrdWriter:
             self._f = path
             self._own = False
             self.path = None
-        self.compress = compress
+        self.codec = codec_of(compress)
+        #: some payloads are LZ4 blocks (the stream header's flag; each ArrowMsg says which)
+        self.compress = self.codec is not None
         self.store_id = make_store_id(application_id, recording_id, store_kind)
         self._store_id_bytes = self.store_id.SerializeToString()
         self.manifest = ManifestBuilder()
@@ -293,7 +361,7 @@ class RrdWriter:
         self._syncer: threading.Thread | None = None
         self._sync_cv = threading.Condition()
         self._sync_stop = False
-        self._write(stream_header(compress))
+        self._write(stream_header(self.compress))
         self._write(store_info_msg(self.store_id))
         self._f.flush()
         self._good = self._offset
@@ -315,7 +383,7 @@ class RrdWriter:
                 if chunk is None:
                     return
                 if self._error is None:
-                    payload, raw = fut.result() if fut is not None else plan_chunk_payload(chunk, self.compress)
+                    payload, raw = fut.result() if fut is not None else plan_chunk_payload(chunk, self.codec)
                     self._emit_safely(chunk, payload, raw)
                     self._maybe_sync()
             except BaseException as e:  # reported to the caller on its next call
@@ -411,7 +479,7 @@ class RrdWriter:
                 raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
             self._raise_error()
             if self._queue is None:
-                payload, raw = plan_chunk_payload(chunk, self.compress)
+                payload, raw = plan_chunk_payload(chunk, self.codec)
                 self._emit_safely(chunk, payload, raw)
                 self._maybe_sync()
                 return
@@ -422,7 +490,7 @@ class RrdWriter:
             fut = None
             if self._pool is not None:
                 try:
-                    fut = self._pool.submit(plan_chunk_payload, chunk, self.compress)
+                    fut = self._pool.submit(plan_chunk_payload, chunk, self.codec)
                 except RuntimeError:  # (interpreter exit: the pool takes no more; the writer thread encodes)
                     fut = None
             self._queue.put((chunk, fut) if fut is not None else chunk)
@@ -654,7 +722,7 @@ class RrdWriter:
         m.sorbet_schema.arrow_schema = schema_raw
         m.sorbet_schema_sha256 = sha
         m.data.encoder_version = 1
-        if self.compress:
+        if self.codec is not None:
             m.data.payload = lz4.block.compress(raw, store_size=False)
             m.data.compression = P.COMPRESSION_LZ4
         else:
