@@ -67,8 +67,8 @@ def cmd_convert(args) -> int:
     if args.jobs is not None and args.jobs < 0:
         print("error: --jobs must be 0 (one per core) or more", file=sys.stderr)
         return 2
-    extra = dict(compress=None if args.no_compression else args.compression, distro=args.distro, connect=args.connect, blueprint=bp,
-                 jobs=args.jobs)
+    extra = dict(compress=None if args.no_compression else args.compression, distro=args.distro,
+                 connect=args.connect, blueprint=bp, jobs=args.jobs)
     if fancy:
         with progress:
             report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,

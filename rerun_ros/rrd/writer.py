@@ -50,7 +50,8 @@ ZSTD_LEVEL = 2
 
 def codec_of(compress) -> str | None:
     """The codec a ``compress`` argument asks for: ``True`` → ``"lz4"`` (the historical
-    meaning), ``False``/``None``/``"none"`` → ``None``, ``"lz4"``/``"zstd"`` as they are.
+    meaning), ``False``/``None``/``"none"`` → ``None``, ``"lz4"``/``"zstd"`` as they are
+    (``"zstd"`` → ``"lz4"`` where this pyarrow lacks the zstd codec).
 
     Raises:
         ValueError: any other value.
@@ -59,7 +60,9 @@ def codec_of(compress) -> str | None:
         return "lz4"
     if compress is False or compress is None or compress == "none":
         return None
-    if compress in ("lz4", "zstd"):
+    if compress == "zstd":  # (a pyarrow built without zstd, e.g. some system packages: LZ4)
+        return "zstd" if pa.Codec.is_available("zstd") else "lz4"
+    if compress == "lz4":
         return compress
     raise ValueError(f"unknown compression {compress!r} (zstd, lz4 or none)")
 
@@ -157,9 +160,6 @@ def plan_chunk_payload(chunk: Chunk, codec: str | None):
     return encode_chunk_payload(chunk, codec is not None)
 
 
-_ZSTD_OPTIONS: list = []
-
-
 #: chunks smaller than this are LZ4 blocks under the ``"zstd"`` codec too: LZ4 over the whole
 #: stream finds what columns repeat of each other (a joint state's names in its message struct and
 #: in its series names) and compresses the schema message, which zstd per buffer cannot: a
@@ -167,6 +167,7 @@ _ZSTD_OPTIONS: list = []
 #: level); a static chunk of 2.6 KB 1.4 KB vs 2.7 KB. From 256 KiB on, zstd wins (the 5-minute
 #: mix: 13.2 MB at 64 KiB or 256 KiB, 15.0 MB at 1 MiB, 21.8 MB all LZ4)
 ZSTD_MIN_BYTES = 256 << 10
+_ZSTD_OPTIONS: list = []
 
 
 def _zstd_stream(batch: pa.RecordBatch) -> tuple[pa.Buffer, int]:
