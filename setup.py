@@ -24,6 +24,7 @@ setup(
         "numpy>=1.23",
         "pyarrow>=14",
         "lz4>=4",
+        "zlib-ng>=0.4",  # CRC-32 of MCAP chunks, 10x zlib's speed (falls back to zlib without it)
         "protobuf>=4.21",
         "grpcio>=1.60",  # Rerun's gRPC message proxy (official viewer, rerun-ros serve)
         "xxhash>=3",

@@ -112,6 +112,36 @@ def test_chunk_whose_message_framing_is_garbage_is_skipped(tmp_path):
     assert "varint" in damaged[0] and "wire type" in damaged[1]
 
 
+def test_bag_chunk_whose_crc_does_not_match_is_skipped_with_a_warning(tmp_path):
+    """A real bag with zstd chunks and CRCs (``bad/test_large_file.mcap``, 3 chunks): with the CRC
+    of its second chunk changed, that chunk's messages are skipped with one warning naming the
+    file and the problem, the others converted, exit status 3; the bag as it is converts whole
+    (the CRC-32 that checks every chunk is zlib's: a wrong one would reject them all)."""
+    import struct
+
+    from mcap.reader import make_reader
+    src = DATA / "bad" / "test_large_file.mcap"
+    with open(src, "rb") as f:
+        idx = make_reader(f).get_summary().chunk_indexes
+    assert len(idx) == 3 and all(c.compression == "zstd" for c in idx)
+    whole = run_cli("convert", src, "-o", tmp_path / "whole.rrd", "--json", "-q")
+    assert whole.returncode == 0, whole.stderr
+    data = bytearray(src.read_bytes())
+    at = idx[1].chunk_start_offset + 9 + 24  # opcode, record length, start, end, uncompressed size
+    crc = struct.unpack_from("<I", data, at)[0]
+    assert crc != 0
+    struct.pack_into("<I", data, at, crc ^ 0x5A5A5A5A)
+    bad = tmp_path / "bad.mcap"
+    bad.write_bytes(bytes(data))
+    p = run_cli("convert", bad, "-o", tmp_path / "bad.rrd", "--json", "-q")
+    assert p.returncode == 3, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if "CRC" in ln]
+    assert len(lines) == 1 and "bad.mcap" in lines[0] and "CRC mismatch" in lines[0], p.stderr
+    import json
+    got, want = json.loads(p.stdout)["messages"], json.loads(whole.stdout)["messages"]
+    assert 0 < got < want, (got, want)
+
+
 def test_view_of_a_damaged_recording_renders(tmp_path, xdisplay):
     bad, _ = _bad_offsets_rrd(tmp_path)
     shot = tmp_path / "s.png"

@@ -9,7 +9,7 @@ and CRC, a compression name and a records blob; each chunk is followed by one Me
 uncompressed blob; a Message (0x05) is channel id u16, sequence u32, log time u64, publish
 time u64, then the payload.
 
-Per chunk: the blob is read and decompressed in a helper thread (zstd, lz4 and zlib's CRC
+Per chunk: the blob is read and decompressed in a helper thread (zstd, lz4 and the CRC
 release the GIL), the message indexes give every message's offset, and all record headers of a
 channel are checked at once with numpy (opcode, channel, length within the chunk). A chunk
 without usable indexes, or whose indexes do not cover it, is walked record by record. A file
@@ -23,7 +23,6 @@ from __future__ import annotations
 import mmap
 import os
 import struct
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
@@ -31,6 +30,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from .base import BagError, Channel, RawBatch, SourceStats, merge_batches
+
+try:  # zlib-ng's CRC-32 (SIMD): 22 GB/s here against zlib's 2.2 GB/s; the same checksum
+    from zlib_ng.zlib_ng import crc32
+except ImportError:  # (a system install without it: zlib's)
+    from zlib import crc32
 
 __all__ = ["McapSource", "bag_files", "BagError"]
 
@@ -171,7 +175,7 @@ def _load(fp: Path, offset: int, length: int, index_len: int) -> tuple[bytes | m
     # not copied on their way to the decoder (a copy of fresh memory costs ~1 ms per MiB here)
     data = ch.data if ch.compression == "" else _decompress(ch.compression, ch.data, ch.size)
     if ch.crc != 0:
-        crc = zlib.crc32(data)
+        crc = crc32(data)
         if crc != ch.crc:
             raise ValueError(f"CRC mismatch (expected {ch.crc:#010x}, got {crc:#010x})")
     return data, raw[9 + rlen:]
@@ -573,7 +577,7 @@ class _FileCtx:
                     try:
                         ch = _Chunk(body, truncated=cut)
                         data = _decompress(ch.compression, ch.data, ch.size, partial=ch.truncated)
-                        if not ch.truncated and ch.crc and zlib.crc32(data) != ch.crc:
+                        if not ch.truncated and ch.crc and crc32(data) != ch.crc:
                             raise ValueError("CRC mismatch")
                     except Exception as e:
                         self._problem(f"chunk at byte {pos} is unreadable ({_short(e)}); its messages were skipped")
