@@ -236,7 +236,8 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
     staged = staged_output(output_path, [input_path])
     try:
         # written in this thread: a writer thread was slower (GIL hand-offs, chunks waiting in
-        # its queue: big bag 1.09-1.39x -> 0.94-1.05x the official converter, bench/convert.py)
+        # its queue: big bag 1.09-1.39x -> 0.94-1.05x the official converter, bench/convert.py),
+        # but for a bag of one segment (below: start_thread)
         writer = RrdWriter(staged, application_id=application_id or Path(input_path).stem,
                            compress=compress, threads=0)
     except OSError as e:
@@ -295,6 +296,11 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
             n_jobs, why = 1, why or "streaming to a viewer (--connect)"
         report.jobs = 1 if (n_jobs <= 1 or len(units) <= 1) else min(n_jobs, len(units))
         report.units = len(units)
+        if n_jobs > 1 and len(units) == 1 and not connect and compress == "zstd" \
+                and why == "the bag is one segment":
+            # a small bag in one process, a core to spare: zstd beside the decoding (a writer
+            # thread was slower for big-message bags: GIL hand-offs, chunks waiting in its queue)
+            writer.start_thread()
         job = Job(src, str(input_path), kept, window, copy.deepcopy(ing.clock), ing.first_ros_time, lo, hi, distro or src.distro,
                   distro is not None, app_id, writer.store_id.recording_id,
                   compress, base_ns)

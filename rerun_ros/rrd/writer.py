@@ -375,6 +375,18 @@ class RrdWriter:
             self._thread = threading.Thread(target=self._run, name="rrd-writer", daemon=True)
             self._thread.start()
 
+    def start_thread(self) -> None:
+        """From now on encode, compress and write chunks in a background thread, as with
+        ``threads=1`` (the chunks written so far stay first). A conversion that runs in one
+        process on a machine with more cores calls it: zstd then runs beside the decoding and
+        mapping (the 5-minute mix of bench/convert.py 0.46-0.52 -> 0.40-0.44 s wall)."""
+        with self._lock:
+            if self._queue is not None or self._closed:
+                return
+            self._queue = queue.Queue()
+            self._thread = threading.Thread(target=self._run, name="rrd-writer", daemon=True)
+            self._thread.start()
+
     def _run(self) -> None:
         assert self._queue is not None
         while True:
