@@ -206,7 +206,8 @@ def _lean_memory_pool():
 def _convert(input_path, output_path, *, include, exclude, start, end, warn, progress, application_id, compress,
              distro, connect, blueprint, jobs, segment_bytes, t0) -> ConvertReport:
     from .model import tuid
-    from .parallel import BATCHER, Job, default_jobs, merge_off_clock, merge_topics, plan_units, run_units, warning_key
+    from .parallel import (BATCHER, ONE_SEGMENT, Job, default_jobs, merge_off_clock, merge_topics, plan_units, run_units,
+                           warning_key)
 
     warnings: list[str] = []
     seen: set[str] = set()
@@ -297,7 +298,7 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
         report.jobs = 1 if (n_jobs <= 1 or len(units) <= 1) else min(n_jobs, len(units))
         report.units = len(units)
         if n_jobs > 1 and len(units) == 1 and not connect and compress == "zstd" \
-                and why == "the bag is one segment":
+                and why == ONE_SEGMENT:
             # a small bag in one process, a core to spare: zstd beside the decoding (a writer
             # thread was slower for big-message bags: GIL hand-offs, chunks waiting in its queue)
             writer.start_thread()

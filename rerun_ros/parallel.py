@@ -49,6 +49,8 @@ __all__ = ["SEGMENT_BYTES", "Unit", "UnitResult", "Job", "plan_units", "history_
 #: message data per segment (bytes): large enough that a unit's fixed cost (a batcher flush,
 #: decoders met again) is small, small enough to keep every core busy on a bag of a few GiB
 SEGMENT_BYTES = 48 << 20
+#: why a conversion is one unit when the bag is small (:func:`plan_units`)
+ONE_SEGMENT = "the bag is one segment"
 #: the batcher of a conversion: chunks of up to 4096 rows / 2 MiB, no timer (bench/convert.py)
 BATCHER = BatcherConfig(max_rows=4096, max_bytes=2 << 20, max_age=0)
 
@@ -155,7 +157,7 @@ def plan_units(src, clock: RobotClock, segment_bytes: int = SEGMENT_BYTES) -> tu
         return [Unit(1)], f"the robot clock ({clock.kind}) is tracked through the bag"
     segs = src.segments(segment_bytes) if hasattr(src, "segments") else []
     if len(segs) <= 1:
-        return [Unit(1)], "the bag is one segment"
+        return [Unit(1)], ONE_SEGMENT
     hist = history_topics(src.channels.values())
     units = [Unit(1 + i, s, None, hist) for i, s in enumerate(segs)]
     if hist:  # (started first, the longest; written last)

@@ -170,10 +170,14 @@ def test_writer_threads_keep_order(tmp_path):
     for i in range(1000):
         rec.log("/s", A.Scalars([float(i)]), timepoints={Timeline("frame", "sequence"): i})
     rec.close()
+    assert _verified_scalars(p) == [float(i) for i in range(1000)]
+
+
+def _verified_scalars(p) -> list:
+    """The scalars of /s in file order, after `rerun rrd verify` passed on the file."""
     assert rerun_verify(p).returncode == 0
     chunks, _ = read_chunks(p)
-    vals = [v[0] for c in chunks for v in c.component("Scalars:scalars")[1].to_pylist()]
-    assert vals == [float(i) for i in range(1000)]
+    return [v[0] for c in chunks for v in c.component("Scalars:scalars")[1].to_pylist()]
 
 
 def test_writer_thread_started_midway_keeps_order_and_every_chunk(tmp_path):
@@ -191,10 +195,7 @@ def test_writer_thread_started_midway_keeps_order_and_every_chunk(tmp_path):
             assert w._thread is not None and w._thread.is_alive()
         rec.log("/s", A.Scalars([float(i)]), timepoints={Timeline("frame", "sequence"): i})
     rec.close()
-    assert rerun_verify(p).returncode == 0
-    chunks, _ = read_chunks(p)
-    vals = [v[0] for c in chunks for v in c.component("Scalars:scalars")[1].to_pylist()]
-    assert vals == [float(i) for i in range(100000)]
+    assert _verified_scalars(p) == [float(i) for i in range(100000)]
     with RrdReader(p) as r:  # chunks of 20k rows are zstd streams (the ArrowMsg says none)
         kinds = [r._decode_arrow(m.offset, m.length)[0].compression for m in r._messages()
                  if m.kind == P.KIND_ARROW_MSG]
