@@ -375,7 +375,10 @@ class Ingestor:
             if not self._prefix_done():
                 return
             self.decide_clock()
-        self._drain(LOOKAHEAD_BYTES, LOOKAHEAD_BATCHES)
+        if self.clock.tracked:
+            self._drain(LOOKAHEAD_BYTES, LOOKAHEAD_BATCHES)
+        else:  # (nothing read ahead can move a message: none held, nor its buffer)
+            self._drain(-1, -1)
 
     def _drain(self, max_bytes: int, max_batches: int) -> None:
         while self._pending and (self._pending_bytes > max_bytes or len(self._pending) > max_batches):

@@ -205,6 +205,7 @@ def run_unit(job: Job, unit: Unit, sink, warn: Callable[[str], None] | None = No
                     if progress is not None:
                         progress(len(b))
                 ing.ingest_batch(b, keep=k)
+                del b  # (not held while the source reads and merges the next group)
             ing.finish()
             rec.close()
         res.messages = n

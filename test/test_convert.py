@@ -393,3 +393,73 @@ def test_merged_batches_copy_each_chunk_once_and_keep_every_message(group):
     out = list(merge_batches(iter(raw), max_bytes=group))
     assert payloads(out) == payloads(raw)
     assert copied(out) == copied(whole)
+
+
+def test_merging_lets_each_chunk_go_once_copied_into_its_group():
+    """A real bag of small messages in zstd chunks (50,000 messages; chunks of 1 MB, 1 MB and
+    53 kB) regrouped at 1.5 MiB (the first two chunks in one group, copied into one buffer; the
+    last alone, not copied): while the consumer decodes a merged batch, the chunks copied
+    into its group are no longer held (before: every chunk of the group stayed alive beside its
+    copy, twice the group's bytes), and every message comes out in channel order. The group
+    buffer is reused by the next group once nothing holds it."""
+    import weakref
+    from rerun_ros.sources import open_bag
+    from rerun_ros.sources.base import RawBatch, merge_batches
+    chunks: list = []
+
+    def own_buffers():  # each chunk's records in a buffer only merge_batches holds
+        last, mine = None, None
+        for b in open_bag(BAD / "test_large_file.mcap").batches(merge=False):
+            if b.buf is not last:
+                last, mine = b.buf, b.buf.copy()
+                chunks.append(weakref.ref(mine))
+            yield RawBatch(b.channel, mine, b.offsets, b.lengths, b.log_time, b.publish_time)
+        last = mine = None
+
+    def payloads(batches):
+        per = {}
+        for b in batches:
+            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
+        return per
+
+    expected = payloads(open_bag(BAD / "test_large_file.mcap").batches(merge=False))
+    seen, held = [], []
+    for b in merge_batches(own_buffers(), max_bytes=3 << 19):
+        # the chunk the source is on (its first batch closed the group) may be alive, no other
+        held.append(sum(r() is not None for r in chunks[:-1]))
+        seen.append(payloads([b]))
+        del b
+    assert len(chunks) == 3 and len(seen) == 2  # (one channel: a batch per group)
+    assert held == [0, 0], held
+    got: dict = {}
+    for p in seen:
+        for k, v in p.items():
+            got.setdefault(k, []).extend(v)
+    assert got == expected and sum(map(len, got.values())) == 50_000
+
+
+def test_batches_are_let_go_as_logged_when_the_clock_needs_no_tracking():
+    """A wall-clock bag (the 50,000-message zstd bag, read chunk by chunk): once the clock is
+    decided, nothing read ahead can move a message, so each batch is logged and let go as it
+    comes (before: up to 8 batches / 4 MiB were held back as for a clock tracked through the
+    bag — the merged group buffer they sit in stayed alive beside the next one)."""
+    import weakref
+    from rerun_ros.ingest import Ingestor
+    from rerun_ros.sources import open_bag
+    from rerun_ros.stream.recording import CallbackSink, RecordingStream
+    rows = []
+    rec = RecordingStream("t", sinks=[CallbackSink(lambda c: rows.append(len(c)))])
+    ing = Ingestor(rec)
+    refs, alive = [], []
+    for b in open_bag(BAD / "test_large_file.mcap").batches(merge=False):
+        # (the source lets a chunk go when it reads the next: earlier ones are checked)
+        alive.append(sum(r() is not None for r in refs))
+        refs.append(weakref.ref(b.buf))
+        ing.ingest_batch(b)
+        del b
+    alive.append(sum(r() is not None for r in refs))
+    ing.finish()
+    rec.close()
+    assert alive == [0, 0, 0, 0]
+    assert ing.clock.kind == "wall clock"
+    assert ing.topics[("/bulk/data", "std_msgs/Float64")].stats.converted == 50_000 <= sum(rows)

@@ -102,6 +102,12 @@ class RobotClock:
         """Log time is the robot clock (wall clock; live on the node clock)."""
         return self.kind in (WALL, NODE, NODE_SIM)
 
+    @property
+    def tracked(self) -> bool:
+        """The clock is followed through the recording (the ``/clock`` values, or the offset of
+        the header stamps from log time, per window): what is read ahead of a message can move it."""
+        return self.kind in (SIM_CLOCK, SIM_OFFSET, OFFSET)
+
     def describe(self) -> str:
         """One line for summaries: the kind, the offset, and the publishers off the clock."""
         text = self.kind

@@ -107,48 +107,72 @@ class SourceStats:
 
 def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10):
     """Regroup small batches (a chunk's worth of each channel) into fewer, larger ones: the
-    buffers of consecutive batches are concatenated once (up to ``max_bytes``) and each
-    channel's messages become one batch, so per-batch work is paid per megabytes, not per
-    chunk. Batches of big messages (mean size over ``big_message`` bytes: images, clouds) pass
-    through untouched, without a copy. Message order within a channel is kept.
+    buffers of consecutive batches are copied into one group buffer (up to ``max_bytes``) as
+    they come, and each channel's messages become one batch, so per-batch work is paid per
+    megabytes, not per chunk. Batches of big messages (mean size over ``big_message`` bytes:
+    images, clouds) pass through untouched, without a copy, and so does a group of one chunk.
+    Message order within a channel is kept.
+
+    Memory: a chunk's buffer is let go once copied, the group buffer is reused by the next
+    group once nothing holds it, and each merged batch is let go when the next is asked for:
+    about one group's bytes are held, not the chunks and their copy side by side.
 
     Args:
-        batches: an iterable of :class:`RawBatch`.
+        batches: an iterable of :class:`RawBatch` (uint8 buffers).
 
     Yields:
         :class:`RawBatch` es.
     """
-    pending: list[RawBatch] = []
-    size = 0
-    seen: set = set()
+    # the group: per batch (channel, offsets in its own buffer, lengths, log, publish, where
+    # its buffer starts in the group buffer); its first buffer is copied only once a second one
+    # comes (a group of one chunk stays a view of it)
+    pending: list[tuple] = []
+    where: dict[int, tuple] = {}  # id(buffer) -> (weak reference to it, its start in the group buffer)
+    first = None
+    grp: np.ndarray | None = None
+    used = size = 0
+    spare: list = [None]  # the last group buffer, reused once nothing holds it
+
+    def copy_in(buf) -> int:
+        nonlocal grp, used
+        n = len(buf)
+        if grp is None:
+            grp = _group_buffer(spare, max(min(max_bytes, 64 << 20), n) + (1 << 20))
+        elif used + n > len(grp):  # (a chunk past the bound and the slack: a bigger buffer)
+            bigger = np.empty(max(2 * len(grp), used + n), np.uint8)
+            bigger[:used] = grp[:used]
+            grp = bigger
+        grp[used:used + n] = buf
+        at = used
+        used += n
+        where[id(buf)] = (_ref(buf), at)
+        return at
 
     def flush():
-        nonlocal pending, size
+        nonlocal first, grp, used, size
         if not pending:
             return
+        merged = first if grp is None else grp[:used]
         if len(pending) == 1:
-            yield pending[0]
+            ch, o, ln, lg, pb, at = pending[0]
+            out = [RawBatch(ch, merged, o + at if at else o, ln, lg, pb)]
         else:
-            bufs, base, total = [], {}, 0
-            for b in pending:
-                k = id(b.buf)
-                if k not in base:
-                    base[k] = total
-                    bufs.append(b.buf)
-                    total += len(b.buf)
-            merged = np.concatenate(bufs) if len(bufs) > 1 else bufs[0]
             per: dict[int, list] = {}
-            for b in pending:
-                per.setdefault(b.channel.id, []).append(b)
-            for parts in per.values():
-                ch = parts[0].channel
-                yield RawBatch(ch, merged,
-                               np.concatenate([p.offsets + base[id(p.buf)] for p in parts]),
-                               np.concatenate([p.lengths for p in parts]),
-                               np.concatenate([p.log_time for p in parts]),
-                               np.concatenate([p.publish_time for p in parts]))
-        pending, size = [], 0
-        seen.clear()
+            for p in pending:
+                per.setdefault(p[0].id, []).append(p)
+            out = [RawBatch(parts[0][0], merged,
+                            np.concatenate([p[1] + p[5] for p in parts]),
+                            np.concatenate([p[2] for p in parts]),
+                            np.concatenate([p[3] for p in parts]),
+                            np.concatenate([p[4] for p in parts])) for parts in per.values()]
+        spare[0] = grp
+        pending.clear()
+        where.clear()
+        first = grp = merged = None
+        used = size = 0
+        out.reverse()
+        while out:
+            yield out.pop()
 
     for b in batches:
         n = len(b)
@@ -161,12 +185,45 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
             from ..cdr.arrow import gather_segments
             vals, offs = gather_segments(b.buf, b.offsets, b.lengths)
             b = RawBatch(b.channel, vals, offs[:-1], b.lengths, b.log_time, b.publish_time)
-        if id(b.buf) not in seen:
+        buf = b.buf
+        w = where.get(id(buf))
+        if w is None or w[0]() is not buf:
             # a group closes at a buffer's first batch, once it holds max_bytes: every batch
             # of a chunk stays in one group (a chunk that crossed the bound was copied twice)
             if size >= max_bytes:
                 yield from flush()
-            seen.add(id(b.buf))
-            size += len(b.buf)
-        pending.append(b)
+            size += len(buf)
+            if first is None and grp is None:
+                first = buf
+                where[id(buf)] = (_ref(buf), 0)
+                at = 0
+            else:
+                if grp is None:  # a second buffer: the first goes into the group buffer too
+                    copy_in(first)
+                    first = None
+                at = copy_in(buf)
+        else:
+            at = w[1]
+        pending.append((b.channel, b.offsets, b.lengths, b.log_time, b.publish_time, at))
+        del b, buf
     yield from flush()
+
+
+def _ref(buf):
+    """A weak reference to a buffer (a strong one where it takes none)."""
+    import weakref
+    try:
+        return weakref.ref(buf)
+    except TypeError:
+        return lambda: buf
+
+
+def _group_buffer(spare: list, n: int) -> np.ndarray:
+    """A uint8 buffer of at least ``n`` bytes: the spare one when nothing else holds it (no
+    fresh pages to fault in), else a new one."""
+    import sys
+    old = spare[0]
+    if old is not None and len(old) >= n and sys.getrefcount(old) == 3:  # (spare, old, the call)
+        spare[0] = None
+        return old
+    return np.empty(n, np.uint8)
