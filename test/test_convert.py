@@ -463,3 +463,36 @@ def test_batches_are_let_go_as_logged_when_the_clock_needs_no_tracking():
     assert alive == [0, 0, 0, 0]
     assert ing.clock.kind == "wall clock"
     assert ing.topics[("/bulk/data", "std_msgs/Float64")].stats.converted == 50_000 <= sum(rows)
+
+
+def test_merged_batches_held_together_keep_their_bytes():
+    """The group buffer is reused only when nothing holds it: the 50,000 messages of a real bag,
+    re-cut into 30 pieces (of ~100 kB, the last chunk's of ~5 kB) with buffers of their own and
+    regrouped at 256 KiB (seven groups, each copied into a group buffer), are all held at once
+    and still read back byte for byte; consumed one at a time, they read the same."""
+    from rerun_ros.sources import open_bag
+    from rerun_ros.sources.base import RawBatch, merge_batches
+    pieces = []
+    for b in open_bag(BAD / "test_large_file.mcap").batches(merge=False):
+        for idx in np.array_split(np.arange(len(b)), 10):
+            start = int(b.offsets[idx[0]])
+            end = int(b.offsets[idx[-1]] + b.lengths[idx[-1]])
+            pieces.append(RawBatch(b.channel, b.buf[start:end].copy(), b.offsets[idx] - start, b.lengths[idx],
+                                   b.log_time[idx], b.publish_time[idx]))
+
+    def payloads(batches):
+        out = []
+        for b in batches:
+            out.extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
+        return out
+
+    expected = payloads(pieces)
+    held = list(merge_batches(iter(pieces), max_bytes=256 << 10))
+    assert len(held) == 7
+    assert len({id(b.buf.base) for b in held if b.buf.base is not None}) == len(held)  # a buffer each
+    assert payloads(held) == expected and len(expected) == 50_000
+    one_by_one = []
+    for b in merge_batches(iter(pieces), max_bytes=256 << 10):
+        one_by_one.extend(payloads([b]))
+        del b
+    assert one_by_one == expected

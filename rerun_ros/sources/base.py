@@ -218,12 +218,25 @@ def _ref(buf):
         return lambda: buf
 
 
-def _group_buffer(spare: list, n: int) -> np.ndarray:
-    """A uint8 buffer of at least ``n`` bytes: the spare one when nothing else holds it (no
-    fresh pages to fault in), else a new one."""
+def _holders(spare: list) -> int:
+    """The reference count of ``spare[0]`` as seen from here (the list, the local, the call)."""
     import sys
     old = spare[0]
-    if old is not None and len(old) >= n and sys.getrefcount(old) == 3:  # (spare, old, the call)
-        spare[0] = None
-        return old
+    return sys.getrefcount(old)
+
+
+#: :func:`_holders` of a buffer nothing else holds, measured on this interpreter (CPython
+#: versions differ in the references a local and a call take)
+_UNHELD = _holders([np.empty(1, np.uint8)])
+
+
+def _group_buffer(spare: list, n: int) -> np.ndarray:
+    """A uint8 buffer of at least ``n`` bytes: the spare one when nothing else holds it (no view
+    of it left: no fresh pages to fault in), else a new one."""
+    old = spare[0]
+    if old is not None and len(old) >= n:
+        del old
+        if _holders(spare) == _UNHELD:
+            old, spare[0] = spare[0], None
+            return old
     return np.empty(n, np.uint8)
