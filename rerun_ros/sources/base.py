@@ -165,7 +165,8 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
                             np.concatenate([p[2] for p in parts]),
                             np.concatenate([p[3] for p in parts]),
                             np.concatenate([p[4] for p in parts])) for parts in per.values()]
-        spare[0] = grp
+        if grp is not None:  # (a group of one chunk leaves the spare as it was)
+            spare[0] = grp
         pending.clear()
         where.clear()
         first = grp = merged = None
