@@ -299,8 +299,7 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
         report.units = len(units)
         if n_jobs > 1 and len(units) == 1 and not connect and compress == "zstd" \
                 and why == ONE_SEGMENT:
-            # a small bag in one process, a core to spare: zstd beside the decoding (a writer
-            # thread was slower for big-message bags: GIL hand-offs, chunks waiting in its queue)
+            # a small bag in one process, a core to spare: zstd beside the decoding
             writer.start_thread()
         job = Job(src, str(input_path), kept, window, copy.deepcopy(ing.clock), ing.first_ros_time, lo, hi, distro or src.distro,
                   distro is not None, app_id, writer.store_id.recording_id,

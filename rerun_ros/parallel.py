@@ -153,7 +153,7 @@ def plan_units(src, clock: RobotClock, segment_bytes: int = SEGMENT_BYTES) -> tu
     """The units of a conversion, and why it is one unit when it is (empty: it is cut).
 
     The cut depends on the bag and ``segment_bytes`` only, never on the number of jobs."""
-    if not clock.identity:
+    if clock.tracked:
         return [Unit(1)], f"the robot clock ({clock.kind}) is tracked through the bag"
     segs = src.segments(segment_bytes) if hasattr(src, "segments") else []
     if len(segs) <= 1:

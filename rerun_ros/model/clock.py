@@ -105,8 +105,9 @@ class RobotClock:
     @property
     def tracked(self) -> bool:
         """The clock is followed through the recording (the ``/clock`` values, or the offset of
-        the header stamps from log time, per window): what is read ahead of a message can move it."""
-        return self.kind in (SIM_CLOCK, SIM_OFFSET, OFFSET)
+        the header stamps from log time, per window): what is read ahead of a message can move it.
+        Every clock whose robot time is not its log time is."""
+        return not self.identity
 
     def describe(self) -> str:
         """One line for summaries: the kind, the offset, and the publishers off the clock."""

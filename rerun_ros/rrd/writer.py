@@ -371,9 +371,7 @@ class RrdWriter:
             from concurrent.futures import ThreadPoolExecutor
             self._pool = ThreadPoolExecutor(threads, thread_name_prefix="rrd-encode")
         if threads > 0:
-            self._queue = queue.Queue()
-            self._thread = threading.Thread(target=self._run, name="rrd-writer", daemon=True)
-            self._thread.start()
+            self.start_thread()
 
     def start_thread(self) -> None:
         """From now on encode, compress and write chunks in a background thread, as with
