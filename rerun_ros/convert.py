@@ -244,7 +244,7 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
     except OSError as e:
         discard(staged)
         raise OSError(f"{output_path}: cannot write ({e.strerror or e})") from None
-    app_id = writer.store_id.application_id.id
+    app_id = writer.store_id.application_id
     sinks: list = [writer]
     grpc_sink = None
     if connect:

@@ -108,7 +108,7 @@ def test_proxy_refuses_hostile_bodies_and_saves_only_what_it_keeps(tmp_path):
         ]
         sid = make_store_id("s")
         from rerun_ros.rrd import proto as P
-        m = P.ArrowMsg(store_id=sid, compression=2, uncompressed_size=2**31 - 1, encoding=1, payload=b"\x00" * 64)
+        m = P.ArrowMsg(store_id=P.StoreId.FromString(sid.encode()), compression=2, uncompressed_size=2**31 - 1, encoding=1, payload=b"\x00" * 64)
         hostile.append(log_msg_request(2, m.SerializeToString()))  # an LZ4 size of 2^31 - 1
         for h in hostile:
             with pytest.raises(grpc.RpcError) as e:

@@ -268,6 +268,49 @@ def test_arrow_msg_read_in_place_equals_protobuf(tmp_path):
             P.scan_arrow_msg(memoryview(bad), 0, len(bad))
 
 
+def test_the_messages_we_write_are_what_protobuf_writes(tmp_path):
+    """The writer encodes its protobuf messages itself (rerun_ros.rrd.wire: a conversion never
+    imports google.protobuf): every ArrowMsg (bar the payload appended after it), the store info
+    and the footer of a real bag's conversion are byte for byte what google.protobuf makes of
+    the fields it reads back from them, and a blueprint's activation command too."""
+    from conftest import FIELD
+    from rerun_ros.rrd import proto as P, wire
+    from rerun_ros.rrd.writer import FOOTER_MAGIC, TRAILER, activation_msg, make_store_id
+    out = tmp_path / "field.rrd"
+    code = (f"import sys; from rerun_ros.convert import convert; convert({str(FIELD)!r}, {str(out)!r}, jobs=2); "
+            "print(sorted(m for m in sys.modules if m.startswith('google')))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stdout + p.stderr
+    raw = out.read_bytes()
+    with RrdReader(out) as r:
+        msgs = list(r._messages())
+    kinds = [m.kind for m in msgs]
+    assert kinds.count(P.KIND_SET_STORE_INFO) == 1 and kinds.count(P.KIND_ARROW_MSG) > 20
+    for m in msgs:
+        body = raw[m.offset:m.offset + m.length]
+        if m.kind == P.KIND_ARROW_MSG:
+            msg = P.ArrowMsg.FromString(body)
+            payload = msg.payload
+            n = len(payload)
+            head = body[:len(body) - n - len(wire.varint(n)) - 1]  # (field 5, the payload, comes last)
+            msg.ClearField("payload")
+            assert head == msg.SerializeToString() and body[len(head):] == b"\x2a" + wire.varint(n) + payload
+        elif m.kind == P.KIND_SET_STORE_INFO:
+            assert body == P.SetStoreInfo.FromString(body).SerializeToString()
+    off, length, _, magic, _ = TRAILER.unpack(raw[-TRAILER.size:])
+    assert magic == FOOTER_MAGIC
+    body = raw[off:off + length]
+    footer = P.RrdFooter.FromString(body)
+    assert body == footer.SerializeToString() and len(footer.manifests) == 1
+    assert footer.manifests[0].store_id.application_id.id == "SO_bag_0"
+    for active, default in ((True, True), (True, False), (False, False)):
+        bid = make_store_id("app", "rec_1", P.STORE_KIND_BLUEPRINT)
+        body = activation_msg(bid, active, default)
+        cmd = P.BlueprintActivationCommand.FromString(body)
+        assert (cmd.make_active, cmd.make_default, cmd.blueprint_id.kind) == (active, default, P.STORE_KIND_BLUEPRINT)
+        assert body == cmd.SerializeToString()
+
+
 def test_whole_file_read_keeps_chunks_after_close(tmp_path):
     """Chunks read from a file (LZ4 and uncompressed) hold their own memory: the reader closes
     and the values stay; abandoning an iteration halfway does not break close()."""

@@ -71,13 +71,11 @@ RrdFooter = _CLASSES["RrdFooter"]
 RrdManifest = _CLASSES["RrdManifest"]
 DataframePart = _CLASSES["DataframePart"]
 
-# Message kinds of the 16-byte message header.
-KIND_END, KIND_SET_STORE_INFO, KIND_ARROW_MSG, KIND_BLUEPRINT_ACTIVATION = 0, 1, 2, 3
-# Enum values on the wire.
-STORE_KIND_RECORDING, STORE_KIND_BLUEPRINT = 1, 2
-COMPRESSION_NONE, COMPRESSION_LZ4 = 1, 2
-ENCODING_ARROW_IPC = 1
-STORE_SOURCE_OTHER = 6
+# Message kinds of the 16-byte message header and enum values on the wire (one definition,
+# in the writer's encoder).
+from .wire import (COMPRESSION_LZ4, COMPRESSION_NONE, ENCODING_ARROW_IPC, KIND_ARROW_MSG,  # noqa: E402,F401
+                   KIND_BLUEPRINT_ACTIVATION, KIND_END, KIND_SET_STORE_INFO, STORE_KIND_BLUEPRINT,
+                   STORE_KIND_RECORDING, STORE_SOURCE_OTHER)
 
 
 class ArrowMsgView:

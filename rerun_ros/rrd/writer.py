@@ -24,7 +24,7 @@ import lz4.block
 import pyarrow as pa
 import xxhash
 
-from . import proto as P
+from . import wire as P
 from ..model import tuid
 from ..model.chunk import Chunk
 from .manifest import ManifestBuilder
@@ -238,11 +238,8 @@ def encode_arrow_msg(chunk: Chunk, store_id: "P.StoreId", compress: bool = True)
     hand so its bytes are never copied into a protobuf string). Used for network streams."""
     payload, raw = encode_chunk_payload(chunk, compress)
     compressed = compress and not (isinstance(payload, pa.Buffer) and payload.size == raw)
-    msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if compressed else P.COMPRESSION_NONE,
-                     uncompressed_size=raw, encoding=P.ENCODING_ARROW_IPC, is_static=chunk.is_static)
-    msg.store_id.CopyFrom(store_id)
-    msg.chunk_id.time_ns, msg.chunk_id.inc = chunk.id
-    head = msg.SerializeToString()
+    head = P.arrow_msg_head(store_id, P.COMPRESSION_LZ4 if compressed else P.COMPRESSION_NONE, raw, chunk.id,
+                            chunk.is_static)
     size = payload.size if isinstance(payload, pa.Buffer) else len(payload)
     field5 = b"\x2a" + _varint(size)
     return [MSG_HEADER.pack(P.KIND_ARROW_MSG, len(head) + len(field5) + size) + head + field5, payload]
@@ -250,28 +247,22 @@ def encode_arrow_msg(chunk: Chunk, store_id: "P.StoreId", compress: bool = True)
 
 def store_info_msg(store_id: "P.StoreId") -> bytes:
     """The SetStoreInfo message (header + body) announcing a store written by rerun_ros."""
-    info = P.SetStoreInfo()
-    t, i = tuid.new_tuid()
-    info.row_id.time_ns, info.row_id.inc = t, i
-    info.info.store_id.CopyFrom(store_id)
-    info.info.store_source.kind = P.STORE_SOURCE_OTHER
-    info.info.store_source.extra.payload = b"rerun_ros"
-    info.info.store_version.crate_version_bits = _version_bits()
-    body = info.SerializeToString()
+    body = P.set_store_info(store_id, tuid.new_tuid(), b"rerun_ros", _version_bits())
     return MSG_HEADER.pack(P.KIND_SET_STORE_INFO, len(body)) + body
 
 
 def activation_msg(blueprint_id: "P.StoreId", make_active: bool = True, make_default: bool = True) -> bytes:
     """The body of a BlueprintActivationCommand: the blueprint store ``blueprint_id``, fully sent,
     becomes the viewer's active (and default) layout for its application."""
-    return P.BlueprintActivationCommand(blueprint_id=blueprint_id, make_active=make_active,
-                                        make_default=make_default).SerializeToString()
+    return P.activation(blueprint_id, make_active, make_default)
 
 
 def make_store_id(application_id: str, recording_id: str | None = None,
                   kind: int = P.STORE_KIND_RECORDING) -> "P.StoreId":
-    return P.StoreId(kind=kind, recording_id=recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex(),
-                     application_id=P.ApplicationId(id=sanitize_application_id(application_id)))
+    """A store id (:class:`rerun_ros.rrd.wire.StoreId`): a random recording id when None; the
+    application id made valid for Rerun 0.41 (:func:`sanitize_application_id`)."""
+    return P.StoreId(kind, recording_id or tuid.tuid_bytes(*tuid.new_tuid()).hex(),
+                     sanitize_application_id(application_id))
 
 
 class RrdWriter:
@@ -339,7 +330,6 @@ class RrdWriter:
         #: some payloads are LZ4 blocks (the stream header's flag; each ArrowMsg says which)
         self.compress = self.codec is not None
         self.store_id = make_store_id(application_id, recording_id, store_kind)
-        self._store_id_bytes = self.store_id.SerializeToString()
         self.manifest = ManifestBuilder()
         self._offset = 0
         self._lock = threading.Lock()
@@ -580,14 +570,10 @@ class RrdWriter:
         direct = isinstance(payload, DirectPayload)
         size = payload.size if isinstance(payload, (pa.Buffer, DirectPayload)) else len(payload)
         compressed = self.compress and not direct and not (isinstance(payload, pa.Buffer) and size == raw_size)
-        msg = P.ArrowMsg(compression=P.COMPRESSION_LZ4 if compressed else P.COMPRESSION_NONE,
-                         uncompressed_size=raw_size, encoding=P.ENCODING_ARROW_IPC,
-                         is_static=chunk.is_static)
-        msg.store_id.ParseFromString(self._store_id_bytes)
-        msg.chunk_id.time_ns, msg.chunk_id.inc = chunk.id
         # The payload is the largest field: encode the rest, then append field 5 by hand so the
         # payload bytes are written once, not copied into a protobuf string.
-        head = msg.SerializeToString()
+        head = P.arrow_msg_head(self.store_id, P.COMPRESSION_LZ4 if compressed else P.COMPRESSION_NONE,
+                                raw_size, chunk.id, chunk.is_static)
         field5 = b"\x2a" + _varint(size)
         body_len = len(head) + len(field5) + size
         self._write(MSG_HEADER.pack(P.KIND_ARROW_MSG, body_len))
@@ -611,8 +597,9 @@ class RrdWriter:
             if self._closed:
                 raise ValueError(f"{self.path or 'rrd stream'}: writer is closed")
             self._drain()
-            m = P.ArrowMsg.FromString(body)
-            m.store_id.CopyFrom(self.store_id)
+            from . import proto  # (reading a message: google.protobuf)
+            m = proto.ArrowMsg.FromString(body)
+            m.store_id.ParseFromString(self.store_id.encode())
             new_body = m.SerializeToString()
             self._write(MSG_HEADER.pack(P.KIND_ARROW_MSG, len(new_body)))
             off = self._offset
@@ -727,20 +714,11 @@ class RrdWriter:
                                                      schema=table.schema))
         raw = sink.getvalue().to_pybytes()
         schema_raw, sha = ManifestBuilder.schema_bytes(self.manifest.sorbet_schema())
-        footer = P.RrdFooter()
-        m = footer.manifests.add()
-        m.store_id.CopyFrom(self.store_id)
-        m.sorbet_schema.arrow_schema = schema_raw
-        m.sorbet_schema_sha256 = sha
-        m.data.encoder_version = 1
         if self.codec is not None:
-            m.data.payload = lz4.block.compress(raw, store_size=False)
-            m.data.compression = P.COMPRESSION_LZ4
+            payload, compression = lz4.block.compress(raw, store_size=False), P.COMPRESSION_LZ4
         else:
-            m.data.payload = raw
-            m.data.compression = P.COMPRESSION_NONE
-        m.data.uncompressed_size = len(raw)
-        body = footer.SerializeToString()
+            payload, compression = raw, P.COMPRESSION_NONE
+        body = P.footer(self.store_id, schema_raw, sha, payload, compression, len(raw))
         off = self._write_msg(P.KIND_END, body)
         self._write(TRAILER.pack(off, len(body), xxhash.xxh32_intdigest(body, seed=FOOTER_XXH32_SEED),
                                  FOOTER_MAGIC, 1))

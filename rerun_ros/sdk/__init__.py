@@ -283,7 +283,7 @@ class RecordingStream:
         bp = default_blueprint or self.default_blueprint
         if bp is not None:
             from ..blueprint.rerun import save_rbl
-            save_rbl(blueprint.as_model(bp), Path(path).with_suffix(".rbl"), w.store_id.application_id.id)
+            save_rbl(blueprint.as_model(bp), Path(path).with_suffix(".rbl"), w.store_id.application_id)
 
     def connect_grpc(self, url: str | None = None, *, default_blueprint=None) -> None:
         """Stream to a Rerun gRPC message proxy (default ``rerun+http://127.0.0.1:9876/proxy``: the

@@ -252,7 +252,7 @@ class GrpcSink:
         """Send ``blueprint`` (our YAML model) as a blueprint store of this application, now and
         on every reconnect."""
         from ..blueprint.rerun import blueprint_chunks
-        bid = make_store_id(self.store_id.application_id.id, f"rec_{_uuid.uuid4().hex}", P.STORE_KIND_BLUEPRINT)
+        bid = make_store_id(self.store_id.application_id, f"rec_{_uuid.uuid4().hex}", P.STORE_KIND_BLUEPRINT)
         msgs = [log_msg_request(KIND_STORE_INFO, _strip_header(store_info_msg(bid)))]
         for c in blueprint_chunks(blueprint):
             msgs.append(log_msg_request(KIND_ARROW, _strip_header_list(encode_arrow_msg(c, bid, self.compress))))
