@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -78,8 +76,10 @@ _TEMP: list[str] = []
 
 
 def _cleanup() -> None:
-    for d in _TEMP:
-        shutil.rmtree(d, ignore_errors=True)
+    if _TEMP:
+        import shutil  # (imported when needed: every conversion imports this module)
+        for d in _TEMP:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 atexit.register(_cleanup)
@@ -94,6 +94,8 @@ def open_member(path: Path) -> Path:
     """
     if path.suffix != ".zstd":
         return path
+    import tempfile
+
     import zstandard
 
     d = tempfile.mkdtemp(prefix="rerun_ros_bag_")
