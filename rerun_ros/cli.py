@@ -33,6 +33,22 @@ def _human(n: float) -> str:
     return str(n)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received (``kill``, ``timeout``, a CI job cancelled): raised in the main thread so
+    that a command cleans up as on Ctrl-C (a conversion removes its unfinished output)."""
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM raises :class:`Terminated` in this process from now on (unless a handler is set)."""
+    import signal
+
+    def _raise(signum, frame):
+        raise Terminated()
+
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise)
+
+
 def cmd_convert(args) -> int:
     from .convert import convert, exit_code
 
@@ -69,6 +85,7 @@ def cmd_convert(args) -> int:
         return 2
     extra = dict(compress=None if args.no_compression else args.compression, distro=args.distro,
                  connect=args.connect, blueprint=bp, jobs=args.jobs)
+    _terminate_as_interrupt()
     if fancy:
         with progress:
             report = convert(inp, out, include=args.include_topic, exclude=args.exclude_topic, start=args.start,
@@ -748,6 +765,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.fn(args)
+    except Terminated:
+        print("rerun-ros: terminated (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("rerun-ros: interrupted", file=sys.stderr)
         return 130

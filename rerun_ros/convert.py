@@ -264,11 +264,13 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
     topics: dict = {}
     done = [0]
 
+    failed: dict[str, list[int]] = {}  # reason -> the parts it failed (said once, after the run)
+
     def on_result(r) -> None:
         for w in r.warnings:
             _warn(w)
         if r.failed:
-            _warn(f"{input_path}: part {r.index} of the conversion failed ({r.failed}); its messages were not converted")
+            failed.setdefault(r.failed, []).append(r.index)
             report.failed_units += 1
         merge_topics(topics, r.topics)
         merge_off_clock(ing.clock, r.off_clock)
@@ -306,6 +308,12 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
                   compress, base_ns)
         run_units(job, units, report.jobs, writer, Path(staged).parent, on_result, on_progress,
                   sinks=sinks, warn=_warn)
+        for why, parts in failed.items():
+            lost = f"{total - report.messages} messages" if total and not filtered else "their messages"
+            ok = len(units) - report.failed_units
+            _warn(f"{input_path}: {len(parts)} of the {len(units)} parts of the conversion failed ({why}): "
+                  f"{_spans(parts)}; {lost} were not converted "
+                  f"({f'the {ok} other parts are in the file' if ok else 'no part was converted'})")
         with tuid.fixed_time(base_ns + len(units) + 1):
             ing.log_clock_property()
             rec.flush()
@@ -337,7 +345,7 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
         discard(staged)
     for ent, rows in sorted(rec.stats.rows_lost.items()):
         _warn(f"{output_path}: {rows} rows of {ent} were not written")
-    if not filtered:
+    if not filtered and not report.failed_units:  # (a failed part's messages are said above)
         for ch, got, want in src.stats.shortfalls(src.channels):
             src.stats.damaged = True
             _warn(f"{input_path}: topic {ch.topic}: {got} of the {want} messages the file's statistics "
@@ -356,3 +364,14 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
     report.bytes_written = writer.bytes_written
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _spans(parts: list[int]) -> str:
+    """Part numbers as ranges: ``[3, 4, 5, 9]`` -> ``"parts 3-5, 9"``."""
+    parts = sorted(parts)
+    out, start = [], parts[0]
+    for a, b in zip(parts, parts[1:] + [None]):
+        if b != a + 1:
+            out.append(str(a) if a == start else f"{start}-{a}")
+            start = b
+    return ("part " if len(parts) == 1 else "parts ") + ", ".join(out)

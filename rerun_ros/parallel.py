@@ -248,31 +248,40 @@ SPOOL_BYTES = 64 << 20
 
 class _Turns:
     """Whose turn it is to write into the output (units write in unit order, each right after
-    the one before: no part is copied) and where the output ends. Shared by forked workers."""
+    the one before: no part is copied) and where the output ends. Shared by forked workers.
 
-    def __init__(self, ctx, end: int):
-        self.cv = ctx.Condition()
+    A turn is handed on by releasing the next position's semaphore: nothing waits on another
+    process, so a worker killed at any moment (even while waiting for its turn) cannot block
+    the others or the parent. (A ``multiprocessing.Condition`` did: its ``notify`` waits for
+    every sleeper to wake, and a killed sleeper never does.)"""
+
+    def __init__(self, ctx, end: int, n: int):
+        self.go = [ctx.Semaphore(0) for _ in range(n)]  # go[pos]: released at unit pos's turn
+        if n:
+            self.go[0].release()
         self.head = ctx.Value("q", 0, lock=False)  # position (in unit order) of the unit to write next
         self.end = ctx.Value("q", end, lock=False)
         self.abort = ctx.Value("b", 0, lock=False)
 
     def wait(self, pos: int) -> int | None:
         """Block until it is unit ``pos``'s turn; the output's end offset (None: aborted)."""
-        with self.cv:
-            while self.head.value != pos and not self.abort.value:
-                self.cv.wait(0.5)
-            return None if self.abort.value else self.end.value
+        while not self.abort.value:
+            if self.go[pos].acquire(timeout=0.5):
+                break
+        return None if self.abort.value else self.end.value
 
     def done(self, end: int) -> None:
-        with self.cv:
-            self.end.value = end
-            self.head.value += 1
-            self.cv.notify_all()
+        """The unit at the head is written up to ``end``: the next one's turn (the end is
+        stored before the head moves: a reader that sees the new head sees the new end)."""
+        self.end.value = end
+        self.head.value += 1
+        if self.head.value < len(self.go):
+            self.go[self.head.value].release()
 
     def stop(self) -> None:
-        with self.cv:
-            self.abort.value = 1
-            self.cv.notify_all()
+        self.abort.value = 1
+        for g in self.go:
+            g.release()
 
 
 class _TurnFile:
@@ -453,33 +462,100 @@ def run_units(job: Job, units: list[Unit], jobs: int, writer, parts_dir: Path,
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("fork")
-    _JOB, _TURNS = job, _Turns(ctx, writer.reserve())
+    good_end = writer.reserve()  # where the units the parent took in end (the file is cut there)
+    _JOB, _TURNS = job, _Turns(ctx, good_end, len(units))
+    broken = ""
     try:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(units)), mp_context=ctx, initializer=_worker_start,
+                                 initargs=(os.getpid(),)) as pool:
             # the topics with history span the whole bag: started first, written last
             first = sorted(range(len(units)), key=lambda i: units[i].only is None)
             futs = {}
             for i in first:
                 futs[i] = pool.submit(_work, units[i], i, str(writer.path), str(parts_dir))
             broken = ""
-            for i, u in enumerate(units):
-                try:
-                    res = UnitResult(u.index, failed=broken) if broken else futs[i].result()
-                except BrokenProcessPool as e:
-                    broken = f"a worker process died ({e or 'killed'})"
-                    _TURNS.stop()
-                    res = UnitResult(u.index, failed=broken)
-                if not res.failed and res.manifest is not None:
-                    writer.adopt(res.manifest, res.shift, res.chunks, res.end)
-                elif res.failed and not broken:
-                    pass
-                if progress is not None:
-                    progress(res.messages)
-                on_result(res)
+            try:
+                for i, u in enumerate(units):
+                    try:
+                        res = futs[i].result() if not broken else _salvaged(futs[i], good_end, u.index, broken)
+                    except BrokenProcessPool:
+                        broken = f"a worker process died, {_death(pool)}"
+                        _TURNS.stop()
+                        res = UnitResult(u.index, failed=broken)
+                    if not res.failed and res.manifest is not None:
+                        writer.adopt(res.manifest, res.shift, res.chunks, res.end)
+                        good_end = res.end
+                    if progress is not None:
+                        progress(res.messages)
+                    on_result(res)
+            except BaseException:  # (Ctrl-C, SIGTERM, a bug): the workers are stopped now, not
+                _TURNS.stop()      # left to finish their units (or wait for a turn for ever)
+                pool.shutdown(wait=False, cancel_futures=True)
+                for p in list((getattr(pool, "_processes", None) or {}).values()):
+                    p.terminate()
+                raise
     finally:
         _TURNS.stop()
-        writer.resume(_TURNS.end.value)
+        # after a worker died, a unit may be in the file whose result never came back (or a
+        # worker was stopped halfway through writing): the file ends with the last unit taken
+        writer.resume(good_end if broken else _TURNS.end.value)
         _JOB = _TURNS = None
+
+
+def _worker_start(parent: int) -> None:
+    """In each worker process, first: it dies with the parent (Linux ``PR_SET_PDEATHSIG``: a
+    parent killed outright must not leave workers converting into a file nobody keeps), takes
+    SIGTERM's default action (the pool stops its workers with it) and ignores SIGINT (a Ctrl-C
+    reaches the whole process group; the parent stops the workers itself)."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):  # (not Linux: workers end when the pool's pipes close)
+        pass
+    if os.getppid() != parent:  # (the parent died before prctl took effect)
+        os._exit(1)
+
+
+def _salvaged(fut, good_end: int, index: int, broken: str) -> UnitResult:
+    """After the pool broke: a unit's result if it came back whole and its bytes follow the
+    units taken so far, else the unit failed."""
+    try:
+        done = fut.done() and not fut.cancelled() and fut.exception(0) is None
+    except Exception:  # noqa: BLE001 - (a timeout, a cancellation: not back)
+        done = False
+    res = fut.result() if done else None
+    if res is None or res.failed or res.start != good_end:
+        return UnitResult(index, failed=broken)
+    return res
+
+
+def _death(pool) -> str:
+    """How the worker that broke the pool ended: its signal (SIGKILL: killed, or the kernel's
+    out-of-memory killer) or exit status, read from the pool's processes. The executor stops
+    the other workers with SIGTERM and reaps them in its own thread (a dead worker's status can
+    show up a moment late): up to ~0.5 s is given for it."""
+    import signal
+    import time
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for _ in range(10):
+        codes = [p.exitcode for p in procs]
+        cause = [c for c in codes if c not in (None, 0, -signal.SIGTERM)]
+        if cause:
+            c = cause[0]
+            if c > 0:
+                return f"exit status {c}"
+            try:
+                name = signal.Signals(-c).name
+            except ValueError:
+                name = f"signal {-c}"
+            return f"{name}{': killed, or out of memory' if -c == signal.SIGKILL else ''}"
+        if None not in codes:
+            break
+        time.sleep(0.05)
+    return "killed"
 
 
 def _unlink(p: Path) -> None:

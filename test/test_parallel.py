@@ -233,3 +233,104 @@ def test_every_bundled_bag_converts_the_same_with_two_processes(bag, tmp_path):
     assert_same_chunks(one, two)
     assert w1 == w2 and exit_code(r1) == exit_code(r2)
     assert [t.to_dict() for t in r1.topics] == [t.to_dict() for t in r2.topics]
+
+
+def test_a_killed_worker_is_said_once_and_the_file_keeps_the_parts_written(tmp_path):
+    """A worker killed mid-conversion (as the out-of-memory killer would): the conversion ends
+    (no process waits for ever on the dead one), says it in one line with the signal and the
+    messages not converted (not as damage to the bag), exits 3, and the file holds the parts
+    written before, readable by the official reader."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    bag = rechunked(DATA / "bad/test_large_file.mcap", tmp_path / "large.mcap", chunk_size=32 << 10)
+    out = tmp_path / "o.rrd"
+    code = ("import sys; from rerun_ros.convert import convert, exit_code; "
+            f"r = convert({str(bag)!r}, {str(out)!r}, jobs=2, segment_bytes=1, "
+            "warn=lambda s: print('warning:', s, file=sys.stderr, flush=True)); "
+            "print(r.failed_units, r.units, r.converted, exit_code(r))")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    staged = tmp_path / f".o.rrd.part-{p.pid}"
+    workers: list[int] = []
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        try:  # the first part is in the file: freeze both workers, kill one, let the other go on
+            kids = [int(k) for k in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
+            if len(kids) >= 2 and staged.stat().st_size > 64 << 10:
+                for k in kids:
+                    os.kill(k, signal.SIGSTOP)
+                os.kill(kids[0], signal.SIGKILL)
+                os.kill(kids[1], signal.SIGCONT)
+                workers = kids
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.001)
+    stdout, stderr = p.communicate(timeout=60)
+    assert workers, "the conversion ended before a worker could be killed"
+    failed, units, converted, status = map(int, stdout.split())
+    died = [w for w in stderr.splitlines() if "a worker process died" in w]
+    assert len(died) == 1 and "SIGKILL" in died[0] and "messages were not converted" in died[0], stdout + stderr
+    assert "damage" not in stderr and "Traceback" not in stderr, stderr
+    assert 0 < failed < units and status == 3 and 0 < converted < 50_000
+    assert rerun_verify(out).returncode == 0
+    with RrdReader(out) as r:
+        got = sum(len(c) for c in r.iter_chunks() if c.entity_path == "/bulk/data" and not c.is_static)
+    assert got == converted
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (no such process, or a zombie nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line for line in f)
+    except OSError:
+        return True
+
+
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
+def test_a_stopped_conversion_leaves_no_worker_behind(how, tmp_path):
+    """A conversion over two processes stopped from outside: on SIGTERM (``kill``, ``timeout``,
+    a cancelled CI job) it stops its workers, removes its unfinished output and exits 143 with
+    one line, as on Ctrl-C; killed outright (SIGKILL), its workers die with it instead of
+    converting on into a file nobody keeps."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    bag = rechunked(DATA / "bad/test_large_file.mcap", tmp_path / "large.mcap", chunk_size=16 << 10)
+    out = tmp_path / "o.rrd"
+    code = ("import sys; from rerun_ros import cli; from rerun_ros.convert import convert\n"
+            "cli._terminate_as_interrupt()\n"
+            "try:\n"
+            f"    convert({str(bag)!r}, {str(out)!r}, jobs=2, segment_bytes=1)\n"
+            "except cli.Terminated:\n"
+            "    print('terminated', file=sys.stderr); sys.exit(143)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    staged = tmp_path / f".o.rrd.part-{p.pid}"
+    kids: list[int] = []
+    deadline = time.monotonic() + 60
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            kids = [int(k) for k in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
+            if len(kids) >= 2 and staged.stat().st_size > 16 << 10:
+                p.send_signal(getattr(signal, how))
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.001)
+    _, stderr = p.communicate(timeout=60)
+    assert len(kids) >= 2, "the conversion ended before it could be stopped"
+    end = time.monotonic() + 10
+    while not all(_gone(k) for k in kids) and time.monotonic() < end:
+        time.sleep(0.05)
+    assert all(_gone(k) for k in kids), f"workers left running: {[k for k in kids if not _gone(k)]}"
+    assert not out.exists()
+    if how == "SIGTERM":
+        assert p.returncode == 143 and stderr.strip().splitlines()[-1] == "terminated", stderr
+        assert not staged.exists() and "Traceback" not in stderr
+    else:
+        assert p.returncode == -9
