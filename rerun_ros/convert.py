@@ -234,7 +234,7 @@ def _convert(input_path, output_path, *, include, exclude, start, end, warn, pro
             return False
         return not any(p.search(topic) for p in exc)
 
-    staged = staged_output(output_path, [input_path])
+    staged = staged_output(output_path, [input_path], warn=_warn)
     try:
         # written in this thread: a writer thread was slower (GIL hand-offs, chunks waiting in
         # its queue: big bag 1.09-1.39x -> 0.94-1.05x the official converter, bench/convert.py),

@@ -332,5 +332,12 @@ def test_a_stopped_conversion_leaves_no_worker_behind(how, tmp_path):
     if how == "SIGTERM":
         assert p.returncode == 143 and stderr.strip().splitlines()[-1] == "terminated", stderr
         assert not staged.exists() and "Traceback" not in stderr
-    else:
-        assert p.returncode == -9
+    else:  # its unfinished output is removed by the next conversion to that name, and said
+        assert p.returncode == -9 and staged.exists()
+        size, old = staged.stat().st_size, time.time() - 120
+        os.utime(staged, (old, old))
+        said: list[str] = []
+        convert(bag, out, warn=said.append)
+        assert not staged.exists() and rerun_verify(out).returncode == 0
+        assert [w for w in said if "unfinished" in w] == \
+            [f"{staged}: removed, the unfinished output ({size} bytes) of an earlier run that was killed"]

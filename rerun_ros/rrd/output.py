@@ -23,8 +23,12 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-def staged_output(output: str | os.PathLike, inputs: list) -> Path:
+def staged_output(output: str | os.PathLike, inputs: list, warn=None) -> Path:
     """The temporary path to write ``output`` to (``.<name>.part-<pid>`` in its directory).
+
+    The unfinished outputs of earlier runs that were killed outright (SIGKILL, out of memory,
+    power lost: nothing could remove them) are removed, each said through ``warn``: a
+    ``.<name>.part-<pid>`` whose process is gone and that was not written for a minute.
 
     Raises:
         ValueError: the output is one of the inputs (or a file inside an input directory).
@@ -41,7 +45,39 @@ def staged_output(output: str | os.PathLike, inputs: list) -> Path:
         raise FileNotFoundError(f"{out}: output directory {out.parent} does not exist")
     if out.is_dir():
         raise ValueError(f"{out}: is a directory; give an output file name")
+    _remove_stale_parts(out, warn)
     return out.with_name(f".{out.name}.part-{os.getpid()}")
+
+
+def _remove_stale_parts(out: Path, warn) -> None:
+    import time
+    prefix = f".{out.name}.part-"
+    try:
+        names = [n for n in os.listdir(out.parent) if n.startswith(prefix)]
+    except OSError:
+        return
+    for n in names:
+        try:
+            pid = int(n[len(prefix):])
+            p = out.parent / n
+            if pid == os.getpid() or _alive(pid) or time.time() - p.stat().st_mtime < 60:
+                continue
+            size = p.stat().st_size
+            p.unlink()
+        except (ValueError, OSError):
+            continue
+        if warn is not None:
+            warn(f"{p}: removed, the unfinished output ({size} bytes) of an earlier run that was killed")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (another user's process: alive)
+        return True
+    return True
 
 
 def commit(tmp: Path, output: str | os.PathLike) -> None:
