@@ -473,7 +473,6 @@ def run_units(job: Job, units: list[Unit], jobs: int, writer, parts_dir: Path,
             futs = {}
             for i in first:
                 futs[i] = pool.submit(_work, units[i], i, str(writer.path), str(parts_dir))
-            broken = ""
             try:
                 for i, u in enumerate(units):
                     try:

@@ -735,15 +735,4 @@ def sanitize_application_id(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name) or "rerun_ros"
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
+_varint = P.varint  # (protobuf varint; the gRPC sink frames its messages with it too)
