@@ -235,6 +235,31 @@ def test_every_bundled_bag_converts_the_same_with_two_processes(bag, tmp_path):
     assert [t.to_dict() for t in r1.topics] == [t.to_dict() for t in r2.topics]
 
 
+def _when_written(code: str, staged_name: str, tmp_path, bytes_in: int, act) -> tuple:
+    """Run ``code`` (a conversion over two processes) in a Python subprocess; once both workers
+    run and its unfinished output holds ``bytes_in`` bytes, call ``act(process, workers)``.
+    Returns (process, workers: [] when the conversion ended first, stdout, stderr)."""
+    import subprocess
+    import sys
+    import time
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    staged = tmp_path / f".{staged_name}.part-{p.pid}"
+    deadline = time.monotonic() + 60
+    kids: list[int] = []
+    while p.poll() is None and time.monotonic() < deadline:
+        try:
+            kids = [int(k) for k in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
+            if len(kids) >= 2 and staged.stat().st_size > bytes_in:
+                act(p, kids)
+                break
+        except (OSError, ValueError):
+            pass
+        kids = []
+        time.sleep(0.001)
+    stdout, stderr = p.communicate(timeout=60)
+    return p, kids, stdout, stderr
+
+
 def test_a_killed_worker_is_said_once_and_the_file_keeps_the_parts_written(tmp_path):
     """A worker killed mid-conversion (as the out-of-memory killer would): the conversion ends
     (no process waits for ever on the dead one), says it in one line with the signal and the
@@ -242,33 +267,20 @@ def test_a_killed_worker_is_said_once_and_the_file_keeps_the_parts_written(tmp_p
     written before, readable by the official reader."""
     import os
     import signal
-    import subprocess
-    import sys
-    import time
     bag = rechunked(DATA / "bad/test_large_file.mcap", tmp_path / "large.mcap", chunk_size=32 << 10)
     out = tmp_path / "o.rrd"
     code = ("import sys; from rerun_ros.convert import convert, exit_code; "
             f"r = convert({str(bag)!r}, {str(out)!r}, jobs=2, segment_bytes=1, "
             "warn=lambda s: print('warning:', s, file=sys.stderr, flush=True)); "
             "print(r.failed_units, r.units, r.converted, exit_code(r))")
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    staged = tmp_path / f".o.rrd.part-{p.pid}"
-    workers: list[int] = []
-    deadline = time.monotonic() + 60
-    while p.poll() is None and time.monotonic() < deadline:
-        try:  # the first part is in the file: freeze both workers, kill one, let the other go on
-            kids = [int(k) for k in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
-            if len(kids) >= 2 and staged.stat().st_size > 64 << 10:
-                for k in kids:
-                    os.kill(k, signal.SIGSTOP)
-                os.kill(kids[0], signal.SIGKILL)
-                os.kill(kids[1], signal.SIGCONT)
-                workers = kids
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.001)
-    stdout, stderr = p.communicate(timeout=60)
+
+    def freeze_and_kill_one(p, kids):  # the first part is in the file: freeze both, kill one, go on
+        for k in kids:
+            os.kill(k, signal.SIGSTOP)
+        os.kill(kids[0], signal.SIGKILL)
+        os.kill(kids[1], signal.SIGCONT)
+
+    p, workers, stdout, stderr = _when_written(code, "o.rrd", tmp_path, 64 << 10, freeze_and_kill_one)
     assert workers, "the conversion ended before a worker could be killed"
     failed, units, converted, status = map(int, stdout.split())
     died = [w for w in stderr.splitlines() if "a worker process died" in w]
@@ -298,8 +310,6 @@ def test_a_stopped_conversion_leaves_no_worker_behind(how, tmp_path):
     converting on into a file nobody keeps."""
     import os
     import signal
-    import subprocess
-    import sys
     import time
     bag = rechunked(DATA / "bad/test_large_file.mcap", tmp_path / "large.mcap", chunk_size=16 << 10)
     out = tmp_path / "o.rrd"
@@ -309,20 +319,9 @@ def test_a_stopped_conversion_leaves_no_worker_behind(how, tmp_path):
             f"    convert({str(bag)!r}, {str(out)!r}, jobs=2, segment_bytes=1)\n"
             "except cli.Terminated:\n"
             "    print('terminated', file=sys.stderr); sys.exit(143)\n")
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p, kids, _, stderr = _when_written(code, "o.rrd", tmp_path, 16 << 10,
+                                       lambda p, kids: p.send_signal(getattr(signal, how)))
     staged = tmp_path / f".o.rrd.part-{p.pid}"
-    kids: list[int] = []
-    deadline = time.monotonic() + 60
-    while p.poll() is None and time.monotonic() < deadline:
-        try:
-            kids = [int(k) for k in open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()]
-            if len(kids) >= 2 and staged.stat().st_size > 16 << 10:
-                p.send_signal(getattr(signal, how))
-                break
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.001)
-    _, stderr = p.communicate(timeout=60)
     assert len(kids) >= 2, "the conversion ended before it could be stopped"
     end = time.monotonic() + 10
     while not all(_gone(k) for k in kids) and time.monotonic() < end:
