@@ -176,13 +176,19 @@ class _Run:
                 rows = np.zeros((len(gpos), length), np.uint8)
             else:
                 rows = gather_rows(ctx.buf, addr, length)
+            k = len(gpos)
+            typed = k > 0 and rows.flags.c_contiguous
             for i, o in enumerate(offs):
                 info = self._info(i)
                 if info is None:
                     continue
                 size, n, dt, farr, native = info
-                raw = np.ascontiguousarray(rows[:, o:o + size * n])
-                vals = raw.view(dt).reshape(len(gpos), n) if farr else raw.view(dt).reshape(-1)
+                if typed:  # one typed strided copy per field (a byte-wise 2-D copy was ~7x slower)
+                    vals = np.ascontiguousarray(np.ndarray((k, n) if farr else (k,), dt, buffer=rows, offset=o,
+                                                           strides=(length, size) if farr else (length,)))
+                else:
+                    raw = np.ascontiguousarray(rows[:, o:o + size * n])
+                    vals = raw.view(dt).reshape(k, n) if farr else raw.view(dt).reshape(-1)
                 if native is not None:
                     vals = vals.astype(native)
                 if sel is None:
