@@ -138,7 +138,7 @@ class _Run:
                     continue
                 code, size = PRIMITIVES[leaf.prim]
                 dt = np.dtype(code).newbyteorder(self.endian) if size > 1 else np.dtype(code)
-                swap = size > 1 and self.endian != "=" and dt.byteorder not in ("=", "|")
+                swap = size > 1 and not dt.isnative  # ('<f8' is native here: no copy to '=f8')
                 infos.append((size, leaf.count if leaf.kind == "farr" else 1, dt, leaf.kind == "farr",
                               dt.newbyteorder("=") if swap else None))
             self._infos = infos
@@ -383,7 +383,7 @@ class _Struct:
         code = PRIMITIVES[leaf.prim][0]
         dt = np.dtype(code).newbyteorder(self.endian) if size > 1 else np.dtype(code)
         vals = values.view(dt)
-        if size > 1 and dt.byteorder not in ("=", "|"):
+        if size > 1 and not dt.isnative:
             vals = vals.astype(dt.newbyteorder("="))
         offsets = boff // size if size > 1 else boff
         return _list(offsets, _prim_array(leaf.prim, vals), _PRIM_TYPES[leaf.prim]), pos + nbytes
