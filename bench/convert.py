@@ -10,14 +10,16 @@ multi-process case. Both converters run on each as their own process, ``--repeat
 interleaved (rotating which goes first, the page cache written back before each run), fresh
 outputs; ours at ``--jobs`` 1, 2 and all cores (the official converter with its default threads,
 and pinned to one core with ``taskset``, for its own scaling).
-The table gives best wall time and CPU, worst peak memory (the process tree's summed PSS, or one process's VmHWM if larger) and
+The table gives best wall time and CPU of the timed runs, worst peak memory of ``--mem-repeat``
+separate watched runs (the process tree's summed PSS, or one process's VmHWM if larger; watching
+takes CPU, so timed runs are not watched) and
 output size with our/their ratios; then the targets of issue 26 (5-minute mix wall <= 1.3x;
 10x mix and big bag wall <= 0.8x; memory <= 1.5x; size <= 1.0x; scaling from 1 to 2 jobs >= 0.8),
 the per-core rate, and the decode+map throughput on the small mix in messages per CPU second
 (target >= 1M/s).
 
 Usage: .venv/bin/python bench/convert.py [--workdir DIR] [--repeat N] [--scale F]
-       [--only small|mix10|big ...] [--jobs N ...]
+       [--only small|mix10|big ...] [--jobs N ...] [--mem-repeat N]
 """
 from __future__ import annotations
 
@@ -150,15 +152,20 @@ def _hwm_kb(pid: int) -> int:
     return 0
 
 
-def run(cmd: list[str]) -> tuple[float, float, int, float]:
-    """Run a command; return (wall s, peak memory MiB, exit status, CPU s of the process tree).
+def run(cmd: list[str], sample: bool = False) -> tuple[float, float, int, float]:
+    """Run a command; return (wall s, peak memory MiB or 0, exit status, CPU s of the process tree).
 
-    Peak memory is the largest of: the sum over the process and its worker processes of their
-    proportional set size (what a multi-process conversion really holds), and the peak resident
-    set of any one of them (VmHWM, its high-water mark since exec: a peak between two samples is
-    not missed), both sampled every 20 ms. Not ``wait4``'s ``ru_maxrss``: Linux counts in it
-    the forking parent's resident set at exec (this benchmark's own, hundreds of MiB after it
-    built a bag), which made every converter read the same peak.
+    Timed runs (``sample`` False) are not watched: reading ``/proc/PID/smaps_rollup`` walks the
+    page tables of every process of the tree (1-8 ms per process and sample here, measured
+    mid-conversion), so a sampler at 20 ms took up to half a core from the converter it timed
+    (our ``-j 2`` on the big bag: 0.73 s unwatched, 0.80 s watched; the official converter
+    0.97 / 0.97 s best, 0.98 / 1.07 s median). Memory runs (``sample`` True) measure the peak:
+    the largest of the sum over the process and its worker processes of their proportional set
+    size (what a multi-process conversion really holds), and the peak resident set of any one of
+    them (VmHWM, its high-water mark since exec: a peak between two samples is not missed), both
+    sampled every 20 ms. Not ``wait4``'s ``ru_maxrss``: Linux counts in it the forking parent's
+    resident set at exec (this benchmark's own, hundreds of MiB after it built a bag), which
+    made every converter read the same peak.
     """
     import threading
     t = time.perf_counter()
@@ -166,19 +173,21 @@ def run(cmd: list[str]) -> tuple[float, float, int, float]:
     peak = [0]
     done = threading.Event()
 
-    def sample():
+    def sampler():
         while not done.is_set():
             tree = _tree(p.pid)
             peak[0] = max(peak[0], _pss_kb(tree), max((_hwm_kb(q) for q in tree), default=0))
             done.wait(0.02)
 
-    th = threading.Thread(target=sample, daemon=True)
-    th.start()
+    th = threading.Thread(target=sampler, daemon=True) if sample else None
+    if th is not None:
+        th.start()
+    err = p.stderr.read().decode(errors="replace")  # (a converter that fills the pipe must not block)
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     done.set()
-    th.join()
-    err = p.stderr.read().decode(errors="replace")
+    if th is not None:
+        th.join()
     code = os.waitstatus_to_exitcode(status)
     if code not in (0,):
         print(f"{cmd[0]} exited {code}: {err[-500:]}", file=sys.stderr)
@@ -207,10 +216,12 @@ def throughput(bag: Path) -> tuple[int, float]:
     return sum(len(b) for b in batches), time.process_time() - t
 
 
-def compare(bag: Path, work: Path, repeat: int, label: str, jobs: list[int], fresh: bool = True) -> dict:
-    """Best wall, worst peak memory, best CPU and output size of the official converter and of
-    ours at each ``jobs``, ``repeat`` interleaved runs (who goes first rotates), fresh outputs
-    (``fresh=False``: each writes over its previous output, as a user converting again does)."""
+def compare(bag: Path, work: Path, repeat: int, label: str, jobs: list[int], fresh: bool = True,
+            mem_repeat: int = 1) -> dict:
+    """Best wall and CPU of ``repeat`` interleaved timed runs (who goes first rotates), worst
+    peak memory of ``mem_repeat`` interleaved memory runs (:func:`run`), and output size, of the
+    official converter and of ours at each ``jobs``; fresh outputs (``fresh=False``: each writes
+    over its previous output, as a user converting again does)."""
     cmds = {"theirs": [str(BIN / "rerun"), "mcap", "convert", str(bag), "-o", str(work / f"theirs_{label}.rrd")]}
     outs = {"theirs": work / f"theirs_{label}.rrd"}
     if fresh and shutil.which("taskset"):  # (the official converter on one core: its own scaling)
@@ -221,15 +232,18 @@ def compare(bag: Path, work: Path, repeat: int, label: str, jobs: list[int], fre
         outs[j] = work / f"ours_{label}_j{j}.rrd"
         cmds[j] = [str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(outs[j]), "-q", "-j", str(j)]
     res = {k: [] for k in cmds}
+    mem = {k: [] for k in cmds}
     keys = list(cmds)
-    for i in range(repeat):
+    # timed runs, then (``mem_repeat`` rounds) memory runs: the same order rules, watched
+    for i in range(repeat + mem_repeat):
         for k in keys[i % len(keys):] + keys[:i % len(keys)]:
             if fresh and outs[k].exists():
                 outs[k].unlink()
             os.sync()  # (the previous run's output written back before this one starts)
-            res[k].append(run(cmds[k]))
-    return {k: {"wall": min(r[0] for r in v), "mem": max(r[1] for r in v), "cpu": min(r[3] for r in v),
-                "size": outs[k].stat().st_size / 2**20} for k, v in res.items()}
+            r = run(cmds[k], sample=i >= repeat)
+            (mem if i >= repeat else res)[k].append(r)
+    return {k: {"wall": min(r[0] for r in v), "mem": max((r[1] for r in mem[k]), default=0.0),
+                "cpu": min(r[3] for r in v), "size": outs[k].stat().st_size / 2**20} for k, v in res.items()}
 
 
 def main() -> int:
@@ -241,6 +255,8 @@ def main() -> int:
                     help="run these bags only (repeatable)")
     ap.add_argument("--jobs", type=int, action="append", default=None,
                     help="our --jobs values to run (repeatable; default 1, 2 and all cores)")
+    ap.add_argument("--mem-repeat", type=int, default=2,
+                    help="memory runs per converter, after the timed runs (default 2)")
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     work = Path(a.workdir or tempfile.mkdtemp(prefix="rerun_ros_bench_"))
@@ -272,14 +288,15 @@ def main() -> int:
             print(f"built {bags['big']} ({bags['big'].stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t:.1f} s")
     # (wall, memory, size) targets against the official converter per bag, from issue 26
     targets = {"small": (1.3, 1.5, 1.0), "mix10": (0.8, 1.5, 1.0), "big": (0.8, 1.5, 1.0)}
-    print(f"\n{a.repeat} runs each, interleaved, fresh outputs, page cache written back before each run; "
-          f"{cores} cores; best wall and CPU, worst peak memory (the process tree's summed PSS, or one process's VmHWM if larger)\n")
+    print(f"\n{a.repeat} timed runs each, interleaved, fresh outputs, page cache written back before each run; "
+          f"{cores} cores; best wall and CPU; worst peak memory of {a.mem_repeat} more runs each, watched (the process "
+          f"tree's summed PSS, or one process's VmHWM if larger; not in the timed runs: watching costs CPU)\n")
     print(f"| {'bag':<30} | {'converter':<22} | {'wall s':>6} | {'x theirs':>8} | {'CPU s':>6} | "
           f"{'peak MiB':>8} | {'x theirs':>8} | {'out MiB':>7} | {'x theirs':>8} |")
     print("|" + "|".join("-" * (w + 2) for w in (30, 22, 6, 8, 6, 8, 8, 7, 8)) + "|")
     verdicts = []
     for label, bag in bags.items():
-        r = compare(bag, work, a.repeat, label, jobs)
+        r = compare(bag, work, a.repeat, label, jobs, mem_repeat=a.mem_repeat)
         th = r["theirs"]
         name = f"{label}: {bag.name} ({bag.stat().st_size / 2**20:.1f} MiB)"
         print(f"| {name:<30} | {'rerun mcap convert':<22} | {th['wall']:6.2f} | {1.0:8.2f} | {th['cpu']:6.2f} | "
@@ -313,7 +330,7 @@ def main() -> int:
                      f"of work for this bag + fixed cost")
         verdicts.append(f"{label} (-j {max(jobs)}): " + "; ".join(v))
         if label == "big":  # (converting again over the last output: the rename's cost on ext4)
-            again = compare(bag, work, a.repeat, label, [max(jobs)], fresh=False)
+            again = compare(bag, work, a.repeat, label, [max(jobs)], fresh=False, mem_repeat=0)
             o, t_ = again[max(jobs)]["wall"], again["theirs"]["wall"]
             verdicts.append(f"big, over the previous output: theirs {t_:.2f} s, ours -j {max(jobs)} {o:.2f} s "
                             f"({o / t_:.2f}x; to a new name {best['wall']:.2f} / {th['wall']:.2f} s)")
