@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from .cdr import SchemaError, decoder_for
-from .cdr.stamps import raw_stamps, stamp_offset
+from .cdr.stamps import is_time, raw_stamps, stamp_offset
 from .mappers import MapContext, MappingError, archetypes_of, normalize_type
 from .mappers.base import Columns, MessageBatch, SharedState
 from .mappers.registry import entry
@@ -249,14 +249,18 @@ class Ingestor:
         blobs = set(t.entry.blobs) if t.entry is not None else set()
         t.keep_fields = [i for i, n in enumerate(names) if n not in blobs] if blobs & set(names) else None
         t.stamp = t.frame = None
+        # (as the recorded definition says: a stamp that is not a builtin_interfaces/Time, or a
+        # frame id that is not a string, is none; the messages are placed by their log time)
         hdr = typ.get_field_index("header")
         if hdr >= 0 and pa.types.is_struct(typ[hdr].type):
             h = typ[hdr].type
-            if h.get_field_index("stamp") >= 0:
+            if h.get_field_index("stamp") >= 0 and is_time(h[h.get_field_index("stamp")].type):
                 t.stamp = "header.stamp"
-            if h.get_field_index("frame_id") >= 0 and t.stats.type_name != "tf2_msgs/msg/TFMessage":
+            f = h.get_field_index("frame_id")
+            if f >= 0 and (pa.types.is_string(h[f].type) or pa.types.is_large_string(h[f].type)) \
+                    and t.stats.type_name != "tf2_msgs/msg/TFMessage":
                 t.frame = "header.frame_id"
-        elif typ.get_field_index("stamp") >= 0 and pa.types.is_struct(typ[typ.get_field_index("stamp")].type):
+        elif typ.get_field_index("stamp") >= 0 and is_time(typ[typ.get_field_index("stamp")].type):
             t.stamp = "stamp"
         t.stamp_at = stamp_offset(typ)
 
@@ -460,7 +464,11 @@ class Ingestor:
             robot_time = None if robot_time is None else robot_time[keep]
         for note in dec.notes:
             self._problem(t, note, int(log_time[0]))
-        self._log(t, arr, np.asarray(log_time, np.int64), publish_time, cache, robot_time)
+        # (values a robot or a damaged file recorded — 1e300 in a float64 covariance, NaN — are
+        # mapped as they are, to inf or dropped points, and kept whole in the message column:
+        # numpy's floating-point warnings about them would only be stray lines on stderr)
+        with np.errstate(all="ignore"):
+            self._log(t, arr, np.asarray(log_time, np.int64), publish_time, cache, robot_time)
 
     def _log(self, t: _Topic, arr: pa.StructArray, log_time: np.ndarray, publish_time, cache: dict,
              robot_time=None) -> None:

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from conftest import FIELD, LIDAR, MARKERS
+from conftest import FIELD, LIDAR, MARKERS, run_cli
 
 WORKER = r'''
 import json, random, signal, sys, time, traceback
@@ -233,3 +233,68 @@ def test_proxy_and_sdk_under_fuzzing(tmp_path):
     assert s["sdk_cases"] >= 100 and s["sdk_logged"] and s["sdk_refused"]
     assert not s["sdk_tracebacks"], "\n\n".join(s["sdk_tracebacks"][:5])
     assert s["written"] + s["lost"] == s["sdk_logged"], s
+
+
+def _rewritten(src, dst, schema_text=None, message=None) -> None:
+    """A copy of a real bag, record by record, with each schema's definition text passed through
+    ``schema_text(name, text)`` and each message's bytes through ``message(topic, bytes)``."""
+    from mcap.reader import make_reader
+    from mcap.writer import Writer
+
+    with open(src, "rb") as f, open(dst, "wb") as out:
+        w = Writer(out)
+        w.start()
+        schemas, channels = {}, {}
+        for sc, ch, m in make_reader(f).iter_messages(log_time_order=False):
+            if sc.id not in schemas:
+                text = sc.data.decode() if schema_text is None else schema_text(sc.name, sc.data.decode())
+                schemas[sc.id] = w.register_schema(sc.name, sc.encoding, text.encode())
+            if ch.id not in channels:
+                channels[ch.id] = w.register_channel(ch.topic, ch.message_encoding, schemas[sc.id], ch.metadata)
+            data = m.data if message is None else message(ch.topic, m.data)
+            w.add_message(channels[ch.id], m.log_time, data, m.publish_time, m.sequence)
+        w.finish()
+
+
+def test_a_recorded_stamp_that_is_not_a_time_places_its_messages_by_log_time(tmp_path):
+    """A bag whose recorded definitions name the Time's fields otherwise (found by fuzzing: a
+    flipped byte in `uint32 nanosec`) converts without a traceback: the messages decode as their
+    definition says, their header is no stamp, they are placed by their log time."""
+    bag = tmp_path / "renamed.mcap"
+    _rewritten(FIELD, bag, schema_text=lambda name, text: text.replace("uint32 nanosec", "uint32 nanosex"))
+    p = run_cli("convert", bag, "-o", tmp_path / "out.rrd", "--json")
+    assert "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert p.returncode in (0, 3), p.stderr[-1000:]
+    report = json.loads(p.stdout)
+    assert report["messages"] == 2671 and report["converted"] > 2500
+    from rerun_ros.rrd.reader import read_chunks
+    chunks, _ = read_chunks(tmp_path / "out.rrd")
+    depth = [c for c in chunks if c.entity_path == "/coug2/depth_data" and not c.is_static]
+    assert depth and all((c.timelines["ros_time"][1] == c.timelines["log_time"][1]).all() for c in depth)
+
+
+def test_values_out_of_float32_range_convert_without_numpy_warnings(tmp_path):
+    """A covariance of 1e300 (a real robot's PoseWithCovarianceStamped, its first covariance
+    value overwritten: the last 36 float64 of the message) is mapped as it is, and kept whole in
+    the message column; numpy's overflow warnings are not printed to the user."""
+    import struct
+
+    def huge(topic, data):
+        if topic != "/coug2/dvl/dead_reckoning":
+            return data
+        b = bytearray(data)
+        b[-288:-280] = struct.pack("<d", 1e300)
+        return bytes(b)
+
+    bag = tmp_path / "huge.mcap"
+    _rewritten(FIELD, bag, message=huge)
+    p = run_cli("convert", bag, "-o", tmp_path / "out.rrd", "--json")
+    assert p.returncode in (0, 3), p.stderr[-1000:]
+    assert "Warning" not in p.stderr and "Traceback" not in p.stderr, p.stderr[-2000:]
+    from rerun_ros.query.recording import open as open_rec
+    rec = open_rec(tmp_path / "out.rrd")
+    t = rec.dataframe("log_time", "/coug2/dvl/dead_reckoning")
+    msgs = [c for c in t.column_names if c.endswith(":message")]
+    assert msgs, t.column_names
+    kept = [m for row in t.column(msgs[0]).to_pylist() if row for m in row]
+    assert kept and all(m["pose"]["covariance"][0] == 1e300 for m in kept)

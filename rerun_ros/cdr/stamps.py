@@ -15,10 +15,12 @@ import pyarrow as pa
 
 from .arrow import gather_rows
 
-__all__ = ["stamp_offset", "raw_stamps"]
+__all__ = ["stamp_offset", "raw_stamps", "is_time"]
 
 
-def _is_time(t: pa.DataType) -> bool:
+def is_time(t: pa.DataType) -> bool:
+    """Whether a decoded type is a ``builtin_interfaces/Time``: a struct of ``int32 sec`` and
+    ``uint32 nanosec``, in that order (a recorded definition may say otherwise: not a stamp)."""
     return (pa.types.is_struct(t) and t.num_fields == 2 and t[0].name == "sec" and t[1].name == "nanosec"
             and pa.types.is_int32(t[0].type) and pa.types.is_uint32(t[1].type))
 
@@ -28,7 +30,7 @@ def _starts_with_time(t: pa.DataType) -> bool:
     if not pa.types.is_struct(t) or t.num_fields == 0:
         return False
     f = t[0].type
-    return _is_time(f) or (pa.types.is_struct(f) and f.num_fields > 0 and _is_time(f[0].type))
+    return is_time(f) or (pa.types.is_struct(f) and f.num_fields > 0 and is_time(f[0].type))
 
 
 def stamp_offset(arrow_type: pa.DataType) -> int | None:
