@@ -532,12 +532,49 @@ def cmd_diff(args) -> int:
     return EXIT_DIFFERENCES if summary["fired"] else 0
 
 
+def _bag_info(args, info: dict) -> int:
+    """``rerun-ros info BAG``: the bag's topics and what a conversion makes of each."""
+    from rich.console import Console
+    from rich.table import Table
+
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    con = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    span = ""
+    if info["start_ns"] is not None and info["end_ns"] is not None:
+        span = (f", {(info['end_ns'] - info['start_ns']) / 1e9:.1f} s of log time "
+                f"({_fmt_time(info['start_ns'], 'timestamp')} .. {_fmt_time(info['end_ns'], 'timestamp')})")
+    what = info["storage"] + (f" ({len(info['files'])} files)" if len(info["files"]) > 1 else "")
+    distro = f", ROS 2 {info['ros_distro']}" if info["ros_distro"] else ""
+    counted = " (counted by reading it: the file has no summary)" if info["counted_by_reading"] else ""
+    con.print(f"{info['file']}: {_human(info['bytes'])}, {what}{distro}, {info['messages']} messages in "
+              f"{len(info['topics'])} topics{span}{counted}")
+    table = Table()
+    for col in ("topic", "type", "messages", "entity", "converts to", "definition"):
+        table.add_column(col, justify="right" if col == "messages" else "left")
+    for t in info["topics"]:
+        to = t["archetypes"] or "struct columns (no visual mapper)"
+        how = t["decoding"]
+        if how.startswith("cannot"):
+            to, how = "not converted: " + how[len("cannot: "):], ""
+        elif how.startswith("built-in "):
+            how = f"none recorded: ROS 2 {how[len('built-in '):]}'s"
+        table.add_row(t["topic"], t["type"], str(t["messages"]), t["entity"], to, how)
+    con.print(table)
+    for w in info["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
 def cmd_info(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from .info import rrd_info
+    from .info import bag_info, is_bag, rrd_info
 
+    if is_bag(args.file):
+        return _bag_info(args, bag_info(args.file))
     info = rrd_info(args.file)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -740,8 +777,8 @@ def build_parser() -> argparse.ArgumentParser:
     cd.add_argument("--catalog")
     _diff_options(cd)
     cd.set_defaults(fn=cmd_catalog_diff)
-    i = sub.add_parser("info", help="summarise an .rrd file")
-    i.add_argument("file")
+    i = sub.add_parser("info", help="summarise an .rrd file, or a bag and what a conversion makes of it")
+    i.add_argument("file", help="an .rrd recording, an MCAP file, a rosbag2 directory or a .db3 file")
     i.add_argument("--json", action="store_true", help="machine-readable output (documented in docs/cli.md)")
     i.set_defaults(fn=cmd_info)
     return p

@@ -1,6 +1,8 @@
 """``rerun-ros info``: what an ``.rrd`` holds — entities, archetypes, component columns,
-timelines with min/max, rows, chunks, static flags, and the robot clock ``ros_time`` is on. The JSON form is documented in
-``docs/cli.md`` and stable (version field ``"info_version": 1``)."""
+timelines with min/max, rows, chunks, static flags, and the robot clock ``ros_time`` is on —
+or what a bag holds and what a conversion makes of it (:func:`bag_info`: topics, types, message
+counts, the entity and archetypes of each topic, log-time span; as ``ros2 bag info`` reads it).
+The JSON forms are documented in ``docs/cli.md`` and stable (version field ``"info_version": 1``)."""
 from __future__ import annotations
 
 import os
@@ -9,7 +11,7 @@ from pathlib import Path
 from .model.names import CLOCK_PROPERTY
 from .rrd.reader import RrdReader
 
-__all__ = ["rrd_info"]
+__all__ = ["rrd_info", "bag_info", "is_bag"]
 
 INFO_VERSION = 1
 
@@ -92,3 +94,106 @@ def _clock_of(chunk) -> dict | None:
         elif d.column == "TextDocument:text":
             out = {**(out or {}), "text": vals[-1][0]}
     return out
+
+
+def is_bag(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a bag (a directory, a ``.db3`` or ``.mcap`` file, or a file beginning
+    with the MCAP magic ``\\x89MCAP``) rather than an ``.rrd`` recording."""
+    p = Path(path)
+    if p.is_dir() or p.suffix in (".db3", ".mcap"):
+        return True
+    try:
+        with open(p, "rb") as f:
+            return f.read(5) == b"\x89MCAP"
+    except OSError:
+        return False
+
+
+def _decoding(ch, distro: str | None) -> str:
+    """How a conversion decodes a channel's messages: ``"recorded"`` (its definition),
+    ``"built-in DISTRO"`` (recorded without one: the standard definition of a ROS 2
+    distribution; a conversion picks the one the messages fit) or ``"cannot: why"``."""
+    from .cdr import SchemaError, decoder_for
+    from .cdr.schema import DISTROS
+
+    if ch.message_encoding != "cdr":
+        return f"cannot: message encoding {ch.message_encoding!r} is not ROS 2 CDR"
+    if not ch.type_name:
+        return "cannot: the channel has no schema"
+    if ch.schema_text.strip():
+        try:
+            decoder_for(ch.type_name, ch.schema_encoding, ch.schema_text, distro)
+            return "recorded"
+        except SchemaError as e:
+            return f"cannot: {e}"
+    for d in ([distro] if distro else []) + [d for d in reversed(DISTROS) if d != distro]:
+        try:
+            decoder_for(ch.type_name, ch.schema_encoding, "", d)
+            return f"built-in {d}"
+        except SchemaError:
+            continue
+    return "cannot: recorded without its definition, and no ROS 2 distribution defines the type"
+
+
+def bag_info(path: str | os.PathLike) -> dict:
+    """Summarise a bag (MCAP file, rosbag2 directory or ``.db3``) from its summary section or
+    ``metadata.yaml`` — no message is decoded — and say what ``rerun-ros convert`` makes of each
+    topic: its entity path and archetypes, or struct columns for a type without a visual mapper.
+    A file without message counts (no summary: a recording cut short) is read through once to
+    count them.
+
+    Returns:
+        a dict (``info_version`` 1, ``kind`` ``"bag"``; times in ns since the Unix epoch, log
+        time; ``docs/cli.md``).
+
+    Raises:
+        FileNotFoundError: no such path. BagError: not a bag.
+    """
+    from .mappers.registry import entry
+    from .model import entity_path
+    from .sources import open_bag
+
+    warnings: list[str] = []
+    src = open_bag(path, warn=warnings.append)
+    counted = src.total_messages is not None
+    counts: dict = dict(src.stats.expected)
+    start, end = src.start_time, src.end_time
+    if not counted:  # (no summary: count what the file holds, reading it once)
+        counts = {}
+        for b in src.batches():
+            counts[b.channel.id] = counts.get(b.channel.id, 0) + len(b)
+            if len(b):
+                lo, hi = int(b.log_time.min()), int(b.log_time.max())
+                start = lo if start is None else min(start, lo)
+                end = hi if end is None else max(end, hi)
+    topics: dict = {}
+    for ch in src.channels.values():
+        t = topics.get((ch.topic, ch.type_name))
+        if t is None:
+            e = entry(ch.type_name) if ch.type_name else None
+            t = topics[(ch.topic, ch.type_name)] = {
+                "topic": ch.topic, "type": ch.type_name, "messages": 0,
+                "entity": entity_path.from_topic(ch.topic),
+                "archetypes": e.archetypes if e is not None else "",
+                "definition": ch.schema_encoding or "none",
+                "decoding": _decoding(ch, src.distro)}
+        t["messages"] += counts.get(ch.id, 0)
+    files = list(getattr(src, "files", None) or [Path(path)])
+    size = sum(f.stat().st_size for f in files if f.is_file())
+    return {
+        "info_version": INFO_VERSION,
+        "kind": "bag",
+        "file": str(Path(path)),
+        "bytes": size,
+        "storage": "sqlite3" if any(str(f).endswith(".db3") for f in files) else "mcap",
+        "files": [str(f) for f in files],
+        "profile": getattr(src, "profile", "") or None,
+        "ros_distro": src.distro,
+        "messages": sum(t["messages"] for t in topics.values()),
+        "counted_by_reading": not counted,
+        "start_ns": start,
+        "end_ns": end,
+        "topics": sorted(topics.values(), key=lambda t: (t["topic"], t["type"])),
+        "damaged": bool(src.damaged),
+        "warnings": warnings,
+    }

@@ -8,7 +8,7 @@ import pytest
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
-from conftest import BAD, FIELD, LIDAR, SENSORS, header, official_table, rerun_verify, run_cli
+from conftest import BAD, DATA, FIELD, LIDAR, SENSORS, header, official_table, rerun_verify, run_cli
 from rerun_ros.convert import convert, exit_code
 from rerun_ros.rrd.reader import read_chunks
 from rerun_ros.store.chunk_store import ChunkStore
@@ -319,6 +319,45 @@ def test_cli_convert_and_info_json(tmp_path):
     assert set(info["timelines"]) == {"ros_time", "log_time", "publish_time"}
     assert info["timelines"]["ros_time"]["kind"] == "timestamp"
     assert info["rows"] == sum(e["rows"] for e in info["entities"].values())
+
+
+def test_info_of_a_bag_says_what_a_conversion_makes_of_each_topic(tmp_path):
+    """`rerun-ros info BAG` (as `ros2 bag info`, plus the entity and archetypes of each topic):
+    its counts are the conversion's, on the real field run (recorded definitions, custom types),
+    the real sim run (rosbag2 sqlite3, no definitions), a file with a protobuf channel, and the
+    field run cut short (no summary: counted by reading)."""
+    info = json.loads(run_cli("info", FIELD, "--json").stdout)
+    rep = json.loads(run_cli("convert", FIELD, "-o", tmp_path / "f.rrd", "--json").stdout)
+    assert info["kind"] == "bag" and info["storage"] == "mcap" and not info["counted_by_reading"]
+    assert info["messages"] == rep["messages"] == 2671 and len(info["topics"]) == 33
+    topics = {t["topic"]: t for t in info["topics"]}
+    conv = {t["topic"]: t for t in rep["topics"]}
+    assert all(topics[k]["messages"] == v["messages"] for k, v in conv.items())
+    assert topics["/coug2/depth_data"]["archetypes"] == "Arrows3D + Ellipsoids3D"
+    assert topics["/coug2/dvl/data"]["archetypes"] == "" and topics["/coug2/dvl/data"]["decoding"] == "recorded"
+    assert (info["end_ns"] - info["start_ns"]) / 1e9 == pytest.approx(20.17, abs=0.01)
+    text = run_cli("info", FIELD)
+    assert text.returncode == 0 and "2671 messages in 33 topics" in text.stdout and "struct columns" in text.stdout
+
+    walker = DATA / "sim" / "walker"
+    info = json.loads(run_cli("info", walker, "--json").stdout)
+    assert info["storage"] == "sqlite3" and info["messages"] == 6788
+    how = {t["topic"]: t["decoding"] for t in info["topics"]}
+    assert how.pop("/performance_metrics").startswith("cannot")  # (gazebo_msgs: as the conversion says)
+    assert all(h.startswith("built-in ") for h in how.values())
+
+    info = json.loads(run_cli("info", BAD / "test_unsupported_encoding.mcap", "--json").stdout)
+    how = {t["topic"]: t["decoding"] for t in info["topics"]}
+    assert how["/proto/data"].startswith("cannot: message encoding 'protobuf'") and how["/ros2/data"] == "recorded"
+
+    cut = tmp_path / "cut.mcap"
+    cut.write_bytes(FIELD.read_bytes()[:400_000])
+    p = run_cli("info", cut, "--json")
+    info = json.loads(p.stdout)
+    assert p.returncode == 0 and any("cut short" in w for w in info["warnings"])
+    assert info["counted_by_reading"] and 0 < info["messages"] < 2671
+    p = run_cli("info", tmp_path / "missing.mcap")
+    assert p.returncode == 1 and p.stderr.startswith("rerun-ros: error:") and "Traceback" not in p.stderr
 
 
 def test_demo_default_input(tmp_path):
