@@ -497,7 +497,9 @@ class Ingestor:
         if e is not None:
             try:
                 out = e.fn(batch, ctx)
-            except (MappingError, ValueError, TypeError, KeyError, IndexError) as ex:
+            # (AttributeError, KeyError: a recorded definition without a field the mapper
+            # reads, e.g. a damaged one; the messages stay whole in the message column)
+            except (MappingError, ValueError, TypeError, KeyError, IndexError, AttributeError) as ex:
                 ctx.reject(n, f"cannot map messages: {type(ex).__name__}: {ex}")
                 out = []
             for c in out:

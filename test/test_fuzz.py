@@ -298,3 +298,23 @@ def test_values_out_of_float32_range_convert_without_numpy_warnings(tmp_path):
     assert msgs, t.column_names
     kept = [m for row in t.column(msgs[0]).to_pylist() if row for m in row]
     assert kept and all(m["pose"]["covariance"][0] == 1e300 for m in kept)
+
+
+def test_a_recorded_definition_without_a_field_a_mapper_reads_is_said_not_a_traceback(tmp_path):
+    """The real 94-type bag with `uint32 height` renamed in its recorded definitions (images,
+    clouds, camera infos, maps: found by fuzzing): those messages decode as their definition says,
+    cannot be mapped (said per topic, exit 3), and stay whole in their message column."""
+    src = FIELD.parent.parent / "types94" / "test_bag_mcap" / "test_bag_mcap.mcap"
+    bag = tmp_path / "renamed.mcap"
+    _rewritten(src, bag, schema_text=lambda name, text: text.replace("uint32 height", "uint32 heigth"))
+    p = run_cli("convert", bag, "-o", tmp_path / "out.rrd", "--json")
+    assert "Traceback" not in p.stderr, p.stderr[-2000:]
+    assert p.returncode == 3, p.stderr[-1000:]
+    report = json.loads(p.stdout)
+    image = next(t for t in report["topics"] if t["type"].endswith("sensor_msgs/msg/Image"))
+    assert any("cannot map" in r and "height" in r for r in image["reasons"]), image
+    from rerun_ros.query.recording import open as open_rec
+    t = open_rec(tmp_path / "out.rrd").dataframe("log_time", image["entity"])
+    col = next(c for c in t.column_names if c.endswith(":message"))
+    kept = [m for row in t.column(col).to_pylist() if row for m in row]
+    assert len(kept) == image["messages"] and all("heigth" in m for m in kept)
