@@ -280,6 +280,34 @@ def test_db3_on_read_only_media_converts_whole(read_only, tmp_path):
     assert json.loads(p.stdout)["converted"] == 4695  # none lost with the WAL
 
 
+def test_db3_rows_with_null_or_mistyped_columns_are_left_out_and_said(tmp_path):
+    """The real field run's `.db3` with three message rows damaged as a corrupted database holds
+    them (found by fuzzing: NULL columns despite the schema's NOT NULL; a text where the data
+    blob is): each job count converts the rest, says so in one line, exit 3 — no traceback."""
+    import json
+    import sqlite3
+    bag = tmp_path / "damaged.db3"
+    shutil.copy(DATA / "field" / "rosbag2_2024_09_04-17_15_57_0.db3", bag)
+    c = sqlite3.connect(bag)
+    c.executescript("""
+        create table m2 as select * from messages; drop table messages;
+        create table messages(id integer primary key, topic_id integer, timestamp integer, data blob);
+        insert into messages select * from m2; drop table m2;
+        update messages set data = null where id = 100;
+        update messages set topic_id = null, timestamp = null where id = 2000;
+        update messages set data = 'not a blob' where id = 3000;
+        create index timestamp_idx on messages (timestamp asc);
+    """)
+    c.close()
+    for jobs in ("1", "2"):
+        p = run_cli("convert", bag, "-o", tmp_path / f"j{jobs}.rrd", "--json", "-j", jobs)
+        assert "Traceback" not in p.stderr, p.stderr[-2000:]
+        assert p.returncode == 3, p.stderr[-1000:]
+        assert "message rows with a NULL or mistyped topic id, timestamp or data were left out" in p.stderr
+        rep = json.loads(p.stdout)
+        assert rep["damaged"] and rep["converted"] == 3903 - 3, rep["converted"]  # (the clean file: 3903)
+
+
 def test_convert_to_a_full_disk_says_so_and_keeps_a_readable_file(full_disk):
     out = full_disk / "o.rrd"
     p = run_cli("convert", FIELD, "-o", out, "-q")

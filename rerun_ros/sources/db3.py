@@ -141,6 +141,7 @@ class Db3Source:
         ``segment``: only that part of the bag (one of :meth:`segments`)."""
         from .rosbag2 import decompress_messages
 
+        self._bad_rows_said = False  # (said once per reading of the bag)
         per_message = self.meta is not None and self.meta.compression_mode == "MESSAGE"
         files = self.files if segment is None else [self.files[segment[0]]]
         for f in files:
@@ -180,14 +181,31 @@ class Db3Source:
                     self.stats.damaged = True
                     self.warn(f"{f}: database damaged ({e}); everything before it was converted")
 
-    def _page(self, rows: list, local: dict, wanted: set) -> Iterator[RawBatch]:
+    def _page(self, rows: list, local: dict, wanted: set) -> list[RawBatch]:
+        """A page of ``(topic_id, timestamp, data)`` rows as one batch per wanted topic.
+        A damaged database can hold rows whose columns are NULL or of another type, whatever
+        its schema says: when the page does not convert as it is, those rows are left out,
+        said once per reading, and the bag counted damaged."""
+        try:
+            return self._batches_of(rows, local, wanted)
+        except (TypeError, ValueError, OverflowError):
+            good = [r for r in rows if type(r[0]) is int and type(r[1]) is int and isinstance(r[2], bytes)]
+            if not self._bad_rows_said:
+                self.warn(f"{self.path}: {len(rows) - len(good)} message rows with a NULL or mistyped topic id, "
+                          "timestamp or data were left out (a damaged database)")
+                self._bad_rows_said = True
+            self.stats.damaged = True
+            return self._batches_of(good, local, wanted) if good else []
+
+    def _batches_of(self, rows: list, local: dict, wanted: set) -> list[RawBatch]:
+        out, counts = [], []
         tids = np.fromiter((r[0] for r in rows), np.int64, count=len(rows))
         for tid in np.unique(tids).tolist():
             g = local.get(tid)
             idx = np.nonzero(tids == tid)[0]
             if g is None:
                 continue
-            self.stats.read[g] += len(idx)
+            counts.append((g, len(idx)))
             if tid not in wanted:
                 continue
             datas = [rows[i][2] for i in idx.tolist()]
@@ -195,7 +213,10 @@ class Db3Source:
             offs = np.zeros(len(datas), np.int64)
             np.cumsum(lens[:-1], out=offs[1:])
             ts = np.fromiter((rows[i][1] for i in idx.tolist()), np.int64, count=len(idx))
-            yield RawBatch(self.channels[g], np.frombuffer(b"".join(datas), np.uint8), offs, lens, ts, ts)
+            out.append(RawBatch(self.channels[g], np.frombuffer(b"".join(datas), np.uint8), offs, lens, ts, ts))
+        for g, n in counts:  # (counted once the whole page converted)
+            self.stats.read[g] += n
+        return out
 
 
 def _readable_uri(path: Path) -> str:
