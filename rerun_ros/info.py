@@ -99,10 +99,13 @@ def _clock_of(chunk) -> dict | None:
 def is_bag(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a bag (a directory, a ``.db3`` or ``.mcap`` file, or a file beginning
     with the MCAP magic ``\\x89MCAP``) rather than an ``.rrd`` recording."""
+    import stat
     p = Path(path)
     if p.is_dir() or p.suffix in (".db3", ".mcap"):
         return True
     try:
+        if not stat.S_ISREG(os.stat(p).st_mode):  # (a FIFO or device is not opened: it could block)
+            return False
         with open(p, "rb") as f:
             return f.read(5) == b"\x89MCAP"
     except OSError:

@@ -1,6 +1,7 @@
-"""Seeded fuzzing, bounded in time: mutated real MCAP bags and ``.rrd`` recordings through
-convert, info, the query API and filter must give clean errors or partial results, never a
-traceback, a hang or a crash (the worker runs in its own process so a crash is seen)."""
+"""Seeded fuzzing, bounded in time: mutated real bags (MCAP, ``.db3``) and ``.rrd`` recordings
+through convert (one process or several), info, the query API and filter must give clean errors
+or partial results, never a traceback, a hang or a crash (the worker runs in its own process so a
+crash is seen)."""
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from rerun_ros.sources import BagError
 from rerun_ros.rrd.reader import RrdError
 from rerun_ros.query.recording import open as open_rec
 from rerun_ros.query.filter import filter_rrd
-from rerun_ros.info import rrd_info
+from rerun_ros.info import bag_info, rrd_info
 
 EXPECTED = (BagError, RrdError, OSError, ValueError)  # clean, one-line errors
 work = Path(sys.argv[1]); seed = int(sys.argv[2]); budget = float(sys.argv[3])
@@ -56,8 +57,14 @@ while time.monotonic() - t0 < budget:
     stats["cases"] += 1
     signal.alarm(20)
     try:
-        if src.suffix == ".mcap":
-            convert(case, work / "out.rrd")
+        if src.suffix in (".mcap", ".db3"):
+            try:
+                bag_info(case)
+            except EXPECTED:
+                pass
+            # (one process, or two over parts of 256 KiB: the parallel path meets the damage too)
+            two = rng.random() < 0.3
+            convert(case, work / "out.rrd", jobs=2 if two else 1, segment_bytes=(256 << 10) if two else None)
         else:
             rrd_info(case)
             rec = open_rec(case)
@@ -87,8 +94,9 @@ def test_mutated_bags_and_recordings_fail_cleanly(tmp_path):
     convert(LIDAR, rrd3)
     work = tmp_path / "work"
     work.mkdir()
+    db3 = FIELD.parent / "rosbag2_2024_09_04-17_15_57_0.db3"
     p = subprocess.run([sys.executable, "-c", WORKER, str(work), "20261202", "45", str(MARKERS), str(FIELD),
-                        str(rrd), str(rrd2), str(rrd3)], capture_output=True, text=True, timeout=300)
+                        str(db3), str(rrd), str(rrd2), str(rrd3)], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, f"the worker crashed (status {p.returncode}): {p.stderr[-1500:]}"
     stats = json.loads(p.stdout.strip().splitlines()[-1])
     print(f"fuzz: {stats['cases']} cases, {stats['clean_errors']} clean errors, {stats['ok']} partial or whole "
