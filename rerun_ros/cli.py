@@ -550,6 +550,8 @@ def _bag_info(args, info: dict) -> int:
     counted = " (counted by reading it: the file has no summary)" if info["counted_by_reading"] else ""
     con.print(f"{info['file']}: {_human(info['bytes'])}, {what}{distro}, {info['messages']} messages in "
               f"{len(info['topics'])} topics{span}{counted}")
+    if info.get("clock"):
+        con.print(f"ros_time would be the robot clock: {info['clock']}")
     table = Table()
     for col in ("topic", "type", "messages", "entity", "converts to", "definition"):
         table.add_column(col, justify="right" if col == "messages" else "left")

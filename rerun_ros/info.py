@@ -138,6 +138,21 @@ def _decoding(ch, distro: str | None) -> str:
     return "cannot: recorded without its definition, and no ROS 2 distribution defines the type"
 
 
+def _clock(src, path) -> str | None:
+    """The robot clock a conversion would put ``ros_time`` on, decided as it decides it (from the
+    bag's first messages, :func:`rerun_ros.ingest.watch_clock`): its one-line description, or
+    None when it cannot be told (no message decodes)."""
+    from .ingest import Ingestor, watch_clock
+    from .stream.recording import RecordingStream
+
+    try:
+        ing = Ingestor(RecordingStream("info"), source=str(path), distro=src.distro)
+        watch_clock(src, ing)
+        return ing.clock.describe() if ing.clock is not None else None
+    except (ValueError, OSError):  # (a damaged bag: the rest of the summary still holds)
+        return None
+
+
 def bag_info(path: str | os.PathLike) -> dict:
     """Summarise a bag (MCAP file, rosbag2 directory or ``.db3``) from its summary section or
     ``metadata.yaml`` — no message is decoded — and say what ``rerun-ros convert`` makes of each
@@ -169,6 +184,7 @@ def bag_info(path: str | os.PathLike) -> dict:
                 lo, hi = int(b.log_time.min()), int(b.log_time.max())
                 start = lo if start is None else min(start, lo)
                 end = hi if end is None else max(end, hi)
+    clock = _clock(src, path)
     topics: dict = {}
     for ch in src.channels.values():
         t = topics.get((ch.topic, ch.type_name))
@@ -196,6 +212,7 @@ def bag_info(path: str | os.PathLike) -> dict:
         "counted_by_reading": not counted,
         "start_ns": start,
         "end_ns": end,
+        "clock": clock,
         "topics": sorted(topics.values(), key=lambda t: (t["topic"], t["type"])),
         "damaged": bool(src.damaged),
         "warnings": warnings,

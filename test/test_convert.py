@@ -336,12 +336,13 @@ def test_info_of_a_bag_says_what_a_conversion_makes_of_each_topic(tmp_path):
     assert topics["/coug2/depth_data"]["archetypes"] == "Arrows3D + Ellipsoids3D"
     assert topics["/coug2/dvl/data"]["archetypes"] == "" and topics["/coug2/dvl/data"]["decoding"] == "recorded"
     assert (info["end_ns"] - info["start_ns"]) / 1e9 == pytest.approx(20.17, abs=0.01)
+    assert info["clock"].startswith("robot clock, offset from header stamps") and rep["clock"]["kind"] in info["clock"]
     text = run_cli("info", FIELD)
     assert text.returncode == 0 and "2671 messages in 33 topics" in text.stdout and "struct columns" in text.stdout
 
     walker = DATA / "sim" / "walker"
     info = json.loads(run_cli("info", walker, "--json").stdout)
-    assert info["storage"] == "sqlite3" and info["messages"] == 6788
+    assert info["storage"] == "sqlite3" and info["messages"] == 6788 and info["clock"] == "sim time from /clock"
     how = {t["topic"]: t["decoding"] for t in info["topics"]}
     assert how.pop("/performance_metrics").startswith("cannot")  # (gazebo_msgs: as the conversion says)
     assert all(h.startswith("built-in ") for h in how.values())
