@@ -155,8 +155,9 @@ def _clock(src, path) -> str | None:
 
 def bag_info(path: str | os.PathLike) -> dict:
     """Summarise a bag (MCAP file, rosbag2 directory or ``.db3``) from its summary section or
-    ``metadata.yaml`` — no message is decoded — and say what ``rerun-ros convert`` makes of each
-    topic: its entity path and archetypes, or struct columns for a type without a visual mapper.
+    ``metadata.yaml`` — no message is decoded but the first few the robot clock is decided from —
+    and say what ``rerun-ros convert`` makes of each topic: its entity path and archetypes, or
+    struct columns for a type without a visual mapper.
     A file without message counts (no summary: a recording cut short) is read through once to
     count them.
 
