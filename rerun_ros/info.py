@@ -117,7 +117,7 @@ def _decoding(ch, distro: str | None) -> str:
     ``"built-in DISTRO"`` (recorded without one: the standard definition of a ROS 2
     distribution; a conversion picks the one the messages fit) or ``"cannot: why"``."""
     from .cdr import SchemaError, decoder_for
-    from .cdr.schema import DISTROS
+    from .cdr.schema import distro_order
 
     if ch.message_encoding != "cdr":
         return f"cannot: message encoding {ch.message_encoding!r} is not ROS 2 CDR"
@@ -129,7 +129,7 @@ def _decoding(ch, distro: str | None) -> str:
             return "recorded"
         except SchemaError as e:
             return f"cannot: {e}"
-    for d in ([distro] if distro else []) + [d for d in reversed(DISTROS) if d != distro]:
+    for d in distro_order(distro):
         try:
             decoder_for(ch.type_name, ch.schema_encoding, "", d)
             return f"built-in {d}"

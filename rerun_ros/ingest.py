@@ -213,10 +213,9 @@ class Ingestor:
     def _candidates(self, type_name: str, encoding: str) -> list:
         """The distinct standard definitions of a type across ROS 2 distributions (the bag's
         own distro first, then newest to oldest), for a type recorded without definition."""
-        from .cdr.schema import DISTROS
-        order = ([self.distro] if self.distro else []) + [d for d in reversed(DISTROS) if d != self.distro]
+        from .cdr.schema import distro_order
         out, seen = [], []
-        for d in order:
+        for d in distro_order(self.distro):
             try:
                 dec = decoder_for(type_name, encoding, "", d)
             except SchemaError:

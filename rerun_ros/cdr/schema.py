@@ -80,6 +80,13 @@ _ARROW = {"bool": pa.bool_(), "byte": pa.uint8(), "char": pa.uint8(), "uint8": p
 DISTROS = ("foxy", "galactic", "humble", "iron", "jazzy", "kilted")
 
 
+def distro_order(own: str | None) -> list[str]:
+    """The distributions whose standard definitions are tried for a type recorded without one,
+    in the order tried: the bag's own (``own``, e.g. rosbag2's ``ros_distro``) first, then
+    newest to oldest (a newer definition is the likelier on a bag of unknown age)."""
+    return ([own] if own else []) + [d for d in reversed(DISTROS) if d != own]
+
+
 @lru_cache(maxsize=None)
 def typestore(distro: str | None = None) -> dict:
     """The field definitions of ROS 2's standard types for ``distro`` (``humble``, ``jazzy``,
