@@ -216,6 +216,19 @@ def throughput(bag: Path) -> tuple[int, float]:
     return sum(len(b) for b in batches), time.process_time() - t
 
 
+def units_of(bag: Path, work: Path) -> int:
+    """How many units our conversion cuts ``bag`` into (its ``--json`` report; 0 when unknown)."""
+    import json
+    out = work / "units_probe.rrd"
+    p = subprocess.run([str(BIN / "rerun-ros"), "convert", str(bag), "-o", str(out), "--json", "-j", "2"],
+                       capture_output=True, text=True)
+    out.unlink(missing_ok=True)
+    try:
+        return int(json.loads(p.stdout)["units"])
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
 def compare(bag: Path, work: Path, repeat: int, label: str, jobs: list[int], fresh: bool = True,
             mem_repeat: int = 1) -> dict:
     """Best wall and CPU of ``repeat`` interleaved timed runs (who goes first rotates), worst
@@ -325,9 +338,14 @@ def main() -> int:
         if 1 in jobs:
             mb = bag.stat().st_size / 2**20
             rate = mb / r[1]["cpu"]
-            v.append(f"per core: {rate:.0f} MiB of bag per CPU s (-j 1); a {cores * 4}-core laptop at this "
-                     f"efficiency: ~{mb / rate / (cores * 4) / max(r[1]['wall'] / (2 * r[2]['wall']) if 2 in jobs else 1, 0.1):.2f} s "
-                     f"of work for this bag + fixed cost")
+            n, units = cores * 4, units_of(bag, work)
+            eff = max(r[1]["wall"] / (2 * r[2]["wall"]) if 2 in jobs else 1, 0.1)
+            # (the units are the grain: n cores take ceil(units / n) units' time, at this
+            # efficiency; a machine with more cores than units gains nothing more on this bag)
+            per_unit = mb / rate / max(units, 1)
+            v.append(f"per core: {rate:.0f} MiB of bag per CPU s (-j 1); cut in {units} units, so a {n}-core laptop "
+                     f"at this efficiency: ~{per_unit * -(-max(units, 1) // n) / eff:.2f} s of work for this bag "
+                     f"({-(-max(units, 1) // n)} units' time) + fixed cost")
         verdicts.append(f"{label} (-j {max(jobs)}): " + "; ".join(v))
         if label == "big":  # (converting again over the last output: the rename's cost on ext4)
             again = compare(bag, work, a.repeat, label, [max(jobs)], fresh=False, mem_repeat=0)
