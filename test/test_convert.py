@@ -478,6 +478,30 @@ def test_merging_lets_each_chunk_go_once_copied_into_its_group():
     assert got == expected and sum(map(len, got.values())) == 50_000
 
 
+def test_zstd_chunks_are_grouped_where_they_were_decompressed_without_a_copy():
+    """The real 50,000-message bag of zstd chunks (1 MB, 1 MB, 53 kB): its chunks are
+    decompressed one after the other into one arena, so merging them makes one group that is a
+    view of that memory — no byte copied again (before: each chunk decompressed into bytes of
+    its own, then all copied into the group buffer) — and every message comes out in channel
+    order, as read chunk by chunk."""
+    from rerun_ros.sources import open_bag
+    from rerun_ros.sources.base import merge_batches
+    raw = list(open_bag(BAD / "test_large_file.mcap").batches(merge=False))
+    chunks = list({id(b.buf): b.buf for b in raw}.values())
+    assert len(chunks) == 3
+
+    def payloads(batches):
+        per = {}
+        for b in batches:
+            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
+        return per
+
+    out = list(merge_batches(iter(raw)))
+    assert len(out) == 1  # (one channel, one group)
+    assert all(np.shares_memory(out[0].buf, c) for c in chunks)
+    assert payloads(out) == payloads(raw) and len(out[0]) == 50_000
+
+
 def test_batches_are_let_go_as_logged_when_the_clock_needs_no_tracking():
     """A wall-clock bag (the 50,000-message zstd bag, read chunk by chunk): once the clock is
     decided, nothing read ahead can move a message, so each batch is logged and let go as it

@@ -113,6 +113,10 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
     images, clouds) pass through untouched, without a copy, and so does a group of one chunk.
     Message order within a channel is kept.
 
+    Buffers that lie side by side in one uint8 array (chunks a source decompressed one after
+    the other into one arena: :class:`rerun_ros.sources.mcap.McapSource`) are not copied at all:
+    the group is a view of the array, and it closes where that run of buffers ends.
+
     Memory: a chunk's buffer is let go once copied, the group buffer is reused by the next
     group once nothing holds it, and each merged batch is let go when the next is asked for:
     about one group's bytes are held, not the chunks and their copy side by side.
@@ -132,6 +136,16 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
     grp: np.ndarray | None = None
     used = size = 0
     spare: list = [None]  # the last group buffer, reused once nothing holds it
+    # while the group's buffers lie side by side in one array: [that array, start, end] (bytes
+    # into it); the group is then a view of it, nothing copied
+    run: list | None = None
+
+    def copy_run() -> None:
+        """The group so far (its first buffer, or the run of buffers side by side) into the
+        group buffer, at the same offsets."""
+        nonlocal first, run
+        copy_in(first if run is None else run[0][run[1]:run[2]])
+        first = run = None
 
     def copy_in(buf) -> int:
         nonlocal grp, used
@@ -149,10 +163,10 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
         return at
 
     def flush():
-        nonlocal first, grp, used, size
+        nonlocal first, grp, used, size, run
         if not pending:
             return
-        merged = first if grp is None else grp[:used]
+        merged = grp[:used] if grp is not None else first if run is None else run[0][run[1]:run[2]]
         if len(pending) == 1:
             ch, o, ln, lg, pb, at = pending[0]
             out = [RawBatch(ch, merged, o + at if at else o, ln, lg, pb)]
@@ -169,7 +183,7 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
             spare[0] = grp
         pending.clear()
         where.clear()
-        first = grp = merged = None
+        first = grp = merged = run = None
         used = size = 0
         out.reverse()
         while out:
@@ -190,24 +204,51 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
         w = where.get(id(buf))
         if w is None or w[0]() is not buf:
             # a group closes at a buffer's first batch, once it holds max_bytes: every batch
-            # of a chunk stays in one group (a chunk that crossed the bound was copied twice)
-            if size >= max_bytes:
+            # of a chunk stays in one group (a chunk that crossed the bound was copied twice);
+            # a group that is a view of an array closes where its buffers stop lying side by side
+            span = _span(buf) if (run is not None or (first is None and grp is None)) else None
+            if size >= max_bytes or (run is not None and not (span is not None and span[0] is run[0]
+                                                              and span[1] == run[2])):
                 yield from flush()
+                span = _span(buf)
             size += len(buf)
-            if first is None and grp is None:
+            if first is None and grp is None and run is None:
                 first = buf
+                run = [span[0], span[1], span[1] + len(buf)] if span is not None else None
                 where[id(buf)] = (_ref(buf), 0)
                 at = 0
+            elif run is not None:  # (side by side with the group: its place in the view)
+                at = run[2] - run[1]
+                run[2] += len(buf)
+                where[id(buf)] = (_ref(buf), at)
             else:
                 if grp is None:  # a second buffer: the first goes into the group buffer too
-                    copy_in(first)
-                    first = None
+                    copy_run()
                 at = copy_in(buf)
         else:
             at = w[1]
         pending.append((b.channel, b.offsets, b.lengths, b.log_time, b.publish_time, at))
         del b, buf
     yield from flush()
+
+
+def _span(buf: np.ndarray) -> tuple[np.ndarray, int] | None:
+    """(the 1-D uint8 array whose memory ``buf`` is part of, where ``buf`` starts in it, bytes),
+    following numpy views and memoryviews down to the array that owns the memory; None when
+    that owner is not such an array (bytes, a memory map)."""
+    o = buf.base
+    while True:
+        if isinstance(o, memoryview):
+            o = o.obj
+        elif isinstance(o, np.ndarray) and o.base is not None:
+            o = o.base
+        else:
+            break
+    if not (isinstance(o, np.ndarray) and o.ndim == 1 and o.dtype == np.uint8 and o.flags.c_contiguous
+            and buf.ndim == 1 and buf.dtype == np.uint8 and buf.flags.c_contiguous):
+        return None
+    at = buf.__array_interface__["data"][0] - o.__array_interface__["data"][0]
+    return (o, at) if 0 <= at and at + len(buf) <= len(o) else None
 
 
 def _ref(buf):
