@@ -502,6 +502,32 @@ def test_zstd_chunks_are_grouped_where_they_were_decompressed_without_a_copy():
     assert payloads(out) == payloads(raw) and len(out[0]) == 50_000
 
 
+def test_uncompressed_chunks_are_grouped_in_the_mapped_file_without_a_copy(tmp_path):
+    """The field run written again as a recorder with 4 KiB uncompressed chunks would (135
+    chunks, 25 topics, 2671 messages): the merged batches are views of the mapped file spanning
+    all its chunks (the record headers between them included, never read) — nothing copied —
+    and every message of every topic comes out in channel order, as read chunk by chunk."""
+    from test_parallel import rechunked
+    from mcap.writer import CompressionType
+    from rerun_ros.sources import open_bag
+    from rerun_ros.sources.base import merge_batches
+    bag = rechunked(FIELD, tmp_path / "field.mcap", chunk_size=4 << 10, compression=CompressionType.NONE)
+    raw = list(open_bag(bag).batches(merge=False))
+    chunks = list({id(b.buf): b.buf for b in raw}.values())
+    assert len(chunks) > 100
+
+    def payloads(batches):
+        per = {}
+        for b in batches:
+            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
+        return per
+
+    out = list(merge_batches(iter(raw)))
+    assert payloads(out) == payloads(raw) and sum(map(len, out)) == 2671
+    assert len(out) == 25 and len({id(b.buf) for b in out}) == 1  # (one group: 25 topics)
+    assert all(np.shares_memory(out[0].buf, c) for c in chunks)  # (a view over them, not a copy)
+
+
 def test_batches_are_let_go_as_logged_when_the_clock_needs_no_tracking():
     """A wall-clock bag (the 50,000-message zstd bag, read chunk by chunk): once the clock is
     decided, nothing read ahead can move a message, so each batch is logged and let go as it

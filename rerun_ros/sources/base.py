@@ -113,9 +113,12 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
     images, clouds) pass through untouched, without a copy, and so does a group of one chunk.
     Message order within a channel is kept.
 
-    Buffers that lie side by side in one uint8 array (chunks a source decompressed one after
-    the other into one arena: :class:`rerun_ros.sources.mcap.McapSource`) are not copied at all:
-    the group is a view of the array, and it closes where that run of buffers ends.
+    Buffers that lie one after the other in one uint8 array (chunks a source decompressed one
+    after the other into one arena, or uncompressed chunks of one mapped window of a file, a few
+    record headers apart: :class:`rerun_ros.sources.mcap.McapSource`) are not copied at all: the
+    group is a view of the array (the bytes between them included, never read), and it closes
+    where that run of buffers ends (the source sizes those arrays as groups, about
+    ``max_bytes``; at ``4 * max_bytes`` at the latest).
 
     Memory: a chunk's buffer is let go once copied, the group buffer is reused by the next
     group once nothing holds it, and each merged batch is let go when the next is asked for:
@@ -205,21 +208,24 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
         if w is None or w[0]() is not buf:
             # a group closes at a buffer's first batch, once it holds max_bytes: every batch
             # of a chunk stays in one group (a chunk that crossed the bound was copied twice);
-            # a group that is a view of an array closes where its buffers stop lying side by side
+            # one that is a view of an array (the source's arena or window of a mapped file)
+            # closes where the array's run of buffers ends (at 4 max_bytes at the latest)
             span = _span(buf) if (run is not None or (first is None and grp is None)) else None
-            if size >= max_bytes or (run is not None and not (span is not None and span[0] is run[0]
-                                                              and span[1] == run[2])):
+            beside = run is not None and span is not None and span[0] is run[0] and \
+                run[2] <= span[1] <= run[2] + MAX_GAP
+            if (size >= max_bytes and run is None) or (run is not None and not beside) or size >= 4 * max_bytes:
                 yield from flush()
                 span = _span(buf)
+                beside = False
             size += len(buf)
             if first is None and grp is None and run is None:
                 first = buf
                 run = [span[0], span[1], span[1] + len(buf)] if span is not None else None
                 where[id(buf)] = (_ref(buf), 0)
                 at = 0
-            elif run is not None:  # (side by side with the group: its place in the view)
-                at = run[2] - run[1]
-                run[2] += len(buf)
+            elif beside:  # (in the group's array, after it: its place in the view)
+                at = span[1] - run[1]
+                run[2] = span[1] + len(buf)
                 where[id(buf)] = (_ref(buf), at)
             else:
                 if grp is None:  # a second buffer: the first goes into the group buffer too
@@ -232,18 +238,24 @@ def merge_batches(batches, max_bytes: int = 8 << 20, big_message: int = 16 << 10
     yield from flush()
 
 
+#: bytes between two buffers of one array that a group viewing the array spans (the records
+#: between two uncompressed MCAP chunks: message indexes, the next chunk's header)
+MAX_GAP = 1 << 20
+
+
 def _span(buf: np.ndarray) -> tuple[np.ndarray, int] | None:
     """(the 1-D uint8 array whose memory ``buf`` is part of, where ``buf`` starts in it, bytes),
-    following numpy views and memoryviews down to the array that owns the memory; None when
-    that owner is not such an array (bytes, a memory map)."""
-    o = buf.base
-    while True:
+    following numpy views and memoryviews down to the last array (the one that owns the memory,
+    or wraps a memory map); None when there is no such array (bytes, a bare memory map)."""
+    o, owner = buf.base, None
+    while o is not None:
         if isinstance(o, memoryview):
             o = o.obj
-        elif isinstance(o, np.ndarray) and o.base is not None:
-            o = o.base
+        elif isinstance(o, np.ndarray):
+            owner, o = o, o.base
         else:
             break
+    o = owner
     if not (isinstance(o, np.ndarray) and o.ndim == 1 and o.dtype == np.uint8 and o.flags.c_contiguous
             and buf.ndim == 1 and buf.dtype == np.uint8 and buf.flags.c_contiguous):
         return None

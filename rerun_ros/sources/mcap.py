@@ -159,24 +159,53 @@ def _mapped(fp: Path, offset: int, length: int) -> memoryview:
 
 
 #: zstd chunks are decompressed one after the other into arenas of this size (the size of the
-#: groups :func:`~rerun_ros.sources.base.merge_batches` makes, with its slack): the chunks of a
-#: group then lie side by side and are never copied again (the 10x mix of bench/convert.py
-#: decompresses 506 MB; copying it into groups took ~7 % of a conversion's CPU)
+#: groups :func:`~rerun_ros.sources.base.merge_batches` makes, with its slack), and uncompressed
+#: ones are read through windows of the mapped file of this size: the chunks of a group then lie
+#: in one array and are never copied into a group buffer (the 10x mix of bench/convert.py holds
+#: 506 MB of records: its main thread at -j 1 took 2.80-2.91 s of CPU with the copy, 2.61-2.69
+#: s without, zstd or uncompressed; +9 MiB of peak memory: the arena read ahead into)
 ARENA_BYTES = (8 << 20) + (1 << 20)
 
 
 class _Arenas:
-    """Where the prefetch thread decompresses zstd chunks: side by side in a uint8 arena of
-    :data:`ARENA_BYTES`, a new one when a chunk does not fit (one bigger than an arena gets its
-    own). An arena that nothing holds any more (no view of it left: its groups were decoded) is
-    used again, so its pages are not faulted in afresh; at most three are kept."""
+    """The memory chunks are read into during one reading of a file. Zstd chunks are
+    decompressed side by side into a uint8 arena of :data:`ARENA_BYTES`, a new one when a chunk
+    does not fit (one bigger than an arena gets its own); an arena that nothing holds any more
+    (no view of it left: its groups were decoded) is used again, so its pages are not faulted in
+    afresh; two are kept (the one a group is decoded from, the one the next is read into).
+    Uncompressed chunks are views of one uint8 array over a window of the file's memory map
+    (:meth:`mapped`): consecutive chunks then lie in one array too, a few record headers apart,
+    and are grouped without a copy as well. Each arena or window becomes one group (a chunk
+    that does not fit starts the next)."""
 
-    KEEP = 3
+    KEEP = 2
 
     def __init__(self) -> None:
         self.pool: list[np.ndarray] = []
         self.cur: np.ndarray | None = None
         self.pos = 0
+        self._win: tuple | None = None  # (file, first byte, end byte, uint8 array over its map)
+
+    def mapped(self, fp: Path, offset: int, length: int) -> memoryview:
+        """As :func:`_mapped`, a view of the file's current window: :data:`ARENA_BYTES` of the
+        file mapped from the first chunk that did not fit the window before (a chunk bigger than
+        a window gets a map of its own, as before). Windows, not the whole file: what the process
+        has mapped and touched stays a few windows, not the bag (a sim-time bag is read in one
+        unit from end to end); and a window starts where a group starts, as an arena does."""
+        w = self._win
+        if w is None or w[0] != fp or not (w[1] <= offset and offset + length <= w[2]):
+            if length > ARENA_BYTES:
+                return _mapped(fp, offset, length)
+            start = offset - offset % mmap.ALLOCATIONGRANULARITY
+            self._win = None
+            with open(fp, "rb") as f:
+                try:
+                    n = min(ARENA_BYTES + (offset - start), os.fstat(f.fileno()).st_size - start)
+                    m = mmap.mmap(f.fileno(), n, access=mmap.ACCESS_READ, offset=start)
+                except (ValueError, OSError):
+                    return _mapped(fp, offset, length)
+            w = self._win = (fp, start, start + n, np.frombuffer(m, np.uint8))
+        return memoryview(w[3][offset - w[1]:offset - w[1] + length])
 
     def take(self, n: int) -> np.ndarray:
         """A writable uint8 (n,) view for one chunk's records."""
@@ -231,12 +260,12 @@ def _load(fp: Path, offset: int, length: int, index_len: int,
           arenas: _Arenas | None = None) -> tuple[bytes | memoryview, memoryview]:
     """(uncompressed records, message index bytes) of the chunk at ``offset`` (runs in the
     prefetch thread); records of an uncompressed chunk are a view of the mapped file, those of
-    a zstd chunk a view of ``arenas`` (when given).
+    a zstd chunk a view of an arena (with ``arenas``: see :class:`_Arenas`).
 
     Raises:
         ValueError: not a chunk record, CRC mismatch, bad compression; OSError.
     """
-    raw = _mapped(fp, offset, length + index_len)
+    raw = _mapped(fp, offset, length + index_len) if arenas is None else arenas.mapped(fp, offset, length + index_len)
     if len(raw) < 9 or raw[0] != OP_CHUNK:
         raise ValueError("no chunk record at this offset")
     rlen = _U64.unpack_from(raw, 1)[0]
