@@ -338,14 +338,13 @@ def main() -> int:
         if 1 in jobs:
             mb = bag.stat().st_size / 2**20
             rate = mb / r[1]["cpu"]
-            n, units = cores * 4, units_of(bag, work)
-            eff = max(r[1]["wall"] / (2 * r[2]["wall"]) if 2 in jobs else 1, 0.1)
-            # (the units are the grain: n cores take ceil(units / n) units' time, at this
-            # efficiency; a machine with more cores than units gains nothing more on this bag)
-            per_unit = mb / rate / max(units, 1)
-            v.append(f"per core: {rate:.0f} MiB of bag per CPU s (-j 1); cut in {units} units, so a {n}-core laptop "
-                     f"at this efficiency: ~{per_unit * -(-max(units, 1) // n) / eff:.2f} s of work for this bag "
-                     f"({-(-max(units, 1) // n)} units' time) + fixed cost")
+            n, units = cores * 4, max(units_of(bag, work), 1)
+            # (the units are the grain: n cores take ceil(units / n) units' time; a machine with
+            # more cores than units gains nothing more on this bag)
+            rounds = -(-units // n)
+            v.append(f"per core: {rate:.0f} MiB of bag per CPU s (-j 1); cut in {units} unit{'s' if units > 1 else ''}: "
+                     f"a {n}-core laptop takes {rounds} unit{'s' if rounds > 1 else ''}' time, ~{mb / rate / units * rounds:.2f} s "
+                     f"at this machine's one-core speed, + fixed cost")
         verdicts.append(f"{label} (-j {max(jobs)}): " + "; ".join(v))
         if label == "big":  # (converting again over the last output: the rename's cost on ext4)
             again = compare(bag, work, a.repeat, label, [max(jobs)], fresh=False, mem_repeat=0)
