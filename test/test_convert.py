@@ -409,6 +409,14 @@ def test_convert_never_imports_pandas(tmp_path):
     assert out.stdout.strip() == "False"
 
 
+def payloads(batches) -> dict:
+    """Channel id → the bytes of its messages, in the order the batches give them."""
+    per: dict = {}
+    for b in batches:
+        per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
+    return per
+
+
 @pytest.mark.parametrize("group", [4 << 10, 8 << 10, 64 << 10])
 def test_merged_batches_copy_each_chunk_once_and_keep_every_message(group):
     """Regrouping a real bag's per-chunk batches (the sensors bag: two chunks, 28 topics) into
@@ -419,12 +427,6 @@ def test_merged_batches_copy_each_chunk_once_and_keep_every_message(group):
     from rerun_ros.sources.base import merge_batches
     raw = list(open_bag(SENSORS).batches(merge=False))
     assert len({id(b.buf) for b in raw}) == 2
-
-    def payloads(batches):
-        per = {}
-        for b in batches:
-            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
-        return per
 
     def copied(batches):
         return sum({id(b.buf): len(b.buf) for b in batches}.values())
@@ -456,12 +458,6 @@ def test_merging_lets_each_chunk_go_once_copied_into_its_group():
             yield RawBatch(b.channel, mine, b.offsets, b.lengths, b.log_time, b.publish_time)
         last = mine = None
 
-    def payloads(batches):
-        per = {}
-        for b in batches:
-            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
-        return per
-
     expected = payloads(open_bag(BAD / "test_large_file.mcap").batches(merge=False))
     seen, held = [], []
     for b in merge_batches(own_buffers(), max_bytes=3 << 19):
@@ -490,12 +486,6 @@ def test_zstd_chunks_are_grouped_where_they_were_decompressed_without_a_copy():
     chunks = list({id(b.buf): b.buf for b in raw}.values())
     assert len(chunks) == 3
 
-    def payloads(batches):
-        per = {}
-        for b in batches:
-            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
-        return per
-
     out = list(merge_batches(iter(raw)))
     assert len(out) == 1  # (one channel, one group)
     assert all(np.shares_memory(out[0].buf, c) for c in chunks)
@@ -515,12 +505,6 @@ def test_uncompressed_chunks_are_grouped_in_the_mapped_file_without_a_copy(tmp_p
     raw = list(open_bag(bag).batches(merge=False))
     chunks = list({id(b.buf): b.buf for b in raw}.values())
     assert len(chunks) > 100
-
-    def payloads(batches):
-        per = {}
-        for b in batches:
-            per.setdefault(b.channel.id, []).extend(bytes(b.buf[o:o + n]) for o, n in zip(b.offsets, b.lengths))
-        return per
 
     out = list(merge_batches(iter(raw)))
     assert payloads(out) == payloads(raw) and sum(map(len, out)) == 2671
