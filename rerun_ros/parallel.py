@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import pyarrow as pa
+
 from .ingest import Ingestor, TimeWindow, TopicStats, read_filter
 from .mappers.registry import entry
 from .model import tuid
@@ -324,7 +326,7 @@ class _TurnFile:
         # immutable pieces (``bytes``; Arrow buffers: the chunk's own columns, which the IPC
         # writer hands over by reference) are kept as they are, not copied: a unit's ~45 MB of
         # camera images copied again cost fresh pages each unit (page faults: -10 % here)
-        self.buf.append(data if isinstance(data, (bytes, _pa_buffer())) else bytes(view))
+        self.buf.append(data if isinstance(data, (bytes, pa.Buffer)) else bytes(view))
         self.waiting += n
         self.pos_logical += n
         if self.at is None and self.waiting > SPOOL_BYTES:
@@ -394,11 +396,6 @@ class _TurnFile:
         if self.spill is not None:
             self.spill.close()
             self.spill = None
-
-
-def _pa_buffer():
-    import pyarrow
-    return pyarrow.Buffer
 
 
 def _work(unit: Unit, pos: int, out: str, spool_dir: str) -> UnitResult:

@@ -170,9 +170,9 @@ ARENA_BYTES = (8 << 20) + (1 << 20)
 class _Arenas:
     """The memory chunks are read into during one reading of a file. Zstd chunks are
     decompressed side by side into a uint8 arena of :data:`ARENA_BYTES`, a new one when a chunk
-    does not fit (one bigger than an arena gets its own); an arena that nothing holds any more
-    (no view of it left: its groups were decoded) is used again, so its pages are not faulted in
-    afresh; two are kept (the one a group is decoded from, the one the next is read into).
+    does not fit (one bigger than an arena is decompressed as before, into bytes); an arena
+    that nothing holds any more (no view of it left: its groups were decoded) is used again, so
+    its pages are not faulted in afresh; two are kept (the one a group is decoded from, the one the next is read into).
     Uncompressed chunks are views of one uint8 array over a window of the file's memory map
     (:meth:`mapped`): consecutive chunks then lie in one array too, a few record headers apart,
     and are grouped without a copy as well. Each arena or window becomes one group (a chunk
@@ -208,9 +208,7 @@ class _Arenas:
         return memoryview(w[3][offset - w[1]:offset - w[1] + length])
 
     def take(self, n: int) -> np.ndarray:
-        """A writable uint8 (n,) view for one chunk's records."""
-        if n > ARENA_BYTES:
-            return np.empty(n, np.uint8)
+        """A writable uint8 (n,) view for one chunk's records (n <= :data:`ARENA_BYTES`)."""
         if self.cur is None or self.pos + n > len(self.cur):
             self.cur, self.pos = None, 0
             for i in range(len(self.pool)):
